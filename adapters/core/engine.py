@@ -1,0 +1,38 @@
+"""Engines for the stores: the core store and the custody log share these settings.
+
+SQLite is the embedded default. Its writers take the database lock at BEGIN (``BEGIN IMMEDIATE``)
+so that two processes never deadlock upgrading a read lock, and WAL lets readers go on meanwhile.
+The same code runs on PostgreSQL by URL.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event
+
+
+def make_engine(url: str, **kwargs: Any) -> Engine:
+    if url.startswith("sqlite"):
+        engine = create_engine(url, connect_args={"timeout": 60}, **kwargs)
+        _sqlite_immediate_transactions(engine)
+        return engine
+    return create_engine(url, pool_pre_ping=True, **kwargs)
+
+
+def _sqlite_immediate_transactions(engine: Engine) -> None:
+    # pysqlite opens transactions lazily and only for DML; take control of BEGIN so that
+    # savepoints work and every transaction holds the write lock from its start.
+    @event.listens_for(engine, "connect")
+    def _connect(dbapi_conn: Any, _record: Any) -> None:
+        dbapi_conn.isolation_level = None
+        cur = dbapi_conn.cursor()
+        cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute("PRAGMA synchronous=NORMAL")
+        cur.execute("PRAGMA foreign_keys=ON")
+        cur.execute("PRAGMA busy_timeout=60000")
+        cur.close()
+
+    @event.listens_for(engine, "begin")
+    def _begin(conn: Any) -> None:
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
