@@ -1,0 +1,271 @@
+"""Configuration: config/*.toml loaded into frozen dataclasses.
+
+Every problem is collected and reported at once (file, key, reason) rather than one per run,
+so an operator fixes a broken configuration in one pass. Secrets never live in these files:
+only the name of the environment variable or key file that holds them.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+T = TypeVar("T")
+
+FILES = ("bridge.toml", "routes.toml", "partners.toml", "flows.toml")
+CHANNELS = ("dropdir",)
+DIRECTIONS = ("out", "in")
+
+
+class ConfigError(Exception):
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("configuration is not valid:\n" + "\n".join(f"  - {p}" for p in problems))
+        self.problems = problems
+
+
+@dataclass(frozen=True)
+class BrokerConfig:
+    url_env: str
+    exchange: str
+    heartbeat: int
+
+    def url(self) -> str:
+        value = os.environ.get(self.url_env)
+        if not value:
+            raise ConfigError([f"bridge.toml: broker.url_env: environment variable {self.url_env} is not set"])
+        return value
+
+
+@dataclass(frozen=True)
+class RouteConfig:
+    name: str
+    handler: str
+    retry_delays: tuple[int, ...]
+    delivery_limit: int
+    prefetch: int
+    batch_size: int
+
+
+@dataclass(frozen=True)
+class PartnerConfig:
+    name: str
+    kind: str
+    title: str
+    channel: str
+    path: Path
+
+
+@dataclass(frozen=True)
+class FlowConfig:
+    name: str
+    description: str
+    partner: str
+    direction: str
+    layout: str
+    layout_version: int
+    route: str
+    part_size: int
+
+
+@dataclass(frozen=True)
+class Config:
+    config_dir: Path
+    var: Path
+    store_url: str
+    custody_url: str
+    custody_signing_key: Path
+    checkpoint_every: int
+    broker: BrokerConfig
+    keys_dir: Path
+    payloads_dir: Path
+    routes: dict[str, RouteConfig]
+    partners: dict[str, PartnerConfig]
+    flows: dict[str, FlowConfig]
+
+    def route(self, name: str) -> RouteConfig:
+        try:
+            return self.routes[name]
+        except KeyError:
+            raise ConfigError([f"routes.toml: no route named {name!r}"]) from None
+
+    def flow(self, name: str) -> FlowConfig:
+        try:
+            return self.flows[name]
+        except KeyError:
+            raise ConfigError([f"flows.toml: no flow named {name!r} (known: {', '.join(self.flows)})"]) from None
+
+
+class _Reader:
+    """Typed look-ups into parsed TOML that record problems instead of raising."""
+
+    def __init__(self, var: str) -> None:
+        self.problems: list[str] = []
+        self.var = var
+
+    def get(self, table: dict[str, Any], file: str, key: str, kind: type[T], default: T | None = None,
+            where: str = "") -> T:
+        """Value at dotted ``key`` in ``table``; ``where`` prefixes the key in messages."""
+        node: Any = table
+        for part in key.split("."):
+            if not isinstance(node, dict) or part not in node:
+                if default is not None:
+                    return default
+                self.problems.append(f"{file}: {where}{key}: missing")
+                return kind()
+            node = node[part]
+        if not isinstance(node, kind) or (kind is int and isinstance(node, bool)):
+            self.problems.append(f"{file}: {where}{key}: expected {kind.__name__}, got {type(node).__name__}")
+            return kind()
+        return node
+
+    def path(self, table: dict[str, Any], file: str, key: str, where: str = "") -> Path:
+        return Path(self.get(table, file, key, str, where=where).replace("{var}", self.var))
+
+    def check(self, ok: bool, file: str, key: str, reason: str) -> None:
+        if not ok:
+            self.problems.append(f"{file}: {key}: {reason}")
+
+
+def default_config_dir() -> Path:
+    return Path(os.environ.get("KAIGO_CONFIG", "config")).resolve()
+
+
+def load(config_dir: Path | None = None) -> Config:
+    config_dir = (config_dir or default_config_dir()).resolve()
+    raw, problems = _read_files(config_dir)
+    main = raw.get("bridge.toml", {})
+    var_setting = main.get("paths", {}).get("var", "var")
+    var = Path(os.environ.get("KAIGO_VAR") or (config_dir.parent / str(var_setting))).resolve()
+    r = _Reader(str(var))
+    r.problems.extend(problems)
+
+    broker = BrokerConfig(
+        url_env=r.get(main, "bridge.toml", "broker.url_env", str),
+        exchange=r.get(main, "bridge.toml", "broker.exchange", str),
+        heartbeat=r.get(main, "bridge.toml", "broker.heartbeat", int, 30),
+    )
+    routes = _routes(r, raw.get("routes.toml", {}))
+    partners = _partners(r, raw.get("partners.toml", {}))
+    flows = _flows(r, raw.get("flows.toml", {}), routes, partners)
+    config = Config(
+        config_dir=config_dir,
+        var=var,
+        store_url=r.get(main, "bridge.toml", "store.url", str).replace("{var}", str(var)),
+        custody_url=r.get(main, "bridge.toml", "custody.url", str).replace("{var}", str(var)),
+        custody_signing_key=r.path(main, "bridge.toml", "custody.signing_key"),
+        checkpoint_every=r.get(main, "bridge.toml", "custody.checkpoint_every", int, 1000),
+        broker=broker,
+        keys_dir=r.path(main, "bridge.toml", "keys.dir"),
+        payloads_dir=r.path(main, "bridge.toml", "payloads.dir"),
+        routes=routes,
+        partners=partners,
+        flows=flows,
+    )
+    r.check(config.store_url != config.custody_url, "bridge.toml", "custody.url",
+            "must differ from store.url (the custody log is a separate database)")
+    if r.problems:
+        raise ConfigError(r.problems)
+    return config
+
+
+def _read_files(config_dir: Path) -> tuple[dict[str, dict[str, Any]], list[str]]:
+    raw: dict[str, dict[str, Any]] = {}
+    problems: list[str] = []
+    for name in FILES:
+        path = config_dir / name
+        try:
+            raw[name] = tomllib.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            problems.append(f"{name}: file not found in {config_dir}")
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            problems.append(f"{name}: not valid TOML: {exc}")
+    return raw, problems
+
+
+def _each(r: _Reader, items: Any, file: str, what: str, build: Callable[[str, dict[str, Any]], None]) -> None:
+    if not isinstance(items, dict):
+        r.problems.append(f"{file}: {what}: expected a table")
+        return
+    for name, table in items.items():
+        if not isinstance(table, dict):
+            r.problems.append(f"{file}: {what}.{name}: expected a table")
+            continue
+        build(name, table)
+
+
+def _routes(r: _Reader, raw: dict[str, Any]) -> dict[str, RouteConfig]:
+    f = "routes.toml"
+    out: dict[str, RouteConfig] = {}
+    entries = raw.get("route", [])
+    for i, table in enumerate(entries if isinstance(entries, list) else []):
+        key = f"route[{i}]"
+        if not isinstance(table, dict) or not isinstance(table.get("name"), str) or not table["name"]:
+            r.problems.append(f"{f}: {key}.name: missing")
+            continue
+        name = table["name"]
+        w = f"{key}."
+        delays = table.get("retry_delays", [])
+        r.check(isinstance(delays, list) and bool(delays) and all(isinstance(d, int) and d > 0 for d in delays),
+                f, f"{key}.retry_delays", "must be a non-empty list of positive whole seconds")
+        r.check(name not in out, f, f"{key}.name", f"route {name!r} is declared twice")
+        route = RouteConfig(
+            name=name,
+            handler=r.get(table, f, "handler", str, where=w),
+            retry_delays=tuple(delays) if isinstance(delays, list) else (),
+            delivery_limit=r.get(table, f, "delivery_limit", int, 20, where=w),
+            prefetch=r.get(table, f, "prefetch", int, 100, where=w),
+            batch_size=r.get(table, f, "batch_size", int, 100, where=w),
+        )
+        r.check(route.batch_size <= route.prefetch, f, f"{key}.batch_size", "must not exceed prefetch")
+        out[name] = route
+    return out
+
+
+def _partners(r: _Reader, raw: dict[str, Any]) -> dict[str, PartnerConfig]:
+    f = "partners.toml"
+    out: dict[str, PartnerConfig] = {}
+
+    def build(name: str, t: dict[str, Any]) -> None:
+        key = f"partner.{name}"
+        w = f"{key}."
+        channel = r.get(t, f, "channel", str, where=w)
+        r.check(channel in CHANNELS, f, f"{key}.channel", f"unknown channel {channel!r} (known: {', '.join(CHANNELS)})")
+        out[name] = PartnerConfig(
+            name=name, kind=r.get(t, f, "kind", str, where=w), title=str(t.get("name", name)),
+            channel=channel, path=r.path(t, f, "path", where=w),
+        )
+
+    _each(r, raw.get("partner", {}), f, "partner", build)
+    return out
+
+
+def _flows(r: _Reader, raw: dict[str, Any], routes: dict[str, RouteConfig],
+           partners: dict[str, PartnerConfig]) -> dict[str, FlowConfig]:
+    f = "flows.toml"
+    out: dict[str, FlowConfig] = {}
+
+    def build(name: str, t: dict[str, Any]) -> None:
+        key = f"flow.{name}"
+        w = f"{key}."
+        flow = FlowConfig(
+            name=name,
+            description=str(t.get("description", "")),
+            partner=r.get(t, f, "partner", str, where=w),
+            direction=r.get(t, f, "direction", str, where=w),
+            layout=r.get(t, f, "layout", str, where=w),
+            layout_version=r.get(t, f, "layout_version", int, where=w),
+            route=r.get(t, f, "route", str, where=w),
+            part_size=r.get(t, f, "part_size", int, 50000, where=w),
+        )
+        r.check(flow.partner in partners, f, f"{key}.partner", f"no partner named {flow.partner!r} in partners.toml")
+        r.check(flow.route in routes, f, f"{key}.route", f"no route named {flow.route!r} in routes.toml")
+        r.check(flow.direction in DIRECTIONS, f, f"{key}.direction", "must be 'out' or 'in'")
+        r.check(flow.part_size > 0, f, f"{key}.part_size", "must be positive")
+        out[name] = flow
+
+    _each(r, raw.get("flow", {}), f, "flow", build)
+    return out

@@ -1,0 +1,89 @@
+"""Applying a batch of messages to the store exactly once in effect.
+
+The inbox row (consumer, message id) is inserted in the same transaction as the effect, so a
+redelivered message finds its row and is skipped. A batch runs in one transaction for speed;
+if it fails, each message is retried alone, so only the messages at fault are reported.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Protocol
+
+from sqlalchemy import insert, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from adapters.core.models import Inbox
+from queues.crypto import IntegrityError
+from queues.errors import PermanentError, TransientError
+from queues.message import Message
+
+log = logging.getLogger(__name__)
+
+
+class Handler(Protocol):
+    """Applies one message inside the given transaction (effect plus custody entries)."""
+
+    def __call__(self, session: Session, message: Message) -> None: ...
+
+
+@dataclass(frozen=True)
+class Failure:
+    message: Message
+    reason: str
+    permanent: bool
+
+
+def classify(message: Message, exc: BaseException) -> Failure:
+    permanent = isinstance(exc, PermanentError | IntegrityError)
+    kind = "" if isinstance(exc, TransientError | PermanentError) else f"{type(exc).__name__}: "
+    return Failure(message, f"{kind}{exc}"[:300], permanent)
+
+
+class Applier:
+    def __init__(self, consumer: str, sessions: sessionmaker[Session], handler: Handler,
+                 after_commit: Callable[[], object] = lambda: None) -> None:
+        self.consumer = consumer
+        self.sessions = sessions
+        self.handler = handler
+        self.after_commit = after_commit
+
+    def apply(self, messages: Sequence[Message]) -> list[Failure]:
+        # The same message can arrive twice in one batch (published again by a relay).
+        unique: list[Message] = []
+        ids: set[str] = set()
+        for message in messages:
+            if message.id not in ids:
+                ids.add(message.id)
+                unique.append(message)
+        failures: list[Failure] = []
+        try:
+            self._transaction(unique)
+        except Exception as batch_error:
+            if len(unique) > 1:
+                log.info("consumer %s: batch of %d failed (%s); applying one by one", self.consumer,
+                         len(unique), type(batch_error).__name__)
+            for message in unique:
+                try:
+                    self._transaction([message])
+                except Exception as exc:
+                    failures.append(classify(message, exc))
+        self.after_commit()
+        return failures
+
+    def _transaction(self, messages: Sequence[Message]) -> None:
+        with self.sessions.begin() as s:
+            ids = [m.id for m in messages]
+            seen = set(s.scalars(select(Inbox.message_id)
+                                 .where(Inbox.consumer == self.consumer, Inbox.message_id.in_(ids))))
+            fresh = [m for m in messages if m.id not in seen]
+            if not fresh:
+                return
+            now = datetime.now(UTC)
+            s.execute(insert(Inbox), [{"consumer": self.consumer, "message_id": m.id, "processed_at": now}
+                                      for m in fresh])
+            for message in fresh:
+                self.handler(s, message)

@@ -1,0 +1,97 @@
+"""Transactional outbox: a change and its event commit together; the relay publishes later.
+
+``enqueue`` adds the event to the caller's open transaction, so the event exists if and only if
+the change does. The relay claims pending rows with a lease, publishes them with confirms, and
+marks them sent only after the broker confirmed. Two relays never claim the same row while a
+lease holds; if a relay dies after publishing but before marking, the row is published again
+after the lease, and the consumer's inbox makes the effect happen once.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import or_, select, update
+from sqlalchemy.orm import Session, sessionmaker
+
+from adapters.core.models import Outbox
+from queues.crypto import Keyring
+from queues.message import Message, seal_body
+from queues.publisher import PublishError, Publisher
+
+PENDING = "pending"
+SENT = "sent"
+
+
+def new_id() -> str:
+    return str(uuid.uuid4())
+
+
+def enqueue(session: Session, keyring: Keyring, route: str, kind: str, key: str, content: dict[str, Any],
+            message_id: str | None = None) -> str:
+    """Add an event to the session's transaction; ``key`` is a business key, never 個人番号."""
+    message_id = message_id or new_id()
+    session.add(Outbox(id=message_id, route=route, kind=kind, key=key,
+                       body=seal_body(keyring, message_id, route, content),
+                       created_at=datetime.now(UTC), status=PENDING, attempts=0))
+    return message_id
+
+
+class Relay:
+    def __init__(self, sessions: sessionmaker[Session], publisher: Publisher, relay_id: str | None = None,
+                 lease: timedelta = timedelta(seconds=60)) -> None:
+        self.sessions = sessions
+        self.publisher = publisher
+        self.relay_id = relay_id or f"relay-{uuid.uuid4().hex[:8]}"
+        self.lease = lease
+
+    def run_once(self, limit: int = 1000) -> int:
+        """Publish up to ``limit`` pending events; return how many were confirmed.
+        Raises PublishError (after recording it on the rows) if the broker refused any."""
+        claimed = self._claim(limit)
+        if not claimed:
+            return 0
+        failures: dict[str, str] = {}
+        try:
+            self.publisher.publish(claimed)
+        except PublishError as exc:
+            failures = exc.failures
+        self._settle(claimed, failures)
+        if failures:
+            raise PublishError(failures)
+        return len(claimed)
+
+    def drain(self, limit: int = 1000) -> int:
+        total = 0
+        while n := self.run_once(limit):
+            total += n
+        return total
+
+    def _claim(self, limit: int) -> list[Message]:
+        now = datetime.now(UTC)
+        with self.sessions.begin() as s:
+            query = (select(Outbox.id, Outbox.route, Outbox.kind, Outbox.body)
+                     .where(Outbox.status == PENDING,
+                            or_(Outbox.claimed_until.is_(None), Outbox.claimed_until < now))
+                     .order_by(Outbox.created_at, Outbox.id).limit(limit))
+            if s.get_bind().dialect.name == "postgresql":
+                query = query.with_for_update(skip_locked=True)
+            rows = s.execute(query).all()
+            if rows:
+                s.execute(update(Outbox).where(Outbox.id.in_([r.id for r in rows]))
+                          .values(claimed_by=self.relay_id, claimed_until=now + self.lease))
+        return [Message(id=r.id, route=r.route, kind=r.kind, body=r.body) for r in rows]
+
+    def _settle(self, claimed: list[Message], failures: dict[str, str]) -> None:
+        now = datetime.now(UTC)
+        sent = [m.id for m in claimed if m.id not in failures]
+        with self.sessions.begin() as s:
+            if sent:
+                s.execute(update(Outbox).where(Outbox.id.in_(sent), Outbox.claimed_by == self.relay_id)
+                          .values(status=SENT, published_at=now, claimed_until=None))
+            for message_id, reason in failures.items():
+                s.execute(update(Outbox).where(Outbox.id == message_id)
+                          .values(attempts=Outbox.attempts + 1, last_error=reason[:500],
+                                  claimed_by=None, claimed_until=None))

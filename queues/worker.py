@@ -1,0 +1,184 @@
+"""The worker: consumes routes, applies effects idempotently, acks only after commit.
+
+pika's connection lives on the main thread, which does nothing but serve I/O and heartbeats.
+Each route has a runner thread that takes deliveries in batches, applies them in one store
+transaction (falling back to one transaction per message when a batch fails, so one bad
+message cannot hold back the others), moves their custody entries to the log, sends failures
+to a retry queue or ``.dead``, and only then asks the I/O thread to ack.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import pika
+from pika.adapters.blocking_connection import BlockingChannel, BlockingConnection
+from pika.exceptions import AMQPError
+
+from bridge.config import RouteConfig
+from queues import topology
+from queues.apply import Applier, Failure
+from queues.message import Message
+from queues.publisher import Publisher
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Delivery:
+    tag: int
+    message: Message
+
+
+class RouteRunner(threading.Thread):
+    def __init__(self, route: RouteConfig, applier: Applier, connection: BlockingConnection,
+                 channel: BlockingChannel, new_publisher: Callable[[], Publisher]) -> None:
+        super().__init__(name=f"route-{route.name}", daemon=True)
+        self.route = route
+        self.applier = applier
+        self.connection = connection
+        self.channel = channel
+        self.new_publisher = new_publisher
+        self.inbox: queue.Queue[Delivery] = queue.Queue()
+        self.closing = threading.Event()
+        self.error: BaseException | None = None
+        self._publisher: Publisher | None = None
+
+    def on_delivery(self, _ch: Any, method: Any, props: pika.BasicProperties, body: bytes) -> None:
+        self.inbox.put(Delivery(method.delivery_tag, Message.from_delivery(self.route.name, props, body)))
+
+    def run(self) -> None:
+        try:
+            while not (self.closing.is_set() and self.inbox.empty()):
+                batch = self._gather()
+                if batch:
+                    self._process(batch)
+        except BaseException as exc:  # reported to the main thread, which reconnects
+            self.error = exc
+            log.error("route %s: runner stopped: %s", self.route.name, exc)
+        finally:
+            if self._publisher is not None:
+                self._publisher.close()
+
+    def _gather(self) -> list[Delivery]:
+        try:
+            batch = [self.inbox.get(timeout=0.2)]
+        except queue.Empty:
+            return []
+        while len(batch) < self.route.batch_size:
+            try:
+                batch.append(self.inbox.get_nowait())
+            except queue.Empty:
+                break
+        return batch
+
+    def _process(self, batch: list[Delivery]) -> None:
+        failures = self.applier.apply([d.message for d in batch])
+        if failures:
+            self._park(failures)
+        last = batch[-1].tag
+        self.connection.add_callback_threadsafe(lambda: self._ack(last))
+
+    def _park(self, failures: list[Failure]) -> None:
+        """Send each failed message to its next retry queue, or to ``.dead`` past the budget."""
+        if self._publisher is None:
+            self._publisher = self.new_publisher()
+        for failure in failures:
+            message = failure.message.retried(failure.reason)
+            if failure.permanent or failure.message.attempt >= len(self.route.retry_delays):
+                target = topology.dead_queue(self.route.name)
+            else:
+                target = topology.retry_queue(self.route.name, failure.message.attempt + 1)
+            # Straight to the queue through the default exchange; confirmed before the ack.
+            self._publisher.publish([message], routing_key=target, exchange="")
+            log.warning("route %s: message %s -> %s (attempt %d): %s", self.route.name, message.id, target,
+                        message.attempt, failure.reason)
+
+    def _ack(self, tag: int) -> None:
+        if self.channel.is_open:
+            self.channel.basic_ack(delivery_tag=tag, multiple=True)
+
+
+class Worker:
+    def __init__(self, url: str, exchange: str, routes: list[RouteConfig], appliers: dict[str, Applier],
+                 heartbeat: int = 30, idle: Callable[[], None] | None = None) -> None:
+        self.url = url
+        self.exchange = exchange
+        self.routes = routes
+        self.appliers = appliers
+        self.heartbeat = heartbeat
+        self.idle = idle
+        self.stopping = threading.Event()
+
+    def stop(self) -> None:
+        self.stopping.set()
+
+    def run(self) -> None:
+        """Consume until stopped; reconnect with backoff when the broker goes away."""
+        delay = 0.5
+        while not self.stopping.is_set():
+            try:
+                self._session()
+                delay = 0.5
+            except (AMQPError, OSError) as exc:
+                log.warning("broker connection lost (%s); reconnecting in %.1f s", type(exc).__name__, delay)
+                self.stopping.wait(delay)
+                delay = min(delay * 2, 10.0)
+
+    def _params(self) -> pika.URLParameters:
+        params = pika.URLParameters(self.url)
+        params.heartbeat = self.heartbeat
+        return params
+
+    def _session(self) -> None:
+        conn = pika.BlockingConnection(self._params())
+        runners: list[RouteRunner] = []
+        try:
+            setup = conn.channel()
+            topology.declare(setup, self.exchange, self.routes)
+            setup.close()
+            for route in self.routes:
+                channel = conn.channel()
+                channel.basic_qos(prefetch_count=route.prefetch)
+                runner = RouteRunner(route, self.appliers[route.name], conn, channel,
+                                     lambda: Publisher(self.url, self.exchange, self.heartbeat))
+                channel.basic_consume(topology.work_queue(route.name), runner.on_delivery)
+                runners.append(runner)
+                runner.start()
+            next_idle = 0.0
+            while not self.stopping.is_set():
+                conn.process_data_events(time_limit=0.2)
+                failed = [r for r in runners if r.error is not None]
+                if failed:
+                    raise AMQPError(f"route {failed[0].route.name}: {failed[0].error}")
+                if self.idle is not None and time.monotonic() >= next_idle:
+                    self.idle()
+                    next_idle = time.monotonic() + 1.0
+            self._drain(conn, runners)
+        finally:
+            for runner in runners:
+                runner.closing.set()
+            for runner in runners:
+                runner.join(timeout=30)
+            if conn.is_open:
+                try:
+                    conn.close()
+                except AMQPError:
+                    pass
+
+    def _drain(self, conn: BlockingConnection, runners: list[RouteRunner]) -> None:
+        """Graceful stop: stop consuming, let runners finish their batch, serve their acks."""
+        for runner in runners:
+            if runner.channel.is_open:
+                for tag in list(runner.channel.consumer_tags):
+                    runner.channel.basic_cancel(tag)
+            runner.closing.set()
+        while any(r.is_alive() for r in runners):
+            conn.process_data_events(time_limit=0.1)
+        conn.process_data_events(time_limit=0)
