@@ -1,0 +1,28 @@
+"""Models of the core store (SQLAlchemy 2.0 typed declarative, one ``Base``).
+
+Business tables (標準準拠 side): atena, shikaku, fuka, fuka_kibetsu.
+Runtime tables (the bridge's own): outbox, inbox, transfer, change_journal, custody_pending.
+"""
+
+from adapters.core.models.atena import Atena, Shikaku
+from adapters.core.models.base import NAMING_CONVENTION, Base, UtcDateTime, utcnow
+from adapters.core.models.fuka import FUTSUCHO, TOKUCHO, Fuka, FukaKibetsu
+from adapters.core.models.runtime import ChangeJournal, CustodyPending, Inbox, Outbox, Transfer
+
+__all__ = [
+    "FUTSUCHO",
+    "NAMING_CONVENTION",
+    "TOKUCHO",
+    "Atena",
+    "Base",
+    "ChangeJournal",
+    "CustodyPending",
+    "Fuka",
+    "FukaKibetsu",
+    "Inbox",
+    "Outbox",
+    "Shikaku",
+    "Transfer",
+    "UtcDateTime",
+    "utcnow",
+]
