@@ -48,7 +48,7 @@ def test_create_refuses_non_empty_dir(tmp_path: Path) -> None:
 def test_round_trip(ring: Keyring) -> None:
     for plaintext in (b"", b"x", os.urandom(1024), "介護保険 受給者".encode()):
         blob = seal(ring, plaintext, AAD)
-        assert plaintext not in blob or plaintext == b""
+        assert len(plaintext) < 16 or plaintext not in blob  # a short one may occur by chance
         assert unseal(ring, blob, AAD) == plaintext
         assert key_id_of(blob) == ring.active_id
 
