@@ -30,14 +30,22 @@ class ConfigError(Exception):
 @dataclass(frozen=True)
 class BrokerConfig:
     url_env: str
+    management_url_env: str
     exchange: str
     heartbeat: int
 
     def url(self) -> str:
-        value = os.environ.get(self.url_env)
-        if not value:
-            raise ConfigError([f"bridge.toml: broker.url_env: environment variable {self.url_env} is not set"])
-        return value
+        return _env("broker.url_env", self.url_env)
+
+    def management_url(self) -> str:
+        return _env("broker.management_url_env", self.management_url_env)
+
+
+def _env(key: str, name: str) -> str:
+    value = os.environ.get(name)
+    if not value:
+        raise ConfigError([f"bridge.toml: {key}: environment variable {name} is not set"])
+    return value
 
 
 @dataclass(frozen=True)
@@ -78,7 +86,7 @@ class Config:
     store_url: str
     custody_url: str
     custody_signing_key: Path
-    checkpoint_every: int
+    checkpoint_interval: int
     broker: BrokerConfig
     keys_dir: Path
     payloads_dir: Path
@@ -145,6 +153,7 @@ def load(config_dir: Path | None = None) -> Config:
 
     broker = BrokerConfig(
         url_env=r.get(main, "bridge.toml", "broker.url_env", str),
+        management_url_env=r.get(main, "bridge.toml", "broker.management_url_env", str),
         exchange=r.get(main, "bridge.toml", "broker.exchange", str),
         heartbeat=r.get(main, "bridge.toml", "broker.heartbeat", int, 30),
     )
@@ -157,7 +166,7 @@ def load(config_dir: Path | None = None) -> Config:
         store_url=r.get(main, "bridge.toml", "store.url", str).replace("{var}", str(var)),
         custody_url=r.get(main, "bridge.toml", "custody.url", str).replace("{var}", str(var)),
         custody_signing_key=r.path(main, "bridge.toml", "custody.signing_key"),
-        checkpoint_every=r.get(main, "bridge.toml", "custody.checkpoint_every", int, 1000),
+        checkpoint_interval=r.get(main, "bridge.toml", "custody.checkpoint_interval", int, 5),
         broker=broker,
         keys_dir=r.path(main, "bridge.toml", "keys.dir"),
         payloads_dir=r.path(main, "bridge.toml", "payloads.dir"),

@@ -9,10 +9,14 @@ after the lease, and the consumer's inbox makes the effect happen once.
 
 from __future__ import annotations
 
+import logging
+import threading
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from pika.exceptions import AMQPError
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -20,6 +24,8 @@ from adapters.core.models import Outbox
 from queues.crypto import Keyring
 from queues.message import Message, seal_body
 from queues.publisher import PublishError, Publisher
+
+log = logging.getLogger(__name__)
 
 PENDING = "pending"
 SENT = "sent"
@@ -40,12 +46,13 @@ def enqueue(session: Session, keyring: Keyring, route: str, kind: str, key: str,
 
 
 class Relay:
-    def __init__(self, sessions: sessionmaker[Session], publisher: Publisher, relay_id: str | None = None,
-                 lease: timedelta = timedelta(seconds=60)) -> None:
+    def __init__(self, sessions: sessionmaker[Session], connect: Callable[[], Publisher],
+                 relay_id: str | None = None, lease: timedelta = timedelta(seconds=60)) -> None:
         self.sessions = sessions
-        self.publisher = publisher
+        self.connect = connect
         self.relay_id = relay_id or f"relay-{uuid.uuid4().hex[:8]}"
         self.lease = lease
+        self._publisher: Publisher | None = None
 
     def run_once(self, limit: int = 1000) -> int:
         """Publish up to ``limit`` pending events; return how many were confirmed.
@@ -55,9 +62,17 @@ class Relay:
             return 0
         failures: dict[str, str] = {}
         try:
-            self.publisher.publish(claimed)
+            if self._publisher is None:
+                self._publisher = self.connect()
+            self._publisher.publish(claimed)
         except PublishError as exc:
             failures = exc.failures
+        except (AMQPError, OSError, TimeoutError):
+            # Confirms unknown: release the claim so the rows go out again (the inbox absorbs
+            # any that had in fact arrived) without waiting for the lease to run out.
+            self._release(claimed)
+            self.close()
+            raise
         self._settle(claimed, failures)
         if failures:
             raise PublishError(failures)
@@ -68,6 +83,41 @@ class Relay:
         while n := self.run_once(limit):
             total += n
         return total
+
+    def run_forever(self, stop: threading.Event, poll: float = 0.2, limit: int = 1000) -> None:
+        """Relay until ``stop`` is set, reconnecting with backoff when the broker goes away."""
+        delay = 0.5
+        while not stop.is_set():
+            try:
+                if self.run_once(limit) == 0:
+                    stop.wait(poll)
+                    if self._publisher is not None:
+                        self._publisher.process_events()
+                delay = 0.5
+            except PublishError as exc:
+                log.error("relay %s: %s", self.relay_id, exc)
+                stop.wait(delay)
+                delay = min(delay * 2, 10.0)
+            except (AMQPError, OSError, TimeoutError) as exc:
+                log.warning("relay %s: broker unavailable (%s); retrying in %.1f s", self.relay_id,
+                            type(exc).__name__, delay)
+                stop.wait(delay)
+                delay = min(delay * 2, 10.0)
+        self.close()
+
+    def close(self) -> None:
+        if self._publisher is not None:
+            try:
+                self._publisher.close()
+            except (AMQPError, OSError):
+                pass
+            self._publisher = None
+
+    def _release(self, claimed: list[Message]) -> None:
+        with self.sessions.begin() as s:
+            s.execute(update(Outbox).where(Outbox.id.in_([m.id for m in claimed]),
+                                           Outbox.claimed_by == self.relay_id)
+                      .values(claimed_by=None, claimed_until=None))
 
     def _claim(self, limit: int) -> list[Message]:
         now = datetime.now(UTC)

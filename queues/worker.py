@@ -12,7 +12,6 @@ from __future__ import annotations
 import logging
 import queue
 import threading
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -107,13 +106,12 @@ class RouteRunner(threading.Thread):
 
 class Worker:
     def __init__(self, url: str, exchange: str, routes: list[RouteConfig], appliers: dict[str, Applier],
-                 heartbeat: int = 30, idle: Callable[[], None] | None = None) -> None:
+                 heartbeat: int = 30) -> None:
         self.url = url
         self.exchange = exchange
         self.routes = routes
         self.appliers = appliers
         self.heartbeat = heartbeat
-        self.idle = idle
         self.stopping = threading.Event()
 
     def stop(self) -> None:
@@ -151,15 +149,11 @@ class Worker:
                 channel.basic_consume(topology.work_queue(route.name), runner.on_delivery)
                 runners.append(runner)
                 runner.start()
-            next_idle = 0.0
             while not self.stopping.is_set():
                 conn.process_data_events(time_limit=0.2)
                 failed = [r for r in runners if r.error is not None]
                 if failed:
                     raise AMQPError(f"route {failed[0].route.name}: {failed[0].error}")
-                if self.idle is not None and time.monotonic() >= next_idle:
-                    self.idle()
-                    next_idle = time.monotonic() + 1.0
             self._drain(conn, runners)
         finally:
             for runner in runners:

@@ -1,0 +1,50 @@
+"""Change events from the core store, and the journal they are applied to.
+
+A change in the core store (資格, 賦課 …) is announced by ``announce`` in the same transaction
+as the change, through the outbox. The ``change-journal`` route applies each event once to the
+change journal, from which partner builders (受給者異動連絡票, 年金特徴 異動) take their work.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import UTC, datetime
+
+from sqlalchemy.orm import Session
+
+from adapters.core.models import ChangeJournal
+from queues.crypto import Keyring
+from queues.custody import CustodyEvent
+from queues.handover_log import record
+from queues.message import Message, open_body
+from queues.outbox import enqueue
+
+ROUTE = "core.changes"
+KINDS = ("created", "changed", "ended")
+
+
+def announce(session: Session, keyring: Keyring, entity: str, entity_key: str, kind: str,
+             route: str = ROUTE) -> str:
+    """Record that ``entity`` ``entity_key`` was created/changed/ended; returns the event id."""
+    if kind not in KINDS:
+        raise ValueError(f"change kind must be one of {KINDS}, got {kind!r}")
+    content = {"entity": entity, "entity_key": entity_key, "kind": kind,
+               "occurred_at": datetime.now(UTC).isoformat()}
+    return enqueue(session, keyring, route, f"{entity}.{kind}", entity_key, content)
+
+
+class JournalHandler:
+    def __init__(self, keyring: Keyring, actor: str) -> None:
+        self.keyring = keyring
+        self.actor = actor
+
+    def __call__(self, session: Session, message: Message) -> None:
+        content = open_body(self.keyring, message)
+        session.add(ChangeJournal(event_id=message.id, entity=content["entity"],
+                                  entity_key=content["entity_key"], kind=content["kind"],
+                                  occurred_at=datetime.fromisoformat(content["occurred_at"]),
+                                  applied_at=datetime.now(UTC)))
+        record(session, CustodyEvent(transfer_id=message.id, event="applied", actor=self.actor, partner="core",
+                                     record_count=1, sha256=hashlib.sha256(message.body).hexdigest(),
+                                     detail=f"{message.kind} -> change journal",
+                                     dedup_key=f"{message.route}:{message.id}:applied"))

@@ -1,0 +1,71 @@
+"""The drop-folder transport: a local folder that a partner (or a 伝送 share) picks files from.
+
+A file appears under its final name only when it is whole: it is written under a temporary
+name, flushed to disk, its size and SHA-256 checked against what was meant to be sent, and
+then renamed. Delivering the same file again is recognised (same name, same hash) and is a
+no-op, so a redelivered message never doubles a file.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Iterable
+from pathlib import Path
+
+from queues.errors import PermanentError, TransientError
+
+
+class DropFolder:
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def deliver(self, name: str, chunks: Iterable[bytes], sha256: str, size: int) -> bool:
+        """Place ``name`` in the folder; True if written now, False if it was already there whole."""
+        if "/" in name or name.startswith("."):
+            raise PermanentError(f"drop folder: refusing file name {name!r}")
+        if not self.path.is_dir():
+            raise TransientError(f"drop folder {self.path} is not available")
+        final = self.path / name
+        if final.exists():
+            if _sha256_of(final) == sha256:
+                return False
+            raise PermanentError(f"drop folder: {name} already exists with different content")
+        temp = self.path / f".{name}.part"
+        digest = hashlib.sha256()
+        written = 0
+        try:
+            with open(temp, "wb") as f:
+                for chunk in chunks:
+                    f.write(chunk)
+                    digest.update(chunk)
+                    written += len(chunk)
+                f.flush()
+                os.fsync(f.fileno())
+            if written != size or digest.hexdigest() != sha256:
+                raise PermanentError(f"drop folder: {name}: wrote {written} bytes with a different hash "
+                                     f"than the transfer records ({size} bytes)")
+            os.replace(temp, final)
+            _fsync_dir(self.path)
+        except OSError as exc:
+            raise TransientError(f"drop folder {self.path}: {exc.strerror or exc}") from exc
+        finally:
+            if temp.exists():
+                temp.unlink()
+        return True
+
+
+def _sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        while chunk := f.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

@@ -1,0 +1,128 @@
+"""Wiring: from a loaded Config to the stores, keys, broker connections and route appliers.
+
+Everything is built on first use, so a command touches only what it needs (``custody verify``
+never opens the broker; ``status`` never loads keys).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from functools import cached_property
+from pathlib import Path
+
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session, sessionmaker
+
+from adapters.core import schema
+from adapters.core.mynumber import MyNumberCipher
+from adapters.core.store import open_store
+from bridge.config import Config, RouteConfig
+from bridge.handlers import HANDLERS
+from queues import handover_log
+from queues.apply import Applier
+from queues.crypto import IntegrityError, Keyring
+from queues.custody import CustodyEvent, CustodyLog
+from queues.message import Message, open_body
+from queues.outbox import Relay
+from queues.payloads import PayloadStore
+from queues.publisher import Publisher
+
+log = logging.getLogger(__name__)
+
+MYNUMBER_ENC = "kojin-bango-enc"
+MYNUMBER_INDEX = "kojin-bango-index"
+
+
+class Bridge:
+    def __init__(self, config: Config, actor: str = "kaigo-bridge") -> None:
+        self.config = config
+        self.actor = actor
+
+    @cached_property
+    def sessions(self) -> sessionmaker[Session]:
+        return open_store(self.config.store_url)
+
+    @cached_property
+    def keyring(self) -> Keyring:
+        return Keyring.load(self.config.keys_dir)
+
+    @cached_property
+    def mynumber(self) -> MyNumberCipher:
+        return MyNumberCipher(self.keyring.secret(MYNUMBER_ENC), self.keyring.secret(MYNUMBER_INDEX))
+
+    @cached_property
+    def payloads(self) -> PayloadStore:
+        return PayloadStore(self.config.payloads_dir, self.keyring)
+
+    @cached_property
+    def custody(self) -> CustodyLog:
+        return CustodyLog(self.config.custody_url, signing_key_path=self.config.custody_signing_key,
+                          public_key_path=public_key_path(self.config.custody_signing_key))
+
+    def publisher(self) -> Publisher:
+        broker = self.config.broker
+        return Publisher(broker.url(), broker.exchange, broker.heartbeat)
+
+    def relay(self) -> Relay:
+        return Relay(self.sessions, self.publisher)
+
+    def flush_custody(self) -> int:
+        return handover_log.flush(self.sessions, self.custody)
+
+    def housekeeping(self, stop: threading.Event) -> None:
+        """In a worker: move custody entries left pending by a crash, sign checkpoints."""
+        while not stop.wait(self.config.checkpoint_interval):
+            self._housekeep()
+        self._housekeep()
+
+    def _housekeep(self) -> None:
+        try:
+            self.flush_custody()
+            self.custody.checkpoint(min_new=1)
+        except SQLAlchemyError as exc:
+            log.warning("housekeeping: %s", type(exc).__name__)
+
+    def record_operator_action(self, message: Message, event: str, operator: str, detail: str) -> None:
+        """Custody entry for an operator acting on a message (replay, drop)."""
+        try:
+            transfer_id = str(open_body(self.keyring, message).get("transfer_id") or message.id)
+        except (IntegrityError, ValueError):
+            transfer_id = message.id  # an unreadable body is still accounted for by its id
+        with self.sessions.begin() as s:
+            handover_log.record(s, CustodyEvent(transfer_id=transfer_id, event=event, actor=f"operator:{operator}",
+                                                detail=f"{detail} (message {message.id})"))
+
+    def applier(self, route: RouteConfig) -> Applier:
+        try:
+            factory = HANDLERS[route.handler]
+        except KeyError:
+            raise KeyError(f"route {route.name}: unknown handler {route.handler!r} "
+                           f"(known: {', '.join(sorted(HANDLERS))})") from None
+        return Applier(route.name, self.sessions, factory(self, route), after_commit=self.flush_custody)
+
+
+def public_key_path(signing_key: Path) -> Path:
+    return signing_key.with_name(signing_key.name + ".pub")
+
+
+def init(config: Config) -> list[str]:
+    """Create what a fresh installation needs; idempotent. Returns what was done."""
+    done: list[str] = []
+    for folder in (config.var, config.payloads_dir):
+        folder.mkdir(parents=True, exist_ok=True)
+    if not (config.keys_dir / "ACTIVE").exists():
+        Keyring.create(config.keys_dir, secret_names=(MYNUMBER_ENC, MYNUMBER_INDEX))
+        done.append(f"created keyring in {config.keys_dir}")
+    if not config.custody_signing_key.exists():
+        CustodyLog.create_signing_key(config.custody_signing_key)
+        done.append(f"created custody signing key {config.custody_signing_key}")
+    for partner in config.partners.values():
+        if partner.channel == "dropdir":
+            partner.path.mkdir(parents=True, exist_ok=True)
+    schema.upgrade(config.store_url)
+    done.append("core store schema at head")
+    bridge = Bridge(config)
+    bridge.custody.create_schema()
+    done.append("custody log schema ready")
+    return done

@@ -1,0 +1,28 @@
+"""The operator's console script, ``kaigo-bridge``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from bridge import logs
+from bridge.commands import custody, dead, fixtures, ops, runtime, setup
+from bridge.context import State
+
+app = typer.Typer(help="kaigo-bridge: the 介護保険 integration hub.", no_args_is_help=True,
+                  pretty_exceptions_show_locals=False)
+
+
+@app.callback()
+def main(ctx: typer.Context,
+         config: Annotated[Path | None, typer.Option(help="config folder (default: $KAIGO_CONFIG or ./config)")]
+         = None,
+         verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False) -> None:
+    logs.setup(10 if verbose else 20)
+    ctx.obj = State(config)
+
+
+for module in (setup, runtime, ops, dead, custody, fixtures):
+    module.register(app)

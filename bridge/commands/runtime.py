@@ -1,0 +1,71 @@
+"""worker, relay, run FLOW."""
+
+from __future__ import annotations
+
+import signal
+import threading
+from typing import Annotated
+
+import typer
+
+from bridge.context import state
+from bridge.flows import run_flow
+from bridge.output import console, emit_object
+from queues.worker import Worker
+
+
+def register(app: typer.Typer) -> None:
+    @app.command()
+    def worker(ctx: typer.Context,
+               routes: Annotated[str | None, typer.Option(help="comma-separated routes (default: all)")] = None,
+               relay: Annotated[bool, typer.Option(help="also relay the outbox from this process")] = True,
+               ) -> None:
+        """Consume routes until SIGTERM/SIGINT; several workers on the same routes share the work."""
+        bridge = state(ctx).bridge
+        config = bridge.config
+        chosen = [config.route(name) for name in routes.split(",")] if routes else list(config.routes.values())
+        stop = threading.Event()
+        consumer = Worker(config.broker.url(), config.broker.exchange, chosen,
+                          {r.name: bridge.applier(r) for r in chosen}, config.broker.heartbeat)
+
+        def shutdown(_signum: int, _frame: object) -> None:
+            stop.set()
+            consumer.stop()
+
+        signal.signal(signal.SIGTERM, shutdown)
+        signal.signal(signal.SIGINT, shutdown)
+        threads = [threading.Thread(target=bridge.housekeeping, args=(stop,), name="housekeeping", daemon=True)]
+        if relay:
+            threads.append(threading.Thread(target=bridge.relay().run_forever, args=(stop,), name="relay",
+                                            daemon=True))
+        for thread in threads:
+            thread.start()
+        console.print(f"worker consuming {', '.join(r.name for r in chosen)}" + (" (+ relay)" if relay else ""))
+        consumer.run()
+        stop.set()
+        for thread in threads:
+            thread.join(timeout=30)
+
+    @app.command("relay")
+    def relay_command(ctx: typer.Context,
+                      once: Annotated[bool, typer.Option(help="publish what is pending, then exit")] = False,
+                      ) -> None:
+        """Publish pending outbox events (confirmed) until stopped."""
+        bridge = state(ctx).bridge
+        relay = bridge.relay()
+        if once:
+            console.print(f"published {relay.drain()} event(s)")
+            relay.close()
+            return
+        stop = threading.Event()
+        signal.signal(signal.SIGTERM, lambda *_: stop.set())
+        signal.signal(signal.SIGINT, lambda *_: stop.set())
+        relay.run_forever(stop)
+
+    @app.command()
+    def run(ctx: typer.Context, flow: str,
+            nendo: Annotated[int, typer.Option(help="年度 (fiscal year) of the batch")] = 2026,
+            json_out: Annotated[bool, typer.Option("--json")] = False) -> None:
+        """Run a batch flow: extract, render, encrypt, queue (with a progress bar)."""
+        summary = run_flow(state(ctx).bridge, flow, nendo=nendo, progress=not json_out)
+        emit_object(summary, json_out, title=f"run {flow}")

@@ -1,0 +1,44 @@
+"""init, config check, keys rotate."""
+
+from __future__ import annotations
+
+import typer
+
+from bridge import app as wiring
+from bridge import config as config_module
+from bridge.config import ConfigError
+from bridge.context import state
+from bridge.output import console
+
+
+def register(app: typer.Typer) -> None:
+    config_app = typer.Typer(help="Configuration.")
+    keys_app = typer.Typer(help="Encryption keys.")
+    app.add_typer(config_app, name="config")
+    app.add_typer(keys_app, name="keys")
+
+    @app.command()
+    def init(ctx: typer.Context) -> None:
+        """Create keys, the signing key, the store schema and the custody log (idempotent)."""
+        for line in wiring.init(state(ctx).config):
+            console.print(f"[green]✓[/] {line}")
+
+    @config_app.command("check")
+    def check(ctx: typer.Context) -> None:
+        """Validate every configuration file; report all problems; exit non-zero if any."""
+        try:
+            cfg = config_module.load(state(ctx).config_dir)
+        except ConfigError as exc:
+            typer.echo(str(exc), err=True)
+            raise typer.Exit(1) from exc
+        console.print(f"[green]configuration valid[/]: {cfg.config_dir} — {len(cfg.routes)} routes, "
+                      f"{len(cfg.partners)} partners, {len(cfg.flows)} flows")
+
+    @keys_app.command("rotate")
+    def rotate(ctx: typer.Context) -> None:
+        """Introduce a new key-encryption key and re-wrap every stored payload under it."""
+        bridge = state(ctx).bridge
+        new_id = bridge.keyring.rotate()
+        rewrapped = bridge.payloads.rewrap_all()
+        console.print(f"active key is now [bold]{new_id}[/]; re-wrapped {rewrapped} payload(s); "
+                      f"older keys are kept for messages still in flight")

@@ -1,0 +1,78 @@
+"""Batch flows by name: where their records come from and how they are rendered.
+
+A flow's partner, layout, route and part size are configuration (flows.toml); what is code is
+only the query that yields its records, registered here under the flow's name.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from rich.progress import Progress
+from sqlalchemy.orm import Session
+
+from adapters.vendor import hokenryo
+from bridge.app import Bridge
+from mappings import csv_codec
+from mappings.charpolicy import CharPolicy, SubstitutionTable
+from mappings.layout import Layout
+from mappings.registry import LayoutRegistry
+from queues.outbound import Record, Renderer, RenderResult, send_outbound
+
+SUBSTITUTIONS = "jis_substitutions"
+
+
+@dataclass(frozen=True)
+class FlowSource:
+    count: Callable[[Session, int], int]
+    records: Callable[[Session, int], Iterator[dict[str, Any]]]
+
+
+SOURCES: dict[str, FlowSource] = {
+    "print.hokenryo": FlowSource(count=hokenryo.count,
+                                 records=lambda s, nendo: hokenryo.notices(s, nendo, date.today())),
+}
+
+
+def csv_renderer(layout: Layout, table: SubstitutionTable) -> Renderer:
+    """Render with the configured substitutions; unmapped characters withhold their record."""
+    def render(records: Any) -> tuple[Iterator[bytes], Callable[[], RenderResult]]:
+        policy = CharPolicy(table, on_unmapped="withhold")
+
+        def report() -> RenderResult:
+            return RenderResult(withheld=len(policy.withheld), substitutions=len(policy.substitutions),
+                                problems=tuple(str(issue) for issue in policy.issues[:50]))
+
+        return csv_codec.render(layout, records, chars=policy), report
+
+    return render
+
+
+def run_flow(bridge: Bridge, name: str, nendo: int, progress: bool = True) -> dict[str, Any]:
+    flow = bridge.config.flow(name)
+    source = SOURCES.get(name)
+    if source is None:
+        raise KeyError(f"flow {name!r} has no record source (known: {', '.join(SOURCES)})")
+    partner, layout_name = flow.layout.split("/", 1)
+    layout = LayoutRegistry().get(partner, layout_name, flow.layout_version)
+    render = csv_renderer(layout, SubstitutionTable.named(SUBSTITUTIONS))
+    started = time.perf_counter()
+    with bridge.sessions() as session, Progress(disable=not progress, transient=True) as bar:
+        total = source.count(session, nendo)
+        task = bar.add_task(f"{name} {nendo}", total=total)
+        records: Iterator[Record] = source.records(session, nendo)
+        outcome = send_outbound(bridge.sessions, bridge.keyring, bridge.payloads, flow, records, total, render,
+                                bridge.actor, tick=lambda n: bar.advance(task, n))
+    bridge.flush_custody()
+    relay = bridge.relay()
+    try:
+        published = relay.drain()
+    finally:
+        relay.close()
+    return {"flow": name, "nendo": nendo, "records": outcome.records, "transfers": len(outcome.transfers),
+            "held": len(outcome.held), "bytes": outcome.bytes, "published": published,
+            "seconds": round(time.perf_counter() - started, 2), "transfer_ids": outcome.transfers}

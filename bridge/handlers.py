@@ -1,0 +1,28 @@
+"""Handler names (as used in routes.toml) and how each is built from the wiring."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from adapters.core.journal import JournalHandler
+from adapters.delivery import DeliverHandler
+from bridge.config import RouteConfig
+from queues.apply import Handler
+
+if TYPE_CHECKING:
+    from bridge.app import Bridge
+
+
+def _journal(bridge: Bridge, _route: RouteConfig) -> Handler:
+    return JournalHandler(bridge.keyring, bridge.actor)
+
+
+def _deliver(bridge: Bridge, _route: RouteConfig) -> Handler:
+    return DeliverHandler(bridge.config, bridge.keyring, bridge.payloads, bridge.actor)
+
+
+HANDLERS: dict[str, Callable[[Bridge, RouteConfig], Handler]] = {
+    "change-journal": _journal,
+    "deliver": _deliver,
+}

@@ -1,0 +1,119 @@
+"""Starting outbound transfers: render records as a stream, store them encrypted, queue delivery.
+
+Custody comes first: each part becomes a transfer whose ``extracted``, ``encrypted`` and
+``queued`` entries commit in the same transaction as the transfer row and its delivery event
+(outbox). The rendered file never exists in clear on disk: it streams from the renderer into
+the encrypted payload store, so memory stays flat whatever the record count.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from adapters.core.models import Transfer
+from bridge.config import FlowConfig
+from queues.crypto import Keyring
+from queues.custody import CustodyEvent
+from queues.handover_log import record
+from queues.outbox import enqueue, new_id
+from queues.payloads import PayloadStore
+
+QUEUED = "queued"
+HELD = "held"
+DELIVER = "transfer.deliver"
+
+Record = Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class RenderResult:
+    """What a renderer reports once its stream is consumed: held back records and why."""
+
+    withheld: int = 0
+    problems: tuple[str, ...] = ()
+    substitutions: int = 0
+
+
+@dataclass
+class Outcome:
+    transfers: list[str] = field(default_factory=list)
+    records: int = 0
+    held: list[str] = field(default_factory=list)
+    bytes: int = 0
+
+
+# A renderer turns records into encoded chunks and, when the stream ends, says what it held back.
+Renderer = Callable[[Iterable[Record]], tuple[Iterator[bytes], Callable[[], RenderResult]]]
+
+
+class _Counter:
+    def __init__(self, records: Iterable[Record], tick: Callable[[int], None]) -> None:
+        self.records = records
+        self.count = 0
+        self.tick = tick
+
+    def __iter__(self) -> Iterator[Record]:
+        for rec in self.records:
+            self.count += 1
+            if self.count % 1000 == 0:
+                self.tick(1000)
+            yield rec
+        self.tick(self.count % 1000)
+
+
+def send_outbound(sessions: sessionmaker[Session], keyring: Keyring, payloads: PayloadStore, flow: FlowConfig,
+                  records: Iterable[Record], total: int, render: Renderer, actor: str,
+                  tick: Callable[[int], None] = lambda _n: None) -> Outcome:
+    """Split ``records`` (``total`` of them) into parts of ``flow.part_size`` and start one
+    transfer per part. A part whose renderer held back records is kept ``held`` for an operator."""
+    outcome = Outcome()
+    part_count = max(1, math.ceil(total / flow.part_size))
+    source = iter(records)
+    for part_no in range(1, part_count + 1):
+        part = _Counter(itertools.islice(source, flow.part_size), tick)
+        transfer_id = new_id()
+        chunks, report = render(part)
+        writer = payloads.open_writer(transfer_id, flow.name)
+        with writer:
+            for chunk in chunks:
+                writer.write(chunk)
+        info = writer.close()  # already closed by the block; returns its info
+        result = report()
+        state = HELD if result.withheld else QUEUED
+        now = datetime.now(UTC)
+        base = {"transfer_id": transfer_id, "actor": actor, "partner": flow.partner}
+        with sessions.begin() as s:
+            s.add(Transfer(id=transfer_id, flow=flow.name, partner=flow.partner, direction=flow.direction,
+                           layout=flow.layout, layout_version=str(flow.layout_version),
+                           record_count=part.count, sha256=info.sha256, size=info.size, key_id=info.key_id,
+                           payload_ref=info.ref, state=state, part_no=part_no, part_count=part_count,
+                           created_at=now, updated_at=now,
+                           last_error="; ".join(result.problems)[:2000] or None))
+            detail = f"{flow.layout} v{flow.layout_version}, part {part_no}/{part_count}"
+            if result.substitutions:
+                detail += f", {result.substitutions} character substitution(s)"
+            record(s, CustodyEvent(event="extracted", record_count=part.count, sha256=info.sha256,
+                                   detail=detail, dedup_key=f"{transfer_id}:extracted", **base))
+            record(s, CustodyEvent(event="encrypted", record_count=part.count, sha256=info.sha256,
+                                   key_id=info.key_id, detail=f"payload {info.size} bytes",
+                                   dedup_key=f"{transfer_id}:encrypted", **base))
+            if state == QUEUED:
+                enqueue(s, keyring, flow.route, DELIVER, transfer_id, {"transfer_id": transfer_id})
+                record(s, CustodyEvent(event=QUEUED, record_count=part.count, sha256=info.sha256,
+                                       detail=f"route {flow.route}", dedup_key=f"{transfer_id}:queued", **base))
+            else:
+                record(s, CustodyEvent(event=HELD, record_count=part.count, sha256=info.sha256,
+                                       detail=f"{result.withheld} record(s) withheld for an operator",
+                                       dedup_key=f"{transfer_id}:held", **base))
+                outcome.held.append(transfer_id)
+        outcome.transfers.append(transfer_id)
+        outcome.records += part.count
+        outcome.bytes += info.size
+    return outcome
