@@ -15,6 +15,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from adapters.core import schema
+from adapters.core.engine import read_only
 from adapters.core.mynumber import MyNumberCipher
 from adapters.core.store import open_store
 from bridge.config import Config, RouteConfig
@@ -42,6 +43,11 @@ class Bridge:
     @cached_property
     def sessions(self) -> sessionmaker[Session]:
         return open_store(self.config.store_url)
+
+    @cached_property
+    def read_sessions(self) -> sessionmaker[Session]:
+        """For long streamed reads that must not hold the store's write lock."""
+        return sessionmaker(bind=read_only(self.sessions.kw["bind"]), expire_on_commit=False)
 
     @cached_property
     def keyring(self) -> Keyring:

@@ -61,7 +61,7 @@ def run_flow(bridge: Bridge, name: str, nendo: int, progress: bool = True) -> di
     layout = LayoutRegistry().get(partner, layout_name, flow.layout_version)
     render = csv_renderer(layout, SubstitutionTable.named(SUBSTITUTIONS))
     started = time.perf_counter()
-    with bridge.sessions() as session, Progress(disable=not progress, transient=True) as bar:
+    with bridge.read_sessions() as session, Progress(disable=not progress, transient=True) as bar:
         total = source.count(session, nendo)
         task = bar.add_task(f"{name} {nendo}", total=total)
         records: Iterator[Record] = source.records(session, nendo)

@@ -11,6 +11,14 @@ from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
 
+READ_ONLY = "kaigo_read_only"
+
+
+def read_only(engine: Engine) -> Engine:
+    """The same engine for long reads (a streamed extraction): on SQLite its transactions do not
+    take the write lock, so writers on other connections go on meanwhile."""
+    return engine.execution_options(**{READ_ONLY: True})
+
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
     if url.startswith("sqlite"):
@@ -35,4 +43,4 @@ def _sqlite_immediate_transactions(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _begin(conn: Any) -> None:
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        conn.exec_driver_sql("BEGIN" if conn.get_execution_options().get(READ_ONLY) else "BEGIN IMMEDIATE")
