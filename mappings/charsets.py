@@ -1,0 +1,136 @@
+"""Character repertoires: what an encoding can carry faithfully and what a field's charset allows.
+
+Python's cp932 codec encodes some characters one way only (U+301C WAVE DASH becomes 0x8160, which
+decodes to U+FF5E; likewise U+2212, U+2016, U+00A2, U+00A3, U+00AC). Counting those as encodable
+would substitute silently, so a character belongs to an encoding only if it survives
+encode→decode unchanged. For cp932 the user-defined area (0xF040–0xF9FC, Unicode PUA) is also
+excluded: those are 外字 that only the sender's fonts know.
+"""
+
+from __future__ import annotations
+
+import codecs
+import re
+import unicodedata
+from collections.abc import Callable
+from functools import cache
+
+CHARSETS = ("ascii", "halfwidth_kana", "jis_x0208", "any")
+
+# Characters never allowed in a text field, whatever the charset: C0/C1 controls, DEL, line and
+# paragraph separators, BOM. They break records (CR/LF) or hide content.
+_FORBIDDEN = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\ufeff]")
+
+
+def forbidden_char(text: str) -> str | None:
+    m = _FORBIDDEN.search(text)
+    return m.group() if m else None
+
+
+def codepoint(char: str) -> str:
+    return f"U+{ord(char):04X}"
+
+
+def describe(char: str) -> str:
+    name = unicodedata.name(char, "")
+    return f"{char!r} {codepoint(char)}" + (f" {name}" if name else "")
+
+
+def mask(raw: str | None) -> str:
+    """What error reports show instead of the value of a sensitive field: its length only."""
+    if raw is None:
+        return ""
+    return f"<masked {len(raw)} chars>"
+
+
+def cp932_class(char: str) -> str | None:
+    """Which part of the cp932 repertoire a character sits in, or None if cp932 cannot carry it."""
+    try:
+        raw = char.encode("cp932")
+    except UnicodeEncodeError:
+        return None
+    if raw.decode("cp932") != char:
+        return None  # one-way mapping in the codec: would change the character
+    if len(raw) == 1:
+        return "ascii" if raw[0] < 0x80 else "halfwidth_kana"
+    lead = raw[0]
+    if 0x81 <= lead <= 0x84 or 0x88 <= lead <= 0x9F or 0xE0 <= lead <= 0xEA:
+        return "jis_x0208"  # rows 1-8 and 16-84
+    if lead == 0x87:
+        return "nec_special"  # row 13: ①, ㈱, Ⅰ …
+    if lead in (0xED, 0xEE):
+        return "nec_selected_ibm"
+    if 0xFA <= lead <= 0xFC:
+        return "ibm_extension"
+    if 0xF0 <= lead <= 0xF9:
+        return "user_defined"
+    return "other"
+
+
+def check_encoding(encoding: str) -> str:
+    """The canonical codec name, or ValueError if unknown or not ASCII-compatible."""
+    try:
+        name = codecs.lookup(encoding).name
+    except LookupError:
+        raise ValueError(f"unknown encoding {encoding!r}") from None
+    probe = ' ,"\r\n09AZaz'
+    try:
+        ok = probe.encode(name) == probe.encode("ascii")
+    except UnicodeEncodeError:
+        ok = False
+    if not ok:
+        raise ValueError(f"encoding {encoding!r} is not ASCII-compatible (padding and framing are ASCII)")
+    return name
+
+
+def _in_encoding(encoding: str) -> Callable[[str], bool]:
+    if encoding == "cp932":
+        return lambda c: cp932_class(c) not in (None, "user_defined")
+    if encoding == "utf-8":
+        return lambda c: not 0xD800 <= ord(c) <= 0xDFFF
+
+    def faithful(c: str) -> bool:
+        try:
+            return c.encode(encoding).decode(encoding) == c
+        except UnicodeError:
+            return False
+    return faithful
+
+
+def _in_charset(charset: str) -> Callable[[str], bool]:
+    if charset == "ascii":
+        return lambda c: " " <= c <= "~"
+    if charset == "halfwidth_kana":
+        return lambda c: " " <= c <= "~" or "\uff61" <= c <= "\uff9f"
+    if charset == "jis_x0208":
+        # JIS X 0208 as cp932 places it, plus printable ASCII (JIS X 0201 Roman); no half-width
+        # kana, no NEC/IBM extensions.
+        return lambda c: " " <= c <= "~" or cp932_class(c) == "jis_x0208"
+    if charset == "any":
+        return lambda c: True
+    raise ValueError(f"unknown charset {charset!r} (one of {', '.join(CHARSETS)})")
+
+
+@cache
+def allowed_chars(encoding: str, charset: str) -> Callable[[str], bool]:
+    """A memoised predicate: may a text field in `encoding` with `charset` hold this character?"""
+    in_enc, in_set = _in_encoding(encoding), _in_charset(charset)
+    memo: dict[str, bool] = {}
+
+    def allowed(c: str) -> bool:
+        ok = memo.get(c)
+        if ok is None:
+            ok = memo[c] = in_set(c) and in_enc(c)
+        return ok
+    return allowed
+
+
+def disallowed(text: str, allowed: Callable[[str], bool]) -> list[str]:
+    """The distinct characters of `text` that `allowed` refuses, in order of appearance."""
+    if text.isascii():
+        return []  # every charset and every ASCII-compatible encoding holds printable ASCII
+    seen: list[str] = []
+    for c in text:
+        if not allowed(c) and c not in seen and not _FORBIDDEN.match(c):
+            seen.append(c)
+    return seen

@@ -1,0 +1,68 @@
+"""Dates in the western calendar: YYYYMMDD (`datetime.date`) or YYYYMM (`YearMonth`)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Mapping
+from typing import Any, ClassVar, NamedTuple
+
+from mappings.converters.base import Converter, FieldContext, Param, expect, register
+from mappings.errors import ConversionError
+
+_FORMATS = {"YYYYMMDD": re.compile("[0-9]{8}"), "YYYYMM": re.compile("[0-9]{6}")}
+
+
+class YearMonth(NamedTuple):
+    year: int
+    month: int
+
+    def __str__(self) -> str:
+        return f"{self.year:04d}{self.month:02d}"
+
+
+@register
+class Date(Converter):
+    """`format = "YYYYMMDD"` (default; value `datetime.date`, must be a real day) or `"YYYYMM"`
+    (value `YearMonth`; a `date` is accepted on render and written as its month).
+    """
+
+    name = "date"
+    PARAMS: ClassVar[Mapping[str, Param]] = {"format": Param(str, "YYYYMMDD", tuple(_FORMATS))}
+
+    def __init__(self, params: Mapping[str, Any], ctx: FieldContext) -> None:
+        super().__init__(params, ctx)
+        self.format: str = self.params["format"]
+        self.regex = _FORMATS[self.format]
+
+    def to_text(self, value: Any) -> str:
+        if isinstance(value, dt.datetime):
+            raise ConversionError("type", "datetime given where a date is expected (time would be dropped)")
+        if self.format == "YYYYMM":
+            if isinstance(value, YearMonth):
+                if not (1 <= value.year <= 9999 and 1 <= value.month <= 12):
+                    raise ConversionError("date", "year-month out of range")
+                return str(value)
+            expect(value, dt.date, "YearMonth or date")
+            return f"{value.year:04d}{value.month:02d}"
+        expect(value, dt.date, "date")
+        return f"{value.year:04d}{value.month:02d}{value.day:02d}"
+
+    def check(self, text: str) -> None:
+        if not self.regex.fullmatch(text):
+            raise ConversionError("date", f"not {self.format} (ASCII digits)")
+        self.from_text(text)
+
+    def from_text(self, text: str) -> dt.date | YearMonth:
+        year, month = int(text[:4]), int(text[4:6])
+        try:
+            if self.format == "YYYYMM":
+                dt.date(year, month, 1)
+                return YearMonth(year, month)
+            return dt.date(year, month, int(text[6:8]))
+        except ValueError:
+            what = "month" if self.format == "YYYYMM" else "day"
+            raise ConversionError("date", f"no such {what}") from None
+
+    def exact_width(self) -> int | None:
+        return len(self.format)

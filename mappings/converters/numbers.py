@@ -1,0 +1,78 @@
+"""Numeric fields: zero-filled counts and codes-as-numbers (`number`) and yen amounts (`amount`)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from decimal import Decimal
+from typing import Any, ClassVar
+
+from mappings.converters.base import Converter, FieldContext, Param, expect, register
+from mappings.errors import ConversionError, ParamError
+
+_UNSIGNED = re.compile("[0-9]+")
+_SIGNED = re.compile("-?[0-9]+")
+
+
+@register
+class Number(Converter):
+    """A non-negative int (or signed with `signed = true`) as ASCII digits.
+
+    With `width` (always set in fixed-length fields) the text is zero-filled to exactly `width`
+    characters, a sign counting as one; without it the digits are written plainly.
+    """
+
+    name = "number"
+    PARAMS: ClassVar[Mapping[str, Param]] = {"width": Param(int, None), "signed": Param(bool, False)}
+    accepts: tuple[type, ...] = (int,)
+
+    def __init__(self, params: Mapping[str, Any], ctx: FieldContext) -> None:
+        super().__init__(params, ctx)
+        self.width = self.width_param()
+        if self.width == 0:
+            raise ParamError("width", "must be at least 1")
+        self.signed: bool = self.params["signed"]
+        self.regex = _SIGNED if self.signed else _UNSIGNED
+
+    def integer(self, value: Any) -> int:
+        expect(value, self.accepts, " or ".join(t.__name__ for t in self.accepts))
+        return int(value)
+
+    def to_text(self, value: Any) -> str:
+        n = self.integer(value)
+        if n < 0 and not self.signed:
+            raise ConversionError("sign", "negative value in an unsigned field")
+        if self.width is None:
+            return str(n)
+        text = f"{n:0{self.width}d}"
+        if len(text) > self.width:
+            raise ConversionError("width", f"{len(text)} characters, field holds {self.width}")
+        return text
+
+    def check(self, text: str) -> None:
+        if not self.regex.fullmatch(text):
+            raise ConversionError("digits", "non-digit characters (only ASCII 0-9"
+                                  + (", leading '-')" if self.signed else ")"))
+        if self.width is not None and len(text) != self.width:
+            raise ConversionError("width", f"{len(text)} characters, expected exactly {self.width}")
+
+    def from_text(self, text: str) -> int:
+        return int(text)
+
+    def exact_width(self) -> int | None:
+        return self.width
+
+
+@register
+class Amount(Number):
+    """Yen as a whole number: int, or a Decimal with no fraction (a fraction is refused)."""
+
+    name = "amount"
+    accepts = (int, Decimal)
+
+    def integer(self, value: Any) -> int:
+        expect(value, self.accepts, "int or Decimal")
+        if isinstance(value, Decimal):
+            if not value.is_finite() or value != value.to_integral_value():
+                raise ConversionError("whole_yen", "amount has a fraction of a yen")
+        return int(value)

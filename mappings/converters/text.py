@@ -1,0 +1,112 @@
+"""Text fields: free text with byte and charset limits, and identifiers made of digits."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any, ClassVar
+
+from mappings.charsets import CHARSETS, allowed_chars, describe, disallowed, forbidden_char
+from mappings.converters.base import Converter, FieldContext, Param, expect, register
+from mappings.errors import ConversionError, ParamError
+
+
+def byte_len(text: str, encoding: str) -> int:
+    return len(text) if text.isascii() else len(text.encode(encoding))
+
+
+@register
+class Text(Converter):
+    """Text up to `max_bytes` bytes in the layout's encoding, from `charset`.
+
+    `fullwidth_only` refuses ASCII (half-width) characters; `pattern` is a regular expression the
+    whole text must match. In a fixed-length field the max defaults to the span and trailing
+    spaces are refused, because there they are padding and would not survive a round trip.
+    """
+
+    name = "text"
+    pads = True
+    PARAMS: ClassVar[Mapping[str, Param]] = {
+        "max_bytes": Param(int, None),
+        "charset": Param(str, "any", CHARSETS),
+        "fullwidth_only": Param(bool, False),
+        "pattern": Param(str, None),
+    }
+
+    def __init__(self, params: Mapping[str, Any], ctx: FieldContext) -> None:
+        super().__init__(params, ctx)
+        self.charset = self.params["charset"]
+        self.allowed = allowed_chars(ctx.encoding, self.charset)
+        self.max_bytes = self.width_param("max_bytes")
+        if self.max_bytes is not None and self.max_bytes < 1:
+            raise ParamError("max_bytes", "must be at least 1")
+        self.fullwidth_only: bool = self.params["fullwidth_only"]
+        pattern = self.params["pattern"]
+        try:
+            self.pattern = re.compile(pattern) if pattern is not None else None
+        except re.error as exc:
+            raise ParamError("pattern", f"not a regular expression: {exc}") from None
+        self.fixed = ctx.span_width is not None
+
+    def to_text(self, value: Any) -> str:
+        expect(value, str, "str")
+        return str(value)
+
+    def check(self, text: str) -> None:
+        bad = forbidden_char(text)
+        if bad is not None:
+            raise ConversionError("control_char", f"{describe(bad)} is not allowed in text")
+        outside = disallowed(text, self.allowed)
+        if outside:
+            chars = ", ".join(describe(c) for c in outside)
+            raise ConversionError("charset", f"{chars} outside {self.scope()}")
+        if self.fullwidth_only and any(" " <= c <= "~" for c in text):
+            raise ConversionError("fullwidth", "half-width (ASCII) characters in a full-width-only field")
+        if self.max_bytes is not None:
+            size = byte_len(text, self.ctx.encoding)
+            if size > self.max_bytes:
+                raise ConversionError("max_bytes",
+                                      f"{size} bytes in {self.ctx.encoding}, max {self.max_bytes}")
+        if self.fixed and text.endswith(" "):
+            raise ConversionError("trailing_space", "trailing spaces are padding in a fixed-length field")
+        if self.pattern is not None and not self.pattern.fullmatch(text):
+            raise ConversionError("pattern", f"does not match {self.pattern.pattern!r}")
+
+
+_DIGITS = re.compile("[0-9]*")
+
+
+@register
+class Digits(Converter):
+    """An identifier of ASCII digits kept as a string (leading zeros matter): 被保険者番号 …
+
+    `width` fixes the length exactly; otherwise `min_width`/`max_width` bound it.
+    """
+
+    name = "digits"
+    PARAMS: ClassVar[Mapping[str, Param]] = {
+        "width": Param(int, None), "min_width": Param(int, 1), "max_width": Param(int, None)}
+
+    def __init__(self, params: Mapping[str, Any], ctx: FieldContext) -> None:
+        super().__init__(params, ctx)
+        self.width = self.width_param()
+        self.min_width: int = self.params["min_width"]
+        self.max_width: int | None = self.params["max_width"]
+        if self.width is not None and (params.get("min_width") is not None or self.max_width is not None):
+            raise ParamError("width", "give either width or min_width/max_width")
+
+    def to_text(self, value: Any) -> str:
+        expect(value, str, "str of digits")
+        return str(value)
+
+    def check(self, text: str) -> None:
+        if not _DIGITS.fullmatch(text):
+            raise ConversionError("digits", "non-digit characters (only ASCII 0-9)")
+        n = len(text)
+        if self.width is not None and n != self.width:
+            raise ConversionError("width", f"{n} digits, expected exactly {self.width}")
+        if n < self.min_width or (self.max_width is not None and n > self.max_width):
+            raise ConversionError("width", f"{n} digits, expected {self.min_width}..{self.max_width or ''}")
+
+    def exact_width(self) -> int | None:
+        return self.width

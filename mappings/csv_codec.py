@@ -1,0 +1,174 @@
+"""CSV framing: records ⇄ delimited lines in the layout's encoding, as streams.
+
+One physical line is one record: text fields refuse CR and LF, so a stray quote can never swallow
+the rest of a file, and a bad line costs only its own record. Quoting per layout: `minimal`
+(quote when a value holds the delimiter or the quote; fields with `quoted = true` always), `all`,
+or `none` (a value holding the delimiter or quote cannot be written and is an error).
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Iterable, Iterator, Mapping
+from typing import Any
+
+from mappings.charpolicy import CharPolicy
+from mappings.charsets import mask
+from mappings.errors import RenderError
+from mappings.layout import CsvFormat, Layout, RecordKind
+from mappings.records import FieldProblem, ParsedRecord, RecordError, RecordRenderer, parse_texts
+from mappings.streams import Source, lines
+
+BOM = "\ufeff"
+
+
+def _fmt(layout: Layout) -> CsvFormat:
+    if layout.csv is None:
+        raise ValueError(f"layout {layout.id} has no CSV framing")
+    return layout.csv
+
+
+class _Joiner:
+    def __init__(self, layout: Layout, fmt: CsvFormat) -> None:
+        self.layout, self.fmt = layout, fmt
+        self.d, self.q = fmt.delimiter, fmt.quotechar
+        self.forced = {k.name: tuple(f.quoted for f in k.fields) for k in layout.kinds}
+
+    def quote(self, text: str) -> str:
+        return self.q + text.replace(self.q, self.q + self.q) + self.q
+
+    def join(self, kind: RecordKind, texts: list[str], index: int) -> str:
+        d, q, mode = self.d, self.q, self.fmt.quoting
+        if mode == "all":
+            return d.join(self.quote(t) for t in texts)
+        line = d.join(texts)
+        forced = self.forced[kind.name]
+        plain = q not in line and line.count(d) == len(texts) - 1
+        if plain and not any(forced):
+            return line
+        if mode == "none":
+            for f, t in zip(kind.fields, texts, strict=True):
+                if d in t or q in t:
+                    raise RenderError(self.layout.id, index, "", f.name, "csv_quoting",
+                                      "value holds the delimiter or quote and the layout's quoting is none")
+        return d.join(self.quote(t) if (force or d in t or q in t) else t
+                      for t, force in zip(texts, forced, strict=True))
+
+
+def render(layout: Layout, records: Iterable[Mapping[str, Any]], *, chars: CharPolicy | None = None,
+           batch: int = 1000) -> Iterator[bytes]:
+    """Encoded CSV, a chunk per `batch` records. Records are numbered from 1 in errors/reports."""
+    fmt = _fmt(layout)
+    renderer = RecordRenderer(layout, chars)
+    joiner = _Joiner(layout, fmt)
+    term, enc = fmt.line_terminator, layout.encoding
+    buf: list[str] = [BOM] if fmt.bom else []
+    if fmt.header:
+        kind = layout.kind()
+        buf.append(joiner.join(kind, [f.label for f in kind.fields], 0) + term)
+    for index, record in enumerate(records, start=1):
+        got = renderer.texts(index, record)
+        if got is None:
+            continue
+        buf.append(joiner.join(got[0], got[1], index) + term)
+        if len(buf) >= batch:
+            yield "".join(buf).encode(enc)
+            buf.clear()
+    if buf:
+        yield "".join(buf).encode(enc)
+
+
+def _split(text: str, fmt: CsvFormat) -> list[str]:
+    if fmt.quoting == "none" or fmt.quotechar not in text:
+        return text.split(fmt.delimiter)
+    return next(csv.reader([text], delimiter=fmt.delimiter, quotechar=fmt.quotechar, strict=True))
+
+
+def _choose_kind(layout: Layout, cols: list[str]) -> RecordKind | None:
+    if len(layout.kinds) == 1:
+        return layout.kinds[0]
+    for kind in layout.kinds:
+        if all(f.column is not None and f.column.index < len(cols)
+               and cols[f.column.index] == getattr(f.converter, "value", None) for f in kind.discriminators):
+            return kind
+    return None
+
+
+def parse(layout: Layout, source: Source, *, file: str = "<stream>") -> Iterator[ParsedRecord | RecordError]:
+    """Every record of the stream, good or bad, in order; never stops at a bad record."""
+    fmt = _fmt(layout)
+    enc = layout.encoding
+    term = fmt.line_terminator.encode("ascii")
+    bom = BOM.encode(enc) if fmt.bom else None
+    record_no = 0
+    for line_no, raw in enumerate(lines(source), start=1):
+        problems: list[FieldProblem] = []
+        if raw.endswith(term):
+            body = raw[: -len(term)]
+        elif raw.endswith(b"\n"):
+            body = raw[:-1]
+            problems.append(FieldProblem(None, "line_terminator", "LF without CR; records end with CRLF"))
+        else:
+            body = raw
+            problems.append(FieldProblem(None, "line_terminator", "last line has no line terminator"))
+        if line_no == 1:
+            if bom is not None:
+                if body.startswith(bom):
+                    body = body[len(bom):]
+                else:
+                    problems.append(FieldProblem(None, "bom", "the layout requires a byte order mark"))
+            elif body.startswith(b"\xef\xbb\xbf"):
+                problems.append(FieldProblem(None, "bom", "unexpected byte order mark"))
+        if fmt.header and line_no == 1:
+            yield from _check_header(layout, fmt, body, problems, file)
+            continue
+        record_no += 1
+        yield _record(layout, fmt, body, problems, file=file, record_no=record_no, line_no=line_no)
+
+
+def _check_header(layout: Layout, fmt: CsvFormat, body: bytes, problems: list[FieldProblem],
+                  file: str) -> Iterator[RecordError]:
+    labels = [f.label for f in layout.kind().fields]
+    try:
+        got = _split(body.decode(layout.encoding), fmt)
+    except (UnicodeDecodeError, csv.Error):
+        got = None
+    if got != labels:
+        problems.append(FieldProblem(None, "header", "first line is not the layout's label row"))
+    if problems:
+        yield RecordError(file, 0, tuple(problems), line=1)
+
+
+def _record(layout: Layout, fmt: CsvFormat, body: bytes, problems: list[FieldProblem], *, file: str,
+            record_no: int, line_no: int) -> ParsedRecord | RecordError:
+    enc = layout.encoding
+    undecodable = False
+    try:
+        text = body.decode(enc)
+    except UnicodeDecodeError:
+        text, undecodable = body.decode(enc, "surrogateescape"), True
+    try:
+        cols = _split(text, fmt)
+    except csv.Error as exc:
+        problems.append(FieldProblem(None, "csv_syntax", str(exc)))
+        return RecordError(file, record_no, tuple(problems), line=line_no)
+    kind = _choose_kind(layout, cols)
+    if kind is None:
+        problems.append(FieldProblem(None, "record_kind", "no record kind's constant fields match"))
+        return RecordError(file, record_no, tuple(problems), line=line_no)
+    if len(cols) != len(kind.fields):
+        problems.append(FieldProblem(None, "column_count", f"{len(cols)} columns, record {kind.name} has "
+                                     f"{len(kind.fields)}"))
+        return RecordError(file, record_no, tuple(problems), line=line_no, kind=kind.name)
+    if undecodable:
+        for f, col in zip(kind.fields, cols, strict=True):
+            if any("\udc80" <= c <= "\udcff" for c in col):
+                shown = col.encode(enc, "surrogateescape").hex(" ")
+                problems.append(FieldProblem(f.name, "encoding", f"bytes not valid {enc}",
+                                             mask(col) if f.sensitive else shown))
+        return RecordError(file, record_no, tuple(problems), line=line_no, kind=kind.name)
+    result = parse_texts(kind, cols, file=file, record_no=record_no, line=line_no)
+    if not problems:
+        return result
+    extra = result.problems if isinstance(result, RecordError) else ()
+    return RecordError(file, record_no, tuple(problems) + extra, line=line_no, kind=kind.name)

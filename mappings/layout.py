@@ -1,0 +1,193 @@
+"""The layout model: one `Field` type, record kinds, and the layout that frames them.
+
+A field is located by a fixed byte range (`span`), a CSV column, or an XPath relative to its
+record element. A field may carry more than one locator, so the same field definitions can frame a
+CSV file and its XML twin; the layout says which framings it supports.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+from mappings.converters import Converter
+from mappings.errors import ConversionError
+
+
+@dataclass(frozen=True)
+class ByteRange:
+    """Bytes `start`..`start + width - 1`, 1-based as partner specs number them."""
+
+    start: int
+    width: int
+
+    @property
+    def offset(self) -> int:
+        return self.start - 1
+
+    @property
+    def end(self) -> int:
+        """The last byte, 1-based, inclusive."""
+        return self.start + self.width - 1
+
+
+@dataclass(frozen=True)
+class Column:
+    index: int  # 0-based
+
+
+@dataclass(frozen=True)
+class XPath:
+    path: str  # relative to the record element: "name", "a/b", "@attr", "a/@attr"
+
+
+Locator = ByteRange | Column | XPath
+
+
+@dataclass(frozen=True, eq=False)
+class Field:
+    name: str
+    label: str
+    converter: Converter
+    required: bool = True
+    sensitive: bool = False
+    quoted: bool = False  # CSV: always enclose in quotes, whatever the layout's quoting rule
+    span: ByteRange | None = None
+    column: Column | None = None
+    xpath: XPath | None = None
+    params: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def locator(self) -> Locator:
+        loc = self.span or self.column or self.xpath
+        assert loc is not None, f"field {self.name} has no locator"
+        return loc
+
+    def to_text(self, value: Any) -> str:
+        """Format `value`; empty handling and converter type rules, no charset/byte rules yet."""
+        conv = self.converter
+        if value is None or (isinstance(value, str) and value == ""):
+            if conv.always:
+                return conv.to_text(None)
+            if self.required:
+                raise ConversionError("required", "no value for a required field")
+            return ""
+        return conv.to_text(value)
+
+    def check(self, text: str) -> None:
+        if text == "" and not self.converter.always:
+            if self.required:
+                raise ConversionError("required", "empty value in a required field")
+            return
+        self.converter.check(text)
+
+    def render(self, value: Any) -> str:
+        text = self.to_text(value)
+        self.check(text)
+        return text
+
+    def parse(self, text: str) -> Any:
+        if text == "" and not self.converter.always:
+            if self.required:
+                raise ConversionError("required", "empty value in a required field")
+            return None
+        return self.converter.parse(text)
+
+
+@dataclass(frozen=True, eq=False)
+class RecordKind:
+    """One kind of record in a file (a notice; or control / data / end)."""
+
+    name: str
+    fields: tuple[Field, ...]
+    length: int | None = None  # fixed-length: record bytes, without separator
+    element: str | None = None  # XML: the record element's name
+
+    @cached_property
+    def by_name(self) -> dict[str, Field]:
+        return {f.name: f for f in self.fields}
+
+    @cached_property
+    def discriminators(self) -> tuple[Field, ...]:
+        """Constant fields: they tell this kind from the others when a file mixes kinds."""
+        return tuple(f for f in self.fields if f.converter.name == "constant")
+
+    @cached_property
+    def sensitive_names(self) -> frozenset[str]:
+        return frozenset(f.name for f in self.fields if f.sensitive)
+
+    @cached_property
+    def value_fields(self) -> tuple[Field, ...]:
+        """Fields a parsed record carries a value for (fillers carry none)."""
+        return tuple(f for f in self.fields if f.converter.name != "filler")
+
+
+@dataclass(frozen=True)
+class CsvFormat:
+    delimiter: str = ","
+    quotechar: str = '"'
+    quoting: str = "minimal"  # minimal | all | none
+    line_terminator: str = "\r\n"
+    header: bool = False  # a first line of field labels
+    bom: bool = False
+
+
+@dataclass(frozen=True)
+class FixedFormat:
+    record_separator: str = ""  # "" (one stream of records), "\r\n" or "\n"
+
+
+@dataclass(frozen=True)
+class XmlFormat:
+    root: str
+    namespace: str | None = None
+
+
+KIND_KEY = "_kind"  # in a record mapping handed to render: which record kind it is
+
+
+@dataclass(frozen=True, eq=False)
+class Layout:
+    partner: str
+    name: str
+    version: str
+    source: str
+    encoding: str
+    kinds: tuple[RecordKind, ...]
+    key: tuple[str, ...] = ()
+    label: str = ""
+    csv: CsvFormat | None = None
+    fixed: FixedFormat | None = None
+    xml: XmlFormat | None = None
+    path: Path | None = None
+
+    @property
+    def id(self) -> str:
+        return f"{self.partner}/{self.name}-v{self.version}"
+
+    @property
+    def formats(self) -> tuple[str, ...]:
+        return tuple(n for n, f in (("csv", self.csv), ("fixed", self.fixed), ("xml", self.xml)) if f)
+
+    @cached_property
+    def kinds_by_name(self) -> dict[str, RecordKind]:
+        return {k.name: k for k in self.kinds}
+
+    def kind(self, name: str | None = None) -> RecordKind:
+        if name is None:
+            if len(self.kinds) != 1:
+                raise ValueError(f"{self.id} has {len(self.kinds)} record kinds; name one")
+            return self.kinds[0]
+        try:
+            return self.kinds_by_name[name]
+        except KeyError:
+            known = ", ".join(self.kinds_by_name)
+            raise ValueError(f"{self.id} has no record kind {name!r} (kinds: {known})") from None
+
+    @property
+    def fields(self) -> tuple[Field, ...]:
+        """The fields of a single-kind layout."""
+        return self.kind().fields

@@ -1,0 +1,240 @@
+"""Layout files (TOML) → validated `Layout` objects; the registry of shipped layouts.
+
+File shape (see mappings/layouts/README.md): top-level partner, name, version, label, source,
+encoding, key; one framing table `[csv]`, `[fixed]` and/or `[xml]`; then `[[records]]` with
+`kind`, `length` (fixed), `element` (XML) and `fields`, an array of inline tables. In a field,
+`name label converter required sensitive quoted column start width xpath` are the field's own
+keys (in a fixed layout `start`/`width` make its byte span); every other key is a converter param.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from mappings.charsets import check_encoding
+from mappings.converters import CONVERTERS, FieldContext
+from mappings.errors import LayoutError, ParamError
+from mappings.layout import (
+    ByteRange,
+    Column,
+    CsvFormat,
+    Field,
+    FixedFormat,
+    Layout,
+    RecordKind,
+    XmlFormat,
+    XPath,
+)
+from mappings.validation import structural_problems
+
+_TOP = {"partner", "name", "version", "label", "source", "encoding", "key", "csv", "fixed", "xml", "records"}
+_RECORD = {"kind", "length", "element", "fields"}
+_FIELD_OWN = {"name", "label", "converter", "required", "sensitive", "quoted",
+              "column", "start", "width", "xpath"}
+_TERMINATORS = {"CRLF": "\r\n", "LF": "\n"}
+_SEPARATORS = {"none": "", "CRLF": "\r\n", "LF": "\n"}
+FILE_NAME = re.compile(r"(?P<name>[a-z0-9][a-z0-9-]*?)-v(?P<version>[0-9]+(?:\.[0-9]+)*)\.toml")
+NAME = re.compile(r"[a-z][a-z0-9_]*")
+
+
+def load_layout(path: str | Path) -> Layout:
+    """Load and validate one layout file; LayoutError lists every problem found."""
+    path = Path(path)
+    try:
+        with path.open("rb") as fh:
+            data = tomllib.load(fh)
+    except tomllib.TOMLDecodeError as exc:
+        raise LayoutError(str(path), [f"not valid TOML: {exc}"]) from None
+    problems: list[str] = []
+    layout = _build(data, path, problems)
+    if layout is not None:
+        problems.extend(structural_problems(layout))
+        match = FILE_NAME.fullmatch(path.name)
+        if match and (match["name"], match["version"]) != (layout.name, layout.version):
+            problems.append(f"file name {path.name} does not match name {layout.name!r} "
+                            f"version {layout.version!r} inside it")
+    if problems or layout is None:
+        raise LayoutError(str(path), problems)
+    return layout
+
+
+def _text(data: Mapping[str, Any], key: str, where: str, problems: list[str]) -> str:
+    value = data.get(key)
+    if isinstance(value, int) and not isinstance(value, bool) and key == "version":
+        value = str(value)
+    if not isinstance(value, str) or not value:
+        problems.append(f"{where}{key}: required, a non-empty string")
+        return ""
+    return value
+
+
+def _unknown(data: Mapping[str, Any], known: set[str], where: str, problems: list[str]) -> None:
+    for key in data:
+        if key not in known:
+            problems.append(f"{where}unknown key {key!r}")
+
+
+def _build(data: dict[str, Any], path: Path, problems: list[str]) -> Layout | None:
+    _unknown(data, _TOP, "", problems)
+    partner = _text(data, "partner", "", problems)
+    name = _text(data, "name", "", problems)
+    version = _text(data, "version", "", problems)
+    source = _text(data, "source", "", problems)
+    encoding = _text(data, "encoding", "", problems)
+    try:
+        encoding = check_encoding(encoding) if encoding else encoding
+    except ValueError as exc:
+        problems.append(f"encoding: {exc}")
+        encoding = ""
+    csv_fmt = _csv(data["csv"], problems) if "csv" in data else None
+    fixed_fmt = _fixed(data["fixed"], problems) if "fixed" in data else None
+    xml_fmt = _xml(data["xml"], problems) if "xml" in data else None
+    if not (csv_fmt or fixed_fmt or xml_fmt):
+        problems.append("no framing: give a [csv], [fixed] or [xml] table")
+    key = data.get("key", [])
+    if not isinstance(key, list) or not all(isinstance(k, str) for k in key):
+        problems.append("key: must be a list of field names")
+        key = []
+    records = data.get("records")
+    if not isinstance(records, list) or not records:
+        problems.append("records: at least one [[records]] table is required")
+        return None
+    if not encoding:
+        return None  # converters need a known encoding
+    kinds = []
+    for i, rec in enumerate(records):
+        kind = _kind(rec, i, encoding, fixed_fmt is not None, problems)
+        if kind is not None:
+            kinds.append(kind)
+    if problems:
+        return None
+    return Layout(partner=partner, name=name, version=version, source=source, encoding=encoding,
+                  kinds=tuple(kinds), key=tuple(key), label=str(data.get("label", "")),
+                  csv=csv_fmt, fixed=fixed_fmt, xml=xml_fmt, path=path)
+
+
+def _csv(data: Any, problems: list[str]) -> CsvFormat | None:
+    if not isinstance(data, dict):
+        problems.append("csv: must be a table")
+        return None
+    known = {"delimiter", "quotechar", "quoting", "line_terminator", "header", "bom"}
+    _unknown(data, known, "csv: ", problems)
+    fmt = CsvFormat()
+    delimiter = data.get("delimiter", fmt.delimiter)
+    quotechar = data.get("quotechar", fmt.quotechar)
+    quoting = data.get("quoting", fmt.quoting)
+    term = data.get("line_terminator", "CRLF")
+    for key, value in (("delimiter", delimiter), ("quotechar", quotechar)):
+        if not (isinstance(value, str) and len(value) == 1 and value.isascii() and value not in "\r\n"):
+            problems.append(f"csv: {key}: one ASCII character, not CR/LF")
+    if quoting not in ("minimal", "all", "none"):
+        problems.append("csv: quoting: one of 'minimal', 'all', 'none'")
+    if term not in _TERMINATORS:
+        problems.append("csv: line_terminator: 'CRLF' or 'LF'")
+    for key in ("header", "bom"):
+        if not isinstance(data.get(key, False), bool):
+            problems.append(f"csv: {key}: true or false")
+    if delimiter == quotechar:
+        problems.append("csv: delimiter and quotechar must differ")
+    return CsvFormat(delimiter=delimiter, quotechar=quotechar, quoting=quoting,
+                     line_terminator=_TERMINATORS.get(term, "\r\n"), header=data.get("header", False),
+                     bom=data.get("bom", False))
+
+
+def _fixed(data: Any, problems: list[str]) -> FixedFormat | None:
+    if not isinstance(data, dict):
+        problems.append("fixed: must be a table")
+        return None
+    _unknown(data, {"record_separator"}, "fixed: ", problems)
+    sep = data.get("record_separator", "none")
+    if sep not in _SEPARATORS:
+        problems.append("fixed: record_separator: 'none', 'CRLF' or 'LF'")
+        return None
+    return FixedFormat(record_separator=_SEPARATORS[sep])
+
+
+def _xml(data: Any, problems: list[str]) -> XmlFormat | None:
+    if not isinstance(data, dict) or not isinstance(data.get("root"), str):
+        problems.append("xml: must be a table with root = element name")
+        return None
+    _unknown(data, {"root", "namespace"}, "xml: ", problems)
+    ns = data.get("namespace")
+    if ns is not None and not isinstance(ns, str):
+        problems.append("xml: namespace: a string (URI)")
+    return XmlFormat(root=data["root"], namespace=ns)
+
+
+def _kind(rec: Any, i: int, encoding: str, fixed: bool, problems: list[str]) -> RecordKind | None:
+    if not isinstance(rec, dict):
+        problems.append(f"records[{i}]: must be a table")
+        return None
+    name = rec.get("kind", "record")
+    where = f"record {name}: "
+    _unknown(rec, _RECORD, where, problems)
+    length = rec.get("length")
+    if fixed and not (isinstance(length, int) and not isinstance(length, bool) and length > 0):
+        problems.append(f"{where}length: required in a fixed layout, a positive number of bytes")
+    element = rec.get("element")
+    fields_data = rec.get("fields")
+    if not isinstance(fields_data, list) or not fields_data:
+        problems.append(f"{where}fields: a non-empty array of field tables")
+        return None
+    built = (_field(fd, j, where, encoding, fixed, problems) for j, fd in enumerate(fields_data))
+    fields = [f for f in built if f is not None]
+    return RecordKind(name=str(name), fields=tuple(fields), length=length if fixed else None,
+                      element=element if isinstance(element, str) else None)
+
+
+def _field(fd: Any, j: int, where: str, encoding: str, fixed: bool, problems: list[str]) -> Field | None:
+    if not isinstance(fd, dict):
+        problems.append(f"{where}fields[{j}]: must be a table")
+        return None
+    name = fd.get("name")
+    if not isinstance(name, str) or not NAME.fullmatch(name):
+        problems.append(f"{where}fields[{j}]: name {name!r} must be an ASCII identifier [a-z][a-z0-9_]*")
+        return None
+    at = f"{where}field {name}: "
+    label = fd.get("label")
+    if not isinstance(label, str) or not label:
+        problems.append(f"{at}label: required (the Japanese item name)")
+    for flag in ("required", "sensitive", "quoted"):
+        if not isinstance(fd.get(flag, False), bool):
+            problems.append(f"{at}{flag}: true or false")
+    conv_name = fd.get("converter")
+    if conv_name not in CONVERTERS:
+        problems.append(f"{at}converter {conv_name!r} is unknown (known: {', '.join(sorted(CONVERTERS))})")
+        return None
+    params = {k: v for k, v in fd.items() if k not in _FIELD_OWN}
+    span = column = xpath = None
+    width = fd.get("width")
+    if fixed:
+        start = fd.get("start")
+        if not (type(start) is int and type(width) is int and start > 0 and width > 0):
+            problems.append(f"{at}start and width: required in a fixed layout, positive byte counts")
+            return None
+        span = ByteRange(start, width)
+    elif width is not None:
+        params["width"] = width
+    if "column" in fd:
+        col = fd["column"]
+        if not isinstance(col, int) or isinstance(col, bool) or col < 0:
+            problems.append(f"{at}column: a column index from 0")
+            return None
+        column = Column(col)
+    if "xpath" in fd:
+        if not isinstance(fd["xpath"], str):
+            problems.append(f"{at}xpath: a string")
+            return None
+        xpath = XPath(fd["xpath"])
+    try:
+        converter = CONVERTERS[conv_name](params, FieldContext(encoding, span.width if span else None))
+    except ParamError as exc:
+        problems.append(f"{at}converter {conv_name}: {exc}")
+        return None
+    return Field(name=name, label=str(label), converter=converter, required=fd.get("required", True),
+                 sensitive=fd.get("sensitive", False), quoted=fd.get("quoted", False),
+                 span=span, column=column, xpath=xpath, params=params)

@@ -1,0 +1,159 @@
+"""Record-level work shared by every codec: values → field texts, field texts → values.
+
+Codecs only frame (split lines, cut byte spans, walk elements); the rules live here and in the
+converters, so CSV, fixed-length and XML report the same problems the same way.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from mappings.charpolicy import CharPolicy, Substitution
+from mappings.charsets import disallowed, mask
+from mappings.errors import ConversionError, RenderError
+from mappings.layout import KIND_KEY, Field, Layout, RecordKind
+
+
+@dataclass(frozen=True)
+class FieldProblem:
+    field: str | None  # None: the record as a whole (column count, length, terminator, kind)
+    rule: str
+    detail: str
+    raw: str | None = None  # the raw text, masked if the field is sensitive
+
+    def __str__(self) -> str:
+        where = f"field {self.field}: " if self.field else ""
+        raw = f" (raw {self.raw!r})" if self.raw is not None else ""
+        return f"{where}{self.rule}: {self.detail}{raw}"
+
+
+@dataclass(frozen=True)
+class RecordError:
+    """One rejected record. Parsing goes on after it; the caller decides about the file."""
+
+    file: str
+    record_no: int  # 1-based, counting data records (a CSV header line is not a record)
+    problems: tuple[FieldProblem, ...]
+    line: int | None = None  # CSV: physical line, 1-based
+    offset: int | None = None  # fixed-length: byte offset of the record
+    kind: str | None = None
+
+    @property
+    def fields(self) -> tuple[str | None, ...]:
+        return tuple(p.field for p in self.problems)
+
+    @property
+    def rules(self) -> tuple[str, ...]:
+        return tuple(p.rule for p in self.problems)
+
+    def __str__(self) -> str:
+        at = f" line {self.line}" if self.line is not None else ""
+        at += f" offset {self.offset}" if self.offset is not None else ""
+        return f"{self.file}: record {self.record_no}{at}: " + "; ".join(map(str, self.problems))
+
+
+@dataclass(frozen=True, eq=True)
+class ParsedRecord:
+    record_no: int
+    kind: str
+    values: dict[str, Any]
+    sensitive: frozenset[str] = field(default=frozenset(), compare=False)
+
+    def __getitem__(self, name: str) -> Any:
+        return self.values[name]
+
+    def __repr__(self) -> str:  # records end up in logs and tracebacks: mask what the layout flags
+        shown = {k: (mask(str(v)) if k in self.sensitive and v is not None else v)
+                 for k, v in self.values.items()}
+        return f"ParsedRecord(record_no={self.record_no}, kind={self.kind!r}, values={shown!r})"
+
+
+def _shown(f: Field, value: Any) -> str:
+    if f.sensitive:
+        return mask(None if value is None else str(value))
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+class RecordRenderer:
+    """Turns record mappings into field texts for one layout and one render run."""
+
+    def __init__(self, layout: Layout, chars: CharPolicy | None) -> None:
+        self.layout = layout
+        self.chars = chars if chars is not None else CharPolicy()
+        self.names = {k.name: frozenset(f.name for f in k.fields) | {KIND_KEY} for k in layout.kinds}
+
+    def kind_of(self, index: int, record: Mapping[str, Any]) -> RecordKind:
+        name = record.get(KIND_KEY)
+        if name is None and len(self.layout.kinds) == 1:
+            return self.layout.kinds[0]
+        try:
+            return self.layout.kind(name)
+        except ValueError as exc:
+            raise RenderError(self.layout.id, index, self.key(record), None, "kind", str(exc)) from None
+
+    def key(self, record: Mapping[str, Any], kind: RecordKind | None = None) -> str:
+        parts = []
+        for name in self.layout.key:
+            f = kind.by_name.get(name) if kind else None
+            if name in record:
+                value = record[name]
+                parts.append(f"{name}={mask(str(value)) if f is not None and f.sensitive else value}")
+        return ", ".join(parts) or "no key"
+
+    def texts(self, index: int, record: Mapping[str, Any]) -> tuple[RecordKind, list[str]] | None:
+        """The field texts in field order, or None if the record is withheld by the CharPolicy."""
+        kind = self.kind_of(index, record)
+        extra = record.keys() - self.names[kind.name]
+        if extra:
+            raise RenderError(self.layout.id, index, self.key(record, kind), None, "unknown_field",
+                              f"no field(s) {', '.join(sorted(map(str, extra)))} in record {kind.name}")
+        texts: list[str] = []
+        pending: list[Substitution] = []
+        withheld = False
+        for f in kind.fields:
+            value = record.get(f.name)
+            try:
+                text = f.to_text(value)
+                if not text.isascii():
+                    bad = disallowed(text, f.converter.allowed)
+                    if bad:
+                        resolved = self.chars.resolve(
+                            text, bad, f.converter.allowed, scope=f.converter.scope(),
+                            layout=self.layout.id, record_index=index, record_key=self.key(record, kind),
+                            field=f.name, pending=pending)
+                        if resolved is None:
+                            withheld = True
+                            continue
+                        text = resolved
+                f.check(text)
+            except ConversionError as exc:
+                raise RenderError(self.layout.id, index, self.key(record, kind), f.name, exc.rule,
+                                  f"{exc.detail} (value {_shown(f, value)})") from None
+            texts.append(text)
+        if withheld:
+            self.chars.withheld.append(index)
+            return None
+        self.chars.substitutions.extend(pending)
+        return kind, texts
+
+
+def parse_texts(kind: RecordKind, texts: Sequence[str], *, file: str, record_no: int,
+                line: int | None = None, offset: int | None = None) -> ParsedRecord | RecordError:
+    """Field texts (in field order) → a ParsedRecord, or a RecordError listing every bad field."""
+    values: dict[str, Any] = {}
+    problems: list[FieldProblem] = []
+    for f, text in zip(kind.fields, texts, strict=True):
+        try:
+            value = f.parse(text)
+        except ConversionError as exc:
+            problems.append(FieldProblem(f.name, exc.rule, exc.detail, mask(text) if f.sensitive else text))
+            continue
+        if f.converter.name != "filler":
+            values[f.name] = value
+    if problems:
+        return RecordError(file, record_no, tuple(problems), line=line, offset=offset, kind=kind.name)
+    return ParsedRecord(record_no, kind.name, values, kind.sensitive_names)
+
