@@ -121,6 +121,7 @@ def init(config: Config) -> list[str]:
         Keyring.create(config.keys_dir, secret_names=(MYNUMBER_ENC, MYNUMBER_INDEX))
         done.append(f"created keyring in {config.keys_dir}")
     if not config.custody_signing_key.exists():
+        config.custody_signing_key.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         CustodyLog.create_signing_key(config.custody_signing_key)
         done.append(f"created custody signing key {config.custody_signing_key}")
     for partner in config.partners.values():

@@ -12,7 +12,7 @@ from bridge.commands import custody, dead, fixtures, ops, runtime, setup
 from bridge.context import State
 
 app = typer.Typer(help="kaigo-bridge: the 介護保険 integration hub.", no_args_is_help=True,
-                  pretty_exceptions_show_locals=False)
+                  pretty_exceptions_enable=False)
 
 
 @app.callback()

@@ -33,4 +33,5 @@ def setup(level: int = logging.INFO) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
-    logging.getLogger("pika").setLevel(logging.WARNING)
+    for noisy in ("pika", "alembic"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)

@@ -45,7 +45,7 @@ def notices(session: Session, nendo: int, issue_date: date) -> Iterator[dict[str
     """Records in layout field names, streamed from the store."""
     for row in session.execute(_query(nendo).execution_options(yield_per=5000)):
         yield {
-            "notice_no": f"{nendo:04d}{row.id:08d}",
+            "notice_no": f"{nendo % 100:02d}{row.id:08d}",
             "nendo": row.nendo,
             "atena_no": row.atena_no,
             "hihokensha_no": row.hihokensha_no,
