@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from typing import Annotated
 
 import typer
@@ -22,7 +23,7 @@ def register(app: typer.Typer) -> None:
         bridge = state(ctx).bridge
         bridge.flush_custody()
         report = bridge.custody.verify()
-        emit_object(vars(report), json_out, title="custody verify")
+        emit_object(asdict(report), json_out, title="custody verify")
         if not report.ok:
             if not json_out:
                 console.print(f"[red bold]custody log FAILED verification at seq {report.first_bad_seq}: "

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from typing import Annotated
 
 import typer
@@ -24,7 +25,7 @@ def register(app: typer.Typer) -> None:
         """What is parked in ROUTE.dead, with the reason."""
         config = state(ctx).config
         config.route(route)
-        rows = [vars(d) for d in dead_ops.list_dead(config.broker.url(), route)]
+        rows = [asdict(d) for d in dead_ops.list_dead(config.broker.url(), route)]
         emit(rows, json_out, title=f"{route}.dead", columns=["id", "kind", "attempts", "reason"])
 
     @dead_app.command("replay")

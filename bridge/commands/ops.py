@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import asdict
 from typing import Annotated
 
 import typer
@@ -25,7 +26,7 @@ def register(app: typer.Typer) -> None:
         """Per route: ready, unacked, retrying, dead, consumers; transfers by state."""
         bridge = state(ctx).bridge
         config = bridge.config
-        routes = [vars(s) for s in route_status(config.broker.management_url(), list(config.routes.values()))]
+        routes = [asdict(s) for s in route_status(config.broker.management_url(), list(config.routes.values()))]
         with bridge.sessions() as s:
             states = [{"state": st, "transfers": n} for st, n in
                       s.execute(select(Transfer.state, func.count()).group_by(Transfer.state).order_by(Transfer.state))]
