@@ -130,7 +130,7 @@ def test_jigyosho_no_assumed_mod10() -> None:
     # 1·2=2 → 31 → (10−1) mod 10 = 9
     assert validate_jigyosho_no("1312345679") == "1312345679"
     assert jigyosho_check_digit("131234567") == 9
-    with pytest.raises(InvalidIdentifier, match="事業所番号.*check digit"):
+    with pytest.raises(InvalidIdentifier, match=r"事業所番号.*check digit"):
         validate_jigyosho_no("1312345670")
     with pytest.raises(InvalidIdentifier, match="10 ASCII digits"):
         validate_jigyosho_no("131234567")

@@ -63,7 +63,7 @@ def test_wrong_key_fails_without_revealing() -> None:
 
 def test_other_key_id_is_named_in_the_error() -> None:
     blob = cipher(key_id=1).encrypt(NUMBER)
-    with pytest.raises(KojinBangoDecryptError, match="key id 1.*key id 2"):
+    with pytest.raises(KojinBangoDecryptError, match=r"key id 1.*key id 2"):
         cipher(key_id=2).decrypt(blob)
 
 
