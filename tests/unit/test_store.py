@@ -50,8 +50,9 @@ def store(url: str) -> Iterator[sessionmaker[Session]]:
 
 def person(atena_no: str, number: str | None = None) -> Atena:
     a = Atena(
-        atena_no=atena_no, setai_no="0" * 15, name_kanji="世田谷\u3000花子", name_kana="セタガヤ\u3000ハナコ",
-        birth_date=date(1950, 5, 5), sex="2", postal_code="1540017", address="東京都世田谷区世田谷四丁目２１番２７号",
+        atena_no=atena_no, setai_no="0" * 15, name_kanji="世田谷\u3000花子",
+        name_kana="セタガヤ\u3000ハナコ", birth_date=date(1950, 5, 5), sex="2", postal_code="1540017",
+        address="東京都世田谷区世田谷四丁目２１番２７号",
     )  # fmt: skip
     if number is not None:
         set_kojin_bango(a, CIPHER, number)
@@ -75,7 +76,8 @@ def test_migration_matches_the_models(url: str) -> None:
     engine = make_engine(url)
     try:
         with engine.connect() as conn:
-            ctx = MigrationContext.configure(conn, opts={"compare_type": True, "compare_server_default": True})
+            opts = {"compare_type": True, "compare_server_default": True}
+            ctx = MigrationContext.configure(conn, opts=opts)
             assert compare_metadata(ctx, Base.metadata) == []
     finally:
         engine.dispose()
