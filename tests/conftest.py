@@ -1,0 +1,98 @@
+"""Shared pytest fixtures.
+
+Sections: real services (RabbitMQ, sshd/SFTP, PostgreSQL). Add new sections below, each with a
+header comment; keep fixtures that only one test module needs in that module.
+
+Services start lazily: only a test that asks for ``rabbit``, ``sshd`` or ``postgres`` (directly or
+through ``rabbit_url``/``pg_url``) starts one, once per session, and a service that cannot start
+fails the test with the tail of its log; nothing is ever skipped. Isolation inside the shared
+broker is by name: tests declare their own queues with ``unique_name`` rather than using vhosts.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from fixtures.services import PostgresServer, RabbitNode, SshdServer
+
+# A whole kaigo-bridge installation per test (config, var, vhost, CLI and worker processes).
+pytest_plugins = ["tests.harness"]
+
+# --- real services ---------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def services_dir() -> Iterator[Path]:
+    """A session directory the service users (rabbitmq, postgres) can enter.
+
+    pytest's own temp root is mode 0700, which the services' own users cannot traverse.
+    """
+    path = Path(tempfile.mkdtemp(prefix="kaigo-services-"))
+    path.chmod(0o755)
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def rabbit(services_dir: Path) -> Iterator[RabbitNode]:
+    """One RabbitMQ node for the session (management plugin on, see ``management_url``)."""
+    node = RabbitNode(services_dir / "rabbit")
+    try:
+        node.start()
+        yield node
+    finally:
+        node.stop()
+
+
+@pytest.fixture(scope="session")
+def rabbit_url(rabbit: RabbitNode) -> str:
+    return rabbit.amqp_url
+
+
+@pytest.fixture
+def unique_name(request: pytest.FixtureRequest) -> Callable[[str], str]:
+    """``unique_name("orders")`` -> ``"orders.<test name>.<8 hex>"``: queue/exchange names per test."""
+    test = request.node.name.replace("[", ".").replace("]", "")[:80]
+
+    def make(prefix: str) -> str:
+        return f"{prefix}.{test}.{uuid.uuid4().hex[:8]}"
+
+    return make
+
+
+@pytest.fixture(scope="session")
+def sshd(services_dir: Path) -> Iterator[SshdServer]:
+    """An SFTP-only sshd; trees ``default``, ``vendor-a`` and ``vendor-b``, each on its own port."""
+    server = SshdServer(services_dir / "sshd", trees=("default", "vendor-a", "vendor-b"))
+    try:
+        server.start()
+        yield server
+    finally:
+        server.purge()
+
+
+@pytest.fixture(scope="session")
+def postgres(services_dir: Path) -> Iterator[PostgresServer]:
+    # fsync off: a throwaway cluster; crash-durability is PostgreSQL's, not under test here.
+    server = PostgresServer(services_dir / "postgres", fsync=False)
+    try:
+        server.start()
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def pg_url(postgres: PostgresServer) -> Iterator[str]:
+    """SQLAlchemy URL of a fresh, empty database, dropped after the test."""
+    name = f"t_{os.getpid()}_{uuid.uuid4().hex[:12]}"
+    url = postgres.create_database(name)
+    yield url
+    postgres.drop_database(name)
