@@ -8,8 +8,9 @@ or `none` (a value holding the delimiter or quote cannot be written and is an er
 
 from __future__ import annotations
 
-import csv
+import re
 from collections.abc import Iterable, Iterator, Mapping
+from functools import cache
 from typing import Any
 
 from mappings.charpolicy import CharPolicy
@@ -78,10 +79,43 @@ def render(layout: Layout, records: Iterable[Mapping[str, Any]], *, chars: CharP
         yield "".join(buf).encode(enc)
 
 
+class CsvSyntaxError(ValueError):
+    def __init__(self, column: int, what: str) -> None:
+        self.column = column
+        super().__init__(f"{what} in column {column}")
+
+
+@cache
+def _field_regex(delimiter: str, quotechar: str) -> re.Pattern[str]:
+    d, q = re.escape(delimiter), re.escape(quotechar)
+    return re.compile(f"{q}((?:[^{q}]|{q}{q})*){q}|([^{d}{q}]*)")
+
+
 def _split(text: str, fmt: CsvFormat) -> list[str]:
-    if fmt.quoting == "none" or fmt.quotechar not in text:
-        return text.split(fmt.delimiter)
-    return next(csv.reader([text], delimiter=fmt.delimiter, quotechar=fmt.quotechar, strict=True))
+    """Fields of one line. A quote may only enclose a whole field (RFC 4180): a stray quote inside
+    an unquoted field, text after a closing quote, or an unclosed quote is a syntax error."""
+    d, q = fmt.delimiter, fmt.quotechar
+    if fmt.quoting == "none" or q not in text:
+        return text.split(d)
+    regex, pair = _field_regex(d, q), q + q
+    out, pos, end = [], 0, len(text)
+    while True:
+        m = regex.match(text, pos)
+        assert m is not None  # the second branch matches the empty string
+        quoted = m.group(1)
+        out.append(quoted.replace(pair, q) if quoted is not None else m.group(2))
+        pos = m.end()
+        if pos == end:
+            return out
+        if text[pos] != d:
+            if quoted is not None:
+                what = "text after a closing quote"
+            elif m.group(2) == "":
+                what = "unclosed quote"
+            else:
+                what = "quote inside an unquoted field"
+            raise CsvSyntaxError(len(out) - 1, what)
+        pos += 1
 
 
 def _choose_kind(layout: Layout, cols: list[str]) -> RecordKind | None:
@@ -131,7 +165,7 @@ def _check_header(layout: Layout, fmt: CsvFormat, body: bytes, problems: list[Fi
     labels = [f.label for f in layout.kind().fields]
     try:
         got = _split(body.decode(layout.encoding), fmt)
-    except (UnicodeDecodeError, csv.Error):
+    except (UnicodeDecodeError, CsvSyntaxError):
         got = None
     if got != labels:
         problems.append(FieldProblem(None, "header", "first line is not the layout's label row"))
@@ -149,8 +183,10 @@ def _record(layout: Layout, fmt: CsvFormat, body: bytes, problems: list[FieldPro
         text, undecodable = body.decode(enc, "surrogateescape"), True
     try:
         cols = _split(text, fmt)
-    except csv.Error as exc:
-        problems.append(FieldProblem(None, "csv_syntax", str(exc)))
+    except CsvSyntaxError as exc:
+        fields = layout.kinds[0].fields if len(layout.kinds) == 1 else ()
+        name = fields[exc.column].name if exc.column < len(fields) else None
+        problems.append(FieldProblem(name, "csv_syntax", str(exc)))
         return RecordError(file, record_no, tuple(problems), line=line_no)
     kind = _choose_kind(layout, cols)
     if kind is None:
