@@ -63,11 +63,12 @@ class Transfer(Base):
     # Layout may be known only after reading an inbound file (国保連: 識別番号 + サービス提供年月).
     layout: Mapped[str | None] = mapped_column(String(64))
     layout_version: Mapped[str | None] = mapped_column(String(32))
-    record_count: Mapped[int | None]
-    sha256: Mapped[str | None] = mapped_column(String(64))  # of the plaintext
-    size: Mapped[int | None] = mapped_column(BigInteger)  # bytes of the plaintext
-    key_id: Mapped[str | None] = mapped_column(String(64))
-    payload_ref: Mapped[str | None] = mapped_column(String(255))  # claim check
+    record_count: Mapped[int | None]  # inbound: known once the loader has parsed the payload
+    # A transfer row is written once its payload is in the encrypted store, so these are known.
+    sha256: Mapped[str] = mapped_column(String(64))  # of the plaintext
+    size: Mapped[int] = mapped_column(BigInteger)  # bytes of the plaintext
+    key_id: Mapped[str] = mapped_column(String(64))
+    payload_ref: Mapped[str] = mapped_column(String(255))  # claim check
     # extracted / encrypted / queued / sent / received / applied / rejected / dead / …
     state: Mapped[str] = mapped_column(String(16), index=True)
     part_no: Mapped[int | None]  # for a payload split in parts: 1..part_count
