@@ -20,7 +20,7 @@ from adapters.core.mynumber import MyNumberCipher
 from adapters.core.store import open_store
 from bridge.config import Config, RouteConfig
 from bridge.handlers import HANDLERS
-from queues import handover_log
+from queues import handover_log, topology
 from queues.apply import Applier
 from queues.crypto import IntegrityError, Keyring
 from queues.custody import CustodyEvent, CustodyLog
@@ -67,8 +67,12 @@ class Bridge:
                           public_key_path=public_key_path(self.config.custody_signing_key))
 
     def publisher(self) -> Publisher:
+        """A confirming publisher; on connecting it declares the topology (idempotent), so events
+        can go out before any worker has started."""
         broker = self.config.broker
-        return Publisher(broker.url(), broker.exchange, broker.heartbeat)
+        routes = list(self.config.routes.values())
+        return Publisher(broker.url(), broker.exchange, broker.heartbeat,
+                         setup=lambda channel: topology.declare(channel, broker.exchange, routes))
 
     def relay(self) -> Relay:
         return Relay(self.sessions, self.publisher)

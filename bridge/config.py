@@ -77,6 +77,7 @@ class FlowConfig:
     layout_version: int
     route: str
     part_size: int
+    substitutions: Path | None
 
 
 @dataclass(frozen=True)
@@ -110,9 +111,10 @@ class Config:
 class _Reader:
     """Typed look-ups into parsed TOML that record problems instead of raising."""
 
-    def __init__(self, var: str) -> None:
+    def __init__(self, var: str, config_dir: Path) -> None:
         self.problems: list[str] = []
         self.var = var
+        self.config_dir = config_dir
 
     def get(self, table: dict[str, Any], file: str, key: str, kind: type[T], default: T | None = None,
             where: str = "") -> T:
@@ -148,7 +150,7 @@ def load(config_dir: Path | None = None) -> Config:
     main = raw.get("bridge.toml", {})
     var_setting = main.get("paths", {}).get("var", "var")
     var = Path(os.environ.get("KAIGO_VAR") or (config_dir.parent / str(var_setting))).resolve()
-    r = _Reader(str(var))
+    r = _Reader(str(var), config_dir)
     r.problems.extend(problems)
 
     broker = BrokerConfig(
@@ -252,6 +254,15 @@ def _partners(r: _Reader, raw: dict[str, Any]) -> dict[str, PartnerConfig]:
     return out
 
 
+def _config_file(r: _Reader, t: dict[str, Any], f: str, key: str, where: str) -> Path | None:
+    """An optional file named relative to the config folder; it must exist."""
+    if key not in t:
+        return None
+    path = r.config_dir / r.get(t, f, key, str, where=where)
+    r.check(path.is_file(), f, f"{where}{key}", f"file {path} does not exist")
+    return path
+
+
 def _flows(r: _Reader, raw: dict[str, Any], routes: dict[str, RouteConfig],
            partners: dict[str, PartnerConfig]) -> dict[str, FlowConfig]:
     f = "flows.toml"
@@ -269,6 +280,7 @@ def _flows(r: _Reader, raw: dict[str, Any], routes: dict[str, RouteConfig],
             layout_version=r.get(t, f, "layout_version", int, where=w),
             route=r.get(t, f, "route", str, where=w),
             part_size=r.get(t, f, "part_size", int, 50000, where=w),
+            substitutions=_config_file(r, t, f, "substitutions", w),
         )
         r.check(flow.partner in partners, f, f"{key}.partner", f"no partner named {flow.partner!r} in partners.toml")
         r.check(flow.route in routes, f, f"{key}.route", f"no route named {flow.route!r} in routes.toml")

@@ -23,8 +23,6 @@ from mappings.layout import Layout
 from mappings.registry import LayoutRegistry
 from queues.outbound import Record, Renderer, RenderResult, send_outbound
 
-SUBSTITUTIONS = "jis_substitutions"
-
 
 @dataclass(frozen=True)
 class FlowSource:
@@ -59,7 +57,8 @@ def run_flow(bridge: Bridge, name: str, nendo: int, progress: bool = True) -> di
         raise KeyError(f"flow {name!r} has no record source (known: {', '.join(SOURCES)})")
     partner, layout_name = flow.layout.split("/", 1)
     layout = LayoutRegistry().get(partner, layout_name, flow.layout_version)
-    render = csv_renderer(layout, SubstitutionTable.named(SUBSTITUTIONS))
+    table = SubstitutionTable.load(flow.substitutions) if flow.substitutions else SubstitutionTable({})
+    render = csv_renderer(layout, table)
     started = time.perf_counter()
     with bridge.read_sessions() as session, Progress(disable=not progress, transient=True) as bar:
         total = source.count(session, nendo)

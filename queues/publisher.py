@@ -9,12 +9,14 @@ A message the broker returns (unroutable) or nacks is reported as failed, never 
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import pika
 from pika import spec
+from pika.adapters.blocking_connection import BlockingChannel
+from pika.exceptions import ChannelClosed
 
 from queues.message import Message
 
@@ -38,12 +40,18 @@ class _Batch:
 class Publisher:
     """One connection and one confirm-mode channel; not thread-safe (one per thread)."""
 
-    def __init__(self, url: str, exchange: str, heartbeat: int = 30, timeout: float = 30.0) -> None:
+    def __init__(self, url: str, exchange: str, heartbeat: int = 30, timeout: float = 30.0,
+                 setup: Callable[[BlockingChannel], None] | None = None) -> None:
+        """``setup`` runs once on a fresh channel after connecting (declaring the topology)."""
         params = pika.URLParameters(url)
         params.heartbeat = heartbeat
         self.exchange = exchange
         self.timeout = timeout
         self._conn = pika.BlockingConnection(params)
+        if setup is not None:
+            channel = self._conn.channel()
+            setup(channel)
+            channel.close()
         self._channel = self._conn.channel()
         # The underlying (asynchronous) channel lets confirms be pipelined; see module docstring.
         self._impl = self._channel._impl
@@ -87,6 +95,9 @@ class Publisher:
     def _wait(self, done: Any, what: str) -> None:
         deadline = time.monotonic() + self.timeout
         while not done():
+            if self._channel.is_closed:
+                # e.g. the exchange does not exist: the broker closes the channel, no confirm comes.
+                raise ChannelClosed(0, f"channel closed by the broker while waiting for {what}")
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 raise TimeoutError(f"broker did not answer within {self.timeout:.0f} s: {what}")

@@ -37,9 +37,14 @@ def _get(api: str, path: str) -> Any:
         return json.load(response)
 
 
-def route_status(api: str, routes: list[RouteConfig]) -> list[RouteStatus]:
-    queues = {q["name"]: q for q in _get(api, "/api/queues/%2F?columns=name,messages_ready,"
-                                              "messages_unacknowledged,consumers")}
+def vhost_of(amqp_url: str) -> str:
+    path = urllib.parse.urlsplit(amqp_url).path
+    return urllib.parse.unquote(path[1:]) if len(path) > 1 else "/"
+
+
+def route_status(api: str, vhost: str, routes: list[RouteConfig]) -> list[RouteStatus]:
+    path = f"/api/queues/{urllib.parse.quote(vhost, safe='')}?columns=name,messages_ready,messages_unacknowledged,consumers"
+    queues = {q["name"]: q for q in _get(api, path)}
 
     def n(name: str, field: str) -> int:
         return int(queues.get(name, {}).get(field) or 0)

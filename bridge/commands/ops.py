@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from adapters.core.models import Transfer
 from bridge.context import state
 from bridge.output import console, emit, emit_object
-from queues.status import route_status
+from queues.status import route_status, vhost_of
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="print JSON instead of a table")]
 
@@ -26,7 +26,8 @@ def register(app: typer.Typer) -> None:
         """Per route: ready, unacked, retrying, dead, consumers; transfers by state."""
         bridge = state(ctx).bridge
         config = bridge.config
-        routes = [asdict(s) for s in route_status(config.broker.management_url(), list(config.routes.values()))]
+        routes = [asdict(s) for s in route_status(config.broker.management_url(), vhost_of(config.broker.url()),
+                                                  list(config.routes.values()))]
         with bridge.sessions() as s:
             states = [{"state": st, "transfers": n} for st, n in
                       s.execute(select(Transfer.state, func.count()).group_by(Transfer.state).order_by(Transfer.state))]

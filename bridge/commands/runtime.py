@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import signal
+import socket
 import threading
 from typing import Annotated
 
@@ -22,6 +24,7 @@ def register(app: typer.Typer) -> None:
                ) -> None:
         """Consume routes until SIGTERM/SIGINT; several workers on the same routes share the work."""
         bridge = state(ctx).bridge
+        bridge.actor = f"worker:{socket.gethostname()}:{os.getpid()}"
         config = bridge.config
         chosen = [config.route(name) for name in routes.split(",")] if routes else list(config.routes.values())
         stop = threading.Event()

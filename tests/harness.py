@@ -1,0 +1,139 @@
+"""A whole kaigo-bridge installation for a test: its own config and var folder, its own vhost on
+the session's RabbitMQ, and helpers to run the real CLI and worker processes against it."""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bridge import config as config_module
+from bridge.app import Bridge, init
+from bridge.config import Config
+from fixtures.services import RabbitNode
+
+REPO = Path(__file__).resolve().parent.parent
+CLI = [sys.executable, "-m", "bridge"]
+
+
+def _management(rabbit: RabbitNode, method: str, path: str, body: dict[str, Any] | None = None) -> None:
+    request = urllib.request.Request(rabbit.management_url.rstrip("/") + path, method=method,
+                                     data=json.dumps(body or {}).encode(),
+                                     headers={"content-type": "application/json",
+                                              "authorization": "Basic " + base64.b64encode(b"guest:guest").decode()})
+    with urllib.request.urlopen(request, timeout=30):
+        pass
+
+
+class Home:
+    """One installation: ``config``, ``bridge`` (in-process wiring), ``env`` (for subprocesses)."""
+
+    def __init__(self, root: Path, rabbit: RabbitNode, vhost: str) -> None:
+        self.root = root
+        self.rabbit = rabbit
+        self.vhost = vhost
+        self.config_dir = root / "config"
+        shutil.copytree(REPO / "config", self.config_dir)
+        port = rabbit.management_url.rstrip("/").rsplit(":", 1)[1]
+        self.env = {
+            **os.environ,
+            "KAIGO_CONFIG": str(self.config_dir),
+            "KAIGO_VAR": str(root / "var"),
+            "KAIGO_AMQP_URL": rabbit.amqp_url.rsplit("/", 1)[0] + "/" + vhost,
+            "KAIGO_RABBIT_API": f"http://guest:guest@127.0.0.1:{port}/",
+            "PYTHONUNBUFFERED": "1",
+        }
+        self.processes: list[subprocess.Popen[bytes]] = []
+
+    def edit_config(self, name: str, edit: Callable[[str], str]) -> None:
+        path = self.config_dir / name
+        path.write_text(edit(path.read_text(encoding="utf-8")), encoding="utf-8")
+        self.__dict__.pop("config", None)
+        self.__dict__.pop("bridge", None)
+
+    @property
+    def config(self) -> Config:
+        if "config" not in self.__dict__:
+            self.__dict__["config"] = config_module.load(self.config_dir)
+        return self.__dict__["config"]  # type: ignore[no-any-return]
+
+    @property
+    def bridge(self) -> Bridge:
+        if "bridge" not in self.__dict__:
+            self.__dict__["bridge"] = Bridge(self.config)
+        return self.__dict__["bridge"]  # type: ignore[no-any-return]
+
+    def cli(self, *args: str, check: bool = True, timeout: float = 300) -> subprocess.CompletedProcess[str]:
+        result = subprocess.run([*CLI, *args], env=self.env, capture_output=True, text=True, timeout=timeout,
+                                cwd=self.root)
+        if check and result.returncode != 0:
+            raise AssertionError(f"kaigo-bridge {' '.join(args)} exited {result.returncode}:\n"
+                                 f"{result.stdout}\n{result.stderr}")
+        return result
+
+    def cli_json(self, *args: str) -> Any:
+        return json.loads(self.cli(*args, "--json").stdout)
+
+    def start_worker(self, *args: str) -> subprocess.Popen[bytes]:
+        log = open(self.root / f"worker-{len(self.processes)}.log", "wb")  # noqa: SIM115 - closed with the process
+        process = subprocess.Popen([*CLI, "worker", *args], env=self.env, stdout=log, stderr=subprocess.STDOUT,
+                                   cwd=self.root)
+        self.processes.append(process)
+        return process
+
+    def stop_all(self) -> None:
+        for process in self.processes:
+            if process.poll() is None:
+                process.send_signal(signal.SIGTERM)
+        for process in self.processes:
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+    def worker_logs(self) -> str:
+        return "\n".join(p.read_text(errors="replace") for p in sorted(self.root.glob("worker-*.log")))
+
+    def queue_totals(self) -> dict[str, int]:
+        """Messages anywhere in each route's queues (ready + unacked + retrying + dead)."""
+        status = self.cli_json("status")
+        return {r["route"]: r["ready"] + r["unacked"] + r["retrying"] + r["dead"] for r in status["routes"]}
+
+
+def wait_until(condition: Callable[[], bool], timeout: float, what: str, every: float = 0.2) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
+        time.sleep(every)
+
+
+@pytest.fixture
+def home(tmp_path: Path, rabbit: RabbitNode) -> Iterator[Home]:
+    vhost = f"t-{uuid.uuid4().hex[:10]}"
+    _management(rabbit, "PUT", f"/api/vhosts/{vhost}")
+    _management(rabbit, "PUT", f"/api/permissions/{vhost}/guest", {"configure": ".*", "write": ".*", "read": ".*"})
+    h = Home(tmp_path, rabbit, vhost)
+    saved = dict(os.environ)
+    os.environ.update({k: v for k, v in h.env.items() if k.startswith("KAIGO_")})
+    init(h.config)
+    try:
+        yield h
+    finally:
+        h.stop_all()
+        os.environ.clear()
+        os.environ.update(saved)
+        _management(rabbit, "DELETE", f"/api/vhosts/{vhost}")
