@@ -196,15 +196,12 @@ def _record(layout: Layout, fmt: CsvFormat, body: bytes, problems: list[FieldPro
         problems.append(FieldProblem(None, "column_count", f"{len(cols)} columns, record {kind.name} has "
                                      f"{len(kind.fields)}"))
         return RecordError(file, record_no, tuple(problems), line=line_no, kind=kind.name)
+    texts: list[str | None] = list(cols)
     if undecodable:
-        for f, col in zip(kind.fields, cols, strict=True):
+        for i, (f, col) in enumerate(zip(kind.fields, cols, strict=True)):
             if any("\udc80" <= c <= "\udcff" for c in col):
                 shown = col.encode(enc, "surrogateescape").hex(" ")
                 problems.append(FieldProblem(f.name, "encoding", f"bytes not valid {enc}",
                                              mask(col) if f.sensitive else shown))
-        return RecordError(file, record_no, tuple(problems), line=line_no, kind=kind.name)
-    result = parse_texts(kind, cols, file=file, record_no=record_no, line=line_no)
-    if not problems:
-        return result
-    extra = result.problems if isinstance(result, RecordError) else ()
-    return RecordError(file, record_no, tuple(problems) + extra, line=line_no, kind=kind.name)
+                texts[i] = None
+    return parse_texts(kind, texts, file=file, record_no=record_no, line=line_no, problems=problems)

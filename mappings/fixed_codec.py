@@ -103,7 +103,7 @@ def parse(layout: Layout, source: Source, *, file: str = "<stream>") -> Iterator
             problems.append(FieldProblem(None, "record_kind", "no record kind's constant fields match"))
             yield RecordError(file, record_no, tuple(problems), offset=offset)
             continue
-        texts = []
+        texts: list[str | None] = []
         for f in kind.fields:
             assert f.span is not None
             raw = rec[f.span.offset:f.span.end]
@@ -112,15 +112,8 @@ def parse(layout: Layout, source: Source, *, file: str = "<stream>") -> Iterator
             except UnicodeDecodeError:
                 problems.append(FieldProblem(f.name, "encoding", f"bytes not valid {enc}",
                                              mask(raw.hex()) if f.sensitive else raw.hex(" ")))
-                texts.append("")
-        if problems and any(p.rule == "encoding" for p in problems):
-            yield RecordError(file, record_no, tuple(problems), offset=offset, kind=kind.name)
-            continue
-        result = parse_texts(kind, texts, file=file, record_no=record_no, offset=offset)
-        if problems:
-            extra = result.problems if isinstance(result, RecordError) else ()
-            result = RecordError(file, record_no, tuple(problems) + extra, offset=offset, kind=kind.name)
-        yield result
+                texts.append(None)
+        yield parse_texts(kind, texts, file=file, record_no=record_no, offset=offset, problems=problems)
 
 
 def _constant(f: Field, encoding: str) -> bytes:

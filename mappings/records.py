@@ -140,20 +140,27 @@ class RecordRenderer:
         return kind, texts
 
 
-def parse_texts(kind: RecordKind, texts: Sequence[str], *, file: str, record_no: int,
-                line: int | None = None, offset: int | None = None) -> ParsedRecord | RecordError:
-    """Field texts (in field order) → a ParsedRecord, or a RecordError listing every bad field."""
+def parse_texts(kind: RecordKind, texts: Sequence[str | None], *, file: str, record_no: int,
+                line: int | None = None, offset: int | None = None,
+                problems: Sequence[FieldProblem] = ()) -> ParsedRecord | RecordError:
+    """Field texts (in field order) → a ParsedRecord, or a RecordError listing every problem.
+
+    `problems` already found by the codec come first; a text of None is a field the codec has
+    already reported (undecodable bytes) and is skipped.
+    """
     values: dict[str, Any] = {}
-    problems: list[FieldProblem] = []
+    found = list(problems)
     for f, text in zip(kind.fields, texts, strict=True):
+        if text is None:
+            continue
         try:
             value = f.parse(text)
         except ConversionError as exc:
-            problems.append(FieldProblem(f.name, exc.rule, exc.detail, mask(text) if f.sensitive else text))
+            found.append(FieldProblem(f.name, exc.rule, exc.detail, mask(text) if f.sensitive else text))
             continue
         if f.converter.name != "filler":
             values[f.name] = value
-    if problems:
-        return RecordError(file, record_no, tuple(problems), line=line, offset=offset, kind=kind.name)
+    if found:
+        return RecordError(file, record_no, tuple(found), line=line, offset=offset, kind=kind.name)
     return ParsedRecord(record_no, kind.name, values, kind.sensitive_names)
 
