@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
-from mappings import csv_codec, fixed_codec
+from mappings import csv_codec, fixed_codec, xml_codec
 from mappings.charpolicy import CharPolicy, EncodingIssue, Substitution, SubstitutionTable
 from mappings.converters import CONVERTERS, Converter, YearMonth, register
 from mappings.errors import ConversionError, EncodingError, LayoutError, RenderError
@@ -29,15 +29,15 @@ __all__ = [
     "EncodingError", "EncodingIssue", "Field", "FieldProblem", "Layout", "LayoutError", "LayoutRegistry",
     "ParsedRecord", "RecordError", "RecordKind", "RenderError", "Substitution", "SubstitutionTable",
     "XPath", "YearMonth", "csv_codec", "fixed_codec", "layouts", "load_layout", "parse", "register", "render",
+    "xml_codec",
 ]
 
 
 def _codec(layout: Layout, form: str | None) -> Any:
     form = form or layout.formats[0]
-    if form == "xml":
-        from mappings import xml_codec  # lxml only when XML is used
-        return xml_codec
-    return {"csv": csv_codec, "fixed": fixed_codec}[form]
+    if form not in layout.formats:
+        raise ValueError(f"layout {layout.id} has no {form} framing (it has: {', '.join(layout.formats)})")
+    return {"csv": csv_codec, "fixed": fixed_codec, "xml": xml_codec}[form]
 
 
 def render(layout: Layout, records: Iterable[Mapping[str, Any]], *, chars: CharPolicy | None = None,

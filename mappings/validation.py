@@ -11,8 +11,8 @@ from collections import Counter
 
 from mappings.layout import Field, Layout, RecordKind
 
-_NCNAME = r"[A-Za-z_][\w.-]*"
-XPATH_SUBSET = re.compile(rf"(?:(?:{_NCNAME}:)?{_NCNAME}/)*(?:(?:{_NCNAME}:)?{_NCNAME}|@{_NCNAME})")
+_NCNAME = r"[A-Za-z_][A-Za-z0-9_.-]*"
+XPATH_SUBSET = re.compile(rf"(?:{_NCNAME}/)*(?:{_NCNAME}|@{_NCNAME})")
 _PERSONAL_NUMBER = re.compile(r"kojin_?bango|my_?number|個人番号")
 
 
@@ -104,10 +104,11 @@ def _xpaths(kind: RecordKind) -> list[str]:
         problems.append("XML layout: element (the record element name) is required")
     for f in kind.fields:
         if f.xpath is None:
-            problems.append(f"field {f.name}: XML layout needs an xpath")
+            if f.converter.name != "filler":  # fillers reserve bytes/columns; XML has no use for them
+                problems.append(f"field {f.name}: XML layout needs an xpath")
         elif not XPATH_SUBSET.fullmatch(f.xpath.path):
             problems.append(f"field {f.name}: xpath {f.xpath.path!r} is outside the supported subset "
-                            "(child steps, optionally ending in @attribute)")
+                            "(child steps without prefixes, optionally ending in @attribute)")
     for path, n in Counter(f.xpath.path for f in kind.fields if f.xpath).items():
         if n > 1:
             problems.append(f"xpath {path!r} used by {n} fields")
