@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from adapters.core.models import Outbox
 from queues.crypto import Keyring
 from queues.message import Message, seal_body
-from queues.publisher import PublishError, Publisher
+from queues.publisher import Publisher, PublishError
 
 log = logging.getLogger(__name__)
 

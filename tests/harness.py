@@ -87,7 +87,7 @@ class Home:
         return json.loads(self.cli(*args, "--json").stdout)
 
     def start_worker(self, *args: str) -> subprocess.Popen[bytes]:
-        log = open(self.root / f"worker-{len(self.processes)}.log", "wb")  # noqa: SIM115 - closed with the process
+        log = open(self.root / f"worker-{len(self.processes)}.log", "wb")
         process = subprocess.Popen([*CLI, "worker", *args], env=self.env, stdout=log, stderr=subprocess.STDOUT,
                                    cwd=self.root)
         self.processes.append(process)

@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from datetime import date
 from typing import Any
 
-from sqlalchemy import Select, case, func, select
+from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
 from adapters.core.models import TOKUCHO, Atena, Fuka, FukaKibetsu
@@ -21,10 +21,11 @@ MAX_KI = 10
 CHOSHU_CODE = {TOKUCHO: "1"}  # 特別徴収 "1", otherwise 普通徴収 "2" (layout code table)
 
 
-def _query(nendo: int) -> Select[Any]:
+def notices(session: Session, nendo: int, issue_date: date) -> Iterator[dict[str, Any]]:
+    """Records in layout field names, streamed from the store."""
     kibetsu = [func.max(case((FukaKibetsu.ki == k, FukaKibetsu.amount))).label(f"ki{k:02d}")
                for k in range(1, MAX_KI + 1)]
-    return (select(Fuka.id, Fuka.nendo, Fuka.atena_no, Fuka.hihokensha_no, Fuka.dankai, Fuka.nengaku,
+    query = (select(Fuka.id, Fuka.nendo, Fuka.atena_no, Fuka.hihokensha_no, Fuka.dankai, Fuka.nengaku,
                    Fuka.choshu_kubun, Atena.name_kanji, Atena.name_kana,
                    func.coalesce(Atena.sofu_postal_code, Atena.postal_code).label("postal_code"),
                    func.coalesce(Atena.sofu_address, Atena.address).label("address"),
@@ -34,16 +35,7 @@ def _query(nendo: int) -> Select[Any]:
             .where(Fuka.nendo == nendo, Atena.sofu_status == SOFU_OK)
             .group_by(Fuka.id, Atena.atena_no)
             .order_by(Fuka.id))
-
-
-def count(session: Session, nendo: int) -> int:
-    return int(session.scalar(select(func.count()).select_from(Fuka).join(Atena, Atena.atena_no == Fuka.atena_no)
-                              .where(Fuka.nendo == nendo, Atena.sofu_status == SOFU_OK)) or 0)
-
-
-def notices(session: Session, nendo: int, issue_date: date) -> Iterator[dict[str, Any]]:
-    """Records in layout field names, streamed from the store."""
-    for row in session.execute(_query(nendo).execution_options(yield_per=5000)):
+    for row in session.execute(query.execution_options(yield_per=5000)):
         yield {
             "notice_no": f"{nendo % 100:02d}{row.id:08d}",
             "nendo": row.nendo,
@@ -59,3 +51,9 @@ def notices(session: Session, nendo: int, issue_date: date) -> Iterator[dict[str
             **{f"ki{k:02d}": getattr(row, f"ki{k:02d}") for k in range(1, MAX_KI + 1)},
             "issue_date": issue_date,
         }
+
+
+def count(session: Session, nendo: int) -> int:
+    return int(session.scalar(select(func.count()).select_from(Fuka).join(Atena, Atena.atena_no == Fuka.atena_no)
+                              .where(Fuka.nendo == nendo, Atena.sofu_status == SOFU_OK)) or 0)
+
