@@ -12,7 +12,7 @@ from __future__ import annotations
 import codecs
 import re
 import unicodedata
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from functools import cache
 
 CHARSETS = ("ascii", "halfwidth_kana", "jis_x0208", "any")
@@ -52,7 +52,10 @@ def cp932_class(char: str) -> str | None:
     if raw.decode("cp932") != char:
         return None  # one-way mapping in the codec: would change the character
     if len(raw) == 1:
-        return "ascii" if raw[0] < 0x80 else "halfwidth_kana"
+        if raw[0] < 0x80:
+            return "ascii"
+        # 0xA1-0xDF: JIS X 0201 kana; 0x80, 0xA0, 0xFD-0xFF: Microsoft's one-byte oddities (PUA)
+        return "halfwidth_kana" if 0xA1 <= raw[0] <= 0xDF else "vendor_single_byte"
     lead = raw[0]
     if 0x81 <= lead <= 0x84 or 0x88 <= lead <= 0x9F or 0xE0 <= lead <= 0xEA:
         return "jis_x0208"  # rows 1-8 and 16-84
@@ -85,7 +88,7 @@ def check_encoding(encoding: str) -> str:
 
 def _in_encoding(encoding: str) -> Callable[[str], bool]:
     if encoding == "cp932":
-        return lambda c: cp932_class(c) not in (None, "user_defined")
+        return lambda c: cp932_class(c) not in (None, "user_defined", "vendor_single_byte")
     if encoding == "utf-8":
         return lambda c: not 0xD800 <= ord(c) <= 0xDFFF
 
@@ -125,12 +128,60 @@ def allowed_chars(encoding: str, charset: str) -> Callable[[str], bool]:
     return allowed
 
 
-def disallowed(text: str, allowed: Callable[[str], bool]) -> list[str]:
-    """The distinct characters of `text` that `allowed` refuses, in order of appearance."""
+def _cp932_repertoire() -> list[str]:
+    chars = [chr(c) for c in range(0x20, 0x7F)] + [chr(c) for c in range(0xFF61, 0xFFA0)]
+    for lead in (*range(0x81, 0xA0), *range(0xE0, 0xFD)):
+        for trail in (*range(0x40, 0x7F), *range(0x80, 0xFD)):
+            try:
+                chars.append(bytes((lead, trail)).decode("cp932"))
+            except UnicodeDecodeError:
+                continue
+    return chars
+
+
+def _negated_class(chars: Iterable[str]) -> re.Pattern[str]:
+    points = sorted({ord(c) for c in chars})
+    ranges, start = [], None
+    for i, p in enumerate(points):
+        if start is None:
+            start = p
+        if i + 1 == len(points) or points[i + 1] != p + 1:
+            ranges.append(re.escape(chr(start)) + ("-" + re.escape(chr(p)) if p != start else ""))
+            start = None
+    return re.compile("[^" + "".join(ranges) + "]")
+
+
+@cache
+def refused_pattern(encoding: str, charset: str) -> re.Pattern[str] | None:
+    """A regex matching any character outside `encoding` ∩ `charset`, when that set can be
+    enumerated (cp932, or a narrow charset); None means: test character by character."""
+    allowed = allowed_chars(encoding, charset)
+    if charset in ("ascii", "halfwidth_kana"):
+        candidates: list[str] = [chr(c) for c in range(0x20, 0x7F)] + [chr(c) for c in range(0xFF61, 0xFFA0)]
+    elif encoding == "cp932" or charset == "jis_x0208":
+        candidates = _cp932_repertoire()
+    elif encoding == "utf-8":
+        return re.compile("[\ud800-\udfff]")
+    else:
+        return None
+    return _negated_class(c for c in candidates if allowed(c))
+
+
+def disallowed(text: str, allowed: Callable[[str], bool], refused: re.Pattern[str] | None = None) -> list[str]:
+    """The distinct characters of `text` that `allowed` refuses, in order of appearance.
+
+    Control characters are left out: text converters refuse them outright, no substitution.
+    """
     if text.isascii():
         return []  # every charset and every ASCII-compatible encoding holds printable ASCII
+    if refused is not None:
+        if refused.search(text) is None:
+            return []
+        found = refused.findall(text)
+    else:
+        found = [c for c in text if not allowed(c)]
     seen: list[str] = []
-    for c in text:
-        if not allowed(c) and c not in seen and not _FORBIDDEN.match(c):
+    for c in found:
+        if c not in seen and not _FORBIDDEN.match(c):
             seen.append(c)
     return seen

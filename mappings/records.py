@@ -118,7 +118,7 @@ class RecordRenderer:
             try:
                 text = f.to_text(value)
                 if not text.isascii():
-                    bad = disallowed(text, f.converter.allowed)
+                    bad = disallowed(text, f.converter.allowed, f.converter.refused)
                     if bad:
                         resolved = self.chars.resolve(
                             text, bad, f.converter.allowed, scope=f.converter.scope(),

@@ -7,11 +7,12 @@ subclass decorated with `@register`, with its params declared in `PARAMS`.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from mappings.charsets import allowed_chars
+from mappings.charsets import allowed_chars, refused_pattern
 from mappings.errors import ConversionError, ParamError
 
 _NO_DEFAULT: Any = object()
@@ -48,6 +49,7 @@ class Converter:
         self.ctx = ctx
         self.params = self.validate_params(params)
         self.allowed: Callable[[str], bool] = allowed_chars(ctx.encoding, "any")
+        self.refused: re.Pattern[str] | None = refused_pattern(ctx.encoding, "any")
 
     @classmethod
     def validate_params(cls, given: Mapping[str, Any]) -> dict[str, Any]:

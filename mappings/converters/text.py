@@ -6,7 +6,7 @@ import re
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
-from mappings.charsets import CHARSETS, allowed_chars, describe, disallowed, forbidden_char
+from mappings.charsets import CHARSETS, allowed_chars, describe, disallowed, forbidden_char, refused_pattern
 from mappings.converters.base import Converter, FieldContext, Param, expect, register
 from mappings.errors import ConversionError, ParamError
 
@@ -37,6 +37,7 @@ class Text(Converter):
         super().__init__(params, ctx)
         self.charset = self.params["charset"]
         self.allowed = allowed_chars(ctx.encoding, self.charset)
+        self.refused = refused_pattern(ctx.encoding, self.charset)
         self.max_bytes = self.width_param("max_bytes")
         if self.max_bytes is not None and self.max_bytes < 1:
             raise ParamError("max_bytes", "must be at least 1")
@@ -56,7 +57,7 @@ class Text(Converter):
         bad = forbidden_char(text)
         if bad is not None:
             raise ConversionError("control_char", f"{describe(bad)} is not allowed in text")
-        outside = disallowed(text, self.allowed)
+        outside = disallowed(text, self.allowed, self.refused)
         if outside:
             chars = ", ".join(describe(c) for c in outside)
             raise ConversionError("charset", f"{chars} outside {self.scope()}")
