@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 import tempfile
+import tracemalloc
 from pathlib import Path
 from typing import Any
 
@@ -226,3 +227,18 @@ def test_render_needs_a_kind_for_multi_kind_layouts() -> None:
     with pytest.raises(RenderError) as exc:
         render(FRAMED_LAYOUT, [{"seq": 1, "amount": 1}])
     assert exc.value.rule == "kind"
+
+
+def test_stream_memory_stays_flat() -> None:
+    def source():  # 40,000 records in odd-sized chunks, never the whole file in memory
+        for n in range(40_000):
+            yield GOLDEN_SJIS[:1] + f"{n % 100000:05d}".encode() + GOLDEN_SJIS[6:]
+
+    tracemalloc.start()
+    try:
+        count = sum(1 for item in fixed_codec.parse(SJIS, source()) if isinstance(item, ParsedRecord))
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert count == 40_000
+    assert peak < 1_000_000, peak  # the stream is 1.8 MB

@@ -81,6 +81,7 @@ def test_yyyymm_accepts_a_date_on_render() -> None:
     ("text", {"charset": "halfwidth_kana"}, "タロウ", "charset"),
     ("text", {"charset": "ascii"}, "é", "charset"),
     ("text", {}, "\ue000", "charset"),  # cp932 user-defined area (外字)
+    ("text", {}, "\uf8f0", "charset"),  # Python's cp932 maps byte 0xA0 here (PUA): not carried
     ("text", {}, "a\r\nb", "control_char"),
     ("text", {"fullwidth_only": True, "charset": "jis_x0208"}, "ヤマダ タロウ", "fullwidth"),
     ("text", {"pattern": "[ァ-ヶー　]+"}, "やまだ", "pattern"),
