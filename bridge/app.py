@@ -22,9 +22,9 @@ from bridge.config import Config, RouteConfig
 from bridge.handlers import HANDLERS
 from queues import handover_log, topology
 from queues.apply import Applier
-from queues.crypto import IntegrityError, Keyring
+from queues.crypto import Keyring
 from queues.custody import CustodyEvent, CustodyLog
-from queues.message import Message, open_body
+from queues.message import Message
 from queues.outbox import Relay
 from queues.payloads import PayloadStore
 from queues.publisher import Publisher
@@ -95,12 +95,8 @@ class Bridge:
 
     def record_operator_action(self, message: Message, event: str, operator: str, detail: str) -> None:
         """Custody entry for an operator acting on a message (replay, drop)."""
-        try:
-            transfer_id = str(open_body(self.keyring, message).get("transfer_id") or message.id)
-        except (IntegrityError, ValueError):
-            transfer_id = message.id  # an unreadable body is still accounted for by its id
         with self.sessions.begin() as s:
-            handover_log.record(s, CustodyEvent(transfer_id=transfer_id, event=event, actor=f"operator:{operator}",
+            handover_log.record(s, CustodyEvent(transfer_id=message.transfer, event=event, actor=f"operator:{operator}",
                                                 detail=f"{detail} (message {message.id})"))
 
     def applier(self, route: RouteConfig) -> Applier:
@@ -109,7 +105,8 @@ class Bridge:
         except KeyError:
             raise KeyError(f"route {route.name}: unknown handler {route.handler!r} "
                            f"(known: {', '.join(sorted(HANDLERS))})") from None
-        return Applier(route.name, self.sessions, factory(self, route), after_commit=self.flush_custody)
+        handler = factory(self, route)
+        return Applier(route.name, self.sessions, handler, self.actor, after_commit=self.flush_custody)
 
 
 def public_key_path(signing_key: Path) -> Path:

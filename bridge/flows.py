@@ -50,7 +50,12 @@ def csv_renderer(layout: Layout, table: SubstitutionTable) -> Renderer:
     return render
 
 
-def run_flow(bridge: Bridge, name: str, nendo: int, progress: bool = True) -> dict[str, Any]:
+def batch_key(name: str, nendo: int, edition: int) -> str:
+    return f"{name}/{nendo}" + (f"#{edition}" if edition > 1 else "")
+
+
+def run_flow(bridge: Bridge, name: str, nendo: int, edition: int = 1, progress: bool = True) -> dict[str, Any]:
+    """Run a batch flow for a 年度; ``edition`` > 1 issues the batch again (a re-print)."""
     flow = bridge.config.flow(name)
     source = SOURCES.get(name)
     if source is None:
@@ -64,14 +69,16 @@ def run_flow(bridge: Bridge, name: str, nendo: int, progress: bool = True) -> di
         total = source.count(session, nendo)
         task = bar.add_task(f"{name} {nendo}", total=total)
         records: Iterator[Record] = source.records(session, nendo)
-        outcome = send_outbound(bridge.sessions, bridge.keyring, bridge.payloads, flow, records, total, render,
-                                bridge.actor, tick=lambda n: bar.advance(task, n))
+        outcome = send_outbound(bridge.sessions, bridge.keyring, bridge.payloads, flow,
+                                batch_key(name, nendo, edition), records, total, render, bridge.actor,
+                                tick=lambda n: bar.advance(task, n))
     bridge.flush_custody()
     relay = bridge.relay()
     try:
         published = relay.drain()
     finally:
         relay.close()
-    return {"flow": name, "nendo": nendo, "records": outcome.records, "transfers": len(outcome.transfers),
-            "held": len(outcome.held), "bytes": outcome.bytes, "published": published,
+    return {"flow": name, "nendo": nendo, "batch": batch_key(name, nendo, edition), "records": outcome.records,
+            "transfers": len(outcome.transfers), "resumed": outcome.resumed, "held": len(outcome.held),
+            "bytes": outcome.bytes, "published": published,
             "seconds": round(time.perf_counter() - started, 2), "transfer_ids": outcome.transfers}

@@ -18,7 +18,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from adapters.core.models import Inbox
 from queues.crypto import IntegrityError
+from queues.custody import CustodyEvent
 from queues.errors import PermanentError, TransientError
+from queues.handover_log import record
 from queues.message import Message
 
 log = logging.getLogger(__name__)
@@ -44,11 +46,12 @@ def classify(message: Message, exc: BaseException) -> Failure:
 
 
 class Applier:
-    def __init__(self, consumer: str, sessions: sessionmaker[Session], handler: Handler,
+    def __init__(self, consumer: str, sessions: sessionmaker[Session], handler: Handler, actor: str,
                  after_commit: Callable[[], object] = lambda: None) -> None:
         self.consumer = consumer
         self.sessions = sessions
         self.handler = handler
+        self.actor = actor
         self.after_commit = after_commit
 
     def apply(self, messages: Sequence[Message]) -> list[Failure]:
@@ -73,6 +76,15 @@ class Applier:
                     failures.append(classify(message, exc))
         self.after_commit()
         return failures
+
+    def note(self, notes: Sequence[tuple[Message, str, str]]) -> None:
+        """Custody entries (message, event, detail) for what happened to messages outside a
+        transaction of their own: sent to a retry queue, parked in ``.dead``."""
+        with self.sessions.begin() as s:
+            for message, event, detail in notes:
+                record(s, CustodyEvent(transfer_id=message.transfer, event=event, actor=self.actor,
+                                       detail=f"{self.consumer}: {detail} (message {message.id})"[:500]))
+        self.after_commit()
 
     def _transaction(self, messages: Sequence[Message]) -> None:
         with self.sessions.begin() as s:

@@ -16,6 +16,7 @@ import pika
 from queues.crypto import Keyring, seal, unseal
 
 KIND = "x-kaigo-kind"
+TRANSFER = "x-kaigo-transfer"
 ATTEMPT = "x-kaigo-attempt"
 REASON = "x-kaigo-reason"
 
@@ -28,9 +29,15 @@ class Message:
     body: bytes
     attempt: int = 0
     reason: str | None = None
+    transfer_id: str | None = None  # None: the event is its own transfer
+
+    @property
+    def transfer(self) -> str:
+        """The transfer this message moves: custody entries about the message go on its chain."""
+        return self.transfer_id or self.id
 
     def properties(self) -> pika.BasicProperties:
-        headers: dict[str, Any] = {KIND: self.kind, ATTEMPT: self.attempt}
+        headers: dict[str, Any] = {KIND: self.kind, ATTEMPT: self.attempt, TRANSFER: self.transfer}
         if self.reason:
             headers[REASON] = self.reason
         return pika.BasicProperties(message_id=self.id, delivery_mode=2,
@@ -42,8 +49,11 @@ class Message:
     @classmethod
     def from_delivery(cls, route: str, props: pika.BasicProperties, body: bytes) -> Message:
         headers = props.headers or {}
-        return cls(id=str(props.message_id or ""), route=route, kind=str(headers.get(KIND, "")), body=body,
-                   attempt=int(headers.get(ATTEMPT, 0)), reason=_text(headers.get(REASON)))
+        message_id = str(props.message_id or "")
+        transfer = _text(headers.get(TRANSFER))
+        return cls(id=message_id, route=route, kind=str(headers.get(KIND, "")), body=body,
+                   attempt=int(headers.get(ATTEMPT, 0)), reason=_text(headers.get(REASON)),
+                   transfer_id=transfer if transfer and transfer != message_id else None)
 
 
 def _text(value: Any) -> str | None:

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from adapters.core.models import Transfer
@@ -47,6 +48,11 @@ class Outcome:
     records: int = 0
     held: list[str] = field(default_factory=list)
     bytes: int = 0
+    resumed: int = 0  # parts an earlier, interrupted run of the same batch had already made
+
+
+class AlreadyRun(Exception):
+    """Every part of this batch exists: running it again would send the same records twice."""
 
 
 # A renderer turns records into encoded chunks and, when the stream ends, says what it held back.
@@ -68,15 +74,38 @@ class _Counter:
         self.tick(self.count % 1000)
 
 
+def _existing_parts(sessions: sessionmaker[Session], batch: str, part_count: int) -> dict[int, Transfer]:
+    with sessions() as s:
+        done = {t.part_no or 0: t for t in s.scalars(select(Transfer).where(Transfer.batch == batch))}
+    if done and any(t.part_count != part_count for t in done.values()):
+        raise AlreadyRun(f"batch {batch}: an earlier run made parts of a different split "
+                         f"({next(iter(done.values())).part_count} parts, now {part_count}): the records "
+                         "changed since; issue a new edition instead of resuming")
+    if len(done) == part_count:
+        raise AlreadyRun(f"batch {batch} was already run: {part_count} transfer(s) "
+                         f"({', '.join(t.id for t in done.values())}); issue a new edition to send it again")
+    return done
+
+
 def send_outbound(sessions: sessionmaker[Session], keyring: Keyring, payloads: PayloadStore, flow: FlowConfig,
-                  records: Iterable[Record], total: int, render: Renderer, actor: str,
+                  batch: str, records: Iterable[Record], total: int, render: Renderer, actor: str,
                   tick: Callable[[int], None] = lambda _n: None) -> Outcome:
-    """Split ``records`` (``total`` of them) into parts of ``flow.part_size`` and start one
-    transfer per part. A part whose renderer held back records is kept ``held`` for an operator."""
+    """Split ``records`` (``total`` of them, in a stable order) into parts of ``flow.part_size``
+    and start one transfer per part. A part whose renderer held back records is kept ``held``
+    for an operator. ``batch`` keys the run: parts an interrupted run already made are skipped,
+    and a batch whose parts all exist raises AlreadyRun."""
     outcome = Outcome()
     part_count = max(1, math.ceil(total / flow.part_size))
+    done = _existing_parts(sessions, batch, part_count)
     source = iter(records)
     for part_no in range(1, part_count + 1):
+        if part_no in done:
+            skipped = sum(1 for _ in itertools.islice(source, flow.part_size))
+            tick(skipped)
+            outcome.transfers.append(done[part_no].id)
+            outcome.records += skipped
+            outcome.resumed += 1
+            continue
         part = _Counter(itertools.islice(source, flow.part_size), tick)
         transfer_id = new_id()
         chunks, report = render(part)
@@ -90,7 +119,7 @@ def send_outbound(sessions: sessionmaker[Session], keyring: Keyring, payloads: P
         now = datetime.now(UTC)
         base = {"transfer_id": transfer_id, "actor": actor, "partner": flow.partner}
         with sessions.begin() as s:
-            s.add(Transfer(id=transfer_id, flow=flow.name, partner=flow.partner, direction=flow.direction,
+            s.add(Transfer(id=transfer_id, flow=flow.name, batch=batch, partner=flow.partner, direction=flow.direction,
                            layout=flow.layout, layout_version=str(flow.layout_version),
                            record_count=part.count, sha256=info.sha256, size=info.size, key_id=info.key_id,
                            payload_ref=info.ref, state=state, part_no=part_no, part_count=part_count,
@@ -105,7 +134,8 @@ def send_outbound(sessions: sessionmaker[Session], keyring: Keyring, payloads: P
                                    key_id=info.key_id, detail=f"payload {info.size} bytes",
                                    dedup_key=f"{transfer_id}:encrypted", **base))
             if state == QUEUED:
-                enqueue(s, keyring, flow.route, DELIVER, transfer_id, {"transfer_id": transfer_id})
+                enqueue(s, keyring, flow.route, DELIVER, transfer_id, {"transfer_id": transfer_id},
+                        transfer_id=transfer_id)
                 record(s, CustodyEvent(event=QUEUED, record_count=part.count, sha256=info.sha256,
                                        detail=f"route {flow.route}", dedup_key=f"{transfer_id}:queued", **base))
             else:

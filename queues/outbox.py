@@ -36,10 +36,11 @@ def new_id() -> str:
 
 
 def enqueue(session: Session, keyring: Keyring, route: str, kind: str, key: str, content: dict[str, Any],
-            message_id: str | None = None) -> str:
-    """Add an event to the session's transaction; ``key`` is a business key, never 個人番号."""
-    message_id = message_id or new_id()
-    session.add(Outbox(id=message_id, route=route, kind=kind, key=key,
+            transfer_id: str | None = None) -> str:
+    """Add an event to the session's transaction; ``key`` is a business key, never 個人番号;
+    ``transfer_id`` names the transfer the event moves (default: the event is its own)."""
+    message_id = new_id()
+    session.add(Outbox(id=message_id, route=route, kind=kind, key=key, transfer_id=transfer_id,
                        body=seal_body(keyring, message_id, route, content),
                        created_at=datetime.now(UTC), status=PENDING, attempts=0))
     return message_id
@@ -122,7 +123,7 @@ class Relay:
     def _claim(self, limit: int) -> list[Message]:
         now = datetime.now(UTC)
         with self.sessions.begin() as s:
-            query = (select(Outbox.id, Outbox.route, Outbox.kind, Outbox.body)
+            query = (select(Outbox.id, Outbox.route, Outbox.kind, Outbox.body, Outbox.transfer_id)
                      .where(Outbox.status == PENDING,
                             or_(Outbox.claimed_until.is_(None), Outbox.claimed_until < now))
                      .order_by(Outbox.created_at, Outbox.id).limit(limit))
@@ -132,7 +133,7 @@ class Relay:
             if rows:
                 s.execute(update(Outbox).where(Outbox.id.in_([r.id for r in rows]))
                           .values(claimed_by=self.relay_id, claimed_until=now + self.lease))
-        return [Message(id=r.id, route=r.route, kind=r.kind, body=r.body) for r in rows]
+        return [Message(id=r.id, route=r.route, kind=r.kind, body=r.body, transfer_id=r.transfer_id) for r in rows]
 
     def _settle(self, claimed: list[Message], failures: dict[str, str]) -> None:
         now = datetime.now(UTC)

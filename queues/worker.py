@@ -88,16 +88,19 @@ class RouteRunner(threading.Thread):
         """Send each failed message to its next retry queue, or to ``.dead`` past the budget."""
         if self._publisher is None:
             self._publisher = self.new_publisher()
+        notes = []
         for failure in failures:
             message = failure.message.retried(failure.reason)
-            if failure.permanent or failure.message.attempt >= len(self.route.retry_delays):
-                target = topology.dead_queue(self.route.name)
-            else:
-                target = topology.retry_queue(self.route.name, failure.message.attempt + 1)
+            dead = failure.permanent or failure.message.attempt >= len(self.route.retry_delays)
+            level = failure.message.attempt + 1
+            target = topology.dead_queue(self.route.name) if dead else topology.retry_queue(self.route.name, level)
             # Straight to the queue through the default exchange; confirmed before the ack.
             self._publisher.publish([message], routing_key=target, exchange="")
             log.warning("route %s: message %s -> %s (attempt %d): %s", self.route.name, message.id, target,
                         message.attempt, failure.reason)
+            notes.append((message, "dead" if dead else "retried",
+                          f"attempt {message.attempt} -> {target}: {failure.reason}"))
+        self.applier.note(notes)
 
     def _ack(self, tag: int) -> None:
         if self.channel.is_open:

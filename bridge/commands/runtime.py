@@ -13,6 +13,7 @@ import typer
 from bridge.context import state
 from bridge.flows import run_flow
 from bridge.output import console, emit_object
+from queues.outbound import AlreadyRun
 from queues.worker import Worker
 
 
@@ -68,7 +69,13 @@ def register(app: typer.Typer) -> None:
     @app.command()
     def run(ctx: typer.Context, flow: str,
             nendo: Annotated[int, typer.Option(help="年度 (fiscal year) of the batch")] = 2026,
+            edition: Annotated[int, typer.Option(help="2, 3 … to issue the same batch again")] = 1,
             json_out: Annotated[bool, typer.Option("--json")] = False) -> None:
-        """Run a batch flow: extract, render, encrypt, queue (with a progress bar)."""
-        summary = run_flow(state(ctx).bridge, flow, nendo=nendo, progress=not json_out)
+        """Run a batch flow: extract, render, encrypt, queue (with a progress bar).
+        Running it again resumes an interrupted run; a finished one is refused."""
+        try:
+            summary = run_flow(state(ctx).bridge, flow, nendo=nendo, edition=edition, progress=not json_out)
+        except AlreadyRun as exc:
+            typer.echo(str(exc), err=True)
+            raise typer.Exit(1) from exc
         emit_object(summary, json_out, title=f"run {flow}")

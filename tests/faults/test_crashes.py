@@ -79,8 +79,9 @@ def test_delivery_killed_mid_file_arrives_once_whole(home: Home) -> None:
     load(home.bridge.sessions, home.bridge.mynumber, people=20_000, seed=41, nendo=2026)
     drop = home.config.partners["vendor-a"].path
     interrupted: str | None = None
-    for _ in range(5):
-        transfer_id = home.cli_json("run", "print.hokenryo", "--nendo", "2026")["transfer_ids"][0]
+    for edition in range(1, 6):
+        run = home.cli_json("run", "print.hokenryo", "--nendo", "2026", "--edition", str(edition))
+        transfer_id = run["transfer_ids"][0]
         part, final = drop / f".{transfer_id}.csv.part", drop / f"{transfer_id}.csv"
         worker = home.start_worker("--routes", "print.deliver")
         deadline = time.monotonic() + 60

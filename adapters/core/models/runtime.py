@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, CheckConstraint, Index, String, Text
+from sqlalchemy import BigInteger, CheckConstraint, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from adapters.core.models.base import Base, utcnow
@@ -30,6 +30,8 @@ class Outbox(Base):
     route: Mapped[str] = mapped_column(String(64))
     kind: Mapped[str] = mapped_column(String(64))
     key: Mapped[str] = mapped_column(String(64))  # business key, never 個人番号
+    # The transfer the event moves (None: the event is its own transfer, id = event id).
+    transfer_id: Mapped[str | None] = mapped_column(String(36))
     body: Mapped[bytes]  # already encrypted by the caller
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     status: Mapped[str] = mapped_column(String(16), default=OUTBOX_PENDING, server_default=OUTBOX_PENDING)
@@ -54,10 +56,14 @@ class Transfer(Base):
     """One payload moving once across the boundary (DESIGN.md "Transfer")."""
 
     __tablename__ = "transfer"
-    __table_args__ = (CheckConstraint("direction IN ('out', 'in')", name="direction_code"),)
+    __table_args__ = (
+        CheckConstraint("direction IN ('out', 'in')", name="direction_code"),
+        UniqueConstraint("batch", "part_no"),  # a batch run makes each part once
+    )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     flow: Mapped[str] = mapped_column(String(64))
+    batch: Mapped[str | None] = mapped_column(String(100))  # batch run key, e.g. "print.hokenryo/2026"
     partner: Mapped[str] = mapped_column(String(64))
     direction: Mapped[str] = mapped_column(String(3))  # "out" / "in"
     # Layout may be known only after reading an inbound file (国保連: 識別番号 + サービス提供年月).
