@@ -30,15 +30,16 @@ def _fmt(layout: Layout) -> CsvFormat:
 
 
 class _Joiner:
-    def __init__(self, layout: Layout, fmt: CsvFormat) -> None:
-        self.layout, self.fmt = layout, fmt
+    def __init__(self, layout: Layout, fmt: CsvFormat, renderer: RecordRenderer) -> None:
+        self.layout, self.fmt, self.renderer = layout, fmt, renderer
         self.d, self.q = fmt.delimiter, fmt.quotechar
         self.forced = {k.name: tuple(f.quoted for f in k.fields) for k in layout.kinds}
 
     def quote(self, text: str) -> str:
         return self.q + text.replace(self.q, self.q + self.q) + self.q
 
-    def join(self, kind: RecordKind, texts: list[str], index: int) -> str:
+    def join(self, kind: RecordKind, texts: list[str], index: int = 0,
+             record: Mapping[str, Any] | None = None) -> str:
         d, q, mode = self.d, self.q, self.fmt.quoting
         if mode == "all":
             return d.join(self.quote(t) for t in texts)
@@ -50,7 +51,8 @@ class _Joiner:
         if mode == "none":
             for f, t in zip(kind.fields, texts, strict=True):
                 if d in t or q in t:
-                    raise RenderError(self.layout.id, index, "", f.name, "csv_quoting",
+                    key = self.renderer.key(record) if record is not None else ""
+                    raise RenderError(self.layout.id, index, key, f.name, "csv_quoting",
                                       "value holds the delimiter or quote and the layout's quoting is none")
         return d.join(self.quote(t) if (force or d in t or q in t) else t
                       for t, force in zip(texts, forced, strict=True))
@@ -61,17 +63,17 @@ def render(layout: Layout, records: Iterable[Mapping[str, Any]], *, chars: CharP
     """Encoded CSV, a chunk per `batch` records. Records are numbered from 1 in errors/reports."""
     fmt = _fmt(layout)
     renderer = RecordRenderer(layout, chars)
-    joiner = _Joiner(layout, fmt)
+    joiner = _Joiner(layout, fmt, renderer)
     term, enc = fmt.line_terminator, layout.encoding
     buf: list[str] = [BOM] if fmt.bom else []
     if fmt.header:
         kind = layout.kind()
-        buf.append(joiner.join(kind, [f.label for f in kind.fields], 0) + term)
+        buf.append(joiner.join(kind, [f.label for f in kind.fields]) + term)
     for index, record in enumerate(records, start=1):
         got = renderer.texts(index, record)
         if got is None:
             continue
-        buf.append(joiner.join(got[0], got[1], index) + term)
+        buf.append(joiner.join(got[0], got[1], index, record) + term)
         if len(buf) >= batch:
             yield "".join(buf).encode(enc)
             buf.clear()

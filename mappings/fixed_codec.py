@@ -52,7 +52,7 @@ def render(layout: Layout, records: Iterable[Mapping[str, Any]], *, chars: CharP
                 if len(raw) < width and (f.converter.pads or text == ""):
                     raw += b" " * (width - len(raw))
                 else:
-                    raise RenderError(layout.id, index, renderer.key(record, kind), f.name, "width",
+                    raise RenderError(layout.id, index, renderer.key(record), f.name, "width",
                                       f"{len(raw)} bytes for a {width}-byte span")
             parts.append(raw)
         out.append(b"".join(parts) + sep)

@@ -84,6 +84,7 @@ class RecordRenderer:
         self.layout = layout
         self.chars = chars if chars is not None else CharPolicy()
         self.names = {k.name: frozenset(f.name for f in k.fields) | {KIND_KEY} for k in layout.kinds}
+        self.masked_keys = {f.name for k in layout.kinds for f in k.fields if f.sensitive and f.name in layout.key}
 
     def kind_of(self, index: int, record: Mapping[str, Any]) -> RecordKind:
         name = record.get(KIND_KEY)
@@ -94,13 +95,13 @@ class RecordRenderer:
         except ValueError as exc:
             raise RenderError(self.layout.id, index, self.key(record), None, "kind", str(exc)) from None
 
-    def key(self, record: Mapping[str, Any], kind: RecordKind | None = None) -> str:
+    def key(self, record: Mapping[str, Any]) -> str:
+        """The record's key fields for reports, sensitive ones masked."""
         parts = []
         for name in self.layout.key:
-            f = kind.by_name.get(name) if kind else None
             if name in record:
                 value = record[name]
-                parts.append(f"{name}={mask(str(value)) if f is not None and f.sensitive else value}")
+                parts.append(f"{name}={mask(str(value)) if name in self.masked_keys else value}")
         return ", ".join(parts) or "no key"
 
     def texts(self, index: int, record: Mapping[str, Any]) -> tuple[RecordKind, list[str]] | None:
@@ -108,7 +109,7 @@ class RecordRenderer:
         kind = self.kind_of(index, record)
         extra = record.keys() - self.names[kind.name]
         if extra:
-            raise RenderError(self.layout.id, index, self.key(record, kind), None, "unknown_field",
+            raise RenderError(self.layout.id, index, self.key(record), None, "unknown_field",
                               f"no field(s) {', '.join(sorted(map(str, extra)))} in record {kind.name}")
         texts: list[str] = []
         pending: list[Substitution] = []
@@ -122,7 +123,7 @@ class RecordRenderer:
                     if bad:
                         resolved = self.chars.resolve(
                             text, bad, f.converter.allowed, scope=f.converter.scope(),
-                            layout=self.layout.id, record_index=index, record_key=self.key(record, kind),
+                            layout=self.layout.id, record_index=index, record_key=self.key(record),
                             field=f.name, pending=pending)
                         if resolved is None:
                             withheld = True
@@ -130,7 +131,7 @@ class RecordRenderer:
                         text = resolved
                 f.check(text)
             except ConversionError as exc:
-                raise RenderError(self.layout.id, index, self.key(record, kind), f.name, exc.rule,
+                raise RenderError(self.layout.id, index, self.key(record), f.name, exc.rule,
                                   f"{exc.detail} (value {_shown(f, value)})") from None
             texts.append(text)
         if withheld:
