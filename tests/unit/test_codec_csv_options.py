@@ -46,7 +46,7 @@ def parse(lay: Layout, data: bytes) -> list[Any]:
     return list(csv_codec.parse(lay, io.BytesIO(data), file="o.csv"))
 
 
-ROWS = [{"no": "001", "memo": 'a,"b"', "n": 5}, {"no": "002", "memo": None, "n": 0}]
+ROWS: list[dict[str, Any]] = [{"no": "001", "memo": 'a,"b"', "n": 5}, {"no": "002", "memo": None, "n": 0}]
 
 
 @pytest.mark.parametrize(("csv", "quoted", "expected"), [
