@@ -21,6 +21,7 @@ from queues.publisher import Publisher
 @dataclass(frozen=True)
 class DeadLetter:
     id: str
+    transfer: str
     kind: str
     attempts: int
     reason: str
@@ -64,22 +65,22 @@ def list_dead(url: str, route: str, limit: int = 1000) -> list[DeadLetter]:
     found: list[DeadLetter] = []
 
     def look(_ch: BlockingChannel, _tag: int, props: pika.BasicProperties, message: Message) -> bool:
-        found.append(DeadLetter(message.id, message.kind, message.attempt, _reason(props, message)))
+        found.append(DeadLetter(message.id, message.transfer, message.kind, message.attempt, _reason(props, message)))
         return False
 
     _walk(url, route, limit, look)
     return found
 
 
-def replay(url: str, exchange: str, route: str, ids: set[str] | None = None, limit: int = 100_000,
-           on_replayed: Callable[[Message], None] = lambda _m: None) -> int:
+def replay(url: str, exchange: str, route: str, on_replayed: Callable[[Message], None],
+           ids: set[str] | None = None, limit: int = 100_000) -> int:
     """Send dead messages (all, or those in ``ids``) back to the work queue with a fresh budget."""
     with Publisher(url, exchange) as publisher:
         def send(_ch: BlockingChannel, _tag: int, _props: pika.BasicProperties, message: Message) -> bool:
             if ids is not None and message.id not in ids:
                 return False
+            on_replayed(message)  # custody first: the entry precedes what the replay causes
             publisher.publish([replace(message, attempt=0, reason=None)], routing_key=route)
-            on_replayed(message)
             return True
 
         return _walk(url, route, limit, send)

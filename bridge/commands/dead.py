@@ -26,7 +26,7 @@ def register(app: typer.Typer) -> None:
         config = state(ctx).config
         config.route(route)
         rows = [asdict(d) for d in dead_ops.list_dead(config.broker.url(), route)]
-        emit(rows, json_out, title=f"{route}.dead", columns=["id", "kind", "attempts", "reason"])
+        emit(rows, json_out, title=f"{route}.dead", columns=["id", "transfer", "kind", "attempts", "reason"])
 
     @dead_app.command("replay")
     def replay(ctx: typer.Context, route: str, by: ByOpt,
@@ -39,10 +39,9 @@ def register(app: typer.Typer) -> None:
 
         def note(message: Message) -> None:
             bridge.record_operator_action(message, "replayed", by, f"{route}.dead -> {route}")
+            bridge.flush_custody()
 
-        n = dead_ops.replay(config.broker.url(), config.broker.exchange, route, set(ids) if ids else None,
-                            on_replayed=note)
-        bridge.flush_custody()
+        n = dead_ops.replay(config.broker.url(), config.broker.exchange, route, note, set(ids) if ids else None)
         console.print(f"replayed {n} message(s) to {route}")
 
     @dead_app.command("drop")
