@@ -1,0 +1,131 @@
+"""The rows a run can print, by name, and the measurements behind them.
+
+A measurement is taken at most once per run and shared by the rows that need it (the raw
+confirm-per-message run gives both the message-path baseline and the publish-phase baseline), so
+``--only`` runs just what the chosen rows need.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import cached_property
+from typing import Any
+
+from bench import message_path
+from bench.broker import Broker
+from bench.install import Installation
+from bench.proc import run_child
+from bench.report import Row, row
+from fixtures.population import load
+
+PEOPLE = 500  # a small population: the events cycle through their 資格 rows
+EVENTS_PER_S = "events/s, higher better"
+MSGS_PER_S = "msgs/s, higher better"
+
+
+class Lab:
+    def __init__(self, broker: Broker, home: Installation, events: int, log: Callable[[str], None]) -> None:
+        self.broker = broker
+        self.home = home
+        self.events = events
+        self.log = log
+
+    def _child(self, target: str, **kwargs: Any) -> tuple[dict[str, Any], float]:
+        return run_child(target, kwargs, env=self.home.env)
+
+    @cached_property
+    def outbox(self) -> tuple[dict[str, Any], float]:
+        """Loads the population, then writes the N events the message path will carry."""
+        load(self.home.bridge.sessions, self.home.bridge.mynumber, people=PEOPLE, seed=7, nendo=2026)
+        self.log(f"writing {self.events:,} change events to the outbox")
+        result, rss = self._child("bench.outbox_write:write_events", config_dir=str(self.home.config_dir),
+                                  events=self.events)
+        self.log(f"  {result['seconds']:.1f} s; sealed bodies average {result['body_bytes']:.0f} bytes")
+        return result, rss
+
+    @cached_property
+    def outbox_baseline(self) -> dict[str, Any]:
+        self.log("baseline: raw sqlite3 inserts of the same rows")
+        result, _ = self._child("bench.outbox_write:sqlite_baseline", path=str(self.home.root / "raw.db"),
+                                events=self.events, body_bytes=round(self.outbox[0]["body_bytes"]))
+        return result
+
+    @cached_property
+    def message_path(self) -> dict[str, Any]:
+        _ = self.outbox  # the events must be in the outbox first
+        self.log(f"message path: relay → broker → worker → journal + inbox + custody, {self.events:,} events")
+        result = message_path.run(self.home, self.events, self.log)
+        self.log(f"  {result['seconds']:.1f} s")
+        return result
+
+    @cached_property
+    def confirm_each(self) -> tuple[dict[str, Any], float]:
+        self.log("baseline: pika, a confirm per publish, then consume with an ack per message")
+        result, rss = self._child("bench.baseline_pika:confirm_each", url=self.broker.amqp_url,
+                                  queue="bench.confirm-each", events=self.events)
+        if result["consumed"] != self.events:
+            raise RuntimeError(f"raw baseline consumed {result['consumed']} of {self.events}")
+        self.log(f"  publish {result['publish_s']:.1f} s + consume {result['consume_s']:.1f} s")
+        return result, rss
+
+    @cached_property
+    def no_confirm(self) -> tuple[dict[str, Any], float]:
+        self.log("baseline: pika publish without confirms (the ceiling)")
+        result, rss = self._child("bench.baseline_pika:no_confirm", url=self.broker.amqp_url,
+                                  queue="bench.no-confirm", events=self.events)
+        self.log(f"  {result['publish_s']:.1f} s")
+        return result, rss
+
+    @cached_property
+    def pipelined(self) -> tuple[dict[str, Any], float]:
+        self.log("queues.publisher.Publisher.publish, batches of 1000")
+        result, rss = self._child("bench.publisher:pipelined", url=self.broker.amqp_url, queue="bench.pipelined",
+                                  events=self.events)
+        if result["queued"] != self.events:
+            raise RuntimeError(f"pipelined publisher: {result['queued']} of {self.events} messages queued")
+        self.log(f"  {result['publish_s']:.1f} s")
+        return result, rss
+
+
+def outbox_write(lab: Lab) -> Row:
+    ours, rss = lab.outbox
+    raw = lab.outbox_baseline
+    return row("outbox.write", lab.events / ours["seconds"], EVENTS_PER_S,
+               "sqlite3 executemany, same rows, 1000/tx",
+               lab.events / raw["seconds"], "information", rss)
+
+
+def _path_rate(lab: Lab) -> float:
+    return lab.events / float(lab.message_path["seconds"])
+
+
+def message_path_row(lab: Lab) -> Row:
+    rate = _path_rate(lab)
+    raw, _ = lab.confirm_each
+    return row("message_path", rate, EVENTS_PER_S,
+               "pika confirm-each publish + ack-each consume",
+               lab.events / (raw["publish_s"] + raw["consume_s"]), ">= 1.0x", lab.message_path["peak_rss_mb"])
+
+
+def message_path_ceiling(lab: Lab) -> Row:
+    rate = _path_rate(lab)
+    raw, _ = lab.no_confirm
+    return row("message_path.ceiling", rate, EVENTS_PER_S,
+               "pika publish, no confirms",
+               lab.events / raw["publish_s"], "ceiling (information)", lab.message_path["peak_rss_mb"])
+
+
+def publisher_pipelined(lab: Lab) -> Row:
+    ours, rss = lab.pipelined
+    raw, _ = lab.confirm_each
+    return row("publisher.pipelined", lab.events / ours["publish_s"], MSGS_PER_S,
+               "pika confirm-each publish phase",
+               lab.events / raw["publish_s"], ">= 1.0x", rss)
+
+
+ROWS: dict[str, Callable[[Lab], Row]] = {
+    "outbox.write": outbox_write,
+    "message_path": message_path_row,
+    "message_path.ceiling": message_path_ceiling,
+    "publisher.pipelined": publisher_pipelined,
+}
