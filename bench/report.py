@@ -77,5 +77,5 @@ def table(rows: Iterable[Row], title: str = "kaigo-bridge benchmarks", caption: 
         out.add_row(r.name, _number(r.value), r.unit, r.baseline, _number(r.baseline_value),
                     "–" if r.ratio is None else f"{r.ratio:.2f}x", r.goal,
                     {True: "[green]yes[/]", False: "[red]no[/]", None: ""}[met],
-                    _number(r.peak_rss_mb))
+                    "–" if r.peak_rss_mb is None else f"{r.peak_rss_mb:,.1f}")
     return out

@@ -72,3 +72,4 @@ def test_table_shows_ratio_and_verdict() -> None:
     assert cells["message_path"][4:8] == ["1,461", "0.58x", ">= 1.0x", "no"]
     assert cells["publisher.pipelined"][4:8] == ["1,500", "2.00x", ">= 1.0x", "yes"]
     assert cells["ceiling"][4:8] == ["20,000", "0.04x", "ceiling (information)", ""]
+    assert [cells[n][8] for n in ("message_path", "publisher.pipelined", "ceiling")] == ["99.7", "34.6", "1.0"]
