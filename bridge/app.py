@@ -11,18 +11,20 @@ import threading
 from functools import cached_property
 from pathlib import Path
 
+from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from adapters.core import schema
 from adapters.core.engine import read_only
+from adapters.core.models import Outbox
 from adapters.core.mynumber import MyNumberCipher
 from adapters.core.store import open_store
 from bridge.config import Config, RouteConfig
 from bridge.handlers import HANDLERS
 from queues import handover_log, topology
 from queues.apply import Applier
-from queues.crypto import Keyring
+from queues.crypto import Keyring, rewrap
 from queues.custody import CustodyEvent, CustodyLog
 from queues.message import Message
 from queues.outbox import Relay
@@ -98,6 +100,18 @@ class Bridge:
         with self.sessions.begin() as s:
             handover_log.record(s, CustodyEvent(transfer_id=message.transfer, event=event, actor=f"operator:{operator}",
                                                 detail=f"{detail} (message {message.id})"))
+
+    def rotate_keys(self) -> dict[str, object]:
+        """A new key-encryption key becomes active; stored payloads and pending outbox bodies are
+        re-wrapped under it. Old keys stay in the keyring: messages already in the broker were
+        sealed under them and must still open."""
+        new_id = self.keyring.rotate()
+        payloads = self.payloads.rewrap_all()
+        with self.sessions.begin() as s:
+            pending = s.scalars(select(Outbox).where(Outbox.status == "pending")).all()
+            for row in pending:
+                row.body = rewrap(self.keyring, row.body)
+        return {"active_key": new_id, "payloads_rewrapped": payloads, "outbox_rewrapped": len(pending)}
 
     def applier(self, route: RouteConfig) -> Applier:
         try:

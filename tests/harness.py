@@ -60,6 +60,10 @@ class Home:
     def edit_config(self, name: str, edit: Callable[[str], str]) -> None:
         path = self.config_dir / name
         path.write_text(edit(path.read_text(encoding="utf-8")), encoding="utf-8")
+        self.reload()
+
+    def reload(self) -> None:
+        """Forget the in-process configuration and wiring (after another process changed state)."""
         self.__dict__.pop("config", None)
         self.__dict__.pop("bridge", None)
 

@@ -37,8 +37,7 @@ def register(app: typer.Typer) -> None:
     @keys_app.command("rotate")
     def rotate(ctx: typer.Context) -> None:
         """Introduce a new key-encryption key and re-wrap every stored payload under it."""
-        bridge = state(ctx).bridge
-        new_id = bridge.keyring.rotate()
-        rewrapped = bridge.payloads.rewrap_all()
-        console.print(f"active key is now [bold]{new_id}[/]; re-wrapped {rewrapped} payload(s); "
-                      f"older keys are kept for messages still in flight")
+        done = state(ctx).bridge.rotate_keys()
+        console.print(f"active key is now [bold]{done['active_key']}[/]; re-wrapped {done['payloads_rewrapped']} "
+                      f"payload(s) and {done['outbox_rewrapped']} pending event(s); older keys are kept for "
+                      "messages already in the broker")
