@@ -38,12 +38,16 @@ def register(app: typer.Typer) -> None:
         bridge = state(ctx).bridge
         bridge.flush_custody()
         rows = [{"seq": e.seq, "at": e.at, "event": e.event, "actor": e.actor, "partner": e.partner,
-                 "records": e.record_count, "sha256": (e.sha256 or "")[:16], "key_id": e.key_id,
+                 "records": e.record_count, "sha256": e.sha256, "key_id": e.key_id,
                  "basis": e.basis, "detail": e.detail} for e in bridge.custody.chain(transfer_id)]
         if not rows:
             console.print(f"[red]no custody entries for {transfer_id}[/]")
             raise typer.Exit(1)
-        emit(rows, json_out, title=f"custody of {transfer_id}")
+        if not json_out:  # a screen shows the short forms; --json keeps everything
+            rows = [r | {"at": r["at"].strftime("%Y-%m-%d %H:%M:%S"), "sha256": (r["sha256"] or "")[:12]}
+                    for r in rows]
+        emit(rows, json_out, title=f"custody of {transfer_id}",
+             columns=None if json_out else ["seq", "at", "event", "actor", "records", "sha256", "detail"])
 
     @custody_app.command("checkpoint")
     def checkpoint(ctx: typer.Context) -> None:
