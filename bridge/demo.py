@@ -87,7 +87,7 @@ def main(argv: list[str] | None = None) -> int:
 
     _step(summary, "core-system activity", changes)
 
-    log = open(state / "worker.log", "wb")  # noqa: SIM115 - closed after the worker stops
+    log = open(state / "worker.log", "wb")
     worker = subprocess.Popen([sys.executable, "-m", "bridge", "worker"], stdout=log, stderr=subprocess.STDOUT)
     try:
         def deliver() -> str:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import asdict
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -37,15 +37,16 @@ def register(app: typer.Typer) -> None:
         """The chain of hand-overs of one transfer."""
         bridge = state(ctx).bridge
         bridge.flush_custody()
-        rows = [{"seq": e.seq, "at": e.at, "event": e.event, "actor": e.actor, "partner": e.partner,
-                 "records": e.record_count, "sha256": e.sha256, "key_id": e.key_id,
-                 "basis": e.basis, "detail": e.detail} for e in bridge.custody.chain(transfer_id)]
-        if not rows:
+        chain = bridge.custody.chain(transfer_id)
+        if not chain:
             console.print(f"[red]no custody entries for {transfer_id}[/]")
             raise typer.Exit(1)
-        if not json_out:  # a screen shows the short forms; --json keeps everything
-            rows = [r | {"at": r["at"].strftime("%Y-%m-%d %H:%M:%S"), "sha256": (r["sha256"] or "")[:12]}
-                    for r in rows]
+        # A screen shows the short forms of time and hash; --json keeps everything.
+        rows: list[dict[str, Any]] = [
+            {"seq": e.seq, "at": e.at if json_out else e.at.strftime("%Y-%m-%d %H:%M:%S"), "event": e.event,
+             "actor": e.actor, "partner": e.partner, "records": e.record_count,
+             "sha256": e.sha256 if json_out else (e.sha256 or "")[:12], "key_id": e.key_id, "basis": e.basis,
+             "detail": e.detail} for e in chain]
         emit(rows, json_out, title=f"custody of {transfer_id}",
              columns=None if json_out else ["seq", "at", "event", "actor", "records", "sha256", "detail"])
 
