@@ -20,12 +20,13 @@ from adapters.core.engine import read_only
 from adapters.core.models import Outbox
 from adapters.core.mynumber import MyNumberCipher
 from adapters.core.store import open_store
-from bridge.config import Config, RouteConfig
+from bridge.config import Config, ConfigError, RouteConfig
 from bridge.handlers import HANDLERS
 from queues import handover_log, topology
 from queues.apply import Applier
-from queues.crypto import Keyring, rewrap
-from queues.custody import CustodyEvent, CustodyLog
+from queues.crypto import Keyring, KeyringError, rewrap
+from queues.custody import CustodyEvent, CustodyLog, SigningKeyError
+from queues.custody.signing import load_private_key
 from queues.message import Message
 from queues.outbox import Relay
 from queues.payloads import PayloadStore
@@ -125,6 +126,23 @@ class Bridge:
 
 def public_key_path(signing_key: Path) -> Path:
     return signing_key.with_name(signing_key.name + ".pub")
+
+
+def check_keys(config: Config) -> None:
+    """The key files named by the configuration load (present, private, well-formed), if created."""
+    problems = []
+    if config.keys_dir.exists():
+        try:
+            Keyring.load(config.keys_dir)
+        except (KeyringError, OSError) as exc:
+            problems.append(f"bridge.toml: keys.dir: {exc}")
+    if config.custody_signing_key.exists():
+        try:
+            load_private_key(config.custody_signing_key)
+        except (SigningKeyError, OSError) as exc:
+            problems.append(f"bridge.toml: custody.signing_key: {exc}")
+    if problems:
+        raise ConfigError(problems)
 
 
 def init(config: Config) -> list[str]:

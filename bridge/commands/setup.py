@@ -28,6 +28,7 @@ def register(app: typer.Typer) -> None:
         """Validate every configuration file; report all problems; exit non-zero if any."""
         try:
             cfg = config_module.load(state(ctx).config_dir)
+            wiring.check_keys(cfg)
         except ConfigError as exc:
             typer.echo(str(exc), err=True)
             raise typer.Exit(1) from exc
