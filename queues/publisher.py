@@ -58,8 +58,13 @@ class Publisher:
         self._tag = 0
         self._batch = _Batch()
         selected: list[bool] = []
+
+        def on_select(_frame: Any) -> None:
+            selected.append(True)
+            self._wake()
+
         self._impl.add_on_return_callback(self._on_return)
-        self._impl.confirm_delivery(ack_nack_callback=self._on_confirm, callback=lambda _f: selected.append(True))
+        self._impl.confirm_delivery(ack_nack_callback=self._on_confirm, callback=on_select)
         self._wait(lambda: bool(selected), "confirm.select")
 
     def publish(self, messages: Sequence[Message], routing_key: str | None = None,
@@ -85,6 +90,14 @@ class Publisher:
             message_id = self._batch.pending.pop(tag, None)
             if message_id is not None and isinstance(method, spec.Basic.Nack):
                 self._batch.failures.setdefault(message_id, "nacked by the broker")
+        if not self._batch.pending:
+            self._wake()
+
+    def _wake(self) -> None:
+        # Callbacks on the underlying channel are not events the blocking connection waits for:
+        # without this, process_data_events would sit out its whole time limit after the last
+        # confirm. A zero-delay timer is such an event.
+        self._conn.call_later(0, lambda: None)
 
     def _on_return(self, _channel: Any, method: Any, props: pika.BasicProperties, _body: bytes) -> None:
         # The broker sends basic.return before the basic.ack of the same message.

@@ -105,7 +105,7 @@ def test_constraints_are_named_by_convention(store: sessionmaker[Session]) -> No
     insp = inspect(store.kw["bind"])
     assert insp.get_pk_constraint("atena")["name"] == "pk_atena"
     assert {u["name"] for u in insp.get_unique_constraints("fuka")} == {"uq_fuka_nendo_atena_no"}
-    assert {i["name"] for i in insp.get_indexes("outbox")} == {"ix_outbox_status_id"}
+    assert {i["name"] for i in insp.get_indexes("outbox")} == {"ix_outbox_status_created_at_id"}
 
 
 def test_find_by_kojin_bango(store: sessionmaker[Session]) -> None:

@@ -24,7 +24,7 @@ class Outbox(Base):
     """An event waiting to be published (written in the transaction of the change)."""
 
     __tablename__ = "outbox"
-    __table_args__ = (Index(None, "status", "id"),)  # relay: oldest pending first
+    __table_args__ = (Index(None, "status", "created_at", "id"),)  # relay: oldest pending first
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)  # event id (uuid)
     route: Mapped[str] = mapped_column(String(64))

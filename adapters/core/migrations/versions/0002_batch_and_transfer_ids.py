@@ -1,4 +1,5 @@
-"""transfer.batch (a batch run's key, one transfer per part) and outbox.transfer_id.
+"""transfer.batch (a batch run's key, one transfer per part), outbox.transfer_id, and the relay's
+index on the outbox in the order it claims rows.
 
 Revision ID: 0002
 Revises: 0001
@@ -27,9 +28,15 @@ def upgrade() -> None:
         batch.create_unique_constraint(op.f("uq_transfer_batch_part_no"), ["batch", "part_no"])
     with op.batch_alter_table("outbox") as batch:
         batch.add_column(sa.Column("transfer_id", sa.String(length=36), nullable=True))
+    # The relay claims the oldest pending rows: without created_at in the index it sorts the
+    # whole backlog on every claim, inside the write lock.
+    op.drop_index(op.f("ix_outbox_status_id"), table_name="outbox")
+    op.create_index(op.f("ix_outbox_status_created_at_id"), "outbox", ["status", "created_at", "id"])
 
 
 def downgrade() -> None:
+    op.drop_index(op.f("ix_outbox_status_created_at_id"), table_name="outbox")
+    op.create_index(op.f("ix_outbox_status_id"), "outbox", ["status", "id"])
     with op.batch_alter_table("outbox") as batch:
         batch.drop_column("transfer_id")
     with op.batch_alter_table("transfer") as batch:
