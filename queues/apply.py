@@ -17,6 +17,7 @@ from sqlalchemy import insert, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from adapters.core.models import Inbox
+from bridge.logs import mask_text
 from queues.crypto import IntegrityError
 from queues.custody import CustodyEvent
 from queues.errors import PermanentError, TransientError
@@ -42,7 +43,8 @@ class Failure:
 def classify(message: Message, exc: BaseException) -> Failure:
     permanent = isinstance(exc, PermanentError | IntegrityError)
     kind = "" if isinstance(exc, TransientError | PermanentError) else f"{type(exc).__name__}: "
-    return Failure(message, f"{kind}{exc}"[:300], permanent)
+    # The reason travels in a message header and the custody log: mask anything number-shaped.
+    return Failure(message, mask_text(f"{kind}{exc}")[:300], permanent)
 
 
 class Applier:
