@@ -14,6 +14,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from queues.errors import PermanentError, TransientError
+from queues.files import fsync_dir
 
 
 class DropFolder:
@@ -46,7 +47,7 @@ class DropFolder:
                 raise PermanentError(f"drop folder: {name}: wrote {written} bytes with a different hash "
                                      f"than the transfer records ({size} bytes)")
             os.replace(temp, final)
-            _fsync_dir(self.path)
+            fsync_dir(self.path)
         except OSError as exc:
             raise TransientError(f"drop folder {self.path}: {exc.strerror or exc}") from exc
         finally:
@@ -61,11 +62,3 @@ def _sha256_of(path: Path) -> str:
         while chunk := f.read(1 << 20):
             digest.update(chunk)
     return digest.hexdigest()
-
-
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)

@@ -35,6 +35,7 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from queues.crypto import IntegrityError, KeyBlock, Keyring, parse_key_block
+from queues.files import fsync_dir
 
 MAGIC = b"KBP1"
 CHUNK_SIZE = 1 << 20
@@ -134,7 +135,7 @@ class PayloadWriter:
             self._file.close()
             self._file = None
             os.replace(self._tmp, self._final_path)
-            _fsync_dir(self._final_path.parent)
+            fsync_dir(self._final_path.parent)
         except BaseException:
             self.abort()
             raise
@@ -287,7 +288,7 @@ class PayloadStore:
                 tmp.unlink(missing_ok=True)
                 return False
             os.replace(tmp, path)
-        _fsync_dir(path.parent)
+        fsync_dir(path.parent)
         return True
 
     def rewrap_all(self) -> int:
@@ -298,11 +299,3 @@ class PayloadStore:
             if REF_RE.fullmatch(ref) and self.rewrap(ref):
                 count += 1
         return count
-
-
-def _fsync_dir(directory: Path) -> None:
-    fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)

@@ -22,6 +22,8 @@ from pathlib import Path
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+from queues.files import fsync_dir, write_private
+
 from .errors import KeyringError, UnknownKeyError
 
 KEY_BYTES = 32
@@ -47,7 +49,7 @@ class Keyring:
         directory.mkdir(mode=0o700, parents=True, exist_ok=True)
         os.chmod(directory, 0o700)  # mkdir's mode is filtered by the umask
         key_id = _new_key_id(directory)
-        _write_private(directory / f"{key_id}.key", os.urandom(KEY_BYTES))
+        write_private(directory / f"{key_id}.key", os.urandom(KEY_BYTES))
         _write_active(directory, key_id)
         ring = cls.load(directory)
         for name in secret_names:
@@ -100,7 +102,7 @@ class Keyring:
         """Add a new KEK and make it active; return its id. Old keys are kept."""
         key_id = _new_key_id(self.directory)
         key = os.urandom(KEY_BYTES)
-        _write_private(self.directory / f"{key_id}.key", key)
+        write_private(self.directory / f"{key_id}.key", key)
         _write_active(self.directory, key_id)
         self._keys[key_id] = key
         self._active_id = key_id
@@ -128,7 +130,7 @@ class Keyring:
         path = self._secret_path(name)
         if not path.exists():
             try:
-                _write_private(path, os.urandom(KEY_BYTES))
+                write_private(path, os.urandom(KEY_BYTES))
             except FileExistsError:
                 pass  # created meanwhile by another process: use theirs
         return _read_private(path)
@@ -163,15 +165,6 @@ def _read_private(path: Path) -> bytes:
     return data
 
 
-def _write_private(path: Path, data: bytes) -> None:
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    try:
-        os.fchmod(fd, 0o600)
-        os.write(fd, data)
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    _fsync_dir(path.parent)
 
 
 def _write_active(directory: Path, key_id: str) -> None:
@@ -183,12 +176,4 @@ def _write_active(directory: Path, key_id: str) -> None:
     finally:
         os.close(fd)
     os.replace(tmp, directory / ACTIVE_FILE)
-    _fsync_dir(directory)
-
-
-def _fsync_dir(directory: Path) -> None:
-    fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+    fsync_dir(directory)

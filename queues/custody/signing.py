@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import hashlib
-import os
 import stat
 from pathlib import Path
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+
+from queues.files import write_private
 
 
 class SigningKeyError(Exception):
@@ -22,13 +23,7 @@ def create_signing_key(path: Path | str) -> Path:
     pem = key.private_bytes(
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
     )
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    try:
-        os.fchmod(fd, 0o600)
-        os.write(fd, pem)
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+    write_private(path, pem)
     pub_path = path.with_name(path.name + ".pub")
     pub_path.write_bytes(
         key.public_key().public_bytes(
