@@ -48,7 +48,9 @@ def enqueue(session: Session, keyring: Keyring, route: str, kind: str, key: str,
 
 class Relay:
     def __init__(self, sessions: sessionmaker[Session], connect: Callable[[], Publisher],
-                 relay_id: str | None = None, lease: timedelta = timedelta(seconds=60)) -> None:
+                 relay_id: str | None = None, lease: timedelta = timedelta(seconds=45)) -> None:
+        """``lease`` must outlast a publish (the publisher's confirm timeout is 30 s), or a second
+        relay would take over rows whose confirms are still on their way."""
         self.sessions = sessions
         self.connect = connect
         self.relay_id = relay_id or f"relay-{uuid.uuid4().hex[:8]}"

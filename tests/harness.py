@@ -17,12 +17,14 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import pika
 import pytest
 
 from bridge import config as config_module
 from bridge.app import Bridge, init
 from bridge.config import Config
 from fixtures.services import RabbitNode
+from queues import topology
 
 REPO = Path(__file__).resolve().parent.parent
 CLI = [sys.executable, "-m", "bridge"]
@@ -112,9 +114,19 @@ class Home:
         return "\n".join(p.read_text(errors="replace") for p in sorted(self.root.glob("worker-*.log")))
 
     def queue_totals(self) -> dict[str, int]:
-        """Messages anywhere in each route's queues (ready + unacked + retrying + dead)."""
-        status = self.cli_json("status")
-        return {r["route"]: r["ready"] + r["unacked"] + r["retrying"] + r["dead"] for r in status["routes"]}
+        """Messages anywhere in each route's queues. Ready counts come from the broker itself
+        (exact); unacked counts from the management API, whose statistics lag a few seconds,
+        so wait for the effects in the store before relying on an empty total."""
+        status = {r["route"]: r["unacked"] for r in self.cli_json("status")["routes"]}
+        connection = pika.BlockingConnection(pika.URLParameters(self.env["KAIGO_AMQP_URL"]))
+        try:
+            channel = connection.channel()
+            for route in self.config.routes.values():
+                for name in topology.queues_of(route):
+                    status[route.name] += channel.queue_declare(name, passive=True).method.message_count
+        finally:
+            connection.close()
+        return status
 
 
 def wait_until(condition: Callable[[], bool], timeout: float, what: str, every: float = 0.2) -> None:
