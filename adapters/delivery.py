@@ -46,6 +46,8 @@ class DeliverHandler:
         partner = self.config.partners.get(transfer.partner)
         if partner is None:
             raise PermanentError(f"transfer {transfer_id}: partner {transfer.partner!r} is not configured")
+        if partner.path is None:
+            raise PermanentError(f"transfer {transfer_id}: partner {partner.name} is not reached by a drop folder")
         name = file_name(transfer)
         chunks = self.payloads.read(transfer.payload_ref, transfer.id, transfer.flow)
         DropFolder(partner.path).deliver(name, chunks, transfer.sha256, transfer.size)

@@ -158,7 +158,7 @@ def init(config: Config) -> list[str]:
         CustodyLog.create_signing_key(config.custody_signing_key)
         done.append(f"created custody signing key {config.custody_signing_key}")
     for partner in config.partners.values():
-        if partner.channel == "dropdir":
+        if partner.path is not None:
             partner.path.mkdir(parents=True, exist_ok=True)
     schema.upgrade(config.store_url)
     done.append("core store schema at head")

@@ -100,9 +100,11 @@ def main(argv: list[str] | None = None) -> int:
                 return sent == len(queued) - facts["run"]["held"] and applied == args.changes
 
             _wait(done, 300, "deliveries and change events", worker)
-            files = sorted(config.partners["vendor-a"].path.glob("*.csv"))
+            drop = config.partners["vendor-a"].path
+            assert drop is not None
+            files = sorted(drop.glob("*.csv"))
             facts["files"] = files
-            return f"{len(files)} file(s) in {config.partners['vendor-a'].path}, {args.changes:,} changes applied"
+            return f"{len(files)} file(s) in {drop}, {args.changes:,} changes applied"
 
         _step(summary, "worker: relay, deliver, apply", deliver)
     finally:

@@ -97,3 +97,39 @@ def test_config_check_refuses_a_key_file_others_can_read(config_dir: Path) -> No
                             capture_output=True, text=True, check=False)
     assert result.returncode == 1
     assert "keys.dir" in result.stderr and key.name in result.stderr
+
+
+SFTP_PARTNER = """
+[partner.vendor-b]
+kind = "print-vendor"
+channel = "sftp"
+host = "${TEST_SFTP_HOST}"
+port = "${TEST_SFTP_PORT}"
+user = "kaigo"
+key_file = "{var}/ssh/id_ed25519"
+known_hosts = "{var}/ssh/known_hosts"
+openpgp_key = "vendor-b.asc"
+openpgp_fingerprint = "0123 4567 89AB CDEF 0123  4567 89AB CDEF 0123 4567"
+receipt_sla_hours = 8
+"""
+
+
+def test_sftp_partner_with_environment_references(config_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (config_dir / "vendor-b.asc").write_text("-----BEGIN PGP PUBLIC KEY BLOCK-----\n", encoding="utf-8")
+    (config_dir / "partners.toml").write_text((config_dir / "partners.toml").read_text() + SFTP_PARTNER)
+    monkeypatch.setenv("TEST_SFTP_HOST", "127.0.0.1")
+    monkeypatch.setenv("TEST_SFTP_PORT", "2222")
+    partner = config_module.load(config_dir).partners["vendor-b"]
+    assert partner.sftp is not None and partner.path is None
+    assert (partner.sftp.host, partner.sftp.port, partner.sftp.user) == ("127.0.0.1", 2222, "kaigo")
+    assert partner.sftp.known_hosts == config_dir.parent / "var" / "ssh" / "known_hosts"
+    assert partner.openpgp_fingerprint == "0123456789ABCDEF0123456789ABCDEF01234567"
+    assert partner.receipt_sla.total_seconds() == 8 * 3600
+
+    monkeypatch.delenv("TEST_SFTP_PORT")
+    with pytest.raises(ConfigError) as raised:
+        config_module.load(config_dir)
+    assert raised.value.problems == [
+        "partners.toml: partner.vendor-b.port: environment variable TEST_SFTP_PORT is not set",
+        "partners.toml: partner.vendor-b.port: expected int, got str",
+    ]

@@ -8,23 +8,17 @@ only the name of the environment variable or key file that holds them.
 from __future__ import annotations
 
 import os
-import tomllib
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
-T = TypeVar("T")
+from bridge.config.partners import PartnerConfig, SftpChannel, partners
+from bridge.config.reader import ConfigError, Reader, config_file, each, read_files
 
-FILES = ("bridge.toml", "routes.toml", "partners.toml", "flows.toml")
-CHANNELS = ("dropdir",)
+__all__ = ["BrokerConfig", "Config", "ConfigError", "FlowConfig", "PartnerConfig", "RouteConfig", "SftpChannel",
+           "default_config_dir", "load"]
+
 DIRECTIONS = ("out", "in")
-
-
-class ConfigError(Exception):
-    def __init__(self, problems: list[str]) -> None:
-        super().__init__("configuration is not valid:\n" + "\n".join(f"  - {p}" for p in problems))
-        self.problems = problems
 
 
 @dataclass(frozen=True)
@@ -56,15 +50,6 @@ class RouteConfig:
     delivery_limit: int
     prefetch: int
     batch_size: int
-
-
-@dataclass(frozen=True)
-class PartnerConfig:
-    name: str
-    kind: str
-    title: str
-    channel: str
-    path: Path
 
 
 @dataclass(frozen=True)
@@ -108,49 +93,17 @@ class Config:
             raise ConfigError([f"flows.toml: no flow named {name!r} (known: {', '.join(self.flows)})"]) from None
 
 
-class _Reader:
-    """Typed look-ups into parsed TOML that record problems instead of raising."""
-
-    def __init__(self, var: str, config_dir: Path) -> None:
-        self.problems: list[str] = []
-        self.var = var
-        self.config_dir = config_dir
-
-    def get(self, table: dict[str, Any], file: str, key: str, kind: type[T], default: T | None = None,
-            where: str = "") -> T:
-        """Value at dotted ``key`` in ``table``; ``where`` prefixes the key in messages."""
-        node: Any = table
-        for part in key.split("."):
-            if not isinstance(node, dict) or part not in node:
-                if default is not None:
-                    return default
-                self.problems.append(f"{file}: {where}{key}: missing")
-                return kind()
-            node = node[part]
-        if not isinstance(node, kind) or (kind is int and isinstance(node, bool)):
-            self.problems.append(f"{file}: {where}{key}: expected {kind.__name__}, got {type(node).__name__}")
-            return kind()
-        return node
-
-    def path(self, table: dict[str, Any], file: str, key: str, where: str = "") -> Path:
-        return Path(self.get(table, file, key, str, where=where).replace("{var}", self.var))
-
-    def check(self, ok: bool, file: str, key: str, reason: str) -> None:
-        if not ok:
-            self.problems.append(f"{file}: {key}: {reason}")
-
-
 def default_config_dir() -> Path:
     return Path(os.environ.get("KAIGO_CONFIG", "config")).resolve()
 
 
 def load(config_dir: Path | None = None) -> Config:
     config_dir = (config_dir or default_config_dir()).resolve()
-    raw, problems = _read_files(config_dir)
+    raw, problems = read_files(config_dir)
     main = raw.get("bridge.toml", {})
     var_setting = main.get("paths", {}).get("var", "var")
     var = Path(os.environ.get("KAIGO_VAR") or (config_dir.parent / str(var_setting))).resolve()
-    r = _Reader(str(var), config_dir)
+    r = Reader(str(var), config_dir)
     r.problems.extend(problems)
 
     broker = BrokerConfig(
@@ -160,20 +113,20 @@ def load(config_dir: Path | None = None) -> Config:
         heartbeat=r.get(main, "bridge.toml", "broker.heartbeat", int, 30),
     )
     routes = _routes(r, raw.get("routes.toml", {}))
-    partners = _partners(r, raw.get("partners.toml", {}))
-    flows = _flows(r, raw.get("flows.toml", {}), routes, partners)
+    partner_map = partners(r, raw.get("partners.toml", {}), config_dir)
+    flows = _flows(r, raw.get("flows.toml", {}), routes, partner_map)
     config = Config(
         config_dir=config_dir,
         var=var,
-        store_url=r.get(main, "bridge.toml", "store.url", str).replace("{var}", str(var)),
-        custody_url=r.get(main, "bridge.toml", "custody.url", str).replace("{var}", str(var)),
+        store_url=r.get(main, "bridge.toml", "store.url", str),
+        custody_url=r.get(main, "bridge.toml", "custody.url", str),
         custody_signing_key=r.path(main, "bridge.toml", "custody.signing_key"),
         checkpoint_interval=r.get(main, "bridge.toml", "custody.checkpoint_interval", int, 5),
         broker=broker,
         keys_dir=r.path(main, "bridge.toml", "keys.dir"),
         payloads_dir=r.path(main, "bridge.toml", "payloads.dir"),
         routes=routes,
-        partners=partners,
+        partners=partner_map,
         flows=flows,
     )
     r.check(config.store_url != config.custody_url, "bridge.toml", "custody.url",
@@ -183,32 +136,7 @@ def load(config_dir: Path | None = None) -> Config:
     return config
 
 
-def _read_files(config_dir: Path) -> tuple[dict[str, dict[str, Any]], list[str]]:
-    raw: dict[str, dict[str, Any]] = {}
-    problems: list[str] = []
-    for name in FILES:
-        path = config_dir / name
-        try:
-            raw[name] = tomllib.loads(path.read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            problems.append(f"{name}: file not found in {config_dir}")
-        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-            problems.append(f"{name}: not valid TOML: {exc}")
-    return raw, problems
-
-
-def _each(r: _Reader, items: Any, file: str, what: str, build: Callable[[str, dict[str, Any]], None]) -> None:
-    if not isinstance(items, dict):
-        r.problems.append(f"{file}: {what}: expected a table")
-        return
-    for name, table in items.items():
-        if not isinstance(table, dict):
-            r.problems.append(f"{file}: {what}.{name}: expected a table")
-            continue
-        build(name, table)
-
-
-def _routes(r: _Reader, raw: dict[str, Any]) -> dict[str, RouteConfig]:
+def _routes(r: Reader, raw: dict[str, Any]) -> dict[str, RouteConfig]:
     f = "routes.toml"
     out: dict[str, RouteConfig] = {}
     entries = raw.get("route", [])
@@ -236,34 +164,7 @@ def _routes(r: _Reader, raw: dict[str, Any]) -> dict[str, RouteConfig]:
     return out
 
 
-def _partners(r: _Reader, raw: dict[str, Any]) -> dict[str, PartnerConfig]:
-    f = "partners.toml"
-    out: dict[str, PartnerConfig] = {}
-
-    def build(name: str, t: dict[str, Any]) -> None:
-        key = f"partner.{name}"
-        w = f"{key}."
-        channel = r.get(t, f, "channel", str, where=w)
-        r.check(channel in CHANNELS, f, f"{key}.channel", f"unknown channel {channel!r} (known: {', '.join(CHANNELS)})")
-        out[name] = PartnerConfig(
-            name=name, kind=r.get(t, f, "kind", str, where=w), title=str(t.get("name", name)),
-            channel=channel, path=r.path(t, f, "path", where=w),
-        )
-
-    _each(r, raw.get("partner", {}), f, "partner", build)
-    return out
-
-
-def _config_file(r: _Reader, t: dict[str, Any], f: str, key: str, where: str) -> Path | None:
-    """An optional file named relative to the config folder; it must exist."""
-    if key not in t:
-        return None
-    path = r.config_dir / r.get(t, f, key, str, where=where)
-    r.check(path.is_file(), f, f"{where}{key}", f"file {path} does not exist")
-    return path
-
-
-def _flows(r: _Reader, raw: dict[str, Any], routes: dict[str, RouteConfig],
+def _flows(r: Reader, raw: dict[str, Any], routes: dict[str, RouteConfig],
            partners: dict[str, PartnerConfig]) -> dict[str, FlowConfig]:
     f = "flows.toml"
     out: dict[str, FlowConfig] = {}
@@ -280,7 +181,7 @@ def _flows(r: _Reader, raw: dict[str, Any], routes: dict[str, RouteConfig],
             layout_version=r.get(t, f, "layout_version", int, where=w),
             route=r.get(t, f, "route", str, where=w),
             part_size=r.get(t, f, "part_size", int, 50000, where=w),
-            substitutions=_config_file(r, t, f, "substitutions", w),
+            substitutions=config_file(r, t, f, "substitutions", w),
         )
         r.check(flow.partner in partners, f, f"{key}.partner", f"no partner named {flow.partner!r} in partners.toml")
         r.check(flow.route in routes, f, f"{key}.route", f"no route named {flow.route!r} in routes.toml")
@@ -288,5 +189,5 @@ def _flows(r: _Reader, raw: dict[str, Any], routes: dict[str, RouteConfig],
         r.check(flow.part_size > 0, f, f"{key}.part_size", "must be positive")
         out[name] = flow
 
-    _each(r, raw.get("flow", {}), f, "flow", build)
+    each(r, raw.get("flow", {}), f, "flow", build)
     return out
