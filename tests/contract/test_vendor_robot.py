@@ -174,18 +174,20 @@ def test_wrong_hash_receipt_is_well_signed_but_wrong(sshd, tree, keys, make_robo
     receipt = answer(keys, tree, "W-1.receipt.json")
     true_hash = hashlib.sha256(d.plaintext).hexdigest()
     assert receipt["plaintext_sha256"] != true_hash and len(str(receipt["plaintext_sha256"])) == 64
-    assert receipt["ciphertext_sha256"] == hashlib.sha256(d.ciphertext).hexdigest()
+    assert (receipt["ciphertext_sha256"], receipt["record_count"]) == (hashlib.sha256(d.ciphertext).hexdigest(), 3)
     assert answer(keys, tree, "W-1.deletion.json")["plaintext_sha256"] == true_hash
 
 
 @pytest.mark.parametrize("how", ["foreign_key", "mismatch"])
 def test_bad_signature_on_the_receipt_only(sshd, tree, keys, make_robot, how: str) -> None:
-    upload(sshd, tree, build(keys, "B-1").files())
+    d = build(keys, "B-1")
+    upload(sshd, tree, d.files())
     robot = make_robot(bad_signature=how)
     robot.run_once()
 
     receipt = tree.outbox / "B-1.receipt.json"
     assert signer_of(keys.ward.home, receipt) is None
+    assert json.loads(receipt.read_bytes())["plaintext_sha256"] == hashlib.sha256(d.plaintext).hexdigest()
     status = gpg(keys.ward.home, "--verify", f"{receipt}.asc", str(receipt)).stderr.decode()
     assert ("NO_PUBKEY" if how == "foreign_key" else "BADSIG") in status
     signed_by = events(robot, "receipt_written")[0]["signed_by"]
