@@ -1,0 +1,379 @@
+"""SFTP to a partner's server (print vendors): pinned host keys, uploads that appear whole or not at
+all, listings that pick up only files that have stopped growing.
+
+- Host keys are pinned: only ``known_hosts`` (from config) is loaded, never the user's or the
+  system's, and the missing-host-key policy is a ``RejectPolicy``. An unknown or changed key is a
+  ``HostKeyError`` naming host:port and the offered key's SHA256 fingerprint; it is permanent and
+  never retried (a changed key needs a person, not a retry).
+- Short blips while connecting (refused/reset, banner timeout) are retried with tenacity for a
+  few seconds; anything else at connection level is a ``TransientTransportError`` so that the
+  caller's retry queue takes over. ``SftpError`` is for what retrying cannot fix.
+- An upload goes to ``.<name>.part`` in the same folder, its size is checked with ``stat``, and
+  only then is it renamed to its final name, so a partial file never carries the final name.
+
+A client is one SSH connection and is not thread-safe: use one per thread.
+"""
+
+from __future__ import annotations
+
+import errno
+import hashlib
+import os
+import posixpath
+import stat as stat_mode
+import time
+import uuid
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass
+from pathlib import Path
+from types import TracebackType
+
+import paramiko
+from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, stop_after_delay, wait_exponential
+
+from queues.errors import PermanentError, TransientError
+from queues.files import fsync_dir
+
+# paramiko sends at most 32 KiB per SFTP write request (SFTPFile.MAX_REQUEST_SIZE); a write buffer
+# of this size coalesces small chunks (CSV rows) into full requests, and a local file is read in
+# blocks of it. Measured in bench/transfer_io.py: larger buffers, request sizes or SSH windows did
+# not make paramiko faster on this machine.
+WRITE_BUFFER = 256 * 1024
+CONNECT_ATTEMPTS = 4
+CONNECT_BUDGET_S = 8.0
+
+
+class SftpError(PermanentError):
+    """Retrying cannot help: refused login, missing folder, permission, a size that does not match."""
+
+
+class RemoteNotFoundError(SftpError):
+    """The remote file or folder does not exist."""
+
+
+class HostKeyError(SftpError):
+    """The server's host key is not the pinned one (unknown or changed): the connection is refused."""
+
+
+class TransientTransportError(TransientError):
+    """The connection failed or dropped: worth retrying later (the caller's retry queue)."""
+
+
+@dataclass(frozen=True)
+class SftpEndpoint:
+    host: str
+    port: int
+    username: str
+    key_file: Path
+    known_hosts: Path
+    root: str = "/"  # remote folder every remote path is relative to
+    timeout: float = 30.0  # seconds: TCP connect, banner, auth, and each SFTP request
+
+    @property
+    def address(self) -> str:
+        return f"{self.host}:{self.port}"
+
+
+@dataclass(frozen=True)
+class RemoteFile:
+    name: str
+    size: int
+    mtime: int  # seconds (SFTP v3 has no finer resolution)
+    is_file: bool
+
+
+def is_temp_name(name: str) -> bool:
+    """Names that are never picked up: dot files (``.<name>.part`` uploads) and ``*.part``."""
+    return name.startswith(".") or name.endswith(".part")
+
+
+class _RefuseUnknownHost(paramiko.RejectPolicy):
+    """RejectPolicy, with an error that says which host and which key was refused."""
+
+    def __init__(self, endpoint: SftpEndpoint) -> None:
+        self.endpoint = endpoint
+
+    def missing_host_key(self, client: paramiko.SSHClient, hostname: str, key: paramiko.PKey) -> None:
+        raise HostKeyError(
+            f"sftp {self.endpoint.address}: host key {key.get_name()} {key.fingerprint} is not pinned in "
+            f"{self.endpoint.known_hosts}; refusing to connect (pin it only after checking it with the partner)")
+
+
+class SftpClient:
+    def __init__(self, endpoint: SftpEndpoint) -> None:
+        self.endpoint = endpoint
+        self._ssh: paramiko.SSHClient | None = None
+        self._sftp: paramiko.SFTPClient | None = None
+
+    # --- connection ---------------------------------------------------------------------------
+
+    def __enter__(self) -> SftpClient:
+        self.connect()
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.close()
+
+    def connect(self) -> None:
+        if self._sftp is not None:
+            return
+        key = self._load_key()
+        retrying = Retrying(retry=retry_if_exception_type(TransientTransportError), reraise=True,
+                            stop=stop_after_attempt(CONNECT_ATTEMPTS) | stop_after_delay(CONNECT_BUDGET_S),
+                            wait=wait_exponential(multiplier=0.25, max=2.0))
+        for attempt in retrying:
+            with attempt:
+                self._connect_once(key)
+
+    def _load_key(self) -> paramiko.PKey:
+        try:
+            return paramiko.PKey.from_path(self.endpoint.key_file)
+        except (OSError, paramiko.SSHException, ValueError) as exc:
+            raise SftpError(f"sftp {self.endpoint.address}: cannot load client key {self.endpoint.key_file}: "
+                            f"{getattr(exc, 'strerror', None) or exc}") from None
+
+    def _connect_once(self, key: paramiko.PKey) -> None:
+        ep = self.endpoint
+        ssh = paramiko.SSHClient()
+        try:
+            ssh.load_host_keys(str(ep.known_hosts))
+        except OSError as exc:
+            raise HostKeyError(f"sftp {ep.address}: cannot read known_hosts {ep.known_hosts}: "
+                               f"{exc.strerror or exc}; refusing to connect") from None
+        ssh.set_missing_host_key_policy(_RefuseUnknownHost(ep))
+        try:
+            ssh.connect(ep.host, ep.port, username=ep.username, pkey=key, timeout=ep.timeout,
+                        banner_timeout=ep.timeout, auth_timeout=ep.timeout, channel_timeout=ep.timeout,
+                        allow_agent=False, look_for_keys=False)
+            sftp = ssh.open_sftp()
+            sftp.get_channel().settimeout(ep.timeout)
+        except HostKeyError:
+            ssh.close()
+            raise
+        except paramiko.BadHostKeyException as exc:
+            ssh.close()
+            raise HostKeyError(
+                f"sftp {ep.address}: host key changed: offered {exc.key.get_name()} {exc.key.fingerprint}, "
+                f"pinned {exc.expected_key.get_name()} {exc.expected_key.fingerprint} in {ep.known_hosts}; "
+                "refusing to connect") from None
+        except paramiko.AuthenticationException:
+            ssh.close()
+            raise SftpError(f"sftp {ep.address}: user {ep.username!r} with key {ep.key_file} was refused") from None
+        except (OSError, EOFError, paramiko.SSHException) as exc:
+            ssh.close()
+            raise TransientTransportError(f"sftp {ep.address}: cannot connect: {_describe(exc)}") from exc
+        self._ssh, self._sftp = ssh, sftp
+
+    def close(self) -> None:
+        sftp, ssh, self._sftp, self._ssh = self._sftp, self._ssh, None, None
+        with suppress(Exception):  # closing a dead connection must not hide the error that killed it
+            if sftp is not None:
+                sftp.close()
+        with suppress(Exception):
+            if ssh is not None:
+                ssh.close()
+
+    @property
+    def sftp(self) -> paramiko.SFTPClient:
+        if self._sftp is None:
+            raise SftpError(f"sftp {self.endpoint.address}: not connected (use the client as a context manager)")
+        return self._sftp
+
+    # --- files ----------------------------------------------------------------------------------
+
+    def upload(self, source: Path | Iterable[bytes], remote_name: str, expected_size: int, *,
+               expected_sha256: str | None = None) -> None:
+        """Write ``source`` (a local file or chunks) to ``remote_name`` (relative to the root),
+        through ``.<name>.part``; rename only once ``expected_size`` bytes (and, if given, that
+        SHA-256) were sent and ``stat`` shows the same size. On any error the temp file is removed
+        if the connection still allows it; the final name never holds a partial file."""
+        final = self._path(remote_name)
+        folder, name = posixpath.split(final)
+        if name.startswith("."):
+            raise ValueError(f"sftp upload: {remote_name!r}: dot names are reserved for temporary files")
+        temp = posixpath.join(folder, f".{name}.part")
+        try:
+            with self._errors("upload", remote_name):
+                # What putfo does (open, pipelined writes), but fed from chunks as well as files, and
+                # with the write buffer coalescing small chunks into full 32 KiB requests.
+                remote = self.sftp.open(temp, "wb", bufsize=WRITE_BUFFER)
+                try:
+                    remote.set_pipelined(True)  # don't wait for each write's status; close() collects them
+                    sent, digest = _send(remote, _chunks(source), expected_size, remote_name)
+                    remote.close()
+                except BaseException:
+                    _abandon(remote)
+                    raise
+                if sent != expected_size:
+                    raise SftpError(f"sftp upload {remote_name}: source gave {sent} bytes, expected {expected_size}")
+                if expected_sha256 is not None and digest != expected_sha256.lower():
+                    raise SftpError(f"sftp upload {remote_name}: SHA-256 of the bytes sent is {digest}, "
+                                    f"expected {expected_sha256}")
+                on_server = self.sftp.stat(temp).st_size
+                if on_server != expected_size:
+                    raise TransientTransportError(f"sftp {self.endpoint.address}: upload {remote_name}: server has "
+                                                  f"{on_server} bytes, {expected_size} were sent")
+                self._rename_into_place(temp, final)
+        except BaseException:
+            self._discard(temp)
+            raise
+
+    def _rename_into_place(self, temp: str, final: str) -> None:
+        # posix-rename@openssh.com is rename(2) on the server: atomic, and it replaces an earlier
+        # upload of the same name. Plain SFTP RENAME refuses an existing target (OpenSSH does
+        # link+unlink), so without the extension the old file is removed first; the final name is
+        # then briefly absent between the two requests, but never partial.
+        try:
+            self.sftp.posix_rename(temp, final)
+            return
+        except OSError as exc:
+            if "unsupported" not in str(exc).lower():
+                raise
+        with suppress(FileNotFoundError):
+            self.sftp.remove(final)
+        self.sftp.rename(temp, final)
+
+    def _discard(self, temp: str) -> None:
+        with suppress(Exception):  # the connection may be gone: then the .part stays, never the final name
+            if self._sftp is not None:
+                self._sftp.remove(temp)
+
+    def download(self, remote: str, local_path: Path) -> int:
+        """Copy ``remote`` to ``local_path`` (mode 0600) atomically; returns the byte count."""
+        path = self._path(remote)
+        local_path = Path(local_path)
+        temp = local_path.with_name(f".{local_path.name}.{uuid.uuid4().hex[:8]}.part")
+        fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        try:
+            with os.fdopen(fd, "wb") as out, self._errors("download", remote):
+                expected = self.sftp.stat(path).st_size
+                # paramiko's unlimited prefetch: with max_concurrent_prefetch_requests set, 5.1.0 crawls
+                # (~5 MB/s here, paramiko#2455); memory stays flat anyway, as the SSH window (2 MiB)
+                # holds the server back until this thread has read what arrived.
+                got = self.sftp.getfo(path, out)
+                out.flush()
+                os.fsync(out.fileno())
+            if got != expected:
+                raise TransientTransportError(f"sftp {self.endpoint.address}: download {remote}: got {got} bytes, "
+                                              f"stat said {expected}")
+            os.replace(temp, local_path)
+            fsync_dir(local_path.parent)
+        except BaseException:
+            temp.unlink(missing_ok=True)
+            raise
+        return got
+
+    def read_bytes(self, remote: str, max_bytes: int) -> bytes:
+        """A small remote file (a receipt, a manifest) in memory; larger than ``max_bytes`` is refused."""
+        path = self._path(remote)
+        with self._errors("read", remote):
+            size = self.sftp.stat(path).st_size or 0
+            if size > max_bytes:
+                raise SftpError(f"sftp read {remote}: {size} bytes is more than the {max_bytes} allowed")
+            with self.sftp.open(path, "rb") as f:
+                f.prefetch(size)
+                data = f.read(max_bytes + 1)
+        if len(data) > max_bytes:
+            raise SftpError(f"sftp read {remote}: grew past the {max_bytes} bytes allowed while being read")
+        return bytes(data)
+
+    def exists(self, remote: str) -> bool:
+        try:
+            self.stat(remote)
+        except RemoteNotFoundError:
+            return False
+        return True
+
+    def stat(self, remote: str) -> RemoteFile:
+        path = self._path(remote)
+        with self._errors("stat", remote):
+            return _remote_file(posixpath.basename(path), self.sftp.stat(path))
+
+    def remove(self, remote: str) -> None:
+        with self._errors("remove", remote):
+            self.sftp.remove(self._path(remote))
+
+    def listdir_attr(self, folder: str) -> list[RemoteFile]:
+        with self._errors("list", folder):
+            entries = self.sftp.listdir_attr(self._path(folder, folder=True))
+        return sorted((_remote_file(e.filename, e) for e in entries), key=lambda f: f.name)
+
+    def stable_listing(self, folder: str, wait: float) -> list[RemoteFile]:
+        """Regular, non-temporary files whose size and mtime are the same in two listings taken
+        ``wait`` seconds apart: a file still being written by the partner is left for next time."""
+        def files() -> dict[str, RemoteFile]:
+            return {f.name: f for f in self.listdir_attr(folder) if f.is_file and not is_temp_name(f.name)}
+
+        first = files()
+        time.sleep(wait)
+        second = files()
+        return [f for name, f in sorted(second.items()) if first.get(name) == f]
+
+    # --- helpers --------------------------------------------------------------------------------
+
+    def _path(self, remote: str, folder: bool = False) -> str:
+        if folder and remote in ("", "."):
+            return self.endpoint.root
+        parts = remote.split("/")
+        if not remote or remote.startswith("/") or any(p in ("", ".", "..") for p in parts):
+            raise ValueError(f"sftp: remote path {remote!r} must be relative to the root, without '.', '..' "
+                             "or empty parts")
+        return posixpath.join(self.endpoint.root, remote)
+
+    @contextmanager
+    def _errors(self, op: str, remote: str) -> Iterator[None]:
+        """Map paramiko/socket errors to SftpError (permanent) or TransientTransportError."""
+        where = f"sftp {self.endpoint.address}: {op} {remote}"
+        try:
+            yield
+        except (SftpError, TransientTransportError):
+            raise
+        except FileNotFoundError:
+            raise RemoteNotFoundError(f"{where}: no such file or folder") from None
+        except PermissionError:
+            raise SftpError(f"{where}: permission denied") from None
+        except (OSError, EOFError, paramiko.SSHException, paramiko.SFTPError) as exc:
+            raise TransientTransportError(f"{where}: {_describe(exc)}") from exc
+
+
+def _chunks(source: Path | Iterable[bytes]) -> Iterator[bytes]:
+    if isinstance(source, Path):
+        with open(source, "rb") as f:
+            while block := f.read(WRITE_BUFFER):
+                yield block
+    else:
+        yield from source
+
+
+def _send(remote: paramiko.SFTPFile, chunks: Iterator[bytes], limit: int, name: str) -> tuple[int, str]:
+    digest = hashlib.sha256()
+    sent = 0
+    for chunk in chunks:
+        sent += len(chunk)
+        if sent > limit:  # stop early: the source is not what the transfer records
+            raise SftpError(f"sftp upload {name}: source gave more than the {limit} bytes expected")
+        digest.update(chunk)
+        remote.write(chunk)
+    return sent, digest.hexdigest()
+
+
+def _abandon(remote: paramiko.SFTPFile) -> None:
+    try:
+        remote.close()
+    except Exception:
+        # The connection is gone. paramiko would retry the close from __del__ and report the same
+        # error again as "ignored"; the server drops the handle with the session anyway.
+        remote._closed = True
+
+
+def _remote_file(name: str, attrs: paramiko.SFTPAttributes) -> RemoteFile:
+    return RemoteFile(name=name, size=attrs.st_size or 0, mtime=int(attrs.st_mtime or 0),
+                      is_file=stat_mode.S_ISREG(attrs.st_mode or 0))
+
+
+def _describe(exc: BaseException) -> str:
+    if isinstance(exc, OSError) and exc.errno is not None and exc.strerror:
+        return f"{exc.strerror} ({errno.errorcode.get(exc.errno, exc.errno)})"
+    return str(exc) or type(exc).__name__
