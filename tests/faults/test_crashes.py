@@ -55,14 +55,15 @@ def test_worker_killed_ten_times_while_20000_events_flow(home: Home) -> None:
     load(home.bridge.sessions, home.bridge.mynumber, people=500, seed=21, nendo=2026)
     events = change_shikaku(home.bridge.sessions, home.bridge.keyring, EVENTS, seed=22)
     rng = random.Random(23)
-    kills = 0
     worker = home.start_worker()
-    while kills < 10:
-        time.sleep(rng.uniform(0.8, 2.0))
+    for _ in range(10):
+        # Each kill lands while events are being applied: after progress, at a random moment.
+        before = journal_count(home)
+        wait_until(lambda before=before: journal_count(home) > before, 60, "the worker to make progress")
+        time.sleep(rng.uniform(0.0, 0.4))
         assert worker.poll() is None, home.worker_logs()
         os.kill(worker.pid, signal.SIGKILL)
         worker.wait()
-        kills += 1
         worker = home.start_worker()
     assert journal_count(home) < EVENTS, "the run finished before the kills ended: nothing was tested"
     assert_exactly_once(home, events)
