@@ -1,12 +1,13 @@
 """Models of the core store (SQLAlchemy 2.0 typed declarative, one ``Base``).
 
 Business tables (標準準拠 side): atena, shikaku, fuka, fuka_kibetsu.
-Runtime tables (the bridge's own): outbox, inbox, transfer, change_journal, custody_pending.
+Runtime tables (the bridge's own): outbox, inbox, transfer, change_journal, custody_pending, handover.
 """
 
 from adapters.core.models.atena import Atena, Shikaku
 from adapters.core.models.base import NAMING_CONVENTION, Base, UtcDateTime, utcnow
 from adapters.core.models.fuka import FUTSUCHO, TOKUCHO, Fuka, FukaKibetsu
+from adapters.core.models.handover import Handover
 from adapters.core.models.runtime import ChangeJournal, CustodyPending, Inbox, Outbox, Transfer
 
 __all__ = [
@@ -19,6 +20,7 @@ __all__ = [
     "CustodyPending",
     "Fuka",
     "FukaKibetsu",
+    "Handover",
     "Inbox",
     "Outbox",
     "Shikaku",
