@@ -11,7 +11,7 @@ from collections.abc import Callable
 from functools import cached_property
 from typing import Any
 
-from bench import message_path
+from bench import message_path, transfer_io
 from bench.broker import Broker
 from bench.install import Installation
 from bench.proc import run_child
@@ -128,4 +128,7 @@ ROWS: dict[str, Callable[[Lab], Row]] = {
     "message_path": message_path_row,
     "message_path.ceiling": message_path_ceiling,
     "publisher.pipelined": publisher_pipelined,
+    "sftp.upload": transfer_io.sftp_upload,
+    "sftp.download": transfer_io.sftp_download,
+    "pgp.encrypt_sign": transfer_io.pgp_encrypt_sign_row,
 }
