@@ -7,12 +7,14 @@ the hash recorded at extraction, and handed to the partner's channel. The transf
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 from sqlalchemy.orm import Session
 
 from adapters.core.models import Transfer
 from adapters.dropdir import DropFolder
+from adapters.vendor.handover import VendorHandover
 from bridge.config import Config
 from queues.crypto import Keyring
 from queues.custody import CustodyEvent
@@ -22,32 +24,38 @@ from queues.message import Message, open_body
 from queues.payloads import PayloadStore
 
 SENT = "sent"
+DONE = ("sent", "receipted", "closed")
 
 
 def file_name(transfer: Transfer) -> str:
-    part = f".part{transfer.part_no:03d}" if transfer.part_count and transfer.part_count > 1 else ""
-    return f"{transfer.id}{part}.csv"
+    return f"{transfer.id}.csv"
 
 
 class DeliverHandler:
-    def __init__(self, config: Config, keyring: Keyring, payloads: PayloadStore, actor: str) -> None:
+    def __init__(self, config: Config, keyring: Keyring, payloads: PayloadStore, actor: str,
+                 vendor: Callable[[], VendorHandover]) -> None:
         self.config = config
         self.keyring = keyring
         self.payloads = payloads
         self.actor = actor
+        self.vendor = vendor  # built on first use: only SFTP partners need OpenPGP
 
     def __call__(self, session: Session, message: Message) -> None:
-        transfer_id = open_body(self.keyring, message)["transfer_id"]
+        content = open_body(self.keyring, message)
+        transfer_id = content["transfer_id"]
         transfer = session.get(Transfer, transfer_id)
         if transfer is None:
             raise PermanentError(f"transfer {transfer_id} does not exist")
-        if transfer.state == SENT:
+        if transfer.state in DONE:
             return
         partner = self.config.partners.get(transfer.partner)
         if partner is None:
             raise PermanentError(f"transfer {transfer_id}: partner {transfer.partner!r} is not configured")
+        if partner.sftp is not None:
+            self.vendor().send(session, transfer, partner, str(content.get("started_by", "")))
+            return
         if partner.path is None:
-            raise PermanentError(f"transfer {transfer_id}: partner {partner.name} is not reached by a drop folder")
+            raise PermanentError(f"transfer {transfer_id}: partner {partner.name} has no channel")
         name = file_name(transfer)
         chunks = self.payloads.read(transfer.payload_ref, transfer.id, transfer.flow)
         DropFolder(partner.path).deliver(name, chunks, transfer.sha256, transfer.size)

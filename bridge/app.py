@@ -17,9 +17,12 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from adapters.core import schema
 from adapters.core.engine import read_only
-from adapters.core.models import Outbox
+from adapters.core.models import Outbox, Transfer
 from adapters.core.mynumber import MyNumberCipher
 from adapters.core.store import open_store
+from adapters.pgp import Gpg
+from adapters.vendor.answers import AnswerReader
+from adapters.vendor.handover import VendorHandover
 from bridge.config import Config, ConfigError, RouteConfig
 from bridge.handlers import HANDLERS
 from queues import handover_log, topology
@@ -27,6 +30,7 @@ from queues.apply import Applier
 from queues.crypto import Keyring, KeyringError, rewrap
 from queues.custody import CustodyEvent, CustodyLog, SigningKeyError
 from queues.custody.signing import load_private_key
+from queues.errors import TransientError
 from queues.message import Message
 from queues.outbox import Relay
 from queues.payloads import PayloadStore
@@ -63,6 +67,49 @@ class Bridge:
     @cached_property
     def payloads(self) -> PayloadStore:
         return PayloadStore(self.config.payloads_dir, self.keyring)
+
+    @cached_property
+    def gpg(self) -> Gpg:
+        """The ward's GnuPG home, with every configured partner key imported and pinned."""
+        gpg = Gpg(self.config.openpgp_home, self.config.openpgp_passphrase_env)
+        for partner in self.config.partners.values():
+            if partner.openpgp_key is not None:
+                gpg.import_key(partner.openpgp_key.read_text(encoding="ascii"), partner.openpgp_fingerprint)
+        return gpg
+
+    @cached_property
+    def ward_fingerprint(self) -> str:
+        return ward_fingerprint_file(self.config).read_text(encoding="ascii").strip()
+
+    @cached_property
+    def vendor_handover(self) -> VendorHandover:
+        return VendorHandover(self.gpg, self.ward_fingerprint, self.payloads, self.config.spool_dir, self.actor)
+
+    @cached_property
+    def answers(self) -> AnswerReader:
+        return AnswerReader(self.sessions, self.gpg, self.config.var / "quarantine", self.actor, self.close_handover)
+
+    def close_handover(self, transfer: Transfer) -> None:
+        """The partner certified deletion: delete what the ward still holds (spool, payload)."""
+        spooled = self.vendor_handover.purge(transfer.id)
+        payload = self.payloads.delete(transfer.payload_ref)
+        with self.sessions.begin() as s:
+            handover_log.record(s, CustodyEvent(
+                transfer_id=transfer.id, event="purged", actor=self.actor, partner=transfer.partner,
+                detail=f"ward copies deleted: {spooled} spool file(s), payload {'deleted' if payload else 'absent'}",
+                dedup_key=f"{transfer.id}:purged"))
+        self.flush_custody()
+
+    def poll_partners(self, stop: threading.Event, every: float = 10.0) -> None:
+        """In a worker: read the answers of every SFTP partner now and then."""
+        partners = [p for p in self.config.partners.values() if p.sftp is not None]
+        while partners and not stop.wait(every):
+            for partner in partners:
+                try:
+                    self.answers.poll(partner)
+                    self.flush_custody()
+                except (TransientError, OSError, SQLAlchemyError) as exc:
+                    log.warning("polling %s: %s", partner.name, exc)
 
     @cached_property
     def custody(self) -> CustodyLog:
@@ -128,6 +175,10 @@ def public_key_path(signing_key: Path) -> Path:
     return signing_key.with_name(signing_key.name + ".pub")
 
 
+def ward_fingerprint_file(config: Config) -> Path:
+    return config.openpgp_home / "ward.fpr"
+
+
 def check_keys(config: Config) -> None:
     """The key files named by the configuration load (present, private, well-formed), if created."""
     problems = []
@@ -160,6 +211,11 @@ def init(config: Config) -> list[str]:
     for partner in config.partners.values():
         if partner.path is not None:
             partner.path.mkdir(parents=True, exist_ok=True)
+    if not ward_fingerprint_file(config).exists():
+        with Gpg(config.openpgp_home, config.openpgp_passphrase_env) as gpg:
+            fingerprint = gpg.generate_key("kaigo-bridge ward key", "kaigo-bridge@ward.invalid")
+        ward_fingerprint_file(config).write_text(fingerprint + "\n", encoding="ascii")
+        done.append(f"created the ward OpenPGP key {fingerprint}")
     schema.upgrade(config.store_url)
     done.append("core store schema at head")
     bridge = Bridge(config)

@@ -134,7 +134,7 @@ def send_outbound(sessions: sessionmaker[Session], keyring: Keyring, payloads: P
                                    key_id=info.key_id, detail=f"payload {info.size} bytes",
                                    dedup_key=f"{transfer_id}:encrypted", **base))
             if state == QUEUED:
-                enqueue(s, keyring, flow.route, DELIVER, transfer_id, {"transfer_id": transfer_id},
+                enqueue(s, keyring, flow.route, DELIVER, transfer_id, {"transfer_id": transfer_id, "started_by": actor},
                         transfer_id=transfer_id)
                 record(s, CustodyEvent(event=QUEUED, record_count=part.count, sha256=info.sha256,
                                        detail=f"route {flow.route}", dedup_key=f"{transfer_id}:queued", **base))

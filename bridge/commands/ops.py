@@ -10,6 +10,7 @@ import typer
 from sqlalchemy import func, select
 
 from adapters.core.models import Transfer
+from adapters.vendor import register as ledger
 from bridge.context import state
 from bridge.output import console, emit, emit_object
 from queues.status import route_status, vhost_of
@@ -31,11 +32,17 @@ def register(app: typer.Typer) -> None:
         with bridge.sessions() as s:
             states = [{"state": st, "transfers": n} for st, n in
                       s.execute(select(Transfer.state, func.count()).group_by(Transfer.state).order_by(Transfer.state))]
+            entries = ledger.entries(s, config.partners)
+        handovers = {"open": sum(1 for e in entries if e.deleted_at is None),
+                     "receipt_overdue": sum(1 for e in entries if e.overdue == "receipt"),
+                     "deletion_overdue": sum(1 for e in entries if e.overdue == "deletion"),
+                     "unconfirmed": sum(1 for e in entries if e.confirmed_by is None)}
         if json_out:
-            print(json.dumps({"routes": routes, "transfers": states}))
+            print(json.dumps({"routes": routes, "transfers": states, "handovers": handovers}))
             return
         emit(routes, False, title="routes")
         emit(states, False, title="transfers by state")
+        emit([handovers], False, title="hand-overs to vendors")
 
     @transfers_app.command("list")
     def list_(ctx: typer.Context, state_filter: Annotated[str | None, typer.Option("--state")] = None,

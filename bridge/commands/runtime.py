@@ -38,7 +38,8 @@ def register(app: typer.Typer) -> None:
 
         signal.signal(signal.SIGTERM, shutdown)
         signal.signal(signal.SIGINT, shutdown)
-        threads = [threading.Thread(target=bridge.housekeeping, args=(stop,), name="housekeeping", daemon=True)]
+        threads = [threading.Thread(target=bridge.housekeeping, args=(stop,), name="housekeeping", daemon=True),
+                   threading.Thread(target=bridge.poll_partners, args=(stop,), name="partner-answers", daemon=True)]
         if relay:
             threads.append(threading.Thread(target=bridge.relay().run_forever, args=(stop,), name="relay",
                                             daemon=True))
@@ -70,11 +71,15 @@ def register(app: typer.Typer) -> None:
     def run(ctx: typer.Context, flow: str,
             nendo: Annotated[int, typer.Option(help="年度 (fiscal year) of the batch")] = 2026,
             edition: Annotated[int, typer.Option(help="2, 3 … to issue the same batch again")] = 1,
+            by: Annotated[str, typer.Option("--by", help="operator starting the run (recorded)")] = "",
             json_out: Annotated[bool, typer.Option("--json")] = False) -> None:
         """Run a batch flow: extract, render, encrypt, queue (with a progress bar).
         Running it again resumes an interrupted run; a finished one is refused."""
+        bridge = state(ctx).bridge
+        if by:
+            bridge.actor = f"operator:{by}"
         try:
-            summary = run_flow(state(ctx).bridge, flow, nendo=nendo, edition=edition, progress=not json_out)
+            summary = run_flow(bridge, flow, nendo=nendo, edition=edition, progress=not json_out)
         except AlreadyRun as exc:
             typer.echo(str(exc), err=True)
             raise typer.Exit(1) from exc

@@ -76,6 +76,9 @@ class Config:
     broker: BrokerConfig
     keys_dir: Path
     payloads_dir: Path
+    openpgp_home: Path
+    openpgp_passphrase_env: str | None
+    spool_dir: Path
     routes: dict[str, RouteConfig]
     partners: dict[str, PartnerConfig]
     flows: dict[str, FlowConfig]
@@ -125,6 +128,9 @@ def load(config_dir: Path | None = None) -> Config:
         broker=broker,
         keys_dir=r.path(main, "bridge.toml", "keys.dir"),
         payloads_dir=r.path(main, "bridge.toml", "payloads.dir"),
+        openpgp_home=r.path(main, "bridge.toml", "openpgp.home"),
+        openpgp_passphrase_env=r.get(main, "bridge.toml", "openpgp.passphrase_env", str, "") or None,
+        spool_dir=r.path(main, "bridge.toml", "openpgp.spool"),
         routes=routes,
         partners=partner_map,
         flows=flows,

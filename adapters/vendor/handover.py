@@ -1,0 +1,128 @@
+"""Handing a transfer to a print vendor: OpenPGP file, signed manifest, SFTP upload.
+
+The encrypted file and the signed manifest are made once, into the spool, and reused by every
+retry: a resend is then byte-identical and the vendor recognises it. Upload order is the
+contract's (data, manifest signature, manifest last), each under a temporary name, size
+checked, then renamed; a manifest already on the server with the same bytes means an earlier
+attempt got through, and nothing is sent twice.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import UTC, datetime
+from pathlib import Path
+
+from sqlalchemy.orm import Session
+
+from adapters.core.models import Handover, Transfer
+from adapters.pgp import Gpg
+from adapters.sftp import SftpClient, SftpEndpoint
+from adapters.vendor import exchange
+from bridge.config import PartnerConfig
+from mappings.registry import LayoutRegistry
+from queues.custody import CustodyEvent
+from queues.errors import PermanentError
+from queues.handover_log import record
+from queues.payloads import PayloadStore
+
+SENT = "sent"
+
+
+def endpoint(partner: PartnerConfig) -> SftpEndpoint:
+    if partner.sftp is None:
+        raise PermanentError(f"partner {partner.name} has no sftp channel")
+    s = partner.sftp
+    return SftpEndpoint(host=s.host, port=s.port, username=s.user, key_file=s.key_file, known_hosts=s.known_hosts,
+                        root=s.root or "/")
+
+
+class VendorHandover:
+    def __init__(self, gpg: Gpg, ward_fingerprint: str, payloads: PayloadStore, spool: Path, actor: str) -> None:
+        self.gpg = gpg
+        self.ward_fingerprint = ward_fingerprint
+        self.payloads = payloads
+        self.spool = spool
+        self.actor = actor
+
+    def send(self, session: Session, transfer: Transfer, partner: PartnerConfig, started_by: str) -> None:
+        if partner.openpgp_fingerprint is None:
+            raise PermanentError(f"partner {partner.name}: no OpenPGP key configured; nothing leaves unencrypted")
+        data, manifest, signature = self._spooled(transfer, partner)
+        with SftpClient(endpoint(partner)) as client:
+            remote_manifest = f"{exchange.INBOX}/{manifest.name}"
+            already = client.exists(remote_manifest) and \
+                client.read_bytes(remote_manifest, 1 << 20) == manifest.read_bytes()
+            if not already:
+                client.upload(data, f"{exchange.INBOX}/{data.name}", data.stat().st_size)
+                client.upload(signature, f"{exchange.INBOX}/{signature.name}", signature.stat().st_size)
+                client.upload(manifest, remote_manifest, manifest.stat().st_size)
+        now = datetime.now(UTC)
+        ciphertext_sha = _sha256(data)
+        handover = session.get(Handover, transfer.id)
+        if handover is None:
+            handover = Handover(transfer_id=transfer.id, partner=partner.name, file_name=data.name,
+                                ciphertext_sha256=ciphertext_sha, ciphertext_size=data.stat().st_size,
+                                manifest_sha256=_sha256(manifest), started_by=started_by, returns=0)
+            session.add(handover)
+        handover.sent_at = now
+        transfer.state = SENT
+        transfer.updated_at = now
+        record(session, CustodyEvent(
+            transfer_id=transfer.id, event=SENT, actor=self.actor, partner=partner.name,
+            record_count=transfer.record_count, sha256=transfer.sha256, key_id=partner.openpgp_fingerprint,
+            detail=f"sftp {partner.sftp.host if partner.sftp else ''} {exchange.INBOX}/{data.name}, "
+                   f"OpenPGP sha256 {ciphertext_sha}" + (" (already there)" if already else ""),
+            dedup_key=f"{transfer.id}:sent"))
+
+    def _spooled(self, transfer: Transfer, partner: PartnerConfig) -> tuple[Path, Path, Path]:
+        """The encrypted file, its manifest and the manifest's signature, made once."""
+        self.spool.mkdir(mode=0o700, parents=True, exist_ok=True)
+        data = self.spool / exchange.data_name(transfer.id)
+        manifest = self.spool / exchange.manifest_name(transfer.id)
+        signature = manifest.with_name(manifest.name + ".asc")
+        if manifest.exists() and signature.exists() and data.exists():
+            return data, manifest, signature
+        assert partner.openpgp_fingerprint is not None
+        info = self.gpg.encrypt_sign_stream(self.payloads.read(transfer.payload_ref, transfer.id, transfer.flow),
+                                            data, partner.openpgp_fingerprint, self.ward_fingerprint)
+        if info.plaintext_sha256 != transfer.sha256:
+            data.unlink()
+            raise PermanentError(f"transfer {transfer.id}: the stored payload no longer has the hash recorded at "
+                                 "extraction; nothing was sent")
+        layout_partner, layout_name = (transfer.layout or "/").split("/", 1)
+        encoding = LayoutRegistry().get(layout_partner, layout_name, transfer.layout_version).encoding
+        body = exchange.manifest(
+            transfer_id=transfer.id, flow=transfer.flow, layout=transfer.layout or "",
+            layout_version=transfer.layout_version or "", part_no=transfer.part_no or 1,
+            part_count=transfer.part_count or 1, record_count=transfer.record_count or 0,
+            plaintext_sha256=info.plaintext_sha256, plaintext_bytes=info.plaintext_size,
+            ciphertext_sha256=info.sha256, ciphertext_bytes=info.size, ward_key_fingerprint=self.ward_fingerprint,
+            encoding=encoding)
+        _write_atomic(signature, self.gpg.sign_detached(body, self.ward_fingerprint).encode())
+        _write_atomic(manifest, body)  # last: its presence means the spool entry is complete
+        return data, manifest, signature
+
+    def purge(self, transfer_id: str) -> int:
+        """Delete the spooled files of a closed hand-over; returns how many were removed."""
+        removed = 0
+        for name in (exchange.data_name(transfer_id), exchange.manifest_name(transfer_id)):
+            for path in (self.spool / name, self.spool / f"{name}.asc"):
+                if path.exists():
+                    path.unlink()
+                    removed += 1
+        return removed
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        while chunk := f.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _write_atomic(path: Path, data: bytes) -> None:
+    temp = path.with_name(f".{path.name}.tmp")
+    temp.write_bytes(data)
+    temp.replace(path)

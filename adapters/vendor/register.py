@@ -1,0 +1,69 @@
+"""The hand-over register as operators see it: state, overdue answers, the 上長 confirmation."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from adapters.core.models import Handover, Transfer
+from bridge.config import PartnerConfig
+from queues.custody import CustodyEvent
+from queues.handover_log import record
+
+
+class ConfirmError(Exception):
+    """The confirmation cannot be recorded (unknown transfer, same person, already confirmed)."""
+
+
+@dataclass(frozen=True)
+class Entry:
+    transfer_id: str
+    partner: str
+    flow: str
+    records: int | None
+    state: str
+    sent_at: datetime | None
+    receipt_at: datetime | None
+    deleted_at: datetime | None
+    returns: int
+    started_by: str
+    confirmed_by: str | None
+    overdue: str | None  # "receipt" or "deletion" when the partner is late
+    problem: str | None
+
+
+def overdue(h: Handover, partner: PartnerConfig | None, now: datetime) -> str | None:
+    if partner is None or h.sent_at is None:
+        return None
+    if h.receipt_at is None:
+        return "receipt" if now - h.sent_at > partner.receipt_sla else None
+    if h.deleted_at is None:
+        return "deletion" if now - h.receipt_at > partner.deletion_sla else None
+    return None
+
+
+def entries(session: Session, partners: dict[str, PartnerConfig], now: datetime | None = None) -> list[Entry]:
+    now = now or datetime.now(UTC)
+    rows = session.execute(select(Handover, Transfer).join(Transfer, Transfer.id == Handover.transfer_id)
+                           .order_by(Handover.sent_at.desc()))
+    return [Entry(t.id, h.partner, t.flow, t.record_count, t.state, h.sent_at, h.receipt_at, h.deleted_at,
+                  h.returns, h.started_by, h.confirmed_by, overdue(h, partners.get(h.partner), now), h.problem)
+            for h, t in rows]
+
+
+def confirm(session: Session, transfer_id: str, operator: str) -> None:
+    """The supervisor's confirmation of a hand-over record; never by whoever started the run."""
+    handover = session.get(Handover, transfer_id)
+    if handover is None:
+        raise ConfirmError(f"no hand-over of transfer {transfer_id}")
+    if handover.started_by in (operator, f"operator:{operator}"):
+        raise ConfirmError(f"{operator} started this run; the confirmation must come from someone else")
+    if handover.confirmed_by is not None:
+        raise ConfirmError(f"already confirmed by {handover.confirmed_by} at {handover.confirmed_at}")
+    handover.confirmed_by, handover.confirmed_at = operator, datetime.now(UTC)
+    record(session, CustodyEvent(transfer_id=transfer_id, event="confirmed", actor=f"operator:{operator}",
+                                 partner=handover.partner, detail="hand-over record confirmed (上長確認)",
+                                 dedup_key=f"{transfer_id}:confirmed"))
