@@ -24,11 +24,11 @@ import subprocess
 import tempfile
 import threading
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Literal
+from typing import Any, BinaryIO, Literal
 
 import gnupg
 
@@ -156,62 +156,31 @@ class Gpg:
 
     # --- encrypt / decrypt ----------------------------------------------------------------------
 
-    def encrypt_sign_stream(self, chunks: Iterable[bytes], out_path: Path, recipient_fpr: str,
-                            signer_fpr: str) -> CipherInfo:
+    def encrypt_sign_stream(self, chunks: Iterable[bytes], out_path: Path, recipient_fpr: str, signer_fpr: str,
+                            *, compress_level: int | None = None) -> CipherInfo:
         """Encrypt ``chunks`` to the recipient and sign with the signer into ``out_path`` (binary
-        OpenPGP, mode 0600, appearing only when complete)."""
+        OpenPGP, mode 0600, appearing only when complete). ``compress_level`` 0-9 overrides gpg's
+        default (6); measured on vendor-like CSV: 6 ≈ 35 MB/s, 1 ≈ 95 MB/s for 15 % more bytes."""
         recipient, signer = normalize_fingerprint(recipient_fpr), normalize_fingerprint(signer_fpr)
         self._check_key(recipient, "recipient")
         self._check_key(signer, "signer")
         args = ["--sign", "--local-user", signer]
-        out_path = Path(out_path)
-        with _AtomicOutput(out_path) as sink:
-            plain, result = self._feed(chunks, sink, lambda g, reader: g.encrypt_file(
-                reader, [recipient], armor=False, always_trust=True, passphrase=self._passphrase(),
-                extra_args=args))
+        if compress_level is not None:
+            if compress_level not in range(10):
+                raise PgpError(f"compress_level must be 0-9, not {compress_level!r}")
+            args += ["--compress-level", str(compress_level)]
+        with _AtomicOutput(Path(out_path)) as sink:
+            gpg = self._worker(sink)
+            plain, result = _feed(chunks, lambda reader: gpg.encrypt_file(
+                reader, [recipient], armor=False, always_trust=True, passphrase=self._passphrase(), extra_args=args))
+            sink.raise_failure()
             if not result.ok or result.returncode != 0:
                 raise PgpError(f"gpg could not encrypt to {recipient} signed by {signer}: {result.status}")
             if "[GNUPG:] SIG_CREATED " not in result.stderr:
                 raise PgpError(f"gpg encrypted to {recipient} but made no signature with {signer}")
             sink.commit()
-        return CipherInfo(sha256=sink.digest, size=sink.size, plaintext_sha256=plain.hexdigest(),
-                          plaintext_size=plain.size)
-
-    def _feed(self, chunks: Iterable[bytes], sink: _AtomicOutput, call: Any) -> tuple[_Counter, Any]:
-        """Run ``call(gpg, reader)`` in a thread while this thread writes ``chunks`` into the pipe
-        behind ``reader``. The iterator is consumed here, in the caller's thread, because it may
-        hold thread-bound resources (a database cursor, a decrypting payload reader)."""
-        gpg = self._worker(sink)
-        read_fd, write_fd = os.pipe()
-        _grow_pipe(write_fd)
-        reader = os.fdopen(read_fd, "rb", buffering=0)
-        outcome: dict[str, Any] = {}
-
-        def run() -> None:
-            try:
-                outcome["result"] = call(gpg, reader)
-            except BaseException as exc:
-                outcome["error"] = exc
-            finally:
-                reader.close()  # a writer blocked on a full pipe then gets EPIPE instead of hanging
-
-        worker = threading.Thread(target=run, name="gpg-io", daemon=True)
-        worker.start()
-        plain = _Counter()
-        try:
-            for chunk in chunks:
-                plain.update(chunk)
-                _write_all(write_fd, chunk)
-        except BrokenPipeError:
-            pass  # gpg stopped reading; its own failure is reported from its result
-        finally:
-            os.close(write_fd)
-            worker.join()
-        if "error" in outcome:
-            raise PgpError(f"gpg failed: {type(outcome['error']).__name__}") from outcome["error"]
-        result = outcome["result"]
-        sink.raise_failure()
-        return plain, result
+        return CipherInfo(sha256=sink.hash.hexdigest(), size=sink.size, plaintext_sha256=plain[0],
+                          plaintext_size=plain[1])
 
     def _worker(self, sink: _AtomicOutput) -> gnupg.GPG:
         # A shallow copy carries this call's output callback; the shared instance stays untouched.
@@ -233,7 +202,7 @@ class Gpg:
                 raise PgpError(f"{what}: gpg could not decrypt it: {result.status}")
             signer = _good_signer(result, expected, what)
             sink.commit()
-        return PlainInfo(sha256=sink.digest, size=sink.size, signer=signer)
+        return PlainInfo(sha256=sink.hash.hexdigest(), size=sink.size, signer=signer)
 
     # --- detached signatures --------------------------------------------------------------------
 
@@ -304,6 +273,41 @@ def _good_signer(result: Any, expected: str, what: str) -> str:
     return expected
 
 
+def _feed(chunks: Iterable[bytes], call: Callable[[BinaryIO], Any]) -> tuple[tuple[str, int], Any]:
+    """Run ``call(reader)`` (python-gnupg) in a thread while this thread writes ``chunks`` into the
+    pipe behind ``reader``. The iterator is consumed here, in the caller's thread, because it may
+    hold thread-bound resources (a database cursor, a decrypting payload reader)."""
+    read_fd, write_fd = os.pipe()
+    _grow_pipe(write_fd)
+    reader = os.fdopen(read_fd, "rb", buffering=0)
+    outcome: dict[str, Any] = {}
+
+    def run() -> None:
+        try:
+            outcome["result"] = call(reader)
+        except BaseException as exc:
+            outcome["error"] = exc
+        finally:
+            reader.close()  # a writer blocked on a full pipe then gets EPIPE instead of hanging
+
+    worker = threading.Thread(target=run, name="gpg-io", daemon=True)
+    worker.start()
+    digest, size = hashlib.sha256(), 0
+    try:
+        for chunk in chunks:
+            digest.update(chunk)
+            size += len(chunk)
+            _write_all(write_fd, chunk)
+    except BrokenPipeError:
+        pass  # gpg stopped reading; its own failure is reported from its result
+    finally:
+        os.close(write_fd)
+        worker.join()
+    if "error" in outcome:
+        raise PgpError(f"gpg failed: {type(outcome['error']).__name__}") from outcome["error"]
+    return (digest.hexdigest(), size), outcome["result"]
+
+
 def _prepare_home(home: Path) -> None:
     if home.resolve() == (Path.home() / ".gnupg").resolve():
         raise PgpError(f"{home}: the bridge needs a GnuPG home of its own, not the user's ~/.gnupg")
@@ -315,19 +319,6 @@ def _prepare_home(home: Path) -> None:
         raise PgpError(f"GnuPG home {home} has mode {st.st_mode & 0o777:o}; it must be 0700")
 
 
-class _Counter:
-    def __init__(self) -> None:
-        self._hash = hashlib.sha256()
-        self.size = 0
-
-    def update(self, data: bytes) -> None:
-        self._hash.update(data)
-        self.size += len(data)
-
-    def hexdigest(self) -> str:
-        return self._hash.hexdigest()
-
-
 class _AtomicOutput:
     """gpg's stdout, hashed and written to a 0600 temp file next to ``path`` as it arrives, renamed
     to ``path`` on ``commit``; removed on any failure. ``write`` is python-gnupg's ``on_data``
@@ -337,7 +328,8 @@ class _AtomicOutput:
     def __init__(self, path: Path) -> None:
         self.path = path
         self.temp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp")
-        self._counter = _Counter()
+        self.hash = hashlib.sha256()
+        self.size = 0
         self._fd = -1
         self._failure: OSError | None = None
         self._done = False
@@ -350,7 +342,8 @@ class _AtomicOutput:
         if data and self._failure is None:
             try:
                 _write_all(self._fd, data)
-                self._counter.update(data)
+                self.hash.update(data)
+                self.size += len(data)
             except OSError as exc:
                 self._failure = exc
         return False  # python-gnupg must not keep the data
@@ -367,14 +360,6 @@ class _AtomicOutput:
         os.replace(self.temp, self.path)
         fsync_dir(self.path.parent)
         self._done = True
-
-    @property
-    def digest(self) -> str:
-        return self._counter.hexdigest()
-
-    @property
-    def size(self) -> int:
-        return self._counter.size
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
                  tb: TracebackType | None) -> None:

@@ -184,6 +184,20 @@ def test_stream_of_100_mib_keeps_memory_flat(homes: Homes, ward: Gpg, keys: dict
     assert back.hexdigest() == expected.hexdigest()
 
 
+def test_compress_level_is_passed_to_gpg(homes: Homes, ward: Gpg, keys: dict) -> None:
+    plain = b"".join(csv_chunks(MIB, seed=3))
+    sizes = {}
+    for level in (None, 0):
+        out = homes.root / f"z{level}.gpg"
+        sizes[level] = ward.encrypt_sign_stream(iter([plain]), out, keys["vendor"], keys["ward"],
+                                                compress_level=level).size
+        res = cli(keys["vendor_home"], "--decrypt", str(out))
+        assert res.stdout == plain
+    assert sizes[None] < len(plain) // 2 < len(plain) < sizes[0]  # compressed by default; level 0 stores
+    with pytest.raises(PgpError, match="0-9"):
+        ward.encrypt_sign_stream(iter([plain]), homes.root / "bad.gpg", keys["vendor"], keys["ward"], compress_level=10)
+
+
 def test_stream_failure_leaves_no_file_and_keeps_the_callers_error(homes: Homes, ward: Gpg, keys: dict) -> None:
     def failing() -> Iterator[bytes]:
         yield b"x" * MIB
