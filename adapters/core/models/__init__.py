@@ -1,6 +1,6 @@
 """Models of the core store (SQLAlchemy 2.0 typed declarative, one ``Base``).
 
-Business tables (標準準拠 side): atena, shikaku, fuka, fuka_kibetsu.
+Business tables (標準準拠 side): atena, shikaku, fuka, fuka_kibetsu, nintei.
 Runtime tables (the bridge's own): outbox, inbox, transfer, change_journal, custody_pending, handover.
 """
 
@@ -8,6 +8,7 @@ from adapters.core.models.atena import Atena, Shikaku
 from adapters.core.models.base import NAMING_CONVENTION, Base, UtcDateTime, utcnow
 from adapters.core.models.fuka import FUTSUCHO, TOKUCHO, Fuka, FukaKibetsu
 from adapters.core.models.handover import Handover
+from adapters.core.models.nintei import Nintei
 from adapters.core.models.runtime import ChangeJournal, CustodyPending, Inbox, Outbox, Transfer
 
 __all__ = [
@@ -22,6 +23,7 @@ __all__ = [
     "FukaKibetsu",
     "Handover",
     "Inbox",
+    "Nintei",
     "Outbox",
     "Shikaku",
     "Transfer",
