@@ -37,6 +37,7 @@ log = logging.getLogger(__name__)
 RECEIPTED = "receipted"
 CLOSED = "closed"
 REJECTED = "rejected"
+ORDER = {"receipt.json": 0, "rejected.json": 1, "returns.csv": 2, "deletion.json": 3}
 
 
 @dataclass
@@ -59,10 +60,11 @@ class AnswerReader:
         result = PollResult()
         with SftpClient(endpoint(partner)) as client:
             files = {f.name: f for f in client.stable_listing(exchange.OUTBOX, wait=settle)}
-            for name in sorted(files):
-                match = exchange.ANSWER.fullmatch(name)
-                if match is None or f"{name}.asc" not in files:
-                    continue  # not an answer, or its signature is not there yet
+            answers = [(m, m.string) for m in map(exchange.ANSWER.fullmatch, files) if m is not None]
+            # A receipt before the deletion certificate that needs it, whatever the names sort as.
+            for match, name in sorted(answers, key=lambda a: (ORDER[a[0]["kind"]], a[1])):
+                if f"{name}.asc" not in files:
+                    continue  # its signature is not there yet
                 data = client.read_bytes(f"{exchange.OUTBOX}/{name}", exchange.MAX_ANSWER_BYTES)
                 signature = client.read_bytes(f"{exchange.OUTBOX}/{name}.asc", 1 << 16)
                 outcome = self._one(partner, name, match["tid"], match["kind"], data, signature)
