@@ -54,6 +54,18 @@ def primary_fingerprints(home: Path, secret: bool = False) -> list[str]:
     return found
 
 
+def cli_sign(home: Path, fpr: str, data: bytes, *extra: str) -> str:
+    """A detached ASCII-armoured signature made by the CLI."""
+    return cli(home, *extra, "--armor", "--detach-sign", "--local-user", fpr, stdin=data).stdout.decode()
+
+
+def cli_verified_by(home: Path, data: bytes, signature: str) -> list[str]:
+    """Primary fingerprints the CLI reports as good signers of ``data``."""
+    sig = home / "check.asc"
+    sig.write_text(signature)
+    return [s[-1] for s in status(cli(home, "--verify", str(sig), "-", stdin=data), "VALIDSIG")]
+
+
 def cli_key(home: Path, uid: str, *faked_time: str, expire: str = "0") -> str:
     cli(home, *faked_time, "--quick-gen-key", uid, "ed25519", "sign", expire)
     fpr = primary_fingerprints(home, secret=True)[-1]
@@ -66,25 +78,19 @@ class Homes:
 
     def __init__(self) -> None:
         self.root = Path(tempfile.mkdtemp(prefix="kpgp-"))
-        self.cli_homes: list[Path] = []
 
     def cli_home(self, name: str) -> Path:
-        home = self.root / name
-        home.mkdir(mode=0o700)
-        self.cli_homes.append(home)
-        return home
-
-    def close(self) -> None:
-        for home in self.cli_homes:
-            subprocess.run(["gpgconf", "--homedir", str(home), "--kill", "gpg-agent"], capture_output=True, check=False)
-        shutil.rmtree(self.root, ignore_errors=True)
+        (self.root / name).mkdir(mode=0o700)
+        return self.root / name
 
 
 @pytest.fixture
 def homes() -> Iterator[Homes]:
     h = Homes()
     yield h
-    h.close()
+    for home in (p for p in h.root.iterdir() if p.is_dir()):  # the gpg-agent of every home in there
+        subprocess.run(["gpgconf", "--homedir", str(home), "--kill", "gpg-agent"], capture_output=True, check=False)
+    shutil.rmtree(h.root, ignore_errors=True)
 
 
 @pytest.fixture
@@ -122,14 +128,6 @@ def csv_chunks(total: int, seed: int, chunk: int = 64 * 1024) -> Iterator[bytes]
         yield piece
 
 
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        while block := f.read(MIB):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 # --- encrypt + sign, read by the gpg command line ---------------------------------------------
 
 
@@ -140,7 +138,7 @@ def test_stream_decrypts_with_gpg_cli_and_shows_the_ward_signature(homes: Homes,
     info = ward.encrypt_sign_stream(iter([plain[:MIB], plain[MIB:]]), out, keys["vendor"], keys["ward"])
 
     assert (info.plaintext_sha256, info.plaintext_size) == (hashlib.sha256(plain).hexdigest(), len(plain))
-    assert (info.sha256, info.size) == (sha256_file(out), out.stat().st_size)
+    assert (info.sha256, info.size) == (hashlib.sha256(out.read_bytes()).hexdigest(), out.stat().st_size)
     assert out.stat().st_mode & 0o777 == 0o600
     assert os.listdir(out.parent) == ["t-1.csv.gpg"]  # no temp file left
     assert out.read_bytes()[0] & 0x80  # binary OpenPGP packet, not ASCII armour
@@ -154,31 +152,22 @@ def test_stream_decrypts_with_gpg_cli_and_shows_the_ward_signature(homes: Homes,
 def test_stream_of_100_mib_keeps_memory_flat(homes: Homes, ward: Gpg, keys: dict) -> None:
     total = 100 * MIB
     expected = hashlib.sha256()
-    counted = 0
-
-    def chunks() -> Iterator[bytes]:
-        nonlocal counted
-        for piece in csv_chunks(total, seed=2):
-            expected.update(piece)
-            counted += len(piece)
-            yield piece
-
+    for piece in csv_chunks(total, seed=2):  # the same deterministic stream, hashed here
+        expected.update(piece)
     out = homes.root / "big.csv.gpg"
     tracemalloc.start()
     try:
-        info = ward.encrypt_sign_stream(chunks(), out, keys["vendor"], keys["ward"])
+        info = ward.encrypt_sign_stream(csv_chunks(total, seed=2), out, keys["vendor"], keys["ward"])
         _, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()
     assert peak < 20 * MIB, f"peak {peak / MIB:.1f} MiB"
-    assert counted == total and info.plaintext_size == total
-    assert info.plaintext_sha256 == expected.hexdigest()
+    assert (info.plaintext_size, info.plaintext_sha256) == (total, expected.hexdigest())
     # The vendor's gpg gets back the same bytes (hashed while streaming out of the CLI).
     proc = subprocess.Popen(["gpg", "--homedir", str(keys["vendor_home"]), "--batch", "--decrypt", str(out)],
                             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
-    assert proc.stdout is not None
     back = hashlib.sha256()
-    while block := proc.stdout.read(MIB):
+    while block := proc.stdout.read(MIB):  # type: ignore[union-attr]
         back.update(block)
     assert proc.wait(timeout=120) == 0
     assert back.hexdigest() == expected.hexdigest()
@@ -274,9 +263,7 @@ def test_decrypt_of_unsigned_or_tampered_message_is_refused(homes: Homes, ward: 
 
 def test_detached_signature_by_gpg_cli_verifies(homes: Homes, ward: Gpg, keys: dict) -> None:
     receipt = b'{"transfer_id": "t-1", "record_count": 3}'
-    (homes.root / "receipt.json").write_bytes(receipt)
-    sig = cli(keys["vendor_home"], "--armor", "--detach-sign", "--local-user", keys["vendor"],
-              "--output", "-", str(homes.root / "receipt.json")).stdout.decode()
+    sig = cli_sign(keys["vendor_home"], keys["vendor"], receipt)
     ward.verify_detached(receipt, sig, keys["vendor"])  # raises unless good and by the vendor key
 
 
@@ -284,28 +271,7 @@ def test_our_detached_signature_verifies_with_gpg_cli(homes: Homes, ward: Gpg, k
     manifest = b'{"transfer_id": "t-1"}'
     sig = ward.sign_detached(manifest, keys["ward"])
     assert sig.startswith("-----BEGIN PGP SIGNATURE-----")
-    (homes.root / "m.json").write_bytes(manifest)
-    (homes.root / "m.json.asc").write_text(sig)
-    res = cli(keys["vendor_home"], "--verify", str(homes.root / "m.json.asc"), str(homes.root / "m.json"))
-    assert [s[-1] for s in status(res, "VALIDSIG")] == [keys["ward"]]
-
-
-def _crc24(data: bytes) -> int:
-    crc = 0xB704CE  # RFC 4880 6.1
-    for byte in data:
-        crc ^= byte << 16
-        for _ in range(8):
-            crc <<= 1
-            if crc & 0x1000000:
-                crc ^= 0x1864CFB
-    return crc & 0xFFFFFF
-
-
-def _armour(packet: bytes) -> str:
-    body = base64.b64encode(packet).decode()
-    lines = [body[i:i + 64] for i in range(0, len(body), 64)]
-    crc = base64.b64encode(_crc24(packet).to_bytes(3, "big")).decode()
-    return "\n".join(["-----BEGIN PGP SIGNATURE-----", "", *lines, f"={crc}", "-----END PGP SIGNATURE-----", ""])
+    assert cli_verified_by(keys["vendor_home"], manifest, sig) == [keys["ward"]]
 
 
 def _tamper_armour_text(sig: str) -> str:
@@ -318,19 +284,18 @@ def _tamper_armour_text(sig: str) -> str:
 
 
 def _tamper_signature_value(home: Path, sig: str) -> str:
-    """One bit of the signature value flipped, re-armoured with a correct checksum: a well-formed
-    signature that does not verify."""
+    """One bit of the signature value flipped, re-armoured (the checksum line is optional): a
+    well-formed signature that does not verify."""
     packet = bytearray(cli(home, "--dearmor", stdin=sig.encode()).stdout)
     packet[-3] ^= 0x01  # inside the last MPI (the EdDSA S value)
-    return _armour(bytes(packet))
+    body = base64.b64encode(bytes(packet)).decode()
+    return "-----BEGIN PGP SIGNATURE-----\n\n" + body + "\n-----END PGP SIGNATURE-----\n"
 
 
 def test_detached_signature_failures_name_their_reason(homes: Homes, ward: Gpg, keys: dict) -> None:
     vendor = keys["vendor_home"]
     data = b'{"transfer_id": "t-2"}'
-    (homes.root / "d.json").write_bytes(data)
-    sig = cli(vendor, "--armor", "--detach-sign", "--local-user", keys["vendor"], "--output", "-",
-              str(homes.root / "d.json")).stdout.decode()
+    sig = cli_sign(vendor, keys["vendor"], data)
 
     cases = {
         "tampered data": (data + b" ", sig, keys["vendor"], {"bad"}),
@@ -344,8 +309,7 @@ def test_detached_signature_failures_name_their_reason(homes: Homes, ward: Gpg, 
     stranger_home = homes.cli_home("stranger")
     stranger = cli_key(stranger_home, "Stranger <s@example.invalid>")
     cases["signed by a key not in the keyring"] = (
-        data, cli(stranger_home, "--armor", "--detach-sign", "--local-user", stranger, "--output", "-",
-                  str(homes.root / "d.json")).stdout.decode(), stranger, {"unknown-key"})
+        data, cli_sign(stranger_home, stranger, data), stranger, {"unknown-key"})
     # a complete signed message over other content, offered as a detached signature
     inline = cli(vendor, "--armor", "--sign", "--local-user", keys["vendor"], stdin=b"other content").stdout.decode()
     cases["signed message, not detached"] = (data, inline, keys["vendor"], {"missing"})
@@ -360,9 +324,7 @@ def test_revoked_signing_key_is_refused(homes: Homes, ward: Gpg) -> None:
     home = homes.cli_home("revoked")
     fpr = cli_key(home, "Revoked Vendor <r@example.invalid>")
     data = b"receipt"
-    (homes.root / "r.json").write_bytes(data)
-    sig = cli(home, "--armor", "--detach-sign", "--local-user", fpr, "--output", "-",
-              str(homes.root / "r.json")).stdout.decode()
+    sig = cli_sign(home, fpr, data)
     # gpg keeps a revocation certificate per key; its armour line is disarmed with a leading ':'
     rev = (home / "openpgp-revocs.d" / f"{fpr}.rev").read_text().replace(":-----BEGIN", "-----BEGIN")
     cli(home, "--import", stdin=rev.encode())
@@ -376,9 +338,7 @@ def test_expired_signing_key_is_refused(homes: Homes, ward: Gpg) -> None:
     home = homes.cli_home("expired")
     then = ("--faked-system-time", "20200101T000000!")
     fpr = cli_key(home, "Old Vendor <o@example.invalid>", *then, expire="1d")
-    (homes.root / "o.json").write_bytes(b"old")
-    sig = cli(home, *then, "--armor", "--detach-sign", "--local-user", fpr, "--output", "-",
-              str(homes.root / "o.json")).stdout.decode()
+    sig = cli_sign(home, fpr, b"old", *then)
     ward.import_key(cli(home, "--armor", "--export", fpr).stdout.decode(), fpr)
     with pytest.raises(SignatureError) as caught:
         ward.verify_detached(b"old", sig, fpr)
@@ -422,10 +382,7 @@ def test_protected_key_uses_the_passphrase_from_the_named_variable(homes: Homes,
         fpr = prod.generate_key("Ward Prod", "prod@ward.example.invalid")
         sig = prod.sign_detached(b"manifest", fpr)
         cli(keys["vendor_home"], "--import", stdin=prod.export_public(fpr).encode())
-        (homes.root / "m").write_bytes(b"manifest")
-        (homes.root / "m.asc").write_text(sig)
-        res = cli(keys["vendor_home"], "--verify", str(homes.root / "m.asc"), str(homes.root / "m"))
-        assert [s[-1] for s in status(res, "VALIDSIG")] == [fpr]
+        assert cli_verified_by(keys["vendor_home"], b"manifest", sig) == [fpr]
         # the key really is protected: once gpg-agent forgets the cached passphrase, the CLI with
         # an empty one cannot sign with it
         subprocess.run(["gpgconf", "--homedir", str(homes.root / "prod"), "--kill", "gpg-agent"], check=True)
