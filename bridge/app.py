@@ -32,6 +32,7 @@ from queues.custody import CustodyEvent, CustodyLog, SigningKeyError
 from queues.custody.signing import load_private_key
 from queues.errors import TransientError
 from queues.message import Message
+from queues.outbound import characters_ref
 from queues.outbox import Relay
 from queues.payloads import PayloadStore
 from queues.publisher import Publisher
@@ -93,6 +94,7 @@ class Bridge:
         """The partner certified deletion: delete what the ward still holds (spool, payload)."""
         spooled = self.vendor_handover.purge(transfer.id)
         payload = self.payloads.delete(transfer.payload_ref)
+        self.payloads.delete(self.payloads.ref_for(characters_ref(transfer.id)))
         with self.sessions.begin() as s:
             handover_log.record(s, CustodyEvent(
                 transfer_id=transfer.id, event="purged", actor=self.actor, partner=transfer.partner,

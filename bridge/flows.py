@@ -42,8 +42,12 @@ def csv_renderer(layout: Layout, table: SubstitutionTable) -> Renderer:
         policy = CharPolicy(table, on_unmapped="withhold")
 
         def report() -> RenderResult:
+            lines = [{"record": x.record_index, "key": x.record_key, "field": x.field, "char": x.char,
+                      "codepoint": x.codepoint, "replacement": x.replacement} for x in policy.substitutions]
+            lines += [{"record": x.record_index, "key": x.record_key, "field": x.field, "char": x.char,
+                       "codepoint": x.codepoint, "replacement": None, "reason": x.reason} for x in policy.issues]
             return RenderResult(withheld=len(policy.withheld), substitutions=len(policy.substitutions),
-                                problems=tuple(str(issue) for issue in policy.issues[:50]))
+                                problems=tuple(str(issue) for issue in policy.issues[:50]), characters=tuple(lines))
 
         return csv_codec.render(layout, records, chars=policy), report
 

@@ -9,6 +9,7 @@ the encrypted payload store, so memory stays flat whatever the record count.
 from __future__ import annotations
 
 import itertools
+import json
 import math
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -40,6 +41,14 @@ class RenderResult:
     withheld: int = 0
     problems: tuple[str, ...] = ()
     substitutions: int = 0
+    # Per character: record, key, field, char, codepoint, replacement (None: unmapped).
+    characters: tuple[dict[str, Any], ...] = ()
+
+
+def characters_ref(transfer_id: str) -> str:
+    """Where a transfer's character report is kept: encrypted like a payload, since it holds
+    pieces of names."""
+    return f"{transfer_id}.chars"
 
 
 @dataclass
@@ -115,6 +124,10 @@ def send_outbound(sessions: sessionmaker[Session], keyring: Keyring, payloads: P
                 writer.write(chunk)
         info = writer.close()  # already closed by the block; returns its info
         result = report()
+        if result.characters:
+            with payloads.open_writer(characters_ref(transfer_id), flow.name) as chars:
+                for line in result.characters:
+                    chars.write(json.dumps(line, ensure_ascii=False).encode() + b"\n")
         state = HELD if result.withheld else QUEUED
         now = datetime.now(UTC)
         base = {"transfer_id": transfer_id, "actor": actor, "partner": flow.partner}

@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from sqlalchemy import func, select
 
 from adapters.core.models import Transfer
 from adapters.vendor import register as ledger
+from bridge.app import Bridge
 from bridge.context import state
 from bridge.output import console, emit, emit_object
+from queues.outbound import characters_ref
 from queues.status import route_status, vhost_of
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="print JSON instead of a table")]
@@ -60,6 +62,18 @@ def register(app: typer.Typer) -> None:
         emit(rows, json_out, title="transfers",
              columns=["id", "flow", "partner", "direction", "state", "records", "part", "created_at"])
 
+    @transfers_app.command("chars")
+    def chars(ctx: typer.Context, transfer_id: str, json_out: JsonOpt = False) -> None:
+        """The character report of a transfer: every substitution made and every unmapped character."""
+        bridge = state(ctx).bridge
+        with bridge.sessions() as s:
+            transfer = s.get(Transfer, transfer_id)
+        if transfer is None:
+            console.print(f"[red]no transfer {transfer_id}[/]")
+            raise typer.Exit(1)
+        emit(_characters(bridge, transfer), json_out, title=f"characters of {transfer_id}",
+             columns=["record", "key", "field", "char", "codepoint", "replacement", "reason"])
+
     @transfers_app.command("show")
     def show(ctx: typer.Context, transfer_id: str, json_out: JsonOpt = False) -> None:
         """One transfer with its custody chain."""
@@ -73,6 +87,14 @@ def register(app: typer.Typer) -> None:
                                     "sha256": transfer.sha256, "size": transfer.size, "key_id": transfer.key_id,
                                     "last_error": transfer.last_error}
         emit_object(row, json_out, title=f"transfer {transfer_id}")
+
+
+def _characters(bridge: Bridge, transfer: Transfer) -> list[dict[str, Any]]:
+    ref = bridge.payloads.ref_for(characters_ref(transfer.id))
+    if not bridge.payloads.exists(ref):
+        return []
+    text = b"".join(bridge.payloads.read(ref, characters_ref(transfer.id), transfer.flow)).decode()
+    return [json.loads(line) for line in text.splitlines()]
 
 
 def _row(t: Transfer) -> dict[str, object]:

@@ -5,10 +5,10 @@ from __future__ import annotations
 import hashlib
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from adapters.core.journal import announce
-from adapters.core.models import ChangeJournal, Inbox, Outbox, Transfer
+from adapters.core.models import Atena, ChangeJournal, Fuka, Inbox, Outbox, Transfer
 from fixtures.activity import change_shikaku
 from fixtures.population import load
 from queues.publisher import PublishError
@@ -102,3 +102,20 @@ def test_print_flow_delivers_one_whole_file_with_custody_chain(home: Home) -> No
     assert [e["event"] for e in chain] == ["extracted", "encrypted", "queued", "sent"]
     verify = home.cli("custody", "verify")
     assert "intact" in verify.stdout
+
+
+def test_unmapped_character_holds_the_transfer_with_a_report(home: Home) -> None:
+    load(home.bridge.sessions, home.bridge.mynumber, people=300, seed=13, nendo=2026)
+    with home.bridge.sessions.begin() as s:
+        first, second = s.scalars(select(Fuka.atena_no).order_by(Fuka.id).limit(2)).all()
+        s.execute(update(Atena).where(Atena.atena_no == first).values(name_kanji="𩸽野花子"))
+        s.execute(update(Atena).where(Atena.atena_no == second).values(name_kanji="\u9ad9橋次郎"))
+    summary = home.cli_json("run", "print.hokenryo", "--nendo", "2026")
+    assert summary["held"] == 1, summary
+    report = home.cli_json("transfers", "chars", summary["transfer_ids"][0])
+    unmapped = [r for r in report if r["replacement"] is None]
+    assert [(r["field"], r["char"], r["codepoint"]) for r in unmapped] == [("name_kanji", "𩸽", "U+29E3D")]
+    assert unmapped[0]["key"].endswith("0000001")  # the notice number of the first 賦課, never 個人番号
+    assert {("name_kanji", "\u9ad9", "高")} <= {(r["field"], r["char"], r["replacement"]) for r in report}
+    with home.bridge.sessions() as s:
+        assert s.get(Transfer, summary["transfer_ids"][0]).state == "held"  # type: ignore[union-attr]
