@@ -24,7 +24,7 @@ import stat as stat_mode
 import time
 import uuid
 from collections.abc import Iterable, Iterator
-from contextlib import contextmanager, suppress
+from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -35,17 +35,14 @@ from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, stop
 from queues.errors import PermanentError, TransientError
 from queues.files import fsync_dir
 
-# paramiko caps an SSH packet at the peer's maximum less 64 bytes (32704 with OpenSSH), and its
-# default SFTP write of 32768 data bytes plus the request header then goes out as two packets,
-# the second one tiny. A request of 32256 bytes fits one packet for any handle up to the 256
-# bytes SFTP allows: about 1.3x the throughput here (bench/transfer_io.py; larger buffers or
-# windows gained nothing). The write buffer, a whole number of requests, coalesces small chunks
-# (CSV rows) into full requests; a local file is read in blocks of it.
+# paramiko sends SSH packets of at most the peer's maximum less 64 bytes (32704 with OpenSSH), so
+# its default 32768-byte SFTP write plus header goes out as two packets. 32256 fits one packet for
+# any handle SFTP allows (<= 256 bytes): ~1.3x the throughput here (bench/transfer_io.py). The
+# write buffer, a whole number of requests, coalesces small chunks (CSV rows) into full requests.
 WRITE_REQUEST = 32 * 1024 - 512
 WRITE_BUFFER = 8 * WRITE_REQUEST
-# AES-GCM first (AEAD: no separate HMAC per packet, which paramiko drives from Python): uploads
-# about 1.4x faster here than with paramiko's first choice, aes128-ctr. The rest of paramiko's
-# list stays as fallback for servers without GCM.
+# AES-GCM first (AEAD: no HMAC per packet driven from Python): ~1.4x faster uploads here than
+# paramiko's first choice, aes128-ctr; the rest of its list stays as fallback.
 PREFERRED_CIPHERS = ("aes128-gcm@openssh.com", "aes256-gcm@openssh.com")
 CONNECT_ATTEMPTS = 4
 CONNECT_BUDGET_S = 8.0
@@ -149,27 +146,25 @@ class SftpClient:
         except OSError as exc:
             raise HostKeyError(f"sftp {ep.address}: cannot read known_hosts {ep.known_hosts}: "
                                f"{exc.strerror or exc}; refusing to connect") from None
-        ssh.set_missing_host_key_policy(_RefuseUnknownHost(ep))
+        ssh.set_missing_host_key_policy(_RefuseUnknownHost(ep))  # raises HostKeyError, passed on as is
         try:
-            ssh.connect(ep.host, ep.port, username=ep.username, pkey=key, timeout=ep.timeout,
-                        banner_timeout=ep.timeout, auth_timeout=ep.timeout, channel_timeout=ep.timeout,
-                        allow_agent=False, look_for_keys=False, transport_factory=_transport)
-            sftp = ssh.open_sftp()
-            sftp.get_channel().settimeout(ep.timeout)
-        except HostKeyError:
-            ssh.close()
-            raise
+            try:
+                ssh.connect(ep.host, ep.port, username=ep.username, pkey=key, timeout=ep.timeout,
+                            banner_timeout=ep.timeout, auth_timeout=ep.timeout, channel_timeout=ep.timeout,
+                            allow_agent=False, look_for_keys=False, transport_factory=_transport)
+                sftp = ssh.open_sftp()
+                sftp.get_channel().settimeout(ep.timeout)
+            except BaseException:
+                ssh.close()
+                raise
         except paramiko.BadHostKeyException as exc:
-            ssh.close()
             raise HostKeyError(
                 f"sftp {ep.address}: host key changed: offered {exc.key.get_name()} {exc.key.fingerprint}, "
                 f"pinned {exc.expected_key.get_name()} {exc.expected_key.fingerprint} in {ep.known_hosts}; "
                 "refusing to connect") from None
         except paramiko.AuthenticationException:
-            ssh.close()
             raise SftpError(f"sftp {ep.address}: user {ep.username!r} with key {ep.key_file} was refused") from None
         except (OSError, EOFError, paramiko.SSHException) as exc:
-            ssh.close()
             raise TransientTransportError(f"sftp {ep.address}: cannot connect: {_describe(exc)}") from exc
         self._ssh, self._sftp = ssh, sftp
 
@@ -201,27 +196,39 @@ class SftpClient:
         if name.startswith("."):
             raise ValueError(f"sftp upload: {remote_name!r}: dot names are reserved for temporary files")
         temp = posixpath.join(folder, f".{name}.part")
-        try:
-            with self._errors("upload", remote_name):
+        chunks = _file_blocks(source) if isinstance(source, Path) else iter(source)
+        errors = self._errors("upload", remote_name)  # wraps the SFTP calls only: the source's own
+        try:                                           # errors reach the caller as they are
+            with errors:
                 # What putfo does (open, pipelined writes), but fed from chunks as well as files.
                 remote = self.sftp.open(temp, "wb", bufsize=WRITE_BUFFER)
-                try:
-                    remote.MAX_REQUEST_SIZE = WRITE_REQUEST  # instance override of paramiko's class constant
-                    remote.set_pipelined(True)  # don't wait for each write's status; close() collects them
-                    sent, digest = _send(remote, _chunks(source), expected_size, remote_name)
+            try:
+                remote.MAX_REQUEST_SIZE = WRITE_REQUEST  # instance override of paramiko's class constant
+                remote.set_pipelined(True)  # don't wait for each write's status; close() collects them
+                digest, sent = hashlib.sha256(), 0
+                for chunk in chunks:
+                    sent += len(chunk)
+                    if sent > expected_size:  # stop early: the source is not what the transfer records
+                        raise SftpError(f"sftp upload {remote_name}: source gave more than the {expected_size} "
+                                        "bytes expected")
+                    digest.update(chunk)
+                    with errors:
+                        remote.write(chunk)
+                with errors:
                     remote.close()
-                except BaseException:
-                    _abandon(remote)
-                    raise
-                if sent != expected_size:
-                    raise SftpError(f"sftp upload {remote_name}: source gave {sent} bytes, expected {expected_size}")
-                if expected_sha256 is not None and digest != expected_sha256.lower():
-                    raise SftpError(f"sftp upload {remote_name}: SHA-256 of the bytes sent is {digest}, "
-                                    f"expected {expected_sha256}")
+            except BaseException:
+                _abandon(remote)
+                raise
+            if sent != expected_size:
+                raise SftpError(f"sftp upload {remote_name}: source gave {sent} bytes, expected {expected_size}")
+            if expected_sha256 is not None and digest.hexdigest() != expected_sha256.lower():
+                raise SftpError(f"sftp upload {remote_name}: SHA-256 of the bytes sent is {digest.hexdigest()}, "
+                                f"expected {expected_sha256}")
+            with errors:
                 on_server = self.sftp.stat(temp).st_size
                 if on_server != expected_size:
-                    raise TransientTransportError(f"sftp {self.endpoint.address}: upload {remote_name}: server has "
-                                                  f"{on_server} bytes, {expected_size} were sent")
+                    raise TransientTransportError(f"sftp {self.endpoint.address}: upload {remote_name}: server "
+                                                  f"has {on_server} bytes, {expected_size} were sent")
                 self._rename_into_place(temp, final)
         except BaseException:
             self._discard(temp)
@@ -329,41 +336,36 @@ class SftpClient:
                              "or empty parts")
         return posixpath.join(self.endpoint.root, remote)
 
-    @contextmanager
-    def _errors(self, op: str, remote: str) -> Iterator[None]:
-        """Map paramiko/socket errors to SftpError (permanent) or TransientTransportError."""
-        where = f"sftp {self.endpoint.address}: {op} {remote}"
-        try:
-            yield
-        except (SftpError, TransientTransportError):
-            raise
-        except FileNotFoundError:
-            raise RemoteNotFoundError(f"{where}: no such file or folder") from None
-        except PermissionError:
-            raise SftpError(f"{where}: permission denied") from None
-        except (OSError, EOFError, paramiko.SSHException, paramiko.SFTPError) as exc:
-            raise TransientTransportError(f"{where}: {_describe(exc)}") from exc
+    def _errors(self, op: str, remote: str) -> _ErrorMap:
+        return _ErrorMap(f"sftp {self.endpoint.address}: {op} {remote}")
 
 
-def _chunks(source: Path | Iterable[bytes]) -> Iterator[bytes]:
-    if isinstance(source, Path):
-        with open(source, "rb") as f:
-            while block := f.read(WRITE_BUFFER):
-                yield block
-    else:
-        yield from source
+class _ErrorMap:
+    """Maps paramiko/socket errors to SftpError (permanent) or TransientTransportError; reusable,
+    so that an upload wraps each SFTP call and nothing of the caller's."""
+
+    def __init__(self, where: str) -> None:
+        self.where = where
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        if exc is None or isinstance(exc, SftpError | TransientTransportError):
+            return
+        if isinstance(exc, FileNotFoundError):
+            raise RemoteNotFoundError(f"{self.where}: no such file or folder") from None
+        if isinstance(exc, PermissionError):
+            raise SftpError(f"{self.where}: permission denied") from None
+        if isinstance(exc, OSError | EOFError | paramiko.SSHException | paramiko.SFTPError):
+            raise TransientTransportError(f"{self.where}: {_describe(exc)}") from exc
 
 
-def _send(remote: paramiko.SFTPFile, chunks: Iterator[bytes], limit: int, name: str) -> tuple[int, str]:
-    digest = hashlib.sha256()
-    sent = 0
-    for chunk in chunks:
-        sent += len(chunk)
-        if sent > limit:  # stop early: the source is not what the transfer records
-            raise SftpError(f"sftp upload {name}: source gave more than the {limit} bytes expected")
-        digest.update(chunk)
-        remote.write(chunk)
-    return sent, digest.hexdigest()
+def _file_blocks(path: Path) -> Iterator[bytes]:
+    with open(path, "rb") as f:
+        while block := f.read(WRITE_BUFFER):
+            yield block
 
 
 def _transport(sock: object, **kwargs: object) -> paramiko.Transport:

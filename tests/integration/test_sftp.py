@@ -134,6 +134,23 @@ def test_upload_that_does_not_match_the_transfer_is_not_renamed(sshd: SshdServer
     assert not (tree.inbox / f".{name}.part").exists()  # removed on failure
 
 
+def test_errors_of_the_source_reach_the_caller_unchanged(sshd: SshdServer, tree: SftpTree, name: str,
+                                                          tmp_path: Path) -> None:
+    def payload() -> Iterator[bytes]:
+        yield b"x" * 1000
+        raise OSError(5, "payload store unreadable")
+
+    with SftpClient(endpoint(sshd)) as sftp:
+        with pytest.raises(OSError, match="payload store unreadable") as caught:
+            sftp.upload(payload(), f"inbox/{name}", 2000)
+        assert not isinstance(caught.value, TransientTransportError | SftpError)  # not blamed on the server
+        with pytest.raises(FileNotFoundError) as missing:
+            sftp.upload(tmp_path / "no-such-file", f"inbox/{name}", 1)
+        assert str(tmp_path) in str(missing.value)  # the local file, not a remote one
+        assert {f.name for f in sftp.listdir_attr("")} == {"inbox", "outbox"}  # the connection still works
+    assert not (tree.inbox / name).exists() and not (tree.inbox / f".{name}.part").exists()
+
+
 # --- host keys ------------------------------------------------------------------------------
 
 
