@@ -170,3 +170,48 @@ def test_deletion_certificate_without_receipt_is_refused(sftp_home: tuple[Home, 
     assert polled[0]["rejected"] == [f"{transfer_id}.deletion.json"], polled
     with home.bridge.sessions() as s:
         assert s.get(Transfer, transfer_id).state == "sent"  # type: ignore[union-attr]
+
+
+def test_sftp_server_down_is_retried_and_delivered_after(
+        sftp_home: tuple[Home, Callable[..., VendorRobot]], sshd: SshdServer, tree: SftpTree) -> None:
+    home, _robot = sftp_home
+    home.edit_config("routes.toml", lambda t: t.replace("retry_delays = [2, 10, 60, 300, 900]",
+                                                         "retry_delays = [1, 2, 4, 8, 16]"))
+    load(home.bridge.sessions, home.bridge.mynumber, people=300, seed=131, nendo=2026)
+    sshd.stop()
+    try:
+        transfer_id = home.cli_json("run", "print.hokenryo", "--nendo", "2026")["transfer_ids"][0]
+        home.start_worker("--routes", "print.deliver")
+        wait_until(lambda: "retried" in chain(home, transfer_id), 60, "a retry while the server is down")
+    finally:
+        sshd.start()
+
+    def state() -> str:
+        with home.bridge.sessions() as s:
+            return s.get(Transfer, transfer_id).state  # type: ignore[union-attr]
+
+    wait_until(lambda: state() == "sent", 90, "delivery once the server is back")
+    home.stop_all()
+    names = sorted(p.name for p in tree.inbox.iterdir())
+    assert names == sorted([f"{transfer_id}.csv.gpg", f"{transfer_id}.manifest.json",
+                            f"{transfer_id}.manifest.json.asc"])
+    assert "dead" not in chain(home, transfer_id)
+
+
+def test_unknown_host_key_is_refused_and_parked_with_the_reason(
+        sftp_home: tuple[Home, Callable[..., VendorRobot]], tree: SftpTree, tmp_path: Path) -> None:
+    home, _robot = sftp_home
+    wrong = tmp_path / "known_hosts"
+    wrong.write_text(f"[127.0.0.1]:{tree.port} ssh-ed25519 "
+                     "AAAAC3NzaC1lZDI1NTE5AAAAIG5vdC10aGUtcmlnaHQta2V5LW5vdC10aGUtcmlnaHQt\n")
+    home.edit_config("partners.toml", lambda t: "\n".join(
+        f'known_hosts = "{wrong}"' if line.startswith("known_hosts") else line for line in t.splitlines()))
+    load(home.bridge.sessions, home.bridge.mynumber, people=200, seed=141, nendo=2026)
+    transfer_id = home.cli_json("run", "print.hokenryo", "--nendo", "2026")["transfer_ids"][0]
+    home.start_worker("--routes", "print.deliver")
+    wait_until(lambda: "dead" in chain(home, transfer_id), 60, "the transfer parked")
+    home.stop_all()
+    dead = home.cli_json("dead", "list", "print.deliver")
+    assert len(dead) == 1 and "host key" in dead[0]["reason"].lower(), dead
+    assert dead[0]["attempts"] == 1  # refused at once: retrying cannot make an unknown key known
+    assert list(tree.inbox.iterdir()) == []
