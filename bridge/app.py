@@ -102,9 +102,10 @@ class Bridge:
                 dedup_key=f"{transfer.id}:purged"))
         self.flush_custody()
 
-    def poll_partners(self, stop: threading.Event, every: float = 10.0) -> None:
+    def poll_partners(self, stop: threading.Event) -> None:
         """In a worker: read the answers of every SFTP partner now and then."""
         partners = [p for p in self.config.partners.values() if p.sftp is not None]
+        every = min((p.poll_seconds for p in partners), default=30)
         while partners and not stop.wait(every):
             for partner in partners:
                 try:

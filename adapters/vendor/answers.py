@@ -10,6 +10,7 @@ in custody with the reason, and logged as an error for the operators.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 from collections.abc import Callable
@@ -24,7 +25,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from adapters.core.models import Atena, Handover, Inbox, Transfer
 from adapters.core.models.atena import SOFU_OK, SOFU_RETURNED
 from adapters.pgp import Gpg, PgpError
-from adapters.sftp import SftpClient
+from adapters.sftp import RemoteNotFoundError, SftpClient
 from adapters.vendor import exchange
 from adapters.vendor.exchange import AnswerError
 from adapters.vendor.handover import endpoint
@@ -65,8 +66,11 @@ class AnswerReader:
             for match, name in sorted(answers, key=lambda a: (ORDER[a[0]["kind"]], a[1])):
                 if f"{name}.asc" not in files:
                     continue  # its signature is not there yet
-                data = client.read_bytes(f"{exchange.OUTBOX}/{name}", exchange.MAX_ANSWER_BYTES)
-                signature = client.read_bytes(f"{exchange.OUTBOX}/{name}.asc", 1 << 16)
+                try:
+                    data = client.read_bytes(f"{exchange.OUTBOX}/{name}", exchange.MAX_ANSWER_BYTES)
+                    signature = client.read_bytes(f"{exchange.OUTBOX}/{name}.asc", 1 << 16)
+                except RemoteNotFoundError:
+                    continue  # taken by another poller since the listing
                 outcome = self._one(partner, name, match["tid"], match["kind"], data, signature)
                 if outcome == "seen":
                     result.seen_again += 1
@@ -74,8 +78,9 @@ class AnswerReader:
                     result.rejected.append(name)
                 else:
                     result.applied[outcome] = result.applied.get(outcome, 0) + 1
-                client.remove(f"{exchange.OUTBOX}/{name}.asc")
-                client.remove(f"{exchange.OUTBOX}/{name}")
+                for remote in (f"{exchange.OUTBOX}/{name}.asc", f"{exchange.OUTBOX}/{name}"):
+                    with contextlib.suppress(RemoteNotFoundError):  # another poller was quicker
+                        client.remove(remote)
         return result
 
     def _one(self, partner: PartnerConfig, name: str, transfer_id: str, kind: str, data: bytes,

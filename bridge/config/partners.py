@@ -36,6 +36,7 @@ class PartnerConfig:
     openpgp_fingerprint: str | None  # pinned: the key file must hold exactly this key
     receipt_sla: timedelta  # a hand-over without 受領証 after this is overdue
     deletion_sla: timedelta  # … and without 削除証明書 after this
+    poll_seconds: int  # how often a worker reads the partner's answers
 
 
 def partners(r: Reader, raw: dict[str, Any], config_dir: Path) -> dict[str, PartnerConfig]:
@@ -60,6 +61,7 @@ def partners(r: Reader, raw: dict[str, Any], config_dir: Path) -> dict[str, Part
             openpgp_key=key, openpgp_fingerprint=fingerprint,
             receipt_sla=timedelta(hours=r.get(t, f, "receipt_sla_hours", int, 24, where=w)),
             deletion_sla=timedelta(days=r.get(t, f, "deletion_sla_days", int, 30, where=w)),
+            poll_seconds=r.get(t, f, "poll_seconds", int, 30, where=w),
         )
 
     each(r, raw.get("partner", {}), f, "partner", build)
