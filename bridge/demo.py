@@ -1,9 +1,11 @@
 """``./dev demo``: one full cycle on synthetic data, with a summary at the end.
 
 Fresh state under var/demo/state every time: 20,000 synthetic people are loaded, the
-保険料決定通知書 batch runs, 資格 changes flow as events, a worker process delivers and applies
-everything, the custody log is verified, and the operator's status screen is shown.
-Needs KAIGO_AMQP_URL and KAIGO_RABBIT_API (``./dev demo`` starts a broker and sets both).
+保険料決定通知書 batch runs, 資格 changes flow as events, a worker process hands the print file
+to a synthetic print vendor over SFTP with OpenPGP and applies the changes; the vendor robot
+(stock gpg, paramiko) answers with a signed receipt, returned mail and a deletion certificate;
+a supervisor confirms the hand-over; the custody log is verified.
+Needs KAIGO_AMQP_URL, KAIGO_RABBIT_API and KAIGO_SFTP_* (``./dev demo`` starts the services).
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -23,11 +26,14 @@ from rich.console import Console
 from rich.table import Table
 from sqlalchemy import func, select
 
-from adapters.core.models import ChangeJournal, Transfer
+from adapters.core.models import ChangeJournal, Handover, Transfer
+from adapters.vendor import register as ledger
 from bridge import config as config_module
 from bridge.app import Bridge, init
 from bridge.flows import run_flow
 from fixtures import activity, population
+from fixtures.vendor import Behaviour, KeyPair, SftpParams, VendorRobot, create_key_pair, import_public
+from fixtures.vendor.keys import short_home
 
 console = Console()
 
@@ -51,6 +57,38 @@ def _wait(condition: Callable[[], bool], timeout: float, what: str, worker: subp
         time.sleep(0.2)
 
 
+VENDOR_PARTNER = """
+[partner.vendor-a]
+kind = "print-vendor"
+name = "委託印刷事業者A (synthetic; the vendor robot)"
+channel = "sftp"
+host = "${KAIGO_SFTP_HOST}"
+port = "${KAIGO_SFTP_PORT}"
+user = "${KAIGO_SFTP_USER}"
+key_file = "${KAIGO_SFTP_KEY}"
+known_hosts = "${KAIGO_SFTP_KNOWN_HOSTS}"
+openpgp_key = "vendor-a.asc"
+openpgp_fingerprint = "%s"
+receipt_sla_hours = 24
+deletion_sla_days = 30
+poll_seconds = 2
+"""
+
+
+def vendor_setup(state: Path) -> KeyPair:
+    """The demo's own configuration: vendor-a becomes the robot, reached by SFTP with its key."""
+    config_dir = state / "config"
+    shutil.copytree(config_module.default_config_dir(), config_dir)
+    vendor = create_key_pair(short_home(), "vendor-a <print@vendor-a.invalid>")
+    (config_dir / "vendor-a.asc").write_bytes(vendor.public_armored)
+    (config_dir / "partners.toml").write_text(VENDOR_PARTNER % vendor.fingerprint, encoding="utf-8")
+    os.environ["KAIGO_CONFIG"] = str(config_dir)
+    tree = Path(os.environ["KAIGO_SFTP_ROOT"])
+    for leftover in [*(tree / "inbox").glob("*"), *(tree / "outbox").glob("*")]:
+        leftover.unlink()
+    return vendor
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="./dev demo", description=__doc__)
     parser.add_argument("--people", type=int, default=20_000)
@@ -61,8 +99,9 @@ def main(argv: list[str] | None = None) -> int:
     state = Path("var/demo/state").resolve()
     shutil.rmtree(state, ignore_errors=True)
     os.environ["KAIGO_VAR"] = str(state)
+    vendor = vendor_setup(state)
     config = config_module.load()
-    bridge = Bridge(config, actor="demo")
+    bridge = Bridge(config, actor="operator:clerk-1")
     summary: list[tuple[str, str, float]] = []
     facts: dict[str, Any] = {}
 
@@ -87,30 +126,47 @@ def main(argv: list[str] | None = None) -> int:
 
     _step(summary, "core-system activity", changes)
 
+    import_public(vendor.home, bridge.gpg.export_public(bridge.ward_fingerprint).encode())
+    robot = VendorRobot("vendor-a", SftpParams.from_env(), vendor.home, bridge.ward_fingerprint,
+                        work_dir=state / "vendor-robot", behaviour=Behaviour(returns=5))
+    stop = threading.Event()
+    robot_thread = threading.Thread(target=robot.run, args=(stop, 1.0), daemon=True)
     log = open(state / "worker.log", "wb")
     worker = subprocess.Popen([sys.executable, "-m", "bridge", "worker"], stdout=log, stderr=subprocess.STDOUT)
+    robot_thread.start()
     try:
         def deliver() -> str:
-            queued = set(facts["run"]["transfer_ids"])
+            expected = facts["run"]["transfers"] - facts["run"]["held"]
 
             def done() -> bool:
                 with bridge.sessions() as s:
-                    sent = s.scalar(select(func.count()).select_from(Transfer).where(Transfer.state == "sent"))
+                    closed = s.scalar(select(func.count()).select_from(Transfer).where(Transfer.state == "closed"))
                     applied = s.scalar(select(func.count()).select_from(ChangeJournal))
-                return sent == len(queued) - facts["run"]["held"] and applied == args.changes
+                return closed == expected and applied == args.changes
 
-            _wait(done, 300, "deliveries and change events", worker)
-            drop = config.partners["vendor-a"].path
-            assert drop is not None
-            files = sorted(drop.glob("*.csv"))
-            facts["files"] = files
-            return f"{len(files)} file(s) in {drop}, {args.changes:,} changes applied"
+            _wait(done, 300, "hand-overs closed and change events applied", worker)
+            with bridge.sessions() as s:
+                returned = s.scalar(select(func.sum(Handover.returns))) or 0
+            return (f"{expected} hand-over(s) sent by SFTP + OpenPGP, receipted, {returned} returned notice(s), "
+                    f"deletion certified; {args.changes:,} changes applied")
 
-        _step(summary, "worker: relay, deliver, apply", deliver)
+        _step(summary, "worker + vendor robot: hand-over to deletion", deliver)
     finally:
+        stop.set()
+        robot_thread.join(timeout=30)
+        robot.close()
         worker.send_signal(signal.SIGTERM)
         worker.wait(timeout=60)
         log.close()
+
+    def confirm() -> str:
+        with bridge.sessions.begin() as s:
+            ids = [e.transfer_id for e in ledger.entries(s, config.partners) if e.confirmed_by is None]
+            for transfer_id in ids:
+                ledger.confirm(s, transfer_id, "supervisor-1")
+        return f"{len(ids)} hand-over record(s) confirmed by supervisor-1 (not the clerk who ran the batch)"
+
+    _step(summary, "上長確認 of the hand-over register", confirm)
 
     def verify() -> str:
         bridge.flush_custody()
@@ -123,6 +179,7 @@ def main(argv: list[str] | None = None) -> int:
     _step(summary, "custody verify", verify)
 
     subprocess.run([sys.executable, "-m", "bridge", "status"], check=True)
+    subprocess.run([sys.executable, "-m", "bridge", "handovers"], check=True)
     first = facts["run"]["transfer_ids"][0]
     subprocess.run([sys.executable, "-m", "bridge", "custody", "show", first], check=True)
 
