@@ -15,7 +15,7 @@ from typing import Any
 from rich.progress import Progress
 from sqlalchemy.orm import Session
 
-from adapters.vendor import hokenryo
+from adapters.vendor import hihokenshasho, hokenryo, nintei_kekka
 from bridge.app import Bridge
 from mappings import csv_codec
 from mappings.charpolicy import CharPolicy, SubstitutionTable
@@ -24,15 +24,32 @@ from mappings.registry import LayoutRegistry
 from queues.outbound import Record, Renderer, RenderResult, send_outbound
 
 
+def batch_key(name: str, nendo: int, edition: int) -> str:
+    return f"{name}/{nendo}" + (f"#{edition}" if edition > 1 else "")
+
+
+def per_nendo(_session: Session, name: str, nendo: int, edition: int) -> tuple[str, int]:
+    """The default scope of a run: the 年度 itself, keyed "flow/2026" ("#2" for an edition)."""
+    return batch_key(name, nendo, edition), nendo
+
+
 @dataclass(frozen=True)
 class FlowSource:
-    count: Callable[[Session, int], int]
-    records: Callable[[Session, int], Iterator[dict[str, Any]]]
+    count: Callable[[Session, Any], int]
+    records: Callable[[Session, Any], Iterator[dict[str, Any]]]
+    # What one run covers: (batch key, the scope count/records take), from (session, flow, nendo,
+    # edition). Per 年度 by default; a flow issuing what changed since its last run derives its
+    # window from the batches already made (adapters/vendor/hihokenshasho.py).
+    scope: Callable[[Session, str, int, int], tuple[str, Any]] = per_nendo
 
 
 SOURCES: dict[str, FlowSource] = {
     "print.hokenryo": FlowSource(count=hokenryo.count,
                                  records=lambda s, nendo: hokenryo.notices(s, nendo, date.today())),
+    "print.ninteikekka": FlowSource(count=nintei_kekka.count,
+                                    records=lambda s, nendo: nintei_kekka.notices(s, nendo, date.today())),
+    "print.hihokenshasho": FlowSource(count=hihokenshasho.count, scope=hihokenshasho.scope,
+                                      records=lambda s, window: hihokenshasho.cards(s, window, date.today())),
 }
 
 
@@ -54,10 +71,6 @@ def csv_renderer(layout: Layout, table: SubstitutionTable) -> Renderer:
     return render
 
 
-def batch_key(name: str, nendo: int, edition: int) -> str:
-    return f"{name}/{nendo}" + (f"#{edition}" if edition > 1 else "")
-
-
 def run_flow(bridge: Bridge, name: str, nendo: int, edition: int = 1, progress: bool = True) -> dict[str, Any]:
     """Run a batch flow for a 年度; ``edition`` > 1 issues the batch again (a re-print)."""
     flow = bridge.config.flow(name)
@@ -70,11 +83,12 @@ def run_flow(bridge: Bridge, name: str, nendo: int, edition: int = 1, progress: 
     render = csv_renderer(layout, table)
     started = time.perf_counter()
     with bridge.read_sessions() as session, Progress(disable=not progress, transient=True) as bar:
-        total = source.count(session, nendo)
-        task = bar.add_task(f"{name} {nendo}", total=total)
-        records: Iterator[Record] = source.records(session, nendo)
+        batch, scope = source.scope(session, name, nendo, edition)
+        total = source.count(session, scope)
+        task = bar.add_task(batch, total=total)
+        records: Iterator[Record] = source.records(session, scope)
         outcome = send_outbound(bridge.sessions, bridge.keyring, bridge.payloads, flow,
-                                batch_key(name, nendo, edition), records, total, render, bridge.actor,
+                                batch, records, total, render, bridge.actor,
                                 tick=lambda n: bar.advance(task, n))
     bridge.flush_custody()
     relay = bridge.relay()
@@ -82,7 +96,7 @@ def run_flow(bridge: Bridge, name: str, nendo: int, edition: int = 1, progress: 
         published = relay.drain()
     finally:
         relay.close()
-    return {"flow": name, "nendo": nendo, "batch": batch_key(name, nendo, edition), "records": outcome.records,
+    return {"flow": name, "nendo": nendo, "batch": batch, "records": outcome.records,
             "transfers": len(outcome.transfers), "resumed": outcome.resumed, "held": len(outcome.held),
             "bytes": outcome.bytes, "published": published,
             "seconds": round(time.perf_counter() - started, 2), "transfer_ids": outcome.transfers}
