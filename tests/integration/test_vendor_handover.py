@@ -235,3 +235,17 @@ def test_vendor_kit_gives_the_ward_key_a_stock_gpg_imports(home: Home, tmp_path:
     finally:
         stop_agent(gnupg)
         shutil.rmtree(gnupg, ignore_errors=True)
+
+
+def test_vendor_connection_dropped_mid_file_then_completes(sftp_home: tuple[Home, Callable[..., VendorRobot]],
+                                                            tree: SftpTree) -> None:
+    home, robot = sftp_home
+    transfer_id = sent_transfer(home)
+    vendor = robot(drop_connection=True)
+    first = vendor.run_once()
+    assert first.connection_lost and first.receipted == [], first
+    assert f"{transfer_id}.manifest.json" in {p.name for p in tree.inbox.iterdir()}  # still there for next time
+    assert vendor.run_once().receipted == [transfer_id]
+    home.cli("vendors", "poll")
+    with home.bridge.sessions() as s:
+        assert s.get(Transfer, transfer_id).state == "closed"  # type: ignore[union-attr]
