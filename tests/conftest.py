@@ -21,6 +21,7 @@ from pathlib import Path
 import pytest
 
 from fixtures.services import PostgresServer, RabbitNode, SshdServer
+from fixtures.services.sshd import SftpTree
 
 # A whole kaigo-bridge installation per test (config, var, vhost, CLI and worker processes).
 pytest_plugins = ["tests.harness"]
@@ -76,6 +77,26 @@ def sshd(services_dir: Path) -> Iterator[SshdServer]:
         yield server
     finally:
         server.purge()
+
+
+@pytest.fixture
+def sftp_tree(sshd: SshdServer) -> Iterator[Callable[[str], SftpTree]]:
+    """``sftp_tree("vendor-a")``: a tree of the session's sshd, emptied before and after the test."""
+    used: list[SftpTree] = []
+
+    def empty(tree: SftpTree) -> None:
+        for path in [*tree.inbox.iterdir(), *tree.outbox.iterdir()]:
+            path.unlink()
+
+    def take(name: str) -> SftpTree:
+        tree = sshd.tree(name)
+        empty(tree)
+        used.append(tree)
+        return tree
+
+    yield take
+    for tree in used:
+        empty(tree)
 
 
 @pytest.fixture(scope="session")

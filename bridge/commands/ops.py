@@ -66,27 +66,27 @@ def register(app: typer.Typer) -> None:
     def chars(ctx: typer.Context, transfer_id: str, json_out: JsonOpt = False) -> None:
         """The character report of a transfer: every substitution made and every unmapped character."""
         bridge = state(ctx).bridge
-        with bridge.sessions() as s:
-            transfer = s.get(Transfer, transfer_id)
-        if transfer is None:
-            console.print(f"[red]no transfer {transfer_id}[/]")
-            raise typer.Exit(1)
+        transfer = _transfer(bridge, transfer_id)
         emit(_characters(bridge, transfer), json_out, title=f"characters of {transfer_id}",
              columns=["record", "key", "field", "char", "codepoint", "replacement", "reason"])
 
     @transfers_app.command("show")
     def show(ctx: typer.Context, transfer_id: str, json_out: JsonOpt = False) -> None:
-        """One transfer with its custody chain."""
-        bridge = state(ctx).bridge
-        with bridge.sessions() as s:
-            transfer = s.get(Transfer, transfer_id)
-            if transfer is None:
-                console.print(f"[red]no transfer {transfer_id}[/]")
-                raise typer.Exit(1)
-            row = _row(transfer) | {"layout": f"{transfer.layout} v{transfer.layout_version}",
-                                    "sha256": transfer.sha256, "size": transfer.size, "key_id": transfer.key_id,
-                                    "last_error": transfer.last_error}
+        """One transfer: layout, hash, key id, last error (its custody chain: custody show)."""
+        transfer = _transfer(state(ctx).bridge, transfer_id)
+        row = _row(transfer) | {"layout": f"{transfer.layout} v{transfer.layout_version}",
+                                "sha256": transfer.sha256, "size": transfer.size, "key_id": transfer.key_id,
+                                "last_error": transfer.last_error}
         emit_object(row, json_out, title=f"transfer {transfer_id}")
+
+
+def _transfer(bridge: Bridge, transfer_id: str) -> Transfer:
+    with bridge.sessions() as s:
+        transfer = s.get(Transfer, transfer_id)
+    if transfer is None:
+        console.print(f"[red]no transfer {transfer_id}[/]")
+        raise typer.Exit(1)
+    return transfer
 
 
 def _characters(bridge: Bridge, transfer: Transfer) -> list[dict[str, Any]]:

@@ -56,13 +56,8 @@ def keys() -> Iterator[Keys]:
 
 
 @pytest.fixture
-def tree(sshd: SshdServer) -> Iterator[SftpTree]:
-    tree = sshd.tree(TREE)  # shared by the session: emptied before and after
-    for path in [*tree.inbox.iterdir(), *tree.outbox.iterdir()]:
-        path.unlink()
-    yield tree
-    for path in [*tree.inbox.iterdir(), *tree.outbox.iterdir()]:
-        path.unlink()
+def tree(sftp_tree: Callable[[str], SftpTree]) -> SftpTree:
+    return sftp_tree(TREE)
 
 
 @pytest.fixture

@@ -23,13 +23,8 @@ TREE = "vendor-a"
 
 
 @pytest.fixture
-def tree(sshd: SshdServer) -> Iterator[SftpTree]:
-    tree = sshd.tree(TREE)
-    for path in [*tree.inbox.iterdir(), *tree.outbox.iterdir()]:
-        path.unlink()
-    yield tree
-    for path in [*tree.inbox.iterdir(), *tree.outbox.iterdir()]:
-        path.unlink()
+def tree(sftp_tree: Callable[[str], SftpTree]) -> SftpTree:
+    return sftp_tree(TREE)
 
 
 @pytest.fixture
