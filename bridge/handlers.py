@@ -19,7 +19,7 @@ def _journal(bridge: Bridge, _route: RouteConfig) -> Handler:
 
 
 def _deliver(bridge: Bridge, _route: RouteConfig) -> Handler:
-    return DeliverHandler(bridge.config, bridge.keyring, bridge.payloads, bridge.actor,
+    return DeliverHandler(bridge.config, bridge.keyring, bridge.payloads, bridge.actor, bridge.read_sessions,
                           lambda: bridge.vendor_handover)
 
 

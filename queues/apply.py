@@ -11,7 +11,6 @@ import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Protocol
 
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session, sessionmaker
@@ -27,10 +26,18 @@ from queues.message import Message
 log = logging.getLogger(__name__)
 
 
-class Handler(Protocol):
-    """Applies one message inside the given transaction (effect plus custody entries)."""
+class Handler:
+    """What a route does with a message. ``prepare`` runs first, outside any transaction, for
+    the slow external part of an effect (an upload, a file written): it must be idempotent
+    itself, since a redelivered message runs it again. ``__call__`` then records the effect
+    inside the store transaction, with the inbox row and the custody entries, so the store's
+    write lock is never held across network or disk work."""
 
-    def __call__(self, session: Session, message: Message) -> None: ...
+    def prepare(self, message: Message) -> None:
+        return None
+
+    def __call__(self, session: Session, message: Message) -> None:
+        raise NotImplementedError
 
 
 @dataclass(frozen=True)
@@ -60,11 +67,19 @@ class Applier:
         # The same message can arrive twice in one batch (published again by a relay).
         unique: list[Message] = []
         ids: set[str] = set()
-        for message in messages:
-            if message.id not in ids:
-                ids.add(message.id)
-                unique.append(message)
         failures: list[Failure] = []
+        for message in messages:
+            if message.id in ids:
+                continue
+            ids.add(message.id)
+            try:
+                self.handler.prepare(message)
+                unique.append(message)
+            except Exception as exc:
+                failures.append(classify(message, exc))
+        if not unique:
+            self.after_commit()
+            return failures
         try:
             self._transaction(unique)
         except Exception as batch_error:

@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from sqlalchemy.orm import Session
 
 from adapters.core.models import ChangeJournal
+from queues.apply import Handler
 from queues.crypto import Keyring
 from queues.custody import CustodyEvent
 from queues.handover_log import record
@@ -33,7 +34,7 @@ def announce(session: Session, keyring: Keyring, entity: str, entity_key: str, k
     return enqueue(session, keyring, route, f"{entity}.{kind}", entity_key, content)
 
 
-class JournalHandler:
+class JournalHandler(Handler):
     def __init__(self, keyring: Keyring, actor: str) -> None:
         self.keyring = keyring
         self.actor = actor
