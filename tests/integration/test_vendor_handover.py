@@ -12,6 +12,7 @@ import pytest
 from sqlalchemy import func, select
 
 from adapters.core.models import Atena, Handover, Transfer
+from fixtures.activity import change_shikaku
 from fixtures.population import load
 from fixtures.services import SshdServer
 from fixtures.services.sshd import SftpTree
@@ -71,9 +72,14 @@ deletion_sla_days = 30
         made.close()
 
 
-def sent_transfer(home: Home, people: int = 400) -> str:
+def sent_transfer(home: Home, people: int = 400, flow: str = "print.hokenryo") -> str:
     load(home.bridge.sessions, home.bridge.mynumber, people=people, seed=121, nendo=2026)
-    summary = home.cli_json("run", "print.hokenryo", "--nendo", "2026", "--by", "alice")
+    if flow == "print.hihokenshasho":  # cards for changed 資格: the changes must be journaled first
+        change_shikaku(home.bridge.sessions, home.bridge.keyring, 50, seed=122)
+        home.start_worker("--routes", "core.changes")
+        wait_until(lambda: home.bridge.custody.count_by_event().get("applied") == 50, 60, "changes journaled")
+        home.stop_all()
+    summary = home.cli_json("run", flow, "--nendo", "2026", "--by", "alice")
     assert summary["transfers"] == 1 and summary["held"] == 0, summary
     transfer_id = str(summary["transfer_ids"][0])
     home.start_worker("--routes", "print.deliver")
@@ -91,9 +97,11 @@ def chain(home: Home, transfer_id: str) -> list[str]:
     return [e["event"] for e in home.cli_json("custody", "show", transfer_id)]
 
 
-def test_full_handover_lifecycle(sftp_home: tuple[Home, Callable[..., VendorRobot]], tree: SftpTree) -> None:
+@pytest.mark.parametrize("flow", ["print.hokenryo", "print.ninteikekka", "print.hihokenshasho"])
+def test_full_handover_lifecycle(sftp_home: tuple[Home, Callable[..., VendorRobot]], tree: SftpTree,
+                                 flow: str) -> None:
     home, robot = sftp_home
-    transfer_id = sent_transfer(home)
+    transfer_id = sent_transfer(home, flow=flow)
     assert sorted(p.name for p in tree.inbox.iterdir()) == sorted(
         [f"{transfer_id}.csv.gpg", f"{transfer_id}.manifest.json", f"{transfer_id}.manifest.json.asc"])
 
