@@ -11,8 +11,9 @@ transfers themselves and no mutable "last issued" state exists to drift from the
   highest id;
 - a window with parts but none of its batches complete was interrupted: the next run resumes
   that same window (send_outbound skips the parts already made), whatever was journaled since;
-- nothing journaled since the last finished window: the run is refused (NothingToIssue), like a
-  finished batch, rather than sending the vendor an empty file.
+- nothing journaled since the last finished window, or nothing a card can be sent for: the run
+  is refused (NothingToIssue, exit 1 from the CLI), like a finished batch, rather than sending
+  the vendor an empty file; the position stays where it was.
 
 Journal ids are positions because SQLite never reuses them (sqlite_autoincrement) and serialises
 writers, so ids become visible in order. On PostgreSQL with several journal appliers a lower id
@@ -95,7 +96,11 @@ def scope(session: Session, flow: str, nendo: int, edition: int) -> tuple[str, W
     if end <= start:
         last = f"last run {max(windows).batch(flow)}" if windows else "no run yet"
         raise NothingToIssue(f"{flow}: nothing to issue: no 資格 change journaled after position {start} ({last})")
-    return Window(start, end).batch(flow), Window(start, end)
+    window = Window(start, end)
+    if count(session, window) == 0:  # the position stays: a later window takes these entries again
+        raise NothingToIssue(f"{flow}: nothing to issue: the 資格 changes journaled in ({start}, {end}] are all "
+                             "of people whose 資格 is lost or whose mail is returned or stopped")
+    return window.batch(flow), window
 
 
 def _changed(query: Select[*Row], window: Window) -> Select[*Row]:

@@ -337,6 +337,14 @@ def test_window_is_derived_from_the_batches_made(store: sessionmaker[Session]) -
     with store.begin() as s:
         journal(s, *[("shikaku", 1 + n % 4, "changed") for n in range(5)])
     assert scope(store) == ("print.hihokenshasho/0-5", hihokenshasho.Window(0, 5))
+    with store.begin() as s:  # while 1, 2 and 4 cannot be mailed (3's mail is returned already)
+        for no in (1, 2, 4):
+            s.get(Atena, f"{no:015d}").sofu_status = "held"  # type: ignore[union-attr]
+    with pytest.raises(NothingToIssue, match=r"changes journaled in \(0, 5\] are all of people whose"):
+        scope(store)
+    with store.begin() as s:
+        for no in (1, 2, 4):
+            s.get(Atena, f"{no:015d}").sofu_status = "ok"  # type: ignore[union-attr]
     with store.begin() as s:
         s.add(transfer("print.hihokenshasho/0-5", 1, 1))
         journal(s, ("shikaku", 1, "changed"), ("fuka", 2, "changed"), ("shikaku", 3, "changed"))  # 6, 7, 8
