@@ -96,8 +96,10 @@ def test_key_rotation_rewraps_and_nothing_becomes_unreadable(home: Home) -> None
     summary = home.cli_json("run", "print.hokenryo", "--nendo", "2026")  # queued in the broker
     change_shikaku(home.bridge.sessions, home.bridge.keyring, 20, seed=82)  # pending in the outbox
     old_key = home.bridge.keyring.active_id
+    stored = len(list(home.config.payloads_dir.rglob("*.kbp")))  # the print file, and its character report
+    assert stored == 2
     out = " ".join(home.cli("keys", "rotate").stdout.split())
-    assert "re-wrapped 1 payload(s) and 20 pending event(s)" in out
+    assert f"re-wrapped {stored} payload(s) and 20 pending event(s)" in out
     home.reload()  # the rotation happened in another process
     new_key = home.bridge.keyring.active_id
     assert new_key != old_key
