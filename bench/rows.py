@@ -11,7 +11,7 @@ from collections.abc import Callable
 from functools import cached_property
 from typing import Any
 
-from bench import message_path, transfer_io
+from bench import message_path, print_run, transfer_io
 from bench.broker import Broker
 from bench.install import Installation
 from bench.proc import run_child
@@ -24,10 +24,12 @@ MSGS_PER_S = "msgs/s, higher better"
 
 
 class Lab:
-    def __init__(self, broker: Broker, home: Installation, events: int, log: Callable[[str], None]) -> None:
+    def __init__(self, broker: Broker, home: Installation, events: int, log: Callable[[str], None],
+                 people: int = 200_000) -> None:
         self.broker = broker
         self.home = home
         self.events = events
+        self.people = people  # print_run: the population the print run covers
         self.log = log
 
     def _child(self, target: str, **kwargs: Any) -> tuple[dict[str, Any], float]:
@@ -131,4 +133,6 @@ ROWS: dict[str, Callable[[Lab], Row]] = {
     "sftp.upload": transfer_io.sftp_upload,
     "sftp.download": transfer_io.sftp_download,
     "pgp.encrypt_sign": transfer_io.pgp_encrypt_sign_row,
+    "print_run.200k": print_run.print_run_row,
+    "print_run.rss_flatness": print_run.rss_flatness_row,
 }

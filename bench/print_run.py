@@ -1,0 +1,243 @@
+"""The annual 保険料決定通知書 print run, from the store to signed, encrypted, uploaded files.
+
+A throw-away installation gets vendor-a as an SFTP print vendor with an OpenPGP key of its own
+(the sshd ``./dev bench`` exported, or one started here) and a synthetic population (not timed).
+A worker (``python -m bridge worker --routes print.deliver``, relay included) is started and
+allowed to connect first. The clock starts when ``kaigo-bridge run print.hokenryo`` is started
+(process start included, as an operator runs it) and stops when every part's transfer is
+``sent``, i.e. its OpenPGP file, signed manifest and signature are renamed into the vendor's
+inbox. Peak RSS is taken from both processes (``VmHWM``).
+
+The run is then checked, untimed: each part's three files are in the inbox at the recorded size,
+each data file decrypts with the vendor's key, is signed by the ward's key and has the plaintext
+hash recorded at extraction, and the parts put together are byte for byte the raw baseline's
+CSV (``bench.print_baseline``), which therefore did the same work.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import weakref
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import select
+
+from adapters.core.models import TOKUCHO, Handover, Transfer
+from adapters.core.models.atena import SOFU_OK
+from adapters.sftp import SftpClient, SftpEndpoint
+from adapters.vendor import exchange
+from adapters.vendor.handover import COMPRESS_LEVEL
+from bench.broker import Broker
+from bench.install import Installation, installation
+from bench.message_path import _stop, _wait, queue_state
+from bench.proc import peak_rss_mb, run_child
+from bench.report import Row, row
+from bench.transfer_io import _sshd
+from fixtures.population import load
+from fixtures.vendor import create_key_pair, import_public
+from fixtures.vendor.gpgcli import Gpg as GpgCli
+from fixtures.vendor.keys import short_home, stop_agent
+
+if TYPE_CHECKING:
+    from bench.rows import Lab
+
+FLOW = "print.hokenryo"
+ROUTE = "print.deliver"
+NENDO = 2026
+SEED = 31
+POLL = 0.05  # seconds between transfer-state reads: the clock's resolution
+
+PARTNER = """
+[partner.vendor-a]
+kind = "print-vendor"
+name = "委託印刷事業者A (synthetic; bench)"
+channel = "sftp"
+host = "{host}"
+port = {port}
+user = "{user}"
+key_file = "{key_file}"
+known_hosts = "{known_hosts}"
+openpgp_key = "vendor-a.asc"
+openpgp_fingerprint = "{fingerprint}"
+receipt_sla_hours = 24
+deletion_sla_days = 30
+"""
+
+
+@dataclass
+class PrintHome:
+    home: Installation
+    endpoint: SftpEndpoint
+    vendor_home: Path
+    notices: int
+
+
+@contextmanager
+def print_home(broker: Broker, people: int, log: Callable[[str], None]) -> Iterator[PrintHome]:
+    """A fresh installation with vendor-a on SFTP + OpenPGP and ``people`` synthetic people."""
+    with ExitStack() as stack:
+        home = stack.enter_context(installation(broker))
+        ep = stack.enter_context(_sshd())
+        vendor_home = short_home("kbb-")
+        stack.callback(shutil.rmtree, vendor_home, True)
+        stack.callback(stop_agent, vendor_home)
+        vendor = create_key_pair(vendor_home, "vendor-a <print@vendor-a.invalid>")
+        (home.config_dir / "vendor-a.asc").write_bytes(vendor.public_armored)
+        (home.config_dir / "partners.toml").write_text(PARTNER.format(
+            host=ep.host, port=ep.port, user=ep.username, key_file=ep.key_file, known_hosts=ep.known_hosts,
+            fingerprint=vendor.fingerprint), encoding="utf-8")
+        home.__dict__.pop("config", None)  # init read the dropdir partner; the children read this one
+        bridge = home.bridge
+        stack.callback(bridge.gpg.close)  # its gpg-agent, started by the key import below
+        import_public(vendor_home, bridge.gpg.export_public(bridge.ward_fingerprint).encode())
+        _clear_inbox(ep)
+        stack.callback(_clear_inbox, ep)
+        log(f"loading {people:,} synthetic people (not timed)")
+        started = time.perf_counter()
+        counts = load(bridge.sessions, bridge.mynumber, people=people, seed=SEED, nendo=NENDO)
+        log(f"  {counts.fuka:,} 賦課 in {time.perf_counter() - started:.0f} s")
+        yield PrintHome(home, ep, vendor_home, counts.fuka)
+
+
+def _clear_inbox(ep: SftpEndpoint) -> None:
+    with SftpClient(ep) as sftp:
+        for f in sftp.listdir_attr(exchange.INBOX):
+            sftp.remove(f"{exchange.INBOX}/{f.name}")
+
+
+def cli(argv: list[str]) -> dict[str, Any]:
+    """``kaigo-bridge ARGV`` in this process (for ``bench.proc``, which reports its peak RSS)."""
+    from bridge.cli import app
+
+    app(args=argv, prog_name="kaigo-bridge", standalone_mode=False)
+    return {}
+
+
+def _states(home: Installation, batch: str) -> list[str]:
+    with home.bridge.read_sessions() as s:
+        return list(s.scalars(select(Transfer.state).where(Transfer.batch == batch)))
+
+
+def run_ours(ph: PrintHome, log: Callable[[str], None], timeout: float = 600) -> dict[str, Any]:
+    home, batch = ph.home, f"{FLOW}/{NENDO}"
+    worker_log = home.root / "print-worker.log"
+    with worker_log.open("wb") as out:
+        worker = subprocess.Popen([sys.executable, "-m", "bridge", "worker", "--routes", ROUTE], env=home.env,
+                                  cwd=home.root, stdout=out, stderr=subprocess.STDOUT)
+    try:
+        _wait(lambda: (queue_state(home, ROUTE) or (0, 0))[1] >= 1, worker, worker_log, 60, "the worker")
+        log(f"worker {worker.pid} consuming {ROUTE}; kaigo-bridge run {FLOW} --nendo {NENDO}")
+        started = time.perf_counter()
+        _, run_rss = run_child("bench.print_run:cli", {"argv": ["run", FLOW, "--nendo", str(NENDO), "--json"]},
+                               env=home.env, timeout=timeout)
+        rendered = time.perf_counter()
+        _wait(lambda: (s := _states(home, batch)) != [] and all(x == "sent" for x in s), worker, worker_log,
+              timeout, "every part sent", POLL)
+        finished = time.perf_counter()
+        worker_rss = peak_rss_mb(worker.pid)
+    finally:
+        _stop(worker)
+    return {"seconds": finished - started, "run_s": rendered - started, "run_rss_mb": run_rss,
+            "worker_rss_mb": worker_rss, "parts": len(_states(home, batch)), "worker_log": str(worker_log)}
+
+
+def run_baseline(ph: PrintHome, issue: date) -> dict[str, Any]:
+    bridge, ep = ph.home.bridge, ph.endpoint
+    flow = bridge.config.flow(FLOW)
+    store = bridge.sessions.kw["bind"].url.database
+    result, _ = run_child("bench.print_baseline:raw", {
+        "store": store, "nendo": NENDO, "sofu_ok": SOFU_OK, "tokucho": TOKUCHO, "issue": issue.strftime("%Y%m%d"),
+        "substitutions_file": str(flow.substitutions), "gpg_home": str(bridge.config.openpgp_home),
+        "signer": bridge.ward_fingerprint, "recipient": bridge.config.partners["vendor-a"].openpgp_fingerprint,
+        "compress_level": COMPRESS_LEVEL, "remote_name": f"{exchange.INBOX}/bench-baseline.csv.gpg",
+        "endpoint": {"host": ep.host, "port": ep.port, "username": ep.username, "key_file": str(ep.key_file),
+                     "known_hosts": str(ep.known_hosts)}}, env=ph.home.env)
+    return result
+
+
+def check(ph: PrintHome, baseline_sha256: str | None) -> None:
+    """What arrived is what was extracted, signed by the ward, and (if given) the baseline's bytes."""
+    bridge, problems = ph.home.bridge, []
+    with bridge.read_sessions() as s:
+        transfers = list(s.scalars(select(Transfer).where(Transfer.batch == f"{FLOW}/{NENDO}")
+                                   .order_by(Transfer.part_no)))
+        handovers = {h.transfer_id: h for h in s.scalars(select(Handover))}
+    if sum(t.record_count or 0 for t in transfers) != ph.notices:
+        problems.append(f"{sum(t.record_count or 0 for t in transfers)} records in the parts, {ph.notices} 賦課")
+    whole = hashlib.sha256()
+    with tempfile.TemporaryDirectory(prefix="kaigo-bench-check-") as tmp, SftpClient(ph.endpoint) as sftp:
+        inbox = {f.name: f.size for f in sftp.listdir_attr(exchange.INBOX)}
+        for t in transfers:
+            data, manifest = exchange.data_name(t.id), exchange.manifest_name(t.id)
+            missing = [n for n in (data, manifest, f"{manifest}.asc") if n not in inbox]
+            h = handovers.get(t.id)
+            if missing or h is None or inbox[data] != h.ciphertext_size:
+                problems.append(f"part {t.part_no}: missing {missing} or size differs from the hand-over")
+                continue
+            cipher, plain = Path(tmp) / data, Path(tmp) / f"{t.id}.csv"
+            sftp.download(f"{exchange.INBOX}/{data}", cipher)
+            status = GpgCli(ph.vendor_home).decrypt(cipher, plain)
+            if status.valid_signers() != [bridge.ward_fingerprint] or status.problems():
+                problems.append(f"part {t.part_no}: signers {status.valid_signers()}, {status.problems()}")
+            body = plain.read_bytes()
+            whole.update(body)
+            if hashlib.sha256(body).hexdigest() != t.sha256:
+                problems.append(f"part {t.part_no}: decrypted bytes differ from the extraction hash")
+    if baseline_sha256 is not None and whole.hexdigest() != baseline_sha256:
+        problems.append("the parts put together differ from the raw baseline's CSV")
+    if problems:
+        raise RuntimeError("print run is not correct:\n  " + "\n  ".join(problems))
+
+
+
+# --- rows ---------------------------------------------------------------------------------------
+
+_measured: weakref.WeakKeyDictionary[Lab, dict[int, dict[str, Any]]] = weakref.WeakKeyDictionary()
+
+
+def measure(lab: Lab, people: int, baseline: bool) -> dict[str, Any]:
+    """One print run of ``people`` (and the raw baseline on the same store), checked; once per run."""
+    cache = _measured.setdefault(lab, {})
+    if people not in cache:
+        lab.log(f"print run: {people:,} people, store → OpenPGP files in the SFTP inbox")
+        with print_home(lab.broker, people, lab.log) as ph:
+            ours = run_ours(ph, lab.log, timeout=120 + people / 2000)  # a hang fails in minutes
+            lab.log(f"  {ours['seconds']:.1f} s ({ours['parts']} parts; run exited after {ours['run_s']:.1f} s); "
+                    f"peak RSS run {ours['run_rss_mb']:.0f} MB, worker {ours['worker_rss_mb']:.0f} MB")
+            raw = None
+            if baseline:
+                lab.log("baseline: sqlite3 + csv.writer + gpg --encrypt --sign + sftp -b put")
+                raw = run_baseline(ph, date.today())
+                lab.log("  " + ", ".join(f"{k} {raw[k]:.1f}" for k in ("seconds", "extract_render_s", "gpg_s",
+                                                                         "sftp_s")))
+            check(ph, raw["csv_sha256"] if raw else None)
+            cache[people] = {**ours, "notices": ph.notices, "baseline": raw}
+    return cache[people]
+
+
+def print_run_row(lab: Lab) -> Row:
+    m = measure(lab, lab.people, baseline=True)
+    run_rss, worker_rss = m["run_rss_mb"], m["worker_rss_mb"]
+    return row("print_run.200k", m["seconds"], f"s, lower better; {m['notices']:,} notices; peak RSS run "
+               f"{run_rss:.0f} / worker {worker_rss:.0f} MB",
+               f"sqlite3 + csv.writer + gpg -es -z{COMPRESS_LEVEL} + sftp -b put, one file",
+               m["baseline"]["seconds"], "<= 20 s", max(run_rss, worker_rss))
+
+
+def rss_flatness_row(lab: Lab) -> Row:
+    small = max(1, lab.people // 10)
+    big, little = measure(lab, lab.people, baseline=True), measure(lab, small, baseline=False)
+    return row("print_run.rss_flatness", big["run_rss_mb"], f"MB peak RSS of run at {lab.people:,} people "
+               f"(worker {big['worker_rss_mb']:.0f} MB)", f"the same at {small:,} people "
+               f"(worker {little['worker_rss_mb']:.0f} MB)", little["run_rss_mb"], "<= 300 MB, flat (ratio ~1)",
+               big["run_rss_mb"])
