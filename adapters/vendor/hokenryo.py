@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from datetime import date
 from typing import Any
 
-from sqlalchemy import case, func, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from adapters.core.models import TOKUCHO, Atena, Fuka, FukaKibetsu
@@ -22,33 +22,35 @@ CHOSHU_CODE = {TOKUCHO: "1"}  # 特別徴収 "1", otherwise 普通徴収 "2" (la
 
 
 def notices(session: Session, nendo: int, issue_date: date) -> Iterator[dict[str, Any]]:
-    """Records in layout field names, streamed from the store."""
-    kibetsu = [func.max(case((FukaKibetsu.ki == k, FukaKibetsu.amount))).label(f"ki{k:02d}")
-               for k in range(1, MAX_KI + 1)]
-    query = (select(Fuka.id, Fuka.nendo, Fuka.atena_no, Fuka.hihokensha_no, Fuka.dankai, Fuka.nengaku,
-                   Fuka.choshu_kubun, Atena.name_kanji, Atena.name_kana,
-                   func.coalesce(Atena.sofu_postal_code, Atena.postal_code).label("postal_code"),
-                   func.coalesce(Atena.sofu_address, Atena.address).label("address"),
-                   *kibetsu)
-            .join(Atena, Atena.atena_no == Fuka.atena_no)
-            .outerjoin(FukaKibetsu, FukaKibetsu.fuka_id == Fuka.id)
-            .where(Fuka.nendo == nendo, Atena.sofu_status == SOFU_OK)
-            .group_by(Fuka.id, Atena.atena_no)
-            .order_by(Fuka.id))
-    for row in session.execute(query.execution_options(yield_per=5000)):
+    """Records in layout field names, streamed from the store in 賦課 id order.
+
+    Shaped for a 200,000-notice run (bench print_run.200k), measured on SQLite with 170,000:
+    - the 年度 is filtered as ``nendo + 0``, so SQLite does not drive the query from the unique
+      (nendo, 宛名番号) index: it scans fuka in id order instead, which is the order wanted (no
+      sort) and makes the 期別額 look-ups walk fuka_kibetsu's primary key in order;
+    - one scalar subquery per 期 instead of a pivot by GROUP BY (no temporary B-tree);
+    - Core rows unpacked by position (no ORM row processing, no look-up by label).
+    Together 12.7 s → about 2.5 s for query and records; the records are the same.
+    """
+    kibetsu = [select(FukaKibetsu.amount).where(FukaKibetsu.fuka_id == Fuka.id, FukaKibetsu.ki == k)
+               .scalar_subquery() for k in range(1, MAX_KI + 1)]
+    query = (select(Fuka.id, Fuka.nendo, Fuka.atena_no, Fuka.hihokensha_no,
+                    func.coalesce(Atena.sofu_postal_code, Atena.postal_code),
+                    func.coalesce(Atena.sofu_address, Atena.address), Atena.name_kanji, Atena.name_kana,
+                    Fuka.dankai, Fuka.nengaku, Fuka.choshu_kubun, *kibetsu)
+             .join(Atena, Atena.atena_no == Fuka.atena_no)
+             .where(Fuka.nendo + 0 == nendo, Atena.sofu_status == SOFU_OK)
+             .order_by(Fuka.id))
+    prefix = f"{nendo % 100:02d}"
+    rows = session.connection().execute(query.execution_options(yield_per=5000))
+    for (fid, year, atena_no, hihokensha_no, postal_code, address, name_kanji, name_kana, dankai, nengaku, choshu,
+         ki01, ki02, ki03, ki04, ki05, ki06, ki07, ki08, ki09, ki10) in rows:
         yield {
-            "notice_no": f"{nendo % 100:02d}{row.id:08d}",
-            "nendo": row.nendo,
-            "atena_no": row.atena_no,
-            "hihokensha_no": row.hihokensha_no,
-            "postal_code": row.postal_code,
-            "address": row.address,
-            "name_kanji": row.name_kanji,
-            "name_kana": row.name_kana,
-            "dankai": row.dankai,
-            "nengaku": row.nengaku,
-            "choshu_kubun": CHOSHU_CODE.get(row.choshu_kubun, "2"),
-            **{f"ki{k:02d}": getattr(row, f"ki{k:02d}") for k in range(1, MAX_KI + 1)},
+            "notice_no": f"{prefix}{fid:08d}", "nendo": year, "atena_no": atena_no, "hihokensha_no": hihokensha_no,
+            "postal_code": postal_code, "address": address, "name_kanji": name_kanji, "name_kana": name_kana,
+            "dankai": dankai, "nengaku": nengaku, "choshu_kubun": CHOSHU_CODE.get(choshu, "2"),
+            "ki01": ki01, "ki02": ki02, "ki03": ki03, "ki04": ki04, "ki05": ki05,
+            "ki06": ki06, "ki07": ki07, "ki08": ki08, "ki09": ki09, "ki10": ki10,
             "issue_date": issue_date,
         }
 
