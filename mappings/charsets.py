@@ -19,7 +19,7 @@ CHARSETS = ("ascii", "halfwidth_kana", "jis_x0208", "any")
 
 # Characters never allowed in a text field, whatever the charset: C0/C1 controls, DEL, line and
 # paragraph separators, BOM. They break records (CR/LF) or hide content.
-_FORBIDDEN = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\ufeff]")
+_FORBIDDEN = FORBIDDEN = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\ufeff]")
 
 
 def forbidden_char(text: str) -> str | None:

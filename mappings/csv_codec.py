@@ -34,6 +34,7 @@ class _Joiner:
         self.layout, self.fmt, self.renderer = layout, fmt, renderer
         self.d, self.q = fmt.delimiter, fmt.quotechar
         self.forced = {k.name: tuple(f.quoted for f in k.fields) for k in layout.kinds}
+        self.any_forced = {name: any(forced) for name, forced in self.forced.items()}
 
     def quote(self, text: str) -> str:
         return self.q + text.replace(self.q, self.q + self.q) + self.q
@@ -44,10 +45,9 @@ class _Joiner:
         if mode == "all":
             return d.join(self.quote(t) for t in texts)
         line = d.join(texts)
-        forced = self.forced[kind.name]
-        plain = q not in line and line.count(d) == len(texts) - 1
-        if plain and not any(forced):
+        if q not in line and line.count(d) == len(texts) - 1 and not self.any_forced[kind.name]:
             return line
+        forced = self.forced[kind.name]
         if mode == "none":
             for f, t in zip(kind.fields, texts, strict=True):
                 if d in t or q in t:

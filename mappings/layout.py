@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from mappings.converters import Converter
+from mappings.converters.base import Quick
 from mappings.errors import ConversionError
 
 
@@ -89,12 +90,27 @@ class Field:
         self.check(text)
         return text
 
+    @cached_property
+    def quick(self) -> Quick:
+        """The render fast path (``Converter.quick``) with this field's rule for an absent value:
+        the text ``render`` would give, or None for the full path (``to_text``, charset, ``check``)."""
+        conv = self.converter.quick()
+        if conv is None:
+            return _full_path
+        if self.converter.always or self.required:
+            return conv  # None → None: the full path gives the constant or the "required" error
+        return lambda v: "" if v is None else conv(v)
+
     def parse(self, text: str) -> Any:
         if text == "" and not self.converter.always:
             if self.required:
                 raise ConversionError("required", "empty value in a required field")
             return None
         return self.converter.parse(text)
+
+
+def _full_path(_value: Any) -> str | None:
+    return None
 
 
 @dataclass(frozen=True, eq=False)

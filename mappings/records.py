@@ -84,6 +84,7 @@ class RecordRenderer:
         self.layout = layout
         self.chars = chars if chars is not None else CharPolicy()
         self.names = {k.name: frozenset(f.name for f in k.fields) | {KIND_KEY} for k in layout.kinds}
+        self.plans = {k.name: tuple((f, f.name, f.quick) for f in k.fields) for k in layout.kinds}
         self.masked_keys = {f.name for k in layout.kinds for f in k.fields if f.sensitive and f.name in layout.key}
 
     def kind_of(self, index: int, record: Mapping[str, Any]) -> RecordKind:
@@ -107,15 +108,20 @@ class RecordRenderer:
     def texts(self, index: int, record: Mapping[str, Any]) -> tuple[RecordKind, list[str]] | None:
         """The field texts in field order, or None if the record is withheld by the CharPolicy."""
         kind = self.kind_of(index, record)
-        extra = record.keys() - self.names[kind.name]
-        if extra:
+        names = self.names[kind.name]
+        if not names.issuperset(record.keys()):
+            extra = record.keys() - names
             raise RenderError(self.layout.id, index, self.key(record), None, "unknown_field",
                               f"no field(s) {', '.join(sorted(map(str, extra)))} in record {kind.name}")
         texts: list[str] = []
         pending: list[Substitution] = []
         withheld = False
-        for f in kind.fields:
-            value = record.get(f.name)
+        for f, name, quick in self.plans[kind.name]:
+            value = record.get(name)
+            text = quick(value)
+            if text is not None:  # the common case, already checked (Field.quick)
+                texts.append(text)
+                continue
             try:
                 text = f.to_text(value)
                 if not text.isascii():

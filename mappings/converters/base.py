@@ -16,6 +16,7 @@ from mappings.charsets import allowed_chars, refused_pattern
 from mappings.errors import ConversionError, ParamError
 
 _NO_DEFAULT: Any = object()
+Quick = Callable[[Any], str | None]
 
 
 @dataclass(frozen=True)
@@ -99,6 +100,17 @@ class Converter:
         text = self.to_text(value)
         self.check(text)
         return text
+
+    def quick(self) -> Quick | None:
+        """The render fast path, or None when there is none.
+
+        A quick function takes a value (never None: `Field.quick` handles absence) and returns
+        the field's final text when the value is of the common, certainly valid kind — the text
+        ``to_text`` + ``check`` would give, which needs no character substitution — and None for
+        anything else, which then takes the full path with its errors. Print runs render
+        hundreds of thousands of records; the rules stay in ``to_text`` and ``check``.
+        """
+        return None
 
     def parse(self, text: str) -> Any:
         self.check(text)

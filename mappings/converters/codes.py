@@ -12,7 +12,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any, ClassVar
 
-from mappings.converters.base import Converter, FieldContext, Param, expect, register
+from mappings.converters.base import Converter, FieldContext, Param, Quick, expect, register
 from mappings.converters.text import byte_len
 from mappings.errors import ConversionError, ParamError
 
@@ -81,6 +81,11 @@ class Code(Converter):
     def exact_width(self) -> int | None:
         return self.ctx.span_width
 
+    def quick(self) -> Quick | None:
+        # A str that is one of the codes; only ASCII codes, which need no charset look.
+        codes = frozenset(c for c in self.codes if c and c.isascii())
+        return lambda v: v if type(v) is str and v in codes else None
+
     def meaning(self, code: str) -> str:
         return self.codes[code]
 
@@ -108,6 +113,9 @@ class Constant(Converter):
     def check(self, text: str) -> None:
         if text != self.value:
             raise ConversionError("constant", f"must be {self.value!r}")
+
+    def quick(self) -> Quick | None:
+        return _fixed_text(self.value)
 
 
 @register
@@ -140,3 +148,13 @@ class Filler(Converter):
 
     def exact_width(self) -> int | None:
         return self.width
+
+    def quick(self) -> Quick | None:
+        return _fixed_text(self.text)
+
+
+def _fixed_text(text: str) -> Quick | None:
+    """Quick path of a field that always renders ``text`` (no value, "" or ``text`` itself)."""
+    if not text.isascii():
+        return None
+    return lambda v: text if v is None or (type(v) is str and (v == "" or v == text)) else None

@@ -7,7 +7,7 @@ import re
 from collections.abc import Mapping
 from typing import Any, ClassVar, NamedTuple
 
-from mappings.converters.base import Converter, FieldContext, Param, expect, register
+from mappings.converters.base import Converter, FieldContext, Param, Quick, expect, register
 from mappings.errors import ConversionError
 
 _FORMATS = {"YYYYMMDD": re.compile("[0-9]{8}"), "YYYYMM": re.compile("[0-9]{6}")}
@@ -66,3 +66,9 @@ class Date(Converter):
 
     def exact_width(self) -> int | None:
         return len(self.format)
+
+    def quick(self) -> Quick | None:
+        # A plain date (not a datetime, not a YearMonth): every one is a real day of years 1-9999.
+        if self.format == "YYYYMM":
+            return lambda v: f"{v.year:04d}{v.month:02d}" if type(v) is dt.date else None
+        return lambda v: f"{v.year:04d}{v.month:02d}{v.day:02d}" if type(v) is dt.date else None

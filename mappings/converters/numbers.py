@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any, ClassVar
 
-from mappings.converters.base import Converter, FieldContext, Param, expect, register
+from mappings.converters.base import Converter, FieldContext, Param, Quick, expect, register
 from mappings.errors import ConversionError, ParamError
 
 _UNSIGNED = re.compile("[0-9]+")
@@ -58,6 +58,14 @@ class Number(Converter):
 
     def from_text(self, text: str) -> int:
         return int(text)
+
+    def quick(self) -> Quick | None:
+        # A plain non-negative int (not bool, not Decimal) that fits: the digits, zero-filled.
+        width = self.width
+        if width is None:
+            return lambda v: str(v) if type(v) is int and v >= 0 else None
+        spec, limit = f"0{width}d", 10**width
+        return lambda v: format(v, spec) if type(v) is int and 0 <= v < limit else None
 
     def exact_width(self) -> int | None:
         return self.width

@@ -6,9 +6,22 @@ import re
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
-from mappings.charsets import CHARSETS, allowed_chars, describe, disallowed, forbidden_char, refused_pattern
-from mappings.converters.base import Converter, FieldContext, Param, expect, register
+from mappings.charsets import (
+    CHARSETS,
+    FORBIDDEN,
+    allowed_chars,
+    describe,
+    disallowed,
+    forbidden_char,
+    refused_pattern,
+)
+from mappings.converters.base import Converter, FieldContext, Param, Quick, expect, register
 from mappings.errors import ConversionError, ParamError
+
+_HALFWIDTH = re.compile("[ -~]")  # ASCII printable: what fullwidth_only refuses
+# Most bytes one character takes, for encodings where that is known: a text of n characters is
+# then at most n × this many bytes, and a text well under max_bytes need not be encoded to count.
+_MAX_CHAR_BYTES = {"cp932": 2, "shift_jis": 2, "utf-8": 4}
 
 
 def byte_len(text: str, encoding: str) -> int:
@@ -48,10 +61,37 @@ class Text(Converter):
         except re.error as exc:
             raise ParamError("pattern", f"not a regular expression: {exc}") from None
         self.fixed = ctx.span_width is not None
+        self._char_bytes = _MAX_CHAR_BYTES.get(ctx.encoding, 1 << 30)  # unknown: always count
 
     def to_text(self, value: Any) -> str:
         expect(value, str, "str")
         return str(value)
+
+    def quick(self) -> Quick | None:
+        # A str the field takes as it is: the checks of ``check``, without what cannot fail; a
+        # character that needs substituting (or any doubt) takes the full path.
+        refused, fullwidth, max_bytes, pattern = self.refused, self.fullwidth_only, self.max_bytes, self.pattern
+        fixed, char_bytes, encoding = self.fixed, self._char_bytes, self.ctx.encoding
+        forbidden, halfwidth = FORBIDDEN.search, _HALFWIDTH.search
+
+        def quick(v: Any) -> str | None:
+            if type(v) is not str or not v:
+                return None
+            if v.isascii():
+                size = len(v)
+            elif refused is None or refused.search(v) is not None:
+                return None
+            else:
+                size = len(v) * char_bytes  # at most
+            if forbidden(v) is not None or (fullwidth and halfwidth(v) is not None):
+                return None
+            if max_bytes is not None and size > max_bytes and byte_len(v, encoding) > max_bytes:
+                return None
+            if (fixed and v[-1] == " ") or (pattern is not None and pattern.fullmatch(v) is None):
+                return None
+            return v
+
+        return quick
 
     def check(self, text: str) -> None:
         bad = forbidden_char(text)
@@ -61,9 +101,9 @@ class Text(Converter):
         if outside:
             chars = ", ".join(describe(c) for c in outside)
             raise ConversionError("charset", f"{chars} outside {self.scope()}")
-        if self.fullwidth_only and any(" " <= c <= "~" for c in text):
+        if self.fullwidth_only and _HALFWIDTH.search(text):
             raise ConversionError("fullwidth", "half-width (ASCII) characters in a full-width-only field")
-        if self.max_bytes is not None:
+        if self.max_bytes is not None and len(text) * self._char_bytes > self.max_bytes:
             size = byte_len(text, self.ctx.encoding)
             if size > self.max_bytes:
                 raise ConversionError("max_bytes",
@@ -111,3 +151,16 @@ class Digits(Converter):
 
     def exact_width(self) -> int | None:
         return self.width
+
+    def quick(self) -> Quick | None:
+        # A str of ASCII digits whose length the field takes.
+        width, low, high = self.width, self.min_width, self.max_width
+
+        def quick(v: Any) -> str | None:
+            if type(v) is str and v.isdigit() and v.isascii():
+                n = len(v)
+                if (width is None or n == width) and n >= low and (high is None or n <= high):
+                    return v
+            return None
+
+        return quick
