@@ -16,12 +16,12 @@ from sqlalchemy import insert, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from adapters.core.models import Inbox
-from bridge.logs import mask_text
 from queues.crypto import IntegrityError
 from queues.custody import CustodyEvent
 from queues.errors import PermanentError, TransientError
 from queues.handover_log import record
 from queues.message import Message
+from queues.redact import mask
 
 log = logging.getLogger(__name__)
 
@@ -51,7 +51,7 @@ def classify(message: Message, exc: BaseException) -> Failure:
     permanent = isinstance(exc, PermanentError | IntegrityError)
     kind = "" if isinstance(exc, TransientError | PermanentError) else f"{type(exc).__name__}: "
     # The reason travels in a message header and the custody log: mask anything number-shaped.
-    return Failure(message, mask_text(f"{kind}{exc}")[:300], permanent)
+    return Failure(message, mask(f"{kind}{exc}")[:300], permanent)
 
 
 class Applier:
@@ -99,8 +99,8 @@ class Applier:
         transaction of their own: sent to a retry queue, parked in ``.dead``."""
         with self.sessions.begin() as s:
             for message, event, detail in notes:
-                record(s, CustodyEvent(transfer_id=message.transfer, event=event, actor=self.actor,
-                                       detail=f"{self.consumer}: {detail} (message {message.id})"[:500]))
+                text = mask(f"{self.consumer}: {detail} (message {message.id})")[:500]
+                record(s, CustodyEvent(transfer_id=message.transfer, event=event, actor=self.actor, detail=text))
         self.after_commit()
 
     def _transaction(self, messages: Sequence[Message]) -> None:

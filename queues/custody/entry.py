@@ -10,6 +10,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from queues.redact import looks_like_kojin_bango
+
 TIME_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
 HASHED_FIELDS = (
     "seq", "at", "transfer_id", "event", "actor", "partner", "record_count",
@@ -18,9 +20,6 @@ HASHED_FIELDS = (
 _DOMAIN = b"kaigo-bridge custody entry v1\n"
 _EVENT_RE = re.compile(r"[a-z][a-z_]{1,31}")
 _SHA_RE = re.compile(r"[0-9a-f]{64}")
-_DIGIT = "[0-9０-９]"
-# A 個人番号 is 12 digits, sometimes written 4-4-4 with spaces or hyphens, sometimes full-width.
-_TWELVE_DIGITS = re.compile(rf"(?<!{_DIGIT}){_DIGIT}{{4}}[- ]?{_DIGIT}{{4}}[- ]?{_DIGIT}{{4}}(?!{_DIGIT})")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _DETAIL_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")  # detail may hold tabs and newlines
 _LIMITS = {"transfer_id": 128, "actor": 128, "partner": 64, "key_id": 64, "basis": 200,
@@ -74,7 +73,7 @@ class CustodyEvent:
             raise ValueError("custody event: field record_count must be a non-negative integer")
         if self.sha256 is not None and not _SHA_RE.fullmatch(self.sha256):
             raise ValueError("custody event: field sha256 must be 64 lowercase hex digits")
-        if self.detail is not None and _TWELVE_DIGITS.search(self.detail):
+        if self.detail is not None and looks_like_kojin_bango(self.detail):
             raise ValueError(
                 "custody event: field detail contains a 12-digit number (possibly a 個人番号); mask it first"
             )
