@@ -31,7 +31,7 @@ SENT = "sent"
 # gpg's deflate level for print data. The default (6) runs at ≈ 35 MB/s on vendor CSV, level 1 at
 # ≈ 95 MB/s for ~15 % more bytes: print files are read once by the vendor, and the hand-over is on
 # the print run's critical path, so speed wins (bench print_run.200k).
-COMPRESS_LEVEL = 6
+COMPRESS_LEVEL = 1
 
 
 def endpoint(partner: PartnerConfig) -> SftpEndpoint:
