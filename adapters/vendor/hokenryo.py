@@ -56,6 +56,9 @@ def notices(session: Session, nendo: int, issue_date: date) -> Iterator[dict[str
 
 
 def count(session: Session, nendo: int) -> int:
+    """How many notices ``notices`` yields. ``nendo + 0`` as there: SQLite then walks atena and
+    fuka in key order instead of probing atena at random from the (nendo, 宛名番号) index
+    (0.35 → 0.15 s for 170,000)."""
     return int(session.scalar(select(func.count()).select_from(Fuka).join(Atena, Atena.atena_no == Fuka.atena_no)
-                              .where(Fuka.nendo == nendo, Atena.sofu_status == SOFU_OK)) or 0)
+                              .where(Fuka.nendo + 0 == nendo, Atena.sofu_status == SOFU_OK)) or 0)
 

@@ -69,6 +69,20 @@ class Date(Converter):
 
     def quick(self) -> Quick | None:
         # A plain date (not a datetime, not a YearMonth): every one is a real day of years 1-9999.
-        if self.format == "YYYYMM":
-            return lambda v: f"{v.year:04d}{v.month:02d}" if type(v) is dt.date else None
-        return lambda v: f"{v.year:04d}{v.month:02d}{v.day:02d}" if type(v) is dt.date else None
+        # A print run puts one issue date on every record, so the last date's text is kept (as
+        # one tuple: renders in other threads may share this converter).
+        spec = "{0.year:04d}{0.month:02d}" + ("" if self.format == "YYYYMM" else "{0.day:02d}")
+        last: tuple[dt.date | None, str] = (None, "")
+
+        def quick(v: Any) -> str | None:
+            nonlocal last
+            if type(v) is not dt.date:
+                return None
+            seen = last
+            if seen[0] == v:
+                return seen[1]
+            text = spec.format(v)
+            last = (v, text)
+            return text
+
+        return quick
