@@ -228,16 +228,15 @@ def measure(lab: Lab, people: int, baseline: bool) -> dict[str, Any]:
 def print_run_row(lab: Lab) -> Row:
     m = measure(lab, lab.people, baseline=True)
     run_rss, worker_rss = m["run_rss_mb"], m["worker_rss_mb"]
-    return row("print_run.200k", m["seconds"], f"s, lower better; {m['notices']:,} notices; peak RSS run "
-               f"{run_rss:.0f} / worker {worker_rss:.0f} MB",
-               f"sqlite3 + csv.writer + gpg -es -z{COMPRESS_LEVEL} + sftp -b put, one file",
+    return row("print_run.200k", m["seconds"], f"s, lower better; RSS run/worker {run_rss:.0f}/{worker_rss:.0f}",
+               f"{m['notices']:,} notices: sqlite3 + csv.writer + gpg -es -z{COMPRESS_LEVEL} + sftp -b put",
                m["baseline"]["seconds"], "<= 20 s", max(run_rss, worker_rss))
 
 
 def rss_flatness_row(lab: Lab) -> Row:
     small = max(1, lab.people // 10)
     big, little = measure(lab, lab.people, baseline=True), measure(lab, small, baseline=False)
-    return row("print_run.rss_flatness", big["run_rss_mb"], f"MB peak RSS of run at {lab.people:,} people "
-               f"(worker {big['worker_rss_mb']:.0f} MB)", f"the same at {small:,} people "
-               f"(worker {little['worker_rss_mb']:.0f} MB)", little["run_rss_mb"], "<= 300 MB, flat (ratio ~1)",
+    return row("print_run.rss_flatness", big["run_rss_mb"], f"MB, run, {lab.people:,} people",
+               f"run at {small:,} people (worker {little['worker_rss_mb']:.0f} MB there, "
+               f"{big['worker_rss_mb']:.0f} MB at {lab.people:,})", little["run_rss_mb"], "<= 300 MB, flat (~1x)",
                big["run_rss_mb"])
