@@ -83,14 +83,16 @@ class Applier:
         try:
             self._transaction(unique)
         except Exception as batch_error:
-            if len(unique) > 1:
+            if len(unique) == 1:  # its own error, not a second attempt's
+                failures.append(classify(unique[0], batch_error))
+            else:
                 log.info("consumer %s: batch of %d failed (%s); applying one by one", self.consumer,
                          len(unique), type(batch_error).__name__)
-            for message in unique:
-                try:
-                    self._transaction([message])
-                except Exception as exc:
-                    failures.append(classify(message, exc))
+                for message in unique:
+                    try:
+                        self._transaction([message])
+                    except Exception as exc:
+                        failures.append(classify(message, exc))
         self.after_commit()
         return failures
 
