@@ -1,15 +1,20 @@
-"""The drop-folder transport: a local folder that a partner (or a 伝送 share) picks files from.
+"""The drop-folder transport: a local folder that a partner (or a 伝送 share) picks files from
+and leaves files in.
 
-A file appears under its final name only when it is whole: it is written under a temporary
-name, flushed to disk, its size and SHA-256 checked against what was meant to be sent, and
-then renamed. Delivering the same file again is recognised (same name, same hash) and is a
-no-op, so a redelivered message never doubles a file.
+Outgoing, a file appears under its final name only when it is whole: it is written under a
+temporary name, flushed to disk, its size and SHA-256 checked against what was meant to be
+sent, and then renamed. Delivering the same file again is recognised (same name, same hash)
+and is a no-op, so a redelivered message never doubles a file.
+
+Incoming, a file is taken only when the partner has said it is complete (a done-marker
+``<name><marker>`` beside it) and its size and modification time held still across two looks.
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
+import time
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -54,6 +59,35 @@ class DropFolder:
             if temp.exists():
                 temp.unlink()
         return True
+
+
+    def ready(self, marker: str, settle: float = 1.0) -> list[Path]:
+        """Files whose done-marker exists and whose size and mtime did not change over ``settle``
+        seconds; temporary names and the markers themselves are never offered."""
+        if not self.path.is_dir():
+            raise TransientError(f"drop folder {self.path} is not available")
+
+        def look() -> dict[Path, tuple[int, int]]:
+            found = {}
+            for entry in self.path.iterdir():
+                if entry.name.startswith(".") or entry.name.endswith((marker, ".part")) or not entry.is_file():
+                    continue
+                if entry.with_name(entry.name + marker).exists():
+                    st = entry.stat()
+                    found[entry] = (st.st_size, st.st_mtime_ns)
+            return found
+
+        first = look()
+        if first and settle > 0:
+            time.sleep(settle)
+        second = look()
+        return sorted(p for p, sig in second.items() if first.get(p) == sig)
+
+    def remove(self, path: Path, marker: str) -> None:
+        """A received file and its marker, once its receipt has committed."""
+        path.unlink(missing_ok=True)
+        path.with_name(path.name + marker).unlink(missing_ok=True)
+        fsync_dir(self.path)
 
 
 def _sha256_of(path: Path) -> str:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Iterator
 from functools import cached_property
 from pathlib import Path
 
@@ -20,12 +21,13 @@ from adapters.core.engine import read_only
 from adapters.core.models import Outbox, Transfer
 from adapters.core.mynumber import MyNumberCipher
 from adapters.core.store import open_store
+from adapters.dropdir import DropFolder
 from adapters.pgp import Gpg
 from adapters.vendor.answers import AnswerReader
 from adapters.vendor.handover import VendorHandover
 from bridge.config import Config, ConfigError, RouteConfig
 from bridge.handlers import HANDLERS
-from queues import handover_log, topology
+from queues import handover_log, inbound, topology
 from queues.apply import Applier
 from queues.crypto import Keyring, KeyringError, rewrap
 from queues.custody import CustodyEvent, CustodyLog, SigningKeyError
@@ -102,6 +104,24 @@ class Bridge:
                 dedup_key=f"{transfer.id}:purged"))
         self.flush_custody()
 
+    def receive(self, flow_name: str) -> list[tuple[str, str, bool]]:
+        """Take the complete files waiting for an inbound flow: (file, transfer id, new?)."""
+        flow = self.config.flow(flow_name)
+        partner = self.config.partners[flow.partner]
+        if flow.direction != "in" or partner.path is None:
+            raise ConfigError([f"flows.toml: flow.{flow_name}: not an inbound flow from a drop folder"])
+        folder = DropFolder(partner.path)
+        taken = []
+        for path in folder.ready(flow.done_marker, flow.settle_seconds):
+            transfer_id, new = inbound.receive(self.sessions, self.keyring, self.payloads, flow, path.name,
+                                               _chunks(path), self.actor)
+            self.flush_custody()
+            folder.remove(path, flow.done_marker)  # only once its receipt has committed
+            taken.append((path.name, transfer_id, new))
+        if taken:
+            self.publish_pending()
+        return taken
+
     def poll_partners(self, stop: threading.Event) -> None:
         """In a worker: read the answers of every SFTP partner now and then."""
         partners = [p for p in self.config.partners.values() if p.sftp is not None]
@@ -129,6 +149,14 @@ class Bridge:
 
     def relay(self) -> Relay:
         return Relay(self.sessions, self.publisher)
+
+    def publish_pending(self) -> int:
+        """Relay what is in the outbox now (a command's own events go out before it exits)."""
+        relay = self.relay()
+        try:
+            return relay.drain()
+        finally:
+            relay.close()
 
     def flush_custody(self) -> int:
         return handover_log.flush(self.sessions, self.custody)
@@ -176,6 +204,12 @@ class Bridge:
 
 def public_key_path(signing_key: Path) -> Path:
     return signing_key.with_name(signing_key.name + ".pub")
+
+
+def _chunks(path: Path) -> Iterator[bytes]:
+    with open(path, "rb") as f:
+        while chunk := f.read(1 << 20):
+            yield chunk
 
 
 def ward_fingerprint_file(config: Config) -> Path:

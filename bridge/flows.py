@@ -91,11 +91,7 @@ def run_flow(bridge: Bridge, name: str, nendo: int, edition: int = 1, progress: 
                                 batch, records, total, render, bridge.actor,
                                 tick=lambda n: bar.advance(task, n))
     bridge.flush_custody()
-    relay = bridge.relay()
-    try:
-        published = relay.drain()
-    finally:
-        relay.close()
+    published = bridge.publish_pending()
     return {"flow": name, "nendo": nendo, "batch": batch, "records": outcome.records,
             "transfers": len(outcome.transfers), "resumed": outcome.resumed, "held": len(outcome.held),
             "bytes": outcome.bytes, "published": published,

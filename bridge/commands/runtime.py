@@ -12,7 +12,7 @@ import typer
 
 from bridge.context import state
 from bridge.flows import run_flow
-from bridge.output import console, emit_object
+from bridge.output import console, emit, emit_object
 from queues.outbound import AlreadyRun
 from queues.worker import Worker
 
@@ -66,6 +66,13 @@ def register(app: typer.Typer) -> None:
         signal.signal(signal.SIGTERM, lambda *_: stop.set())
         signal.signal(signal.SIGINT, lambda *_: stop.set())
         relay.run_forever(stop)
+
+    @app.command()
+    def receive(ctx: typer.Context, flow: str, json_out: Annotated[bool, typer.Option("--json")] = False) -> None:
+        """Take the complete files waiting for an inbound flow into the encrypted store and queue them."""
+        taken = state(ctx).bridge.receive(flow)
+        emit([{"file": name, "transfer": tid, "new": new} for name, tid, new in taken], json_out,
+             title=f"received for {flow}", columns=["file", "transfer", "new"])
 
     @app.command()
     def run(ctx: typer.Context, flow: str,

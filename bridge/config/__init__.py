@@ -63,6 +63,8 @@ class FlowConfig:
     route: str
     part_size: int
     substitutions: Path | None
+    done_marker: str  # inbound: a file is complete when <name><done_marker> is beside it
+    settle_seconds: float  # inbound: its size must hold still this long
 
 
 @dataclass(frozen=True)
@@ -188,6 +190,8 @@ def _flows(r: Reader, raw: dict[str, Any], routes: dict[str, RouteConfig],
             route=r.get(t, f, "route", str, where=w),
             part_size=r.get(t, f, "part_size", int, 50000, where=w),
             substitutions=config_file(r, t, f, "substitutions", w),
+            done_marker=r.get(t, f, "done_marker", str, ".done", where=w),
+            settle_seconds=float(r.get(t, f, "settle_seconds", int, 1, where=w)),
         )
         r.check(flow.partner in partners, f, f"{key}.partner", f"no partner named {flow.partner!r} in partners.toml")
         r.check(flow.route in routes, f, f"{key}.route", f"no route named {flow.route!r} in routes.toml")
