@@ -1,6 +1,8 @@
 """Models of the core store (SQLAlchemy 2.0 typed declarative, one ``Base``).
 
-Business tables (標準準拠 side): atena, shikaku, fuka, fuka_kibetsu, nintei.
+Business tables (標準準拠 side): atena, shikaku, fuka, fuka_kibetsu, nintei, 受給者 data
+(futan_wariai, shikyu_gendogaku, kyotaku_keikaku, futan_gendogaku) and 給付実績 from the 国保連
+(kyufu_jisseki, kyufu_meisai, kyufu_shukei).
 Runtime tables (the bridge's own): outbox, inbox, transfer, change_journal, custody_pending, handover.
 """
 
@@ -8,6 +10,8 @@ from adapters.core.models.atena import Atena, Shikaku
 from adapters.core.models.base import NAMING_CONVENTION, Base, UtcDateTime, utcnow
 from adapters.core.models.fuka import FUTSUCHO, TOKUCHO, Fuka, FukaKibetsu
 from adapters.core.models.handover import Handover
+from adapters.core.models.jukyusha import FutanGendogaku, FutanWariai, KyotakuKeikaku, ShikyuGendogaku
+from adapters.core.models.kyufu import KyufuJisseki, KyufuMeisai, KyufuShukei
 from adapters.core.models.nintei import Nintei
 from adapters.core.models.runtime import ChangeJournal, CustodyPending, Inbox, Outbox, Transfer
 
@@ -21,11 +25,18 @@ __all__ = [
     "CustodyPending",
     "Fuka",
     "FukaKibetsu",
+    "FutanGendogaku",
+    "FutanWariai",
     "Handover",
     "Inbox",
+    "KyotakuKeikaku",
+    "KyufuJisseki",
+    "KyufuMeisai",
+    "KyufuShukei",
     "Nintei",
     "Outbox",
     "Shikaku",
+    "ShikyuGendogaku",
     "Transfer",
     "UtcDateTime",
     "utcnow",
