@@ -1,0 +1,264 @@
+"""The common 国保連 exchange-file frame: control record, data records, end record.
+
+    for item in kokuho_frame.parse(stream, file="JK531.CSV"): ParsedRecord | RecordError
+    chunks = kokuho_frame.render("5311", {"hokensha_no": "131128", "shori_ym": "202604",
+                                          "baitai_kubun": "1"}, records, file_no=1)
+
+A file is one control record ("1"), data records ("2") and one end record ("3"), cp932, CRLF
+(DOMAIN.md, LAYOUTS-EVIDENCE.md §0). Render numbers every record 1..n across the file and writes
+レコード件数 = the number of data records ([INF]: checked on read for the same reason) and
+ファイル管理番号 from the caller's sequence. Parse streams: it checks the frame as it goes and
+yields the control record, then each data record parsed with the layout chosen by
+(交換情報識別番号, month) in layouts/kokuho/index/exchanges.toml, or a RecordError; frame faults
+(count, sequence, missing/extra records) are RecordErrors too, so one pass reports everything.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from mappings import csv_codec
+from mappings.charpolicy import CharPolicy
+from mappings.layout import Layout
+from mappings.records import FieldProblem, ParsedRecord, RecordError
+from mappings.registry import LayoutRegistry, layouts
+from mappings.streams import Source, lines
+
+ENCODING = "cp932"
+INDEX_PATH = Path(__file__).resolve().parent / "layouts" / "kokuho" / "index" / "exchanges.toml"
+COMPUTED = ("record_type", "record_no", "record_count", "file_kanri_no", "blank")
+
+
+class KokuhoFrameError(ValueError):
+    """A caller error the frame cannot report as a record (not binary input, unknown exchange)."""
+
+
+@dataclass(frozen=True)
+class Exchange:
+    id: str  # 交換情報識別番号
+    layout: str
+    version: str
+    month: str | int = "shori_ym"  # "shori_ym" or the data column holding a YYYYMM
+    valid_from: str | None = None
+    valid_until: str | None = None
+    control: Mapping[str, str] = field(default_factory=dict)
+
+    def covers(self, month: str | None) -> bool:
+        if month is None or month == "000000":  # unknown month: the 識別番号 alone decides
+            return True
+        return (self.valid_from is None or month >= self.valid_from) and (
+            self.valid_until is None or month <= self.valid_until)
+
+
+class ExchangeIndex:
+    """交換情報識別番号 + month → data layout, from a TOML index (data, not code)."""
+
+    def __init__(self, path: Path = INDEX_PATH, registry: LayoutRegistry = layouts) -> None:
+        with path.open("rb") as fh:
+            data = tomllib.load(fh)
+        self.registry = registry
+        self.entries = tuple(Exchange(**e) for e in data.get("exchange", []))
+
+    def entry(self, exchange_id: str, month: str | None = None) -> Exchange | None:
+        found = [e for e in self.entries if e.id == exchange_id and e.covers(month)]
+        return max(found, key=lambda e: e.valid_from or "") if found else None
+
+    def layout(self, entry: Exchange) -> Layout:
+        return self.registry.get("kokuho", entry.layout, entry.version)
+
+
+_index: ExchangeIndex | None = None
+
+
+def default_index() -> ExchangeIndex:
+    global _index
+    if _index is None:
+        _index = ExchangeIndex()
+    return _index
+
+
+def frame_layout() -> Layout:
+    return layouts.get("kokuho", "frame", "1")
+
+
+def _end_has_blank(layout: Layout) -> bool:
+    # [INF] the vendor's 5311 end entity has a trailing ブランク and its data record ends with one;
+    # files whose data records have none (5361, 突合結果) end with レコード種別, レコード番号 only.
+    last = layout.kinds[0].fields[-1]
+    return last.converter.name == "filler"
+
+
+# --- render -------------------------------------------------------------------------------------
+
+def render(exchange_id: str, control: Mapping[str, Any], records: Iterable[Mapping[str, Any]], *,
+           file_no: int = 1, chars: CharPolicy | None = None, index: ExchangeIndex | None = None,
+           file_no_width: int = 6) -> Iterator[bytes]:
+    """One whole file. `control` gives the per-file values (保険者番号, 処理対象年月, 媒体区分 …)
+    over the exchange's fixed ones; レコード番号, レコード件数 and ファイル管理番号 are computed.
+    Records withheld by the CharPolicy are left out and not counted. RenderError on bad data."""
+    index = index or default_index()
+    month = control.get("shori_ym")
+    entry = index.entry(exchange_id, str(month) if month is not None else None)
+    if entry is None:
+        raise KokuhoFrameError(f"no layout for 交換情報識別番号 {exchange_id} in month {month}")
+    layout = index.layout(entry)
+    bad = set(control) & set(COMPUTED)
+    if bad:
+        raise KokuhoFrameError(f"control values {sorted(bad)} are computed by the frame, not given")
+    # The control record needs the count, so data lines are rendered first (one record at a time,
+    # so that a withheld record does not take a レコード番号).
+    data: list[bytes] = []
+    for record in records:
+        out = b"".join(csv_codec.render(layout, [{**record, "record_no": len(data) + 2}], chars=chars))
+        if out:
+            data.append(out)
+    ctl = {**entry.control, **control, "record_no": 1, "record_count": len(data),
+           "file_kanri_no": f"{file_no:0{file_no_width}d}"}
+    head = b"".join(csv_codec.render(frame_layout(), [ctl], chars=chars))
+    yield _requote(head, layout)
+    yield from data
+    end = f"3,{len(data) + 2}" + ("," if _end_has_blank(layout) else "")
+    yield _requote(end.encode(ENCODING) + b"\r\n", layout)
+
+
+def _requote(line: bytes, layout: Layout) -> bytes:
+    """Control/end values are plain ASCII; enclose them as the data layout encloses its values."""
+    if layout.csv is None or layout.csv.quoting != "all":
+        return line
+    cols = line[:-2].split(b",")
+    return b",".join(b'"' + c + b'"' for c in cols) + b"\r\n"
+
+
+# --- parse --------------------------------------------------------------------------------------
+
+def _cols(text: str) -> list[str]:
+    """Leading columns for dispatch only (quotes dropped); the layouts parse the line properly."""
+    return [c[1:-1] if len(c) >= 2 and c[0] == c[-1] == '"' else c for c in text.split(",")]
+
+
+def parse(source: Source, *, file: str = "<stream>", index: ExchangeIndex | None = None,
+          file_no: int | None = None) -> Iterator[ParsedRecord | RecordError]:
+    """Control record (kind "control"), then every data record or its RecordError, in order;
+    frame faults come as RecordErrors with field None (or the control field concerned). Never
+    stops at a bad record; garbage input gives RecordErrors, never another exception."""
+    try:
+        yield from _parse(source, file, index or default_index(), file_no)
+    except TypeError as exc:  # not a binary stream: the caller's error, reported as ours
+        raise KokuhoFrameError(f"{file}: {exc}") from None
+
+
+def _parse(source: Source, file: str, index: ExchangeIndex,
+           file_no: int | None) -> Iterator[ParsedRecord | RecordError]:
+    control: ParsedRecord | None = None
+    pos = offset = data_count = 0
+    expected = 1
+    prev: int | None = None
+    end_at: int | None = None
+    for raw in lines(source):
+        pos += 1
+        at, offset = offset, offset + len(raw)
+        problems: list[FieldProblem] = []
+        if raw.endswith(b"\r\n"):
+            body = raw[:-2]
+        else:
+            body = raw.rstrip(b"\n")
+            what = "LF without CR" if raw.endswith(b"\n") else "truncated: last line has no CRLF"
+            problems.append(FieldProblem(None, "line_terminator", f"{what}; records end with CRLF"))
+        try:
+            body.decode(ENCODING)
+        except UnicodeDecodeError as exc:
+            problems.append(FieldProblem(None, "encoding",
+                                         f"bytes not valid {ENCODING} at byte offset {at + exc.start}"))
+        cols = _cols(body.decode(ENCODING, "surrogateescape"))
+        kind = cols[0]
+        declared = int(cols[1]) if len(cols) > 1 and cols[1].isascii() and cols[1].isdigit() else None
+        no = declared if declared is not None else pos
+        if end_at is not None:
+            problems.append(FieldProblem(None, "after_end", f"record after the end record (line {end_at})"))
+            yield RecordError(file, no, tuple(problems), line=pos, offset=at)
+            continue
+        if declared is None:
+            problems.append(FieldProblem("record_no", "record_no", "レコード番号 is not a number"))
+        elif declared != expected:
+            rule = "duplicate" if declared == prev else f"expected {expected}"
+            problems.append(FieldProblem("record_no", "record_no_sequence", f"レコード番号 {declared}: {rule}"))
+        prev, expected = declared, (declared if declared is not None else expected) + 1
+        if pos == 1 and kind != "1":
+            problems.append(FieldProblem(None, "control_missing", "the first record is not a control record"))
+        if kind == "1":
+            if pos != 1:
+                problems.append(FieldProblem(None, "control_position", "a control record after the first"))
+            got = _one(frame_layout(), body, file, no, pos, at, problems)
+            if isinstance(got, ParsedRecord) and pos == 1:
+                control = got
+                if file_no is not None and got["file_kanri_no"] != f"{file_no:06d}":
+                    got = RecordError(file, no, (FieldProblem("file_kanri_no", "file_kanri_no",
+                                                              f"expected ファイル管理番号 {file_no:06d}"),),
+                                      line=pos, offset=at, kind="control")
+            yield got
+        elif kind == "3":
+            end_at = pos
+            if not (2 <= len(cols) <= 3 and (len(cols) == 2 or cols[2] == "")):
+                problems.append(FieldProblem(None, "end_record",
+                                             "end record is レコード種別, レコード番号[, ブランク]"))
+            if problems:
+                yield RecordError(file, no, tuple(problems), line=pos, offset=at, kind="end")
+        elif kind == "2":
+            data_count += 1
+            yield _data(cols, body, control, index, file, no, pos, at, problems)
+        else:
+            problems.append(FieldProblem(None, "record_type", "レコード種別 must be 1, 2 or 3"))
+            yield RecordError(file, no, tuple(problems), line=pos, offset=at)
+    yield from _finish(file, pos, end_at, control, data_count)
+
+
+def _finish(file: str, pos: int, end_at: int | None, control: ParsedRecord | None,
+            data_count: int) -> Iterator[RecordError]:
+    if pos == 0:
+        yield RecordError(file, 0, (FieldProblem(None, "empty_file", "no records"),))
+        return
+    if end_at is None:
+        yield RecordError(file, pos, (FieldProblem(None, "end_missing", "no end record"),), line=pos)
+    if control is not None and control["record_count"] != data_count:
+        yield RecordError(file, 1, (FieldProblem("record_count", "record_count",
+                                                 f"control says {control['record_count']}, "
+                                                 f"the file has {data_count} data records"),),
+                          line=1, kind="control")
+
+
+def _data(cols: list[str], body: bytes, control: ParsedRecord | None, index: ExchangeIndex,
+          file: str, no: int, pos: int, at: int, problems: list[FieldProblem]) -> ParsedRecord | RecordError:
+    exchange_id = cols[2] if len(cols) > 2 else ""
+    candidates = [e for e in index.entries if e.id == exchange_id]
+    month: str | None = None
+    if candidates:
+        where = candidates[0].month
+        if isinstance(where, int):
+            month = cols[where] if len(cols) > where else None
+        elif control is not None:
+            month = control["shori_ym"]
+    entry = index.entry(exchange_id, month)
+    if entry is None:
+        why = "unknown" if not candidates else f"has no layout for month {month}"
+        shown = exchange_id if exchange_id.isascii() and len(exchange_id) <= 8 else "?"
+        problems.append(FieldProblem("exchange_id", "exchange_id", f"交換情報識別番号 {shown}: {why}"))
+        return RecordError(file, no, tuple(problems), line=pos, offset=at)
+    if control is not None and not exchange_id.startswith(control["data_type"]):
+        problems.append(FieldProblem("exchange_id", "data_type",
+                                     f"交換情報識別番号 {exchange_id} is not of データ種別 {control['data_type']}"))
+    return _one(index.layout(entry), body, file, no, pos, at, problems)
+
+
+def _one(layout: Layout, body: bytes, file: str, no: int, pos: int, at: int,
+         problems: list[FieldProblem]) -> ParsedRecord | RecordError:
+    """One line through the layout's CSV rules, renumbered and merged with the frame's problems."""
+    got = next(iter(csv_codec.parse(layout, body + b"\r\n", file=file)))
+    if isinstance(got, ParsedRecord):
+        if not problems:
+            return replace(got, record_no=no)
+        return RecordError(file, no, tuple(problems), line=pos, offset=at, kind=got.kind)
+    return RecordError(file, no, tuple(problems) + got.problems, line=pos, offset=at, kind=got.kind)
