@@ -15,6 +15,7 @@ yields the control record, then each data record parsed with the layout chosen b
 
 from __future__ import annotations
 
+import re
 import tomllib
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
@@ -173,7 +174,9 @@ def _parse(source: Source, file: str, index: ExchangeIndex,
         except UnicodeDecodeError as exc:
             problems.append(FieldProblem(None, "encoding",
                                          f"bytes not valid {ENCODING} at byte offset {at + exc.start}"))
-        cols = _cols(body.decode(ENCODING, "surrogateescape"))
+        text = body.decode(ENCODING, "surrogateescape")
+        problems.extend(_outside_jis(text, at))
+        cols = _cols(text)
         kind = cols[0]
         declared = int(cols[1]) if len(cols) > 1 and cols[1].isascii() and cols[1].isdigit() else None
         no = declared if declared is not None else pos
@@ -214,6 +217,19 @@ def _parse(source: Source, file: str, index: ExchangeIndex,
             problems.append(FieldProblem(None, "record_type", "レコード種別 must be 1, 2 or 3"))
             yield RecordError(file, no, tuple(problems), line=pos, offset=at)
     yield from _finish(file, pos, end_at, control, data_count)
+
+
+# Python's cp932 decodes the unassigned single bytes 0x80, 0xA0, 0xFD-0xFF to U+0080 / private-use
+# characters instead of failing; no partner text holds them, so they are encoding errors too.
+_UNASSIGNED = re.compile("[\x80\uf8f0-\uf8f3]")
+
+
+def _outside_jis(text: str, at: int) -> list[FieldProblem]:
+    found = []
+    for m in _UNASSIGNED.finditer(text):
+        where = at + len(text[: m.start()].encode(ENCODING, "surrogateescape"))
+        found.append(FieldProblem(None, "encoding", f"byte unassigned in {ENCODING} at byte offset {where}"))
+    return found
 
 
 def _finish(file: str, pos: int, end_at: int | None, control: ParsedRecord | None,

@@ -101,6 +101,13 @@ def test_encoding_error_names_the_byte_offset() -> None:
     assert any(p.rule == "encoding" and f"byte offset {where}" in p.detail for p in err.problems)
 
 
+def test_bytes_python_decodes_but_cp932_leaves_unassigned_are_errors() -> None:
+    data = _swap(b'"01","131128"', b'"0\xff","131128"')
+    (err,) = _errors(data)
+    where = data.index(b"\xff")
+    assert f"byte offset {where}" in str(err)
+
+
 def test_parsing_goes_on_after_a_bad_record() -> None:
     got = _all(CORPUS["unknown_code"][0].replace(b'"01","131128"', b'"55","131128"'))
     assert [type(x).__name__ for x in got] == ["ParsedRecord", "RecordError", "RecordError"]

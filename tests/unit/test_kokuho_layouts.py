@@ -1,0 +1,130 @@
+"""国保連 data layouts: what the evidence lists, layout choice by (交換情報識別番号, month), and a
+property round trip parse(render(x)) == x for 5311 through the whole frame."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Any
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from mappings import kokuho_frame as kf
+from mappings.converters.codes import Code
+from mappings.layout import Field
+from mappings.records import ParsedRecord, RecordError
+from mappings.registry import layouts
+
+JUKYUSHA = layouts.get("kokuho", "jukyusha-ido", "1")
+
+# LAYOUTS-EVIDENCE.md §3, a few columns by hand (1-based): position → label.
+EXPECTED_LABELS = {1: "レコード種別", 3: "交換情報識別番号", 8: "被保険者番号", 21: "要介護状態区分コード",
+                   67: "国民健康保険資格　個人番号（国保）", 79: "二割負担　適用終了年月日", 80: "ブランク"}
+
+
+def test_5311_has_the_80_evidence_columns_in_order() -> None:
+    fields = JUKYUSHA.fields
+    assert len(fields) == 80 and [f.column.index for f in fields if f.column] == list(range(80))
+    for pos, label in EXPECTED_LABELS.items():
+        assert fields[pos - 1].label == label
+
+
+def test_5311_personal_fields_are_sensitive() -> None:
+    by = JUKYUSHA.kind().by_name
+    for name in ("hihokensha_no", "name_kana", "birth_ymd", "kokuho_kojin_no", "kokuho_hihokenshasho_no",
+                 "koki_hihokensha_no"):
+        assert by[name].sensitive, name
+
+
+def test_5311_source_cites_the_evidence() -> None:
+    assert "LAYOUTS-EVIDENCE.md §0, §3 (" in JUKYUSHA.source and "[CODE]" in JUKYUSHA.source
+
+
+def _index(tmp_path: Path, body: str) -> kf.ExchangeIndex:
+    path = tmp_path / "exchanges.toml"
+    path.write_text(body, encoding="utf-8")
+    return kf.ExchangeIndex(path)
+
+
+def test_layout_chosen_by_id_and_month(tmp_path: Path) -> None:
+    index = _index(tmp_path, """
+[[exchange]]
+id = "5311"
+layout = "jukyusha-ido"
+version = "1"
+valid_until = "201803"
+[[exchange]]
+id = "5311"
+layout = "frame"
+version = "1"
+valid_from = "201804"
+""")
+    old, new = index.entry("5311", "201803"), index.entry("5311", "201804")
+    assert old is not None and new is not None and (old.layout, new.layout) == ("jukyusha-ido", "frame")
+    assert index.entry("5361", "201804") is None
+
+
+def test_data_record_outside_every_period_is_an_error(tmp_path: Path) -> None:
+    index = _index(tmp_path, """
+[[exchange]]
+id = "5311"
+layout = "jukyusha-ido"
+version = "1"
+valid_from = "202701"
+""")
+    data = b"".join(kf.render("5311", CONTROL, [RECORD]))  # shipped index: no period
+    got = list(kf.parse(data, file="f", index=index))
+    errors = [e for e in got if isinstance(e, RecordError)]
+    assert [(e.record_no, e.fields, e.rules) for e in errors] == [(2, ("exchange_id",), ("exchange_id",))]
+
+
+CONTROL = {"hokensha_no": "131128", "shori_ym": "202604", "baitai_kubun": "1"}
+RECORD = {"ido_ymd": dt.date(2026, 4, 1), "ido_kubun": "1", "ido_jiyu": "01", "sho_hokensha_no": "131128",
+          "hihokensha_no": "0000000017"}
+
+
+def _digits(n: int) -> st.SearchStrategy[str]:
+    return st.text(alphabet="0123456789", min_size=n, max_size=n)
+
+
+def _value(f: Field) -> st.SearchStrategy[Any]:
+    conv, p = f.converter, f.params
+    if isinstance(conv, Code):
+        return st.sampled_from(sorted(conv.codes))
+    if conv.name == "digits":
+        return _digits(p["width"]) if "width" in p else st.integers(1, p.get("max_width", 8)).flatmap(_digits)
+    if conv.name == "date":
+        return st.dates(dt.date(1900, 1, 1), dt.date(2099, 12, 31))
+    if conv.name in ("amount", "number"):
+        return st.integers(0, 999_999)
+    if f.name == "name_kana":
+        return st.text(alphabet="ｱｲｳｴｵｶﾞﾊﾟｰ ", min_size=1, max_size=25).map(str.strip).filter(bool)
+    return st.text(alphabet="0123456789ABCZ-", min_size=1, max_size=20)
+
+
+OPTIONAL = [f for f in JUKYUSHA.fields if f.converter.name not in ("constant", "filler") and f.name != "record_no"]
+
+
+@st.composite
+def _records(draw: st.DrawFn) -> dict[str, Any]:
+    rec: dict[str, Any] = {}
+    for f in OPTIONAL:
+        if f.required or draw(st.booleans()):
+            rec[f.name] = draw(_value(f))
+    return rec
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(_records(), min_size=0, max_size=4), st.integers(1, 999_999))
+def test_5311_round_trip(records: list[dict[str, Any]], file_no: int) -> None:
+    data = b"".join(kf.render("5311", CONTROL, records, file_no=file_no))
+    items = list(kf.parse(data, file="f", file_no=file_no))
+    got = [x for x in items if isinstance(x, ParsedRecord)]
+    assert len(got) == len(items), [str(x) for x in items if isinstance(x, RecordError)]
+    control, *rows = got
+    assert control["record_count"] == len(records) and control["file_kanri_no"] == f"{file_no:06d}"
+    assert len(rows) == len(records)
+    for n, (row, rec) in enumerate(zip(rows, records, strict=True), start=2):
+        values = {k: v for k, v in row.values.items() if v is not None and k not in ("record_type", "exchange_id")}
+        assert values == {**rec, "record_no": n}
