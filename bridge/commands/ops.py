@@ -9,7 +9,7 @@ from typing import Annotated, Any
 import typer
 from sqlalchemy import func, select
 
-from adapters.core.models import Transfer
+from adapters.core.models import Quarantine, Transfer
 from adapters.vendor import register as ledger
 from bridge.app import Bridge
 from bridge.context import state
@@ -35,16 +35,19 @@ def register(app: typer.Typer) -> None:
             states = [{"state": st, "transfers": n} for st, n in
                       s.execute(select(Transfer.state, func.count()).group_by(Transfer.state).order_by(Transfer.state))]
             entries = ledger.entries(s, config.partners)
+            held = s.scalar(select(func.count()).select_from(Quarantine).where(Quarantine.state == "held")) or 0
         handovers = {"open": sum(1 for e in entries if e.deleted_at is None),
                      "receipt_overdue": sum(1 for e in entries if e.overdue == "receipt"),
                      "deletion_overdue": sum(1 for e in entries if e.overdue == "deletion"),
                      "unconfirmed": sum(1 for e in entries if e.confirmed_by is None)}
         if json_out:
-            print(json.dumps({"routes": routes, "transfers": states, "handovers": handovers}))
+            print(json.dumps({"routes": routes, "transfers": states, "handovers": handovers,
+                              "quarantine": {"held": held}}))
             return
         emit(routes, False, title="routes")
         emit(states, False, title="transfers by state")
         emit([handovers], False, title="hand-overs to vendors")
+        emit([{"held": held}], False, title="inbound files in quarantine")
 
     @transfers_app.command("list")
     def list_(ctx: typer.Context, state_filter: Annotated[str | None, typer.Option("--state")] = None,

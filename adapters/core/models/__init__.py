@@ -3,7 +3,8 @@
 Business tables (標準準拠 side): atena, shikaku, fuka, fuka_kibetsu, nintei, 受給者 data
 (futan_wariai, shikyu_gendogaku, kyotaku_keikaku, futan_gendogaku) and 給付実績 from the 国保連
 (kyufu_jisseki, kyufu_meisai, kyufu_shukei).
-Runtime tables (the bridge's own): outbox, inbox, transfer, change_journal, custody_pending, handover.
+Runtime tables (the bridge's own): outbox, inbox, transfer, change_journal, custody_pending, handover,
+quarantine.
 """
 
 from adapters.core.models.atena import Atena, Shikaku
@@ -13,6 +14,7 @@ from adapters.core.models.handover import Handover
 from adapters.core.models.jukyusha import FutanGendogaku, FutanWariai, KyotakuKeikaku, ShikyuGendogaku
 from adapters.core.models.kyufu import KyufuJisseki, KyufuMeisai, KyufuShukei
 from adapters.core.models.nintei import Nintei
+from adapters.core.models.quarantine import Quarantine
 from adapters.core.models.runtime import ChangeJournal, CustodyPending, Inbox, Outbox, Transfer
 
 __all__ = [
@@ -35,6 +37,7 @@ __all__ = [
     "KyufuShukei",
     "Nintei",
     "Outbox",
+    "Quarantine",
     "Shikaku",
     "ShikyuGendogaku",
     "Transfer",
