@@ -11,6 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from mappings import kokuho_frame as kf
+from mappings import kokuho_kyufu
 from mappings.converters.codes import Code
 from mappings.layout import Field
 from mappings.records import ParsedRecord, RecordError
@@ -128,3 +129,70 @@ def test_5311_round_trip(records: list[dict[str, Any]], file_no: int) -> None:
     for n, (row, rec) in enumerate(zip(rows, records, strict=True), start=2):
         values = {k: v for k, v in row.values.items() if v is not None and k not in ("record_type", "exchange_id")}
         assert values == {**rec, "record_no": n}
+
+
+# --- 給付実績 (1116: H12 + D53), a file written by hand from LAYOUTS-EVIDENCE.md §1 -------------
+
+KYUFU = layouts.get("kokuho", "kyufu-jisseki", "1")
+
+
+def test_kyufu_kinds_have_the_evidence_column_counts() -> None:
+    counts = {k.name: len(k.fields) for k in KYUFU.kinds}
+    assert counts == {"H1": 96, "D1": 34, "D5": 30, "D6": 19, "D7": 16, "D8": 24, "T1": 62}
+    h1 = KYUFU.kind("H1").fields
+    assert (h1[30].label, h1[94].label, h1[95].label) == ("宛名番号", "審査年月", "ブランク")
+    assert h1[30].sensitive and h1[7].sensitive
+
+
+def _row(*cols: str, total: int) -> str:
+    return ",".join(cols + ("",) * (total - len(cols)))
+
+
+def _h1(no: int, hihokensha: str) -> str:
+    return _row("2", str(no), "1116", "", "H1", "1", "131128", hihokensha, "202604", "1", "1312345678", "001",
+                total=96)
+
+
+def _d1(no: int, hihokensha: str) -> str:
+    return _row("2", str(no), "1116", "", "D1", "131128", hihokensha, "202604", "1312345678", "001", "11",
+                "1111", "250", total=34)
+
+
+def _t1(no: int, hihokensha: str) -> str:
+    return _row("2", str(no), "1116", "", "T1", "131128", hihokensha, "202604", "1312345678", "001", "11",
+                total=62)
+
+
+def _kyufu_file(rows: list[str]) -> bytes:
+    head = f"1,1,000,{len(rows)},111,00,131128,0000000000,13,1,202605,000001,"
+    body = [head, *rows, f"3,{len(rows) + 2}"]
+    return ("\r\n".join(body) + "\r\n").encode("cp932")
+
+
+def _claims(rows: list[str]) -> list[Any]:
+    return list(kokuho_kyufu.claims(kf.parse(_kyufu_file(rows), file="K111.CSV"), file="K111.CSV"))
+
+
+def test_kyufu_records_grouped_under_their_h1() -> None:
+    got = _claims([_h1(2, "0000000017"), _d1(3, "0000000017"), _t1(4, "0000000017"),
+                   _h1(5, "0000000025"), _d1(6, "0000000025")])
+    assert [type(x).__name__ for x in got] == ["ParsedRecord", "Claim", "Claim"]
+    first, second = got[1], got[2]
+    assert [r.kind for r in first.records] == ["H1", "D1", "T1"]
+    assert [r.record_no for r in second.records] == [5, 6]
+    assert first.rows[0]["tanisu"] == 250 and first.head["service_ym"].month == 4
+
+
+def test_kyufu_row_before_any_h1_and_row_of_another_person() -> None:
+    got = _claims([_d1(2, "0000000017"), _h1(3, "0000000017"), _d1(4, "0000000099")])
+    errors = [(e.record_no, e.rules) for e in got if isinstance(e, RecordError)]
+    assert errors == [(2, ("claim_head",)), (4, ("claim_key",))]
+    claims = [c for c in got if isinstance(c, kokuho_kyufu.Claim)]
+    assert len(claims) == 1 and claims[0].rows == ()
+
+
+def test_kyufu_kind_without_a_layout_is_a_record_error() -> None:
+    d2 = _row("2", "3", "1116", "", "D2", "131128", "0000000017", "202604", total=62)
+    got = _claims([_h1(2, "0000000017"), d2])
+    errors = [e for e in got if isinstance(e, RecordError)]
+    assert [(e.record_no, e.rules) for e in errors] == [(3, ("record_kind",))]
