@@ -196,3 +196,40 @@ def test_kyufu_kind_without_a_layout_is_a_record_error() -> None:
     got = _claims([_h1(2, "0000000017"), d2])
     errors = [e for e in got if isinstance(e, RecordError)]
     assert [(e.record_no, e.rules) for e in errors] == [(3, ("record_kind",))]
+
+
+# --- 5361, 突合結果, 給付実績更新結果 ------------------------------------------------------------
+
+
+def test_5361_file_by_hand() -> None:
+    record = {**RECORD, "totsugo_kubun": "1", "nintei_yuko_ym": dt.date(2026, 4, 1), "name_kana": "ｶｲｺﾞ ﾀﾛｳ",
+              "kohi_futansha_no": "12345678"}
+    data = b"".join(kf.render("5361", {"hokensha_no": "131128", "baitai_kubun": "1"}, [record]))
+    # LAYOUTS-EVIDENCE.md §0: the vendor's fixed 5361 control values; §3: 84 columns, カナ氏名 quoted
+    expected = ("1,1,000,1,536,00,131128,0000000000,00,1,000000,000001,\r\n"
+                + _row("2", "2", "5361", "1", "202604", "", "", "20260401", "1", "01", "131128", "0000000017",
+                       '"ｶｲｺﾞ ﾀﾛｳ"', *[""] * 6, "12345678", total=84) + "\r\n"
+                + "3,3\r\n").encode("cp932")
+    assert data == expected
+    got = [x for x in kf.parse(data, file="f") if isinstance(x, ParsedRecord)]
+    assert len(got) == 2 and got[1]["kohi_futansha_no"] == "12345678"
+
+
+def test_totsugo_kekka_parses_with_its_inserted_columns() -> None:
+    line = _row("2", "2", "5331", "01", "1", "20260401", "1", "01", "131128", "0000000017", *[""] * 7, "12345678",
+                total=82)
+    data = ("1,1,0,1,533,0,131128,0,0,1,202604,1,\r\n" + line + "\r\n3,3\r\n").encode("cp932")
+    control, row = list(kf.parse(data, file="f"))
+    assert isinstance(control, ParsedRecord) and isinstance(row, ParsedRecord), str(row)
+    assert (row["totsugo_kekka_kubun"], row["kohi_futansha_no"], row["ido_jiyu"]) == ("01", "12345678", "01")
+
+
+def test_koshin_kekka_h1_d8_and_other_records() -> None:
+    h1 = _row("2", "2", "1145", "", "H1", "1", "131128", "0000000017", "202604", total=96)
+    d8 = _row("2", "3", "1145", "", "D8", "1", "131128", "0000000017", "202604", "1", "20260510", total=25)
+    d1 = _row("2", "4", "1145", "", "D1", "131128", "0000000017", "202604", "1312345678", "001", total=11)
+    data = ("1,1,0,3,114,0,131128,0,0,1,202605,1,\r\n" + "\r\n".join([h1, d8, d1]) + "\r\n3,5\r\n").encode()
+    items = list(kf.parse(data, file="f"))
+    got = [x for x in items if isinstance(x, ParsedRecord)]
+    assert len(got) == len(items) and [x.kind for x in got] == ["control", "H1", "D8", "other"]
+    assert got[2]["uketsuke_ymd"] == dt.date(2026, 5, 10) and got[3]["record_code"] == "D1"
