@@ -62,7 +62,10 @@ class ExchangeIndex:
         with path.open("rb") as fh:
             data = tomllib.load(fh)
         self.registry = registry
-        self.entries = tuple(Exchange(**e) for e in data.get("exchange", []))
+        try:
+            self.entries = tuple(Exchange(**e) for e in data.get("exchange", []))
+        except TypeError as exc:  # an unknown or missing key in an [[exchange]] table
+            raise KokuhoFrameError(f"{path}: {exc}") from None
 
     def entry(self, exchange_id: str, month: str | None = None) -> Exchange | None:
         found = [e for e in self.entries if e.id == exchange_id and e.covers(month)]

@@ -7,6 +7,7 @@ import datetime as dt
 from pathlib import Path
 from typing import Any
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -233,3 +234,19 @@ def test_koshin_kekka_h1_d8_and_other_records() -> None:
     got = [x for x in items if isinstance(x, ParsedRecord)]
     assert len(got) == len(items) and [x.kind for x in got] == ["control", "H1", "D8", "other"]
     assert got[2]["uketsuke_ymd"] == dt.date(2026, 5, 10) and got[3]["record_code"] == "D1"
+
+
+def test_every_index_entry_names_a_layout_with_the_data_record_prefix() -> None:
+    index = kf.default_index()
+    assert {e.id for e in index.entries} >= {"5311", "5361", "1116", "1145"}
+    for entry in index.entries:
+        layout = index.layout(entry)
+        for kind in layout.kinds:
+            first = [(f.name, f.converter.name) for f in kind.fields[:3]]
+            assert first[:2] == [("record_type", "constant"), ("record_no", "number")], (entry.id, kind.name)
+            assert first[2][0] == "exchange_id"
+
+
+def test_bad_index_entry_is_reported(tmp_path: Path) -> None:
+    with pytest.raises(kf.KokuhoFrameError, match="colour"):
+        _index(tmp_path, '[[exchange]]\nid = "5311"\nlayout = "x"\nversion = "1"\ncolour = "red"\n')
