@@ -19,7 +19,10 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from sqlalchemy.orm import Session, sessionmaker
 
+from adapters.core import schema
+from adapters.core.store import open_store
 from fixtures.services import PostgresServer, RabbitNode, SshdServer
 from fixtures.services.sshd import SftpTree
 
@@ -117,3 +120,16 @@ def pg_url(postgres: PostgresServer) -> Iterator[str]:
     url = postgres.create_database(name)
     yield url
     postgres.drop_database(name)
+
+
+# --- the core store ----------------------------------------------------------------------------
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[sessionmaker[Session]]:
+    """An empty core store (SQLite, migrated to head) for one test."""
+    url = f"sqlite:///{tmp_path / 'core.db'}"
+    schema.upgrade(url)
+    factory = open_store(url)
+    yield factory
+    factory.kw["bind"].dispose()

@@ -4,9 +4,7 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterator
 from datetime import date
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -14,11 +12,9 @@ from sqlalchemy import func, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from adapters.core import schema
 from adapters.core.identifiers import InvalidIdentifier, validate_jigyosho_no
 from adapters.core.models import FutanGendogaku, FutanWariai, KyotakuKeikaku, Shikaku, ShikyuGendogaku
 from adapters.core.mynumber import MyNumberCipher
-from adapters.core.store import open_store
 from fixtures.population import Person, generate, load
 
 NENDO = 2026
@@ -30,15 +26,6 @@ GENDO = {"12": 5032, "13": 10531, "21": 16765, "22": 19705, "23": 27048, "24": 3
 @pytest.fixture(scope="module")
 def people() -> list[Person]:
     return list(generate(20_000, seed=2025, nendo=NENDO))
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[sessionmaker[Session]]:
-    url = f"sqlite:///{tmp_path / 'core.db'}"
-    schema.upgrade(url)
-    factory = open_store(url)
-    yield factory
-    factory.kw["bind"].dispose()
 
 
 def test_same_seed_same_data_other_seed_other() -> None:

@@ -5,8 +5,6 @@ on SQLite and PostgreSQL; and the apply rate, measured and printed (never assert
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -49,15 +47,6 @@ def snapshot(store: sessionmaker[Session]) -> dict[str, list[tuple[Any, ...]]]:
 def apply(store: sessionmaker[Session], groups: list[dict[str, Any]], batch: int = 2000) -> ApplyCounts:
     with store.begin() as s:
         return apply_kyufu(s, groups, batch=batch)
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[sessionmaker[Session]]:
-    url = f"sqlite:///{tmp_path / 'core.db'}"
-    schema.upgrade(url)
-    factory = open_store(url)
-    yield factory
-    factory.kw["bind"].dispose()
 
 
 def check_idempotent(store: sessionmaker[Session]) -> None:

@@ -9,20 +9,16 @@ from __future__ import annotations
 
 import uuid
 from collections import Counter
-from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
-from pathlib import Path
 
 import pytest
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from adapters.core import schema
 from adapters.core.models import Atena, ChangeJournal, Nintei, Shikaku, Transfer
 from adapters.core.models.nintei import YOKAIGO_KUBUN
 from adapters.core.mynumber import MyNumberCipher
-from adapters.core.store import open_store
 from adapters.vendor import hihokenshasho, nintei_kekka
 from adapters.vendor.hihokenshasho import NothingToIssue
 from adapters.vendor.nintei_kekka import YOKAIGO_TABLE, yokaigo_label
@@ -145,15 +141,6 @@ def test_layout_validates_the_code_with_the_same_table() -> None:
 
 
 # --- a small store ---------------------------------------------------------------------------
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[sessionmaker[Session]]:
-    url = f"sqlite:///{tmp_path / 'core.db'}"
-    schema.upgrade(url)
-    factory = open_store(url)
-    yield factory
-    factory.kw["bind"].dispose()
 
 
 def atena(no: int, name: str, kana: str, **extra: object) -> Atena:

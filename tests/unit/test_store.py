@@ -3,7 +3,6 @@ rotation, and a population load that leaves no 個人番号 in clear in the data
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta, timezone
 from pathlib import Path
 
@@ -21,7 +20,6 @@ from adapters.core.models import Atena, Base, Fuka, FukaKibetsu, Outbox, Shikaku
 from adapters.core.mynumber import MyNumberCipher
 from adapters.core.store import (
     find_by_kojin_bango,
-    open_store,
     reveal_kojin_bango,
     rotate_kojin_bango_key,
     set_kojin_bango,
@@ -41,12 +39,7 @@ def url(tmp_path: Path) -> str:
     return f"sqlite:///{tmp_path / 'core.db'}"
 
 
-@pytest.fixture
-def store(url: str) -> Iterator[sessionmaker[Session]]:
-    schema.upgrade(url)
-    factory = open_store(url)
-    yield factory
-    factory.kw["bind"].dispose()
+# ``store`` (tests/conftest.py) is the same file as ``url``, migrated to head.
 
 
 def person(atena_no: str, number: str | None = None) -> Atena:
