@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+from pathlib import Path
 
 import pika
 from sqlalchemy import select
@@ -46,12 +47,18 @@ def queued(home: Home, queue: str) -> int:
         connection.close()
 
 
-def test_complete_files_are_received_once_and_queued(home: Home) -> None:
+def inbound_flow(home: Home) -> Path:
+    """The 国保連 share as an inbound drop-folder flow; returns the folder."""
     home.edit_config("partners.toml", lambda t: t + INBOUND.split("[flow.")[0])
     home.edit_config("flows.toml", lambda t: t + "[flow." + INBOUND.split("[flow.")[1])
     home.edit_config("routes.toml", lambda t: t + ROUTE)
     folder = home.config.var / "drop" / "kokuho"
     folder.mkdir(parents=True)
+    return folder
+
+
+def test_complete_files_are_received_once_and_queued(home: Home) -> None:
+    folder = inbound_flow(home)
     body = "1,1,1,3,113,,131128,,13,1,202610,00001,\r\n".encode("cp932") * 1000
     (folder / "KYUFU001").write_bytes(body)
     (folder / "KYUFU001.end").write_bytes(b"")

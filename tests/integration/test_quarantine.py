@@ -7,17 +7,13 @@ from __future__ import annotations
 from adapters.core.models import Transfer
 from queues import quarantine
 from tests.harness import Home
-from tests.integration.test_inbound import INBOUND, ROUTE, queued
+from tests.integration.test_inbound import inbound_flow, queued
 
 NUMBER = "123456789018"
 
 
 def received(home: Home) -> str:
-    home.edit_config("partners.toml", lambda t: t + INBOUND.split("[flow.")[0])
-    home.edit_config("flows.toml", lambda t: t + "[flow." + INBOUND.split("[flow.")[1])
-    home.edit_config("routes.toml", lambda t: t + ROUTE)
-    folder = home.config.var / "drop" / "kokuho"
-    folder.mkdir(parents=True)
+    folder = inbound_flow(home)
     (folder / "KYUFU009").write_bytes(b"1,1,1,2,113\r\n")
     (folder / "KYUFU009.end").write_bytes(b"")
     return str(home.cli_json("receive", "kokuho.kyufu")[0]["transfer"])
