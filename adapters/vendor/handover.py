@@ -10,6 +10,7 @@ attempt got through, and nothing is sent twice.
 from __future__ import annotations
 
 import hashlib
+import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -72,7 +73,11 @@ class VendorHandover:
                 client.upload(data, f"{exchange.INBOX}/{data.name}", data.stat().st_size)
                 client.upload(signature, f"{exchange.INBOX}/{signature.name}", signature.stat().st_size)
                 client.upload(manifest, remote_manifest, manifest.stat().st_size)
-        return Upload(data.name, _sha256(data), data.stat().st_size, _sha256(manifest), already)
+        # The manifest already states the encrypted file's hash and size: no second read of the file.
+        body = manifest.read_bytes()
+        stated = json.loads(body)
+        return Upload(data.name, stated["ciphertext_sha256"], stated["ciphertext_bytes"],
+                      hashlib.sha256(body).hexdigest(), already)
 
     def record_sent(self, session: Session, transfer: Transfer, partner: PartnerConfig, started_by: str,
                     upload: Upload) -> None:
@@ -131,14 +136,6 @@ class VendorHandover:
                     path.unlink()
                     removed += 1
         return removed
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        while chunk := f.read(1 << 20):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def _write_atomic(path: Path, data: bytes) -> None:
