@@ -5,6 +5,8 @@ encoding, key; one framing table `[csv]`, `[fixed]` and/or `[xml]`; then `[[reco
 `kind`, `length` (fixed), `element` (XML) and `fields`, an array of inline tables. In a field,
 `name label converter required sensitive quoted column start width xpath` are the field's own
 keys (in a fixed layout `start`/`width` make its byte span); every other key is a converter param.
+`[xml] default_xpath` (a template with `{name}`) locates every non-filler field that has no
+`xpath` of its own: wide layouts (国保連, ~100 columns a record) then need no xpath per field.
 """
 
 from __future__ import annotations
@@ -105,9 +107,10 @@ def _build(data: dict[str, Any], path: Path, problems: list[str]) -> Layout | No
         return None
     if not encoding:
         return None  # converters need a known encoding
+    default_xpath = _default_xpath(data["xml"], problems) if xml_fmt else None
     kinds = []
     for i, rec in enumerate(records):
-        kind = _kind(rec, i, encoding, fixed_fmt is not None, problems)
+        kind = _kind(rec, i, encoding, fixed_fmt is not None, default_xpath, problems)
         if kind is not None:
             kinds.append(kind)
     if problems:
@@ -161,14 +164,23 @@ def _xml(data: Any, problems: list[str]) -> XmlFormat | None:
     if not isinstance(data, dict) or not isinstance(data.get("root"), str):
         problems.append("xml: must be a table with root = element name")
         return None
-    _unknown(data, {"root", "namespace"}, "xml: ", problems)
+    _unknown(data, {"root", "namespace", "default_xpath"}, "xml: ", problems)
     ns = data.get("namespace")
     if ns is not None and not isinstance(ns, str):
         problems.append("xml: namespace: a string (URI)")
     return XmlFormat(root=data["root"], namespace=ns)
 
 
-def _kind(rec: Any, i: int, encoding: str, fixed: bool, problems: list[str]) -> RecordKind | None:
+def _default_xpath(data: Mapping[str, Any], problems: list[str]) -> str | None:
+    template = data.get("default_xpath")
+    if template is not None and not (isinstance(template, str) and "{name}" in template):
+        problems.append("xml: default_xpath: a string holding {name} (the field name), e.g. \"{name}\"")
+        return None
+    return template
+
+
+def _kind(rec: Any, i: int, encoding: str, fixed: bool, default_xpath: str | None,
+          problems: list[str]) -> RecordKind | None:
     if not isinstance(rec, dict):
         problems.append(f"records[{i}]: must be a table")
         return None
@@ -183,13 +195,14 @@ def _kind(rec: Any, i: int, encoding: str, fixed: bool, problems: list[str]) -> 
     if not isinstance(fields_data, list) or not fields_data:
         problems.append(f"{where}fields: a non-empty array of field tables")
         return None
-    built = (_field(fd, j, where, encoding, fixed, problems) for j, fd in enumerate(fields_data))
+    built = (_field(fd, j, where, encoding, fixed, default_xpath, problems) for j, fd in enumerate(fields_data))
     fields = [f for f in built if f is not None]
     return RecordKind(name=str(name), fields=tuple(fields), length=length if fixed else None,
                       element=element if isinstance(element, str) else None)
 
 
-def _field(fd: Any, j: int, where: str, encoding: str, fixed: bool, problems: list[str]) -> Field | None:
+def _field(fd: Any, j: int, where: str, encoding: str, fixed: bool, default_xpath: str | None,
+           problems: list[str]) -> Field | None:
     if not isinstance(fd, dict):
         problems.append(f"{where}fields[{j}]: must be a table")
         return None
@@ -230,6 +243,8 @@ def _field(fd: Any, j: int, where: str, encoding: str, fixed: bool, problems: li
             problems.append(f"{at}xpath: a string")
             return None
         xpath = XPath(fd["xpath"])
+    elif default_xpath is not None and conv_name != "filler":  # fillers have no place in XML
+        xpath = XPath(default_xpath.replace("{name}", name))
     try:
         converter = CONVERTERS[conv_name](params, FieldContext(encoding, span.width if span else None))
     except ParamError as exc:
