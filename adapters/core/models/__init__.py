@@ -4,7 +4,7 @@ Business tables (標準準拠 side): atena, shikaku, fuka, fuka_kibetsu, nintei,
 (futan_wariai, shikyu_gendogaku, kyotaku_keikaku, futan_gendogaku) and 給付実績 from the 国保連
 (kyufu_jisseki, kyufu_meisai, kyufu_shukei).
 Runtime tables (the bridge's own): outbox, inbox, transfer, change_journal, custody_pending, handover,
-quarantine.
+quarantine; what the 国保連 was sent of 受給者異動 (kokuho_ido, kokuho_ido_file).
 """
 
 from adapters.core.models.atena import Atena, Shikaku
@@ -12,6 +12,7 @@ from adapters.core.models.base import NAMING_CONVENTION, Base, UtcDateTime, utcn
 from adapters.core.models.fuka import FUTSUCHO, TOKUCHO, Fuka, FukaKibetsu
 from adapters.core.models.handover import Handover
 from adapters.core.models.jukyusha import FutanGendogaku, FutanWariai, KyotakuKeikaku, ShikyuGendogaku
+from adapters.core.models.kokuho_ido import KokuhoIdo, KokuhoIdoFile
 from adapters.core.models.kyufu import KyufuJisseki, KyufuMeisai, KyufuShukei
 from adapters.core.models.nintei import Nintei
 from adapters.core.models.quarantine import Quarantine
@@ -31,6 +32,8 @@ __all__ = [
     "FutanWariai",
     "Handover",
     "Inbox",
+    "KokuhoIdo",
+    "KokuhoIdoFile",
     "KyotakuKeikaku",
     "KyufuJisseki",
     "KyufuMeisai",
