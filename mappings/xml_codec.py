@@ -9,6 +9,8 @@ XML twin of a cp932 CSV layout is the same data.
 
 Parsing is hardened: no DTD (a DOCTYPE refuses the file), no entity resolution, no network,
 no huge trees; elements are cleared as soon as their record is read, so memory stays flat.
+`Plan`, `element`, `pull_parser`, `events`, `refuse_document` and `read_record` are the pieces
+this codec is made of; mappings/kokuho_xml.py frames the 国保連 file with the same pieces.
 """
 
 from __future__ import annotations
@@ -38,7 +40,7 @@ def _q(ns: str | None, name: str) -> str:
     return f"{{{ns}}}{name}" if ns else name
 
 
-class _Plan:
+class Plan:
     """Where each field of one record kind lives: qualified element steps, then maybe an attribute."""
 
     def __init__(self, kind: RecordKind, ns: str | None) -> None:
@@ -59,7 +61,7 @@ def render(layout: Layout, records: Iterable[Mapping[str, Any]], *, chars: CharP
            batch: int = 500) -> Iterator[bytes]:
     fmt = _fmt(layout)
     ns = fmt.namespace
-    plans = {k.name: _Plan(k, ns) for k in layout.kinds}
+    plans = {k.name: Plan(k, ns) for k in layout.kinds}
     renderer = RecordRenderer(layout, chars)
     xmlns = f" xmlns={quoteattr(ns)}" if ns else ""
     buf = [f'<?xml version="1.0" encoding="UTF-8"?>\n<{fmt.root}{xmlns}>\n']
@@ -69,27 +71,39 @@ def render(layout: Layout, records: Iterable[Mapping[str, Any]], *, chars: CharP
         if got is None:
             continue
         kind, texts = got
-        plan = plans[kind.name]
-        el = etree.Element(plan.tag, nsmap=nsmap)
-        text_of = dict(zip((f.name for f in kind.fields), texts, strict=True))
-        for f, steps, attr in plan.where:
-            text = text_of[f.name]
-            if text == "" and not f.converter.always:
-                continue  # an absent optional value is an absent element or attribute
-            target = el
-            for step in steps:
-                child = target.find(step)
-                target = child if child is not None else etree.SubElement(target, step)
-            if attr is not None:
-                target.set(attr, text)
-            else:
-                target.text = text
+        el = element(plans[kind.name], kind, texts, nsmap)
         buf.append(etree.tostring(el, encoding="unicode") + "\n")
         if len(buf) >= batch:
             yield "".join(buf).encode("utf-8")
             buf.clear()
     buf.append(f"</{fmt.root}>\n")
     yield "".join(buf).encode("utf-8")
+
+
+def element(plan: Plan, kind: RecordKind, texts: list[str], nsmap: Mapping[Any, str] | None) -> Any:
+    """One record element from its field texts (RecordRenderer.texts order)."""
+    el = etree.Element(plan.tag, nsmap=nsmap)
+    text_of = dict(zip((f.name for f in kind.fields), texts, strict=True))
+    for f, steps, attr in plan.where:
+        text = text_of[f.name]
+        if text == "" and not f.converter.always:
+            continue  # an absent optional value is an absent element or attribute
+        target = el
+        for step in steps:
+            child = target.find(step)
+            target = child if child is not None else etree.SubElement(target, step)
+        if attr is not None:
+            target.set(attr, text)
+        else:
+            target.text = text
+    return el
+
+
+def pull_parser(tags: Iterable[str], schema: Any = None) -> Any:
+    """The hardened streaming parser: no entities, no DTD, no network, no huge trees; `schema`
+    (an etree.XMLSchema) is checked as the document streams by, its verdict raised at close."""
+    return etree.XMLPullParser(events=("start", "end"), tag=tuple(tags), resolve_entities=False,
+                               no_network=True, load_dtd=False, huge_tree=False, schema=schema)
 
 
 def _file_error(file: str, record_no: int, rule: str, detail: str) -> RecordError:
@@ -102,11 +116,10 @@ def parse(layout: Layout, source: Source, *, file: str = "<stream>") -> Iterator
     fmt = _fmt(layout)
     ns = fmt.namespace
     root = _q(ns, fmt.root)
-    plans = {p.tag: (k, p) for k in layout.kinds for p in (_Plan(k, ns),)}
-    parser = etree.XMLPullParser(events=("start", "end"), tag=(root, *plans), resolve_entities=False,
-                                 no_network=True, load_dtd=False, huge_tree=False)
+    plans = {p.tag: (k, p) for k in layout.kinds for p in (Plan(k, ns),)}
+    parser = pull_parser((root, *plans))
     record_no, first = 0, True
-    for item in _events(parser, source, file):
+    for item in events(parser, source, file):
         if isinstance(item, RecordError | etree.XMLSyntaxError):
             yield item if isinstance(item, RecordError) else _file_error(
                 file, record_no + 1, "xml_syntax", str(item))
@@ -114,7 +127,7 @@ def parse(layout: Layout, source: Source, *, file: str = "<stream>") -> Iterator
         event, el = item
         if first:
             first = False
-            refused = _refuse_document(el, root, file)
+            refused = refuse_document(el, root, file)
             if refused is not None:
                 yield refused
                 return
@@ -126,7 +139,7 @@ def parse(layout: Layout, source: Source, *, file: str = "<stream>") -> Iterator
         if parent is None or parent.tag != root:
             yield _file_error(file, record_no, "nesting", f"{kind.element} not a child of {fmt.root}")
         else:
-            yield _record(kind, plan, el, file, record_no)
+            yield read_record(kind, plan, el, file, record_no)
         el.clear()
         while parent is not None and el.getprevious() is not None:
             del parent[0]  # drop records already read: memory stays flat
@@ -135,13 +148,16 @@ def parse(layout: Layout, source: Source, *, file: str = "<stream>") -> Iterator
 Event: TypeAlias = tuple[str, Any] | RecordError | etree.XMLSyntaxError
 
 
-def _events(parser: Any, source: Source, file: str) -> Iterator[Event]:
+def events(parser: Any, source: Source, file: str) -> Iterator[Event]:
     """Parser events; a syntax error comes after the events completed before it."""
-    first = True
+    head: bytes | None = b""  # the XML declaration is judged whole, however small the source's pieces are
     try:
         for chunk in chunks(source):
-            if first:
-                first = False
+            if head is not None:
+                head += chunk
+                if len(head) < 256 and b"?>" not in head and head.startswith(b"<?xml"[:len(head)]):
+                    continue
+                chunk, head = head, None
                 declared = _DECLARED.match(chunk)
                 if (declared and declared.group(1).upper() not in (b"UTF-8", b"UTF8")) or chunk[:2] in (
                         b"\xff\xfe", b"\xfe\xff"):
@@ -149,6 +165,8 @@ def _events(parser: Any, source: Source, file: str) -> Iterator[Event]:
                     return
             parser.feed(chunk)
             yield from parser.read_events()
+        if head:
+            parser.feed(head)
         parser.close()
         yield from parser.read_events()
     except etree.XMLSyntaxError as exc:
@@ -156,7 +174,7 @@ def _events(parser: Any, source: Source, file: str) -> Iterator[Event]:
         yield exc
 
 
-def _refuse_document(el: Any, root: str, file: str) -> RecordError | None:
+def refuse_document(el: Any, root: str, file: str) -> RecordError | None:
     tree = el.getroottree()
     if tree.docinfo.doctype or tree.docinfo.internalDTD is not None:
         return _file_error(file, 0, "doctype", "a DOCTYPE is not accepted (no DTD, no entities)")
@@ -165,7 +183,7 @@ def _refuse_document(el: Any, root: str, file: str) -> RecordError | None:
     return None
 
 
-def _record(kind: RecordKind, plan: _Plan, el: Any, file: str, record_no: int) -> ParsedRecord | RecordError:
+def read_record(kind: RecordKind, plan: Plan, el: Any, file: str, record_no: int) -> ParsedRecord | RecordError:
     problems = [FieldProblem(None, "unexpected_element", f"element {etree.QName(child).localname} is not in "
                              f"record {kind.name}")
                 for child in el if isinstance(child.tag, str) and child.tag not in plan.children]
