@@ -6,18 +6,20 @@ only the query that yields its records, registered here under the flow's name.
 
 from __future__ import annotations
 
+import itertools
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
 from rich.progress import Progress
 from sqlalchemy.orm import Session
 
+from adapters.kokuho import ido_run
 from adapters.vendor import hihokenshasho, hokenryo, nintei_kekka
 from bridge.app import Bridge
-from mappings import csv_codec
+from mappings import csv_codec, kokuho_frame
 from mappings.charpolicy import CharPolicy, SubstitutionTable
 from mappings.layout import Layout
 from mappings.registry import LayoutRegistry
@@ -33,14 +35,41 @@ def per_nendo(_session: Session, name: str, nendo: int, edition: int) -> tuple[s
     return batch_key(name, nendo, edition), nendo
 
 
+# Renders records through a CharPolicy: (records, policy) → encoded chunks.
+Encode = Callable[[Iterable[Record], CharPolicy], Iterator[bytes]]
+
+
 @dataclass(frozen=True)
 class FlowSource:
     count: Callable[[Session, Any], int]
     records: Callable[[Session, Any], Iterator[dict[str, Any]]]
-    # What one run covers: (batch key, the scope count/records take), from (session, flow, nendo,
-    # edition). Per 年度 by default; a flow issuing what changed since its last run derives its
-    # window from the batches already made (adapters/vendor/hihokenshasho.py).
+    # What one run covers: (batch key, the scope count/records take), from (session, flow,
+    # period, edition). Per 年度 by default; a flow issuing what changed since its last run derives
+    # its window from the batches already made (adapters/vendor/hihokenshasho.py).
     scope: Callable[[Session, str, int, int], tuple[str, Any]] = per_nendo
+    period: str = "nendo"  # what a run is for: "nendo" (年度, --nendo) or "month" (YYYYMM, --month)
+    # How the records become a file, from (bridge, layout, scope); None: the layout's plain CSV.
+    encode: Callable[[Bridge, Layout, Any], Encode] | None = None
+    # Runs before the scope is taken and after the transfers exist (e.g. recording what was sent);
+    # ``after`` returns extra summary entries.
+    before: Callable[[Bridge], Any] | None = None
+    after: Callable[[Bridge, Any], dict[str, Any]] | None = None
+
+
+def _kokuho_ido_encode(bridge: Bridge, _layout: Layout, run: ido_run.MonthRun) -> Encode:
+    """The whole 国保連 frame (control, data, end); ファイル管理番号 counts the files of the month."""
+    files = itertools.count(run.file_no)
+
+    def encode(records: Iterable[Record], policy: CharPolicy) -> Iterator[bytes]:
+        return kokuho_frame.render(ido_run.EXCHANGE, run.control(bridge.config.hokensha_no), records,
+                                   file_no=next(files), chars=policy)
+
+    return encode
+
+
+def _kokuho_ido_after(bridge: Bridge, run: ido_run.MonthRun) -> dict[str, Any]:
+    ido_run.record_sent(bridge.sessions, bridge.payloads, "kokuho.ido")
+    return {"month": run.month, "teisei_pending": ido_run.keep_pending(bridge.sessions, run)}
 
 
 SOURCES: dict[str, FlowSource] = {
@@ -50,11 +79,19 @@ SOURCES: dict[str, FlowSource] = {
                                     records=lambda s, nendo: nintei_kekka.notices(s, nendo, date.today())),
     "print.hihokenshasho": FlowSource(count=hihokenshasho.count, scope=hihokenshasho.scope,
                                       records=lambda s, window: hihokenshasho.cards(s, window, date.today())),
+    "kokuho.ido": FlowSource(count=ido_run.count, records=ido_run.records, scope=ido_run.scope, period="month",
+                             encode=_kokuho_ido_encode,
+                             before=lambda b: ido_run.record_sent(b.sessions, b.payloads, "kokuho.ido"),
+                             after=_kokuho_ido_after),
 }
 
 
-def csv_renderer(layout: Layout, table: SubstitutionTable) -> Renderer:
-    """Render with the configured substitutions; unmapped characters withhold their record."""
+def csv_renderer(layout: Layout, table: SubstitutionTable, encode: Encode | None = None) -> Renderer:
+    """Render with the configured substitutions; unmapped characters withhold their record.
+    ``encode`` replaces the layout's plain CSV (e.g. a partner's file frame)."""
+    def plain(records: Iterable[Record], policy: CharPolicy) -> Iterator[bytes]:
+        return csv_codec.render(layout, records, chars=policy)
+
     def render(records: Any) -> tuple[Iterator[bytes], Callable[[], RenderResult]]:
         policy = CharPolicy(table, on_unmapped="withhold")
 
@@ -66,33 +103,53 @@ def csv_renderer(layout: Layout, table: SubstitutionTable) -> Renderer:
             return RenderResult(withheld=len(policy.withheld), substitutions=len(policy.substitutions),
                                 problems=tuple(str(issue) for issue in policy.issues[:50]), characters=tuple(lines))
 
-        return csv_codec.render(layout, records, chars=policy), report
+        return (encode or plain)(records, policy), report
 
     return render
 
 
-def run_flow(bridge: Bridge, name: str, nendo: int, edition: int = 1, progress: bool = True) -> dict[str, Any]:
-    """Run a batch flow for a 年度; ``edition`` > 1 issues the batch again (a re-print)."""
+def this_month() -> int:
+    """The current 処理対象年月 (YYYYMM) in Japan."""
+    now = datetime.now(timezone(timedelta(hours=9)))
+    return now.year * 100 + now.month
+
+
+def run_flow(bridge: Bridge, name: str, nendo: int | None = None, edition: int = 1, progress: bool = True,
+             month: int | None = None) -> dict[str, Any]:
+    """Run a batch flow for a 年度 (or, for a monthly flow, a 処理対象年月 YYYYMM, this month by
+    default); ``edition`` > 1 issues the batch again (a re-print, a re-sent file)."""
     flow = bridge.config.flow(name)
     source = SOURCES.get(name)
     if source is None:
         raise KeyError(f"flow {name!r} has no record source (known: {', '.join(SOURCES)})")
+    if source.period == "month":
+        if nendo is not None:
+            raise ValueError(f"flow {name} runs per 処理対象年月: give --month YYYYMM, not --nendo")
+        period = month if month is not None else this_month()
+    else:
+        if month is not None:
+            raise ValueError(f"flow {name} runs per 年度: give --nendo, not --month")
+        period = nendo if nendo is not None else date.today().year - (1 if date.today().month < 4 else 0)
     partner, layout_name = flow.layout.split("/", 1)
     layout = LayoutRegistry().get(partner, layout_name, flow.layout_version)
     table = SubstitutionTable.load(flow.substitutions) if flow.substitutions else SubstitutionTable({})
-    render = csv_renderer(layout, table)
+    if source.before is not None:
+        source.before(bridge)
     started = time.perf_counter()
     with bridge.read_sessions() as session, Progress(disable=not progress, transient=True) as bar:
-        batch, scope = source.scope(session, name, nendo, edition)
+        batch, scope = source.scope(session, name, period, edition)
+        render = csv_renderer(layout, table, source.encode(bridge, layout, scope) if source.encode else None)
         total = source.count(session, scope)
         task = bar.add_task(batch, total=total)
         records: Iterator[Record] = source.records(session, scope)
         outcome = send_outbound(bridge.sessions, bridge.keyring, bridge.payloads, flow,
                                 batch, records, total, render, bridge.actor,
                                 tick=lambda n: bar.advance(task, n))
+    extra = source.after(bridge, scope) if source.after is not None else {}
     bridge.flush_custody()
     published = bridge.publish_pending()
-    return {"flow": name, "nendo": nendo, "batch": batch, "records": outcome.records,
+    when = {"month": period} if source.period == "month" else {"nendo": period}
+    return {"flow": name, **when, "batch": batch, "records": outcome.records,
             "transfers": len(outcome.transfers), "resumed": outcome.resumed, "held": len(outcome.held),
             "bytes": outcome.bytes, "published": published,
-            "seconds": round(time.perf_counter() - started, 2), "transfer_ids": outcome.transfers}
+            "seconds": round(time.perf_counter() - started, 2), "transfer_ids": outcome.transfers, **extra}

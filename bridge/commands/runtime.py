@@ -76,7 +76,10 @@ def register(app: typer.Typer) -> None:
 
     @app.command()
     def run(ctx: typer.Context, flow: str,
-            nendo: Annotated[int, typer.Option(help="年度 (fiscal year) of the batch")] = 2026,
+            nendo: Annotated[int | None, typer.Option(
+                help="年度 (fiscal year) of the batch, for the yearly flows (default: the current 年度)")] = None,
+            month: Annotated[int | None, typer.Option(
+                help="処理対象年月 YYYYMM, for the monthly flows such as kokuho.ido (default: this month)")] = None,
             edition: Annotated[int, typer.Option(help="2, 3 … to issue the same batch again")] = 1,
             by: Annotated[str, typer.Option("--by", help="operator starting the run (recorded)")] = "",
             json_out: Annotated[bool, typer.Option("--json")] = False) -> None:
@@ -86,8 +89,11 @@ def register(app: typer.Typer) -> None:
         if by:
             bridge.actor = f"operator:{by}"
         try:
-            summary = run_flow(bridge, flow, nendo=nendo, edition=edition, progress=not json_out)
+            summary = run_flow(bridge, flow, nendo=nendo, edition=edition, progress=not json_out, month=month)
         except AlreadyRun as exc:
             typer.echo(str(exc), err=True)
             raise typer.Exit(1) from exc
+        except ValueError as exc:  # a period that does not fit the flow (--month for a 年度 flow …)
+            typer.echo(str(exc), err=True)
+            raise typer.Exit(2) from exc
         emit_object(summary, json_out, title=f"run {flow}")
