@@ -35,7 +35,8 @@ _CLAIM = {"exchange_id": "1116", "input_id": "7131", "sho_hokensha_no": "131128"
 KYUFU = [
     {"_kind": "H1", **_CLAIM, "sakusei_kubun": "1", "service_ym": APRIL, "jisseki_kubun": "1",
      "birth_ymd": dt.date(1940, 1, 5), "seibetsu": "2", "yokaigo_jotai_kubun": "22",
-     "nintei_start_ymd": dt.date(2026, 4, 1), "hoken_kyufuritsu": 90, "mae_hoken_tanisu": 12000, "mae_hoken_seikyu": 108000},
+     "nintei_start_ymd": dt.date(2026, 4, 1), "hoken_kyufuritsu": 90, "mae_hoken_tanisu": 12000,
+     "mae_hoken_seikyu": 108000},
     {"_kind": "D1", **_CLAIM, "service_ym": APRIL, "service_shurui": "11", "service_komoku": "1111", "tanisu": 400,
      "nissu": 30, "service_tanisu": 12000, "tekiyo": "入浴&介助 <2>", "saishinsa_kaisu": 0},
     {"_kind": "T1", **_CLAIM, "service_ym": APRIL, "service_shurui": "11", "jitsu_nissu": 30,
