@@ -16,6 +16,7 @@ yields the control record, then each data record parsed with the layout chosen b
 from __future__ import annotations
 
 import re
+import tempfile
 import tomllib
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
@@ -31,6 +32,7 @@ from mappings.streams import Source, lines
 
 ENCODING = "cp932"
 INDEX_PATH = Path(__file__).resolve().parent / "layouts" / "kokuho" / "index" / "exchanges.toml"
+SPOOL_IN_MEMORY = 8 << 20
 COMPUTED = ("record_type", "record_no", "record_count", "file_kanri_no", "blank")
 
 
@@ -114,18 +116,22 @@ def render(exchange_id: str, control: Mapping[str, Any], records: Iterable[Mappi
     if bad:
         raise KokuhoFrameError(f"control values {sorted(bad)} are computed by the frame, not given")
     # The control record needs the count, so data lines are rendered first (one record at a time,
-    # so that a withheld record does not take a レコード番号).
-    data: list[bytes] = []
-    for record in records:
-        out = b"".join(csv_codec.render(layout, [{**record, "record_no": len(data) + 2}], chars=chars))
-        if out:
-            data.append(out)
-    ctl = {**entry.control, **control, "record_no": 1, "record_count": len(data),
-           "file_kanri_no": f"{file_no:0{file_no_width}d}"}
-    head = b"".join(csv_codec.render(frame_layout(), [ctl], chars=chars))
-    yield _requote(head, layout)
-    yield from data
-    end = f"3,{len(data) + 2}" + ("," if _end_has_blank(layout) else "")
+    # so that a withheld record does not take a レコード番号) into a spool that moves to disk past
+    # a few MB: a file of a million records is not held in memory.
+    count = 0
+    with tempfile.SpooledTemporaryFile(max_size=SPOOL_IN_MEMORY) as spool:
+        for record in records:
+            out = b"".join(csv_codec.render(layout, [{**record, "record_no": count + 2}], chars=chars))
+            if out:
+                spool.write(out)
+                count += 1
+        ctl = {**entry.control, **control, "record_no": 1, "record_count": count,
+               "file_kanri_no": f"{file_no:0{file_no_width}d}"}
+        head = b"".join(csv_codec.render(frame_layout(), [ctl], chars=chars))
+        yield _requote(head, layout)
+        spool.seek(0)
+        yield from iter(lambda: spool.read(1 << 16), b"")
+    end = f"3,{count + 2}" + ("," if _end_has_blank(layout) else "")
     yield _requote(end.encode(ENCODING) + b"\r\n", layout)
 
 

@@ -4,7 +4,8 @@ A claim is one H1 基本 record with the D*/T1 records that follow it up to the 
 (DOMAIN.md; LAYOUTS-EVIDENCE.md §1). The vendor's reader also opens a claim at a D8/DE
 (高額介護サービス費) record, which has no H1 of its own: such a record is a claim by itself here.
 A D*/T1 record before any H1, or one naming another 被保険者番号 / サービス提供年月 than its H1
-([INF]: the rows of one claim are about one person and month), is a RecordError.
+([INF]: the rows of one claim are about one person and month), is a RecordError. The rows after
+an H1 that was itself rejected belong to that broken claim and are not reported again.
 """
 
 from __future__ import annotations
@@ -35,7 +36,14 @@ def claims(items: Iterable[ParsedRecord | RecordError], *,
     stand (a bad row does not end its claim: the claim is yielded when the next head comes)."""
     head: ParsedRecord | None = None
     rows: list[ParsedRecord] = []
+    broken = False  # the current claim's H1 was itself rejected: its rows are not orphans
     for item in items:
+        if isinstance(item, RecordError) and item.kind in HEADS:
+            if head is not None:
+                yield Claim(head, tuple(rows))
+            head, rows, broken = None, [], True
+            yield item
+            continue
         if isinstance(item, RecordError) or item.kind == "control":
             yield item
             continue
@@ -43,10 +51,13 @@ def claims(items: Iterable[ParsedRecord | RecordError], *,
             if head is not None:
                 yield Claim(head, tuple(rows))
             head, rows = (item, []) if item.kind in HEADS else (None, [])
+            broken = False
             if item.kind in ALONE:
                 yield Claim(item)
             continue
         if head is None:
+            if broken:  # reported with its H1; the file is refused either way
+                continue
             yield RecordError(file, item.record_no, (FieldProblem(None, "claim_head", f"{item.kind} record "
                                                                   "with no H1 before it"),), kind=item.kind)
             continue

@@ -32,21 +32,23 @@ class DecisionError(Exception):
 
 
 def hold(session: Session, transfer: Transfer, file_name: str, problems: Sequence[dict[str, Any]],
-         actor: str) -> None:
-    """Quarantine ``transfer`` with its problems (each a dict: record, field, rule, value …)."""
+         actor: str, total: int | None = None) -> None:
+    """Quarantine ``transfer`` with its problems (each a dict: record, field, rule, value …);
+    ``total`` is the number found when ``problems`` holds only the first of them."""
+    errors = len(problems) if total is None else total
     report = "\n".join(mask(json.dumps(p, ensure_ascii=False, default=str)) for p in problems)
     existing = session.get(Quarantine, transfer.id)
     if existing is None:
         session.add(Quarantine(transfer_id=transfer.id, flow=transfer.flow, file_name=file_name,
-                               held_at=datetime.now(UTC), errors=len(problems), report=report, state=HELD))
+                               held_at=datetime.now(UTC), errors=errors, report=report, state=HELD))
     else:  # loaded again after a release and still failing
-        existing.errors, existing.report, existing.state = len(problems), report, HELD
+        existing.errors, existing.report, existing.state = errors, report, HELD
         existing.decided_by = existing.decided_at = existing.reason = None
     transfer.state, transfer.updated_at = QUARANTINED, datetime.now(UTC)
-    transfer.last_error = f"{len(problems)} problem(s); see quarantine show {transfer.id}"
+    transfer.last_error = f"{errors} problem(s); see quarantine show {transfer.id}"
     record(session, CustodyEvent(transfer_id=transfer.id, event=QUARANTINED, actor=actor, partner=transfer.partner,
                                  sha256=transfer.sha256,
-                                 detail=f"{file_name}: {len(problems)} problem(s), nothing applied"))
+                                 detail=f"{file_name}: {errors} problem(s), nothing applied"))
 
 
 def _held(session: Session, transfer_id: str) -> tuple[Quarantine, Transfer]:

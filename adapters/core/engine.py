@@ -21,6 +21,9 @@ def read_only(engine: Engine) -> Engine:
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
+    # A failed statement's message would otherwise carry its bound values (被保険者番号, names …)
+    # into logs, retry headers and the custody log.
+    kwargs.setdefault("hide_parameters", True)
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"timeout": 60}, **kwargs)
         _sqlite_immediate_transactions(engine)

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from adapters.core.identifiers import InvalidIdentifier, validate_hokensha_no
 from bridge.config.partners import PartnerConfig, SftpChannel, partners
 from bridge.config.reader import ConfigError, Reader, config_file, each, read_files
 
@@ -75,6 +76,7 @@ class Config:
     custody_url: str
     custody_signing_key: Path
     checkpoint_interval: int
+    hokensha_no: str  # the ward's own 保険者番号, in every exchange with the 国保連
     broker: BrokerConfig
     keys_dir: Path
     payloads_dir: Path
@@ -127,6 +129,7 @@ def load(config_dir: Path | None = None) -> Config:
         custody_url=r.get(main, "bridge.toml", "custody.url", str),
         custody_signing_key=r.path(main, "bridge.toml", "custody.signing_key"),
         checkpoint_interval=r.get(main, "bridge.toml", "custody.checkpoint_interval", int, 5),
+        hokensha_no=_hokensha_no(r, main),
         broker=broker,
         keys_dir=r.path(main, "bridge.toml", "keys.dir"),
         payloads_dir=r.path(main, "bridge.toml", "payloads.dir"),
@@ -142,6 +145,15 @@ def load(config_dir: Path | None = None) -> Config:
     if r.problems:
         raise ConfigError(r.problems)
     return config
+
+
+def _hokensha_no(r: Reader, main: dict[str, Any]) -> str:
+    value = r.get(main, "bridge.toml", "ward.hokensha_no", str)
+    try:
+        return validate_hokensha_no(value)
+    except InvalidIdentifier as exc:
+        r.check(False, "bridge.toml", "ward.hokensha_no", str(exc))
+        return value
 
 
 def _routes(r: Reader, raw: dict[str, Any]) -> dict[str, RouteConfig]:

@@ -13,31 +13,6 @@ from sqlalchemy import select
 from adapters.core.models import Transfer
 from tests.harness import Home
 
-INBOUND = """
-[partner.kokuho]
-kind = "kokuhoren"
-name = "国保連 (synthetic share)"
-channel = "dropdir"
-path = "{var}/drop/kokuho"
-
-[flow."kokuho.kyufu"]
-description = "給付実績 from the 国保連"
-partner = "kokuho"
-direction = "in"
-layout = "kokuho/kyufu-jisseki"
-layout_version = 1
-route = "kokuho.load"
-done_marker = ".end"
-settle_seconds = 0
-"""
-
-ROUTE = """
-[[route]]
-name = "kokuho.load"
-handler = "kokuho-load"
-retry_delays = [5]
-"""
-
 
 def queued(home: Home, queue: str) -> int:
     connection = pika.BlockingConnection(pika.URLParameters(home.env["KAIGO_AMQP_URL"]))
@@ -48,12 +23,10 @@ def queued(home: Home, queue: str) -> int:
 
 
 def inbound_flow(home: Home) -> Path:
-    """The 国保連 share as an inbound drop-folder flow; returns the folder."""
-    home.edit_config("partners.toml", lambda t: t + INBOUND.split("[flow.")[0])
-    home.edit_config("flows.toml", lambda t: t + "[flow." + INBOUND.split("[flow.")[1])
-    home.edit_config("routes.toml", lambda t: t + ROUTE)
+    """The shipped 国保連 share (a drop folder) without the settle wait; returns the folder."""
+    home.edit_config("flows.toml", lambda t: t.replace("settle_seconds = 2", "settle_seconds = 0"))
     folder = home.config.var / "drop" / "kokuho"
-    folder.mkdir(parents=True)
+    folder.mkdir(parents=True, exist_ok=True)
     return folder
 
 

@@ -31,7 +31,8 @@ def edit(path: Path, old: str, new: str) -> None:
 
 def test_shipped_configuration_loads(config_dir: Path) -> None:
     cfg = config_module.load(config_dir)
-    assert set(cfg.routes) == {"core.changes", "print.deliver"}
+    assert {"core.changes", "print.deliver", "kokuho.load"} <= set(cfg.routes)
+    assert cfg.flows["kokuho.kyufu"].direction == "in" and cfg.hokensha_no == "131128"
     assert cfg.flows["print.hokenryo"].partner == "vendor-a"
     assert cfg.partners["vendor-a"].path == config_dir.parent / "var" / "drop" / "vendor-a"
     assert cfg.store_url != cfg.custody_url
@@ -53,6 +54,12 @@ def test_every_problem_is_reported_at_once(config_dir: Path) -> None:
     assert "flows.toml: flow.print.hokenryo.partner: no partner named 'vendor-x'" in text
     assert "flows.toml: flow.print.hokenryo.substitutions: file" in text and "missing.toml does not exist" in text
     assert "partners.toml: partner.vendor-a.channel: unknown channel 'carrier-pigeon'" in text
+
+
+def test_the_ward_hokensha_no_must_have_its_check_digit(config_dir: Path) -> None:
+    edit(config_dir / "bridge.toml", 'hokensha_no = "131128"', 'hokensha_no = "131129"')
+    with pytest.raises(ConfigError, match=r"bridge\.toml: ward\.hokensha_no: .*check digit does not match"):
+        config_module.load(config_dir)
 
 
 def test_missing_file_and_bad_toml_are_named(config_dir: Path) -> None:
