@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import re
 import tempfile
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Generator, Iterable, Iterator, Mapping
 from dataclasses import replace
 from functools import cache
 from pathlib import Path
@@ -181,22 +181,31 @@ class _Reader:
 
     def run(self, source: Source, xsd: Any) -> Iterator[ParsedRecord | RecordError]:
         parser = pull_parser((self.root, self.control_tag, self.end_tag, *self.data), xsd)
+        stopped = yield from self._events(parser, source)
+        if not (stopped or self.closed):  # with a schema attached, lxml's close() lets a premature end pass
+            yield RecordError(self.file, self.pos + 1, (FieldProblem(
+                None, "xml_syntax", "the document ends before </kokuhoFile> (truncated)"),))
+
+    def _events(self, parser: Any, source: Source) -> Generator[ParsedRecord | RecordError, None, bool]:
+        """Every record; True if the document was refused or broken (reported, nothing after)."""
         first = True
         for item in events(parser, source, self.file):
             if isinstance(item, RecordError):
                 yield item
-                return
+                return True
             if isinstance(item, etree.XMLSyntaxError):
-                rule, no = ("xsd", 0) if self.closed else ("xml_syntax", self.pos + 1)
+                # libxml2's schema-validity errors are codes 1800-1899 (XML_SCHEMAV_*); they come at
+                # the end of the document, with no position
+                rule, no = ("xsd", 0) if 1800 <= (item.code or 0) < 1900 else ("xml_syntax", self.pos + 1)
                 yield RecordError(self.file, no, (FieldProblem(None, rule, _plain(str(item))),))
-                return
+                return True
             event, el = item
             if first:
                 first = False
                 refused = refuse_document(el, self.root, self.file)
                 if refused is not None:
                     yield refused
-                    return
+                    return True
             if event == "start":
                 continue
             if el.tag == self.root:
@@ -218,6 +227,7 @@ class _Reader:
             while el.getprevious() is not None:
                 del parent[0]  # records already read: memory stays flat
             self.last = el
+        return False
 
     def _strays(self, elements: list[Any]) -> Iterator[RecordError]:
         """Children of the root that are no record the layouts know (unknown name or namespace)."""
@@ -228,7 +238,10 @@ class _Reader:
             rule, why = (("namespace", f"element {name.localname} in namespace {name.namespace}, which no "
                           "layout of the exchange index has") if name.localname in self.known
                          else ("unknown_element", f"element {name.localname} is no 国保連 record"))
-            yield self._error(el, [FieldProblem(None, rule, why)])
+            if _child(el, "record_no") is None:  # not even a numbered record: the sequence goes on
+                yield RecordError(self.file, self.pos + 1, (FieldProblem(None, rule, why),), line=el.sourceline)
+            else:
+                yield self._error(el, [FieldProblem(None, rule, why)])
 
     def _numbered(self, el: Any, problems: list[FieldProblem]) -> int:
         """Position and レコード番号 checks shared by every record; the record's number for reports."""
