@@ -37,7 +37,8 @@ from tests.harness import Home, wait_until
 
 NENDO = 2026
 FIELDS = 79  # the 5311 layout's columns but the trailing ブランク
-KANA = dict(zip("アイウエオカキクケコサシスセソタチツテトナニヌネノハヒフヘホマミムメモヤユヨラリルレロワヲンャュョッー",
+KANA = dict(zip("アイウエオカキクケコサシスセソタチツテトナニヌネノハヒフヘホマミムメモヤユヨラリルレロワヲン"
+                "ャュョッー",
                 "ｱｲｳｴｵｶｷｸｹｺｻｼｽｾｿﾀﾁﾂﾃﾄﾅﾆﾇﾈﾉﾊﾋﾌﾍﾎﾏﾐﾑﾒﾓﾔﾕﾖﾗﾘﾙﾚﾛﾜｦﾝｬｭｮｯｰ", strict=True))
 VOICED = dict(zip("ガギグゲゴザジズゼゾダヂヅデドバビブベボ", "カキクケコサシスセソタチツテトハヒフヘホ", strict=True))
 
@@ -132,8 +133,9 @@ def test_monthly_ido_new_refused_edition_then_changes_and_ends(home: Home) -> No
     home.start_worker("--routes", "core.changes,kokuho.deliver")
     sessions, keyring = home.bridge.sessions, home.bridge.keyring
     set_futan_wariai(sessions, keyring, p1, 2, date(2026, 8, 1), date(2027, 7, 31))
-    decide_nintei(sessions, keyring, p2, shinsei_date=date(2026, 9, 1), shinsei_kubun="3", nintei_date=date(2026, 10, 1),
-                  yokaigo_kubun="25", valid_from=date(2026, 9, 1), valid_to=date(2027, 3, 31))
+    decide_nintei(sessions, keyring, p2, shinsei_date=date(2026, 9, 1), shinsei_kubun="3",
+                  nintei_date=date(2026, 10, 1), yokaigo_kubun="25", valid_from=date(2026, 9, 1),
+                  valid_to=date(2027, 3, 31))
     lose_shikaku(sessions, keyring, p3, date(2026, 10, 20))  # never reported: nothing to end
     wait_until(lambda: journal_count(home) == 4, 60, "4 journal rows")
 
