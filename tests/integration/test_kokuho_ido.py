@@ -81,8 +81,14 @@ def expected(home: Home, key: str, kubun: str, ymd: date, jiyu: str, record_no: 
                          .where(Shikaku.hihokensha_no == key)).one()
         n = s.scalars(select(Nintei).where(Nintei.hihokensha_no == key, Nintei.yokaigo_kubun != "01")
                       .order_by(Nintei.valid_from.desc())).first()
-        w, g, p, t = (s.scalars(select(m).where(m.hihokensha_no == key).order_by(m.valid_from.desc())).first()
-                      for m in (FutanWariai, ShikyuGendogaku, KyotakuKeikaku, FutanGendogaku))
+        w = s.scalars(select(FutanWariai).where(FutanWariai.hihokensha_no == key)
+                      .order_by(FutanWariai.valid_from.desc())).first()
+        g = s.scalars(select(ShikyuGendogaku).where(ShikyuGendogaku.hihokensha_no == key)
+                      .order_by(ShikyuGendogaku.valid_from.desc())).first()
+        p = s.scalars(select(KyotakuKeikaku).where(KyotakuKeikaku.hihokensha_no == key)
+                      .order_by(KyotakuKeikaku.valid_from.desc())).first()
+        t = s.scalars(select(FutanGendogaku).where(FutanGendogaku.hihokensha_no == key)
+                      .order_by(FutanGendogaku.valid_from.desc())).first()
     assert n is not None and g is not None and w is not None
     rec |= {"record_type": "2", "record_no": record_no, "exchange_id": "5311", "ido_ymd": ymd, "ido_kubun": kubun,
             "ido_jiyu": jiyu, "sho_hokensha_no": "131128", "hihokensha_no": key, "name_kana": halfwidth(a.name_kana),

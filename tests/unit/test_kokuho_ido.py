@@ -52,9 +52,9 @@ def test_a_renewal_is_henko_on_the_new_start() -> None:
 
 
 def test_henko_takes_the_newest_start_among_what_changed() -> None:
-    plan = {"keikaku_sakusei_kubun": "1", "kyotaku_shien_jigyosho_no": "1312345678",
+    plan: dict[str, Any] = {"keikaku_sakusei_kubun": "1", "kyotaku_shien_jigyosho_no": "1312345678",
             "keikaku_start_ymd": date(2026, 6, 1), "keikaku_end_ymd": date(2027, 3, 31)}
-    niwari = {"niwari_start_ymd": date(2026, 8, 1), "niwari_end_ymd": date(2027, 7, 31)}
+    niwari: dict[str, Any] = {"niwari_start_ymd": date(2026, 8, 1), "niwari_end_ymd": date(2027, 7, 31)}
     assert decide(state(**plan, **niwari), [SHINKI_SENT]) == [Ido("2", date(2026, 8, 1), "99")]
 
 
