@@ -247,7 +247,7 @@ class _Reader:
         """Position and レコード番号 checks shared by every record; the record's number for reports."""
         self.pos += 1
         text = _child(el, "record_no")
-        declared = int(text) if text and text.isascii() and text.isdigit() else None
+        declared = int(text) if text and len(text) <= 18 and text.isascii() and text.isdigit() else None
         no = declared if declared is not None else self.pos
         if self.end_at is not None:
             problems.append(FieldProblem(None, "after_end", f"record after the end record (record {self.end_at})"))

@@ -75,6 +75,7 @@ CORPUS = {
                       "end_record"),
     "content_after_root": (GOLDEN + b"<x/>", 5, None, "xml_syntax"),
     "empty": (b"", 1, None, "xml_syntax"),
+    "huge_record_no": (_swap(b"<record_no>3<", b"<record_no>" + b"9" * 30 + b"<"), 3, "record_no", "record_no"),
     "shift_jis": (_swap(b'encoding="UTF-8"', b'encoding="Shift_JIS"'), 0, None, "xml_encoding"),
 }
 
