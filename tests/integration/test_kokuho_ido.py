@@ -28,7 +28,7 @@ from adapters.core.models import (
     Transfer,
 )
 from adapters.delivery import file_name
-from fixtures.activity import decide_nintei, lose_shikaku, set_futan_wariai
+from fixtures.activity import correct_nintei, decide_nintei, lose_shikaku, set_futan_wariai
 from fixtures.population import load
 from mappings import kokuho_frame
 from mappings.records import ParsedRecord
@@ -114,6 +114,14 @@ FIELD_NAMES = [f.name for f in kokuho_frame.default_index().layout(
     kokuho_frame.default_index().entry("5311") or kokuho_frame.Exchange("", "", "")).kinds[0].fields][:FIELDS]
 
 
+def jukyu_from(home: Home, key: str) -> date:
+    with home.bridge.sessions() as s:
+        start = s.scalars(select(Nintei.valid_from).where(Nintei.hihokensha_no == key)).one()
+        shutoku = s.scalars(select(Shikaku.shutoku_date).where(Shikaku.hihokensha_no == key)).one()
+    assert start is not None
+    return max(start, shutoku)
+
+
 def delivered(home: Home, transfer_id: str) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """The control record and data records of a delivered file, with its frame checked."""
     drop = home.config.partners["kokuho"].path
@@ -135,7 +143,7 @@ def run(home: Home, month: int, *more: str) -> dict[str, Any]:
 
 def test_monthly_ido_new_refused_edition_then_changes_and_ends(home: Home) -> None:
     load(home.bridge.sessions, home.bridge.mynumber, people=400, seed=41, nendo=NENDO)
-    p1, p2, p3 = with_level(home, 3)
+    p1, p2, p3, p4 = with_level(home, 4)
     home.start_worker("--routes", "core.changes,kokuho.deliver")
     sessions, keyring = home.bridge.sessions, home.bridge.keyring
     set_futan_wariai(sessions, keyring, p1, 2, date(2026, 8, 1), date(2027, 7, 31))
@@ -143,22 +151,20 @@ def test_monthly_ido_new_refused_edition_then_changes_and_ends(home: Home) -> No
                   nintei_date=date(2026, 10, 1), yokaigo_kubun="25", valid_from=date(2026, 9, 1),
                   valid_to=date(2027, 3, 31))
     lose_shikaku(sessions, keyring, p3, date(2026, 10, 20))  # never reported: nothing to end
-    wait_until(lambda: journal_count(home) == 4, 60, "4 journal rows")
+    set_futan_wariai(sessions, keyring, p4, 1, date(2027, 8, 1), date(2028, 7, 31))
+    wait_until(lambda: journal_count(home) == 5, 60, "5 journal rows")
 
     first = run(home, 202611)
-    assert first["batch"] == "kokuho.ido/202611/0-4" and first["records"] == 2 and first["held"] == 0
+    assert first["batch"] == "kokuho.ido/202611/0-5" and first["records"] == 3 and first["held"] == 0
     control, rows = delivered(home, first["transfer_ids"][0])
     assert control | {"record_count": None} == {
         "record_type": "1", "record_no": 1, "volume_no": "0", "record_count": None, "data_type": "531",
         "fukushi_jimusho_no": "0", "hokensha_no": "131128", "jigyosho_no": "0", "todofuken_no": "0",
         "baitai_kubun": "1", "shori_ym": "202611", "file_kanri_no": "000001"}
-    assert control["record_count"] == 2
-    with home.bridge.sessions() as s:
-        p1_start = s.scalars(select(Nintei.valid_from).where(Nintei.hihokensha_no == p1)).one()
-        p1_shutoku = s.scalars(select(Shikaku.shutoku_date).where(Shikaku.hihokensha_no == p1)).one()
-    assert p1_start is not None
-    want = sorted([expected(home, p1, "1", max(p1_start, p1_shutoku), "01", 0),
-                   expected(home, p2, "1", date(2026, 9, 1), "01", 0)], key=lambda r: r["hihokensha_no"])
+    assert control["record_count"] == 3
+    want = sorted([expected(home, p1, "1", jukyu_from(home, p1), "01", 0),
+                   expected(home, p2, "1", date(2026, 9, 1), "01", 0),
+                   expected(home, p4, "1", jukyu_from(home, p4), "01", 0)], key=lambda r: r["hihokensha_no"])
     assert rows == [r | {"record_no": i + 2} for i, r in enumerate(want)]
 
     # The custody log has the file's count and hash, from extraction to the drop folder.
@@ -170,7 +176,7 @@ def test_monthly_ido_new_refused_edition_then_changes_and_ends(home: Home) -> No
         assert transfer is not None and transfer.state == "sent"
         sha = transfer.sha256
     for event in ("extracted", "encrypted", "queued", "sent"):
-        assert (chain[event]["records"], chain[event]["sha256"], chain[event]["partner"]) == (2, sha, "kokuho")
+        assert (chain[event]["records"], chain[event]["sha256"], chain[event]["partner"]) == (3, sha, "kokuho")
     drop = home.config.partners["kokuho"].path
     assert drop is not None and hashlib.sha256((drop / f"{tid}.csv").read_bytes()).hexdigest() == sha
 
@@ -178,7 +184,7 @@ def test_monthly_ido_new_refused_edition_then_changes_and_ends(home: Home) -> No
     refused = home.cli("run", "kokuho.ido", "--month", "202611", check=False)
     assert refused.returncode == 1 and "202611 was already run" in refused.stderr
     edition = run(home, 202611, "--edition", "2")
-    assert edition["batch"] == "kokuho.ido/202611/0-4#2"
+    assert edition["batch"] == "kokuho.ido/202611/0-5#2"
     control2, rows2 = delivered(home, edition["transfer_ids"][0])
     assert control2["file_kanri_no"] == "000002" and rows2 == rows
 
@@ -186,12 +192,17 @@ def test_monthly_ido_new_refused_edition_then_changes_and_ends(home: Home) -> No
     nothing = home.cli("run", "kokuho.ido", "--month", "202612", check=False)
     assert nothing.returncode == 1 and "nothing to send for 処理対象年月 202612" in nothing.stderr
 
-    # Changes after the run: next month they are 変更 and 終了 of what the partner has.
+    # Changes after the run: next month they are 変更 and 終了 of what the partner has, and a
+    # level corrected for the period already sent is a 訂正 (修正), kept until its exchange exists.
     set_futan_wariai(sessions, keyring, p1, 2, date(2027, 8, 1), date(2028, 7, 31))
     lose_shikaku(sessions, keyring, p2, date(2026, 12, 5))
-    wait_until(lambda: journal_count(home) == 6, 60, "6 journal rows")
+    with home.bridge.sessions() as s:
+        level = s.scalars(select(Nintei.yokaigo_kubun).where(Nintei.hihokensha_no == p4)).one()
+    correct_nintei(sessions, keyring, p4, "21" if level != "21" else "22")
+    wait_until(lambda: journal_count(home) == 9, 60, "9 journal rows")  # 認定 and its 限度額 corrected
     second = run(home, 202612)
-    assert second["batch"] == "kokuho.ido/202612/4-6" and second["records"] == 2
+    assert second["batch"] == "kokuho.ido/202612/5-9" and second["records"] == 2
+    assert second["teisei_pending"] == 1
     control3, rows3 = delivered(home, second["transfer_ids"][0])
     home.stop_all()
     assert control3["shori_ym"] == "202612" and control3["file_kanri_no"] == "000001"
@@ -200,8 +211,13 @@ def test_monthly_ido_new_refused_edition_then_changes_and_ends(home: Home) -> No
     assert rows3 == [r | {"record_no": i + 2} for i, r in enumerate(want)]
     with home.bridge.sessions() as s:
         kept = s.execute(select(KokuhoIdo.shori_ym, KokuhoIdo.ido_kubun, KokuhoIdo.hihokensha_no)
-                         .order_by(KokuhoIdo.id)).all()
-    assert len(kept) == 6 and {(m, k) for m, k, _ in kept} == {("202611", "1"), ("202612", "2"), ("202612", "3")}
+                         .where(KokuhoIdo.state == "reported").order_by(KokuhoIdo.id)).all()
+    assert len(kept) == 8 and {(m, k) for m, k, _ in kept} == {("202611", "1"), ("202612", "2"), ("202612", "3")}
+    with home.bridge.sessions() as s:
+        pending = s.scalars(select(KokuhoIdo).where(KokuhoIdo.state == "pending")).one()
+    assert (pending.hihokensha_no, pending.ido_kubun, pending.ido_ymd, pending.teisei_kubun, pending.transfer_id) == (
+        p4, "1", jukyu_from(home, p4), "2", None)
+    assert json.loads(pending.ido_values)["yokaigo_jotai_kubun"] == ("21" if level != "21" else "22")
 
 
 def test_a_kana_name_the_file_cannot_carry_holds_the_file_with_its_report(home: Home) -> None:
