@@ -28,12 +28,16 @@ from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
+from typing import TYPE_CHECKING
 
 import paramiko
 from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, stop_after_delay, wait_exponential
 
 from queues.errors import PermanentError, TransientError
 from queues.files import fsync_dir
+
+if TYPE_CHECKING:
+    from bridge.config import PartnerConfig
 
 # paramiko sends SSH packets of at most the peer's maximum less 64 bytes (32704 with OpenSSH), so
 # its default 32768-byte SFTP write plus header goes out as two packets. 32256 fits one packet for
@@ -85,6 +89,14 @@ class RemoteFile:
     size: int
     mtime: int  # seconds (SFTP v3 has no finer resolution)
     is_file: bool
+
+
+def endpoint(partner: PartnerConfig) -> SftpEndpoint:
+    if partner.sftp is None:
+        raise PermanentError(f"partner {partner.name} has no sftp channel")
+    s = partner.sftp
+    return SftpEndpoint(host=s.host, port=s.port, username=s.user, key_file=s.key_file, known_hosts=s.known_hosts,
+                        root=s.root or "/")
 
 
 def is_temp_name(name: str) -> bool:
@@ -278,6 +290,22 @@ class SftpClient:
             temp.unlink(missing_ok=True)
             raise
         return got
+
+    def read_chunks(self, remote: str, size: int = 1 << 16) -> Iterator[bytes]:
+        """A remote file streamed in pieces (a large inbound file never sits whole in memory);
+        fewer bytes than its size said at opening is a transient error, read again next time."""
+        path = self._path(remote)
+        got = 0
+        with self._errors("read", remote):
+            expected = self.sftp.stat(path).st_size or 0
+            with self.sftp.open(path, "rb") as f:
+                f.prefetch(expected)
+                while chunk := f.read(size):
+                    got += len(chunk)
+                    yield bytes(chunk)
+        if got != expected:
+            raise TransientTransportError(f"sftp {self.endpoint.address}: read {remote}: got {got} bytes, "
+                                          f"stat said {expected}")
 
     def read_bytes(self, remote: str, max_bytes: int) -> bytes:
         """A small remote file (a receipt, a manifest) in memory; larger than ``max_bytes`` is refused."""

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Iterator
 from functools import cached_property
 from pathlib import Path
 
@@ -21,18 +20,19 @@ from adapters.core.engine import read_only
 from adapters.core.models import Outbox, Transfer
 from adapters.core.mynumber import MyNumberCipher
 from adapters.core.store import open_store
-from adapters.dropdir import DropFolder
+from adapters.inbox import DropInbox, Inbox, SftpInbox
 from adapters.pgp import Gpg
+from adapters.sftp import SftpClient, endpoint
 from adapters.vendor.answers import AnswerReader
 from adapters.vendor.handover import VendorHandover
-from bridge.config import Config, ConfigError, RouteConfig
+from bridge.config import Config, ConfigError, FlowConfig, RouteConfig
 from bridge.handlers import HANDLERS
 from queues import handover_log, inbound, topology
 from queues.apply import Applier
 from queues.crypto import Keyring, KeyringError, rewrap
 from queues.custody import CustodyEvent, CustodyLog, SigningKeyError
 from queues.custody.signing import load_private_key
-from queues.errors import TransientError
+from queues.errors import PermanentError, TransientError
 from queues.message import Message
 from queues.outbound import characters_ref
 from queues.outbox import Relay
@@ -108,19 +108,38 @@ class Bridge:
         """Take the complete files waiting for an inbound flow: (file, transfer id, new?)."""
         flow = self.config.flow(flow_name)
         partner = self.config.partners[flow.partner]
-        if flow.direction != "in" or partner.path is None:
-            raise ConfigError([f"flows.toml: flow.{flow_name}: not an inbound flow from a drop folder"])
-        folder = DropFolder(partner.path)
+        if flow.direction != "in":
+            raise ConfigError([f"flows.toml: flow.{flow_name}: not an inbound flow"])
+        if partner.sftp is not None:
+            with SftpClient(endpoint(partner)) as client:
+                return self._receive(flow, SftpInbox(client, flow.folder))
+        assert partner.path is not None  # a dropdir partner has its path (config checks it)
+        return self._receive(flow, DropInbox(partner.path / flow.folder))
+
+    def _receive(self, flow: FlowConfig, box: Inbox) -> list[tuple[str, str, bool]]:
         taken = []
-        for path in folder.ready(flow.done_marker, flow.settle_seconds):
-            transfer_id, new = inbound.receive(self.sessions, self.keyring, self.payloads, flow, path.name,
-                                               _chunks(path), self.actor)
+        for name in box.ready(flow.done_marker, flow.settle_seconds):
+            transfer_id, new = inbound.receive(self.sessions, self.keyring, self.payloads, flow, name,
+                                               box.chunks(name), self.actor)
             self.flush_custody()
-            folder.remove(path, flow.done_marker)  # only once its receipt has committed
-            taken.append((path.name, transfer_id, new))
+            box.remove(name, flow.done_marker)  # only once its receipt has committed
+            taken.append((name, transfer_id, new))
         if taken:
             self.publish_pending()
         return taken
+
+    def poll_inbound(self, stop: threading.Event) -> None:
+        """In a worker: take what arrived for every inbound flow, every partner's poll_seconds."""
+        flows = [f for f in self.config.flows.values() if f.direction == "in"]
+        every = min((self.config.partners[f.partner].poll_seconds for f in flows), default=30)
+        while flows and not stop.wait(every):
+            for flow in flows:
+                try:
+                    for name, transfer_id, new in self.receive(flow.name):
+                        log.info("received %s for %s: transfer %s%s", name, flow.name, transfer_id,
+                                 "" if new else " (already received)")
+                except (TransientError, PermanentError, OSError, SQLAlchemyError) as exc:
+                    log.warning("receiving %s: %s", flow.name, exc)
 
     def poll_partners(self, stop: threading.Event) -> None:
         """In a worker: read the answers of every SFTP partner now and then."""
@@ -204,12 +223,6 @@ class Bridge:
 
 def public_key_path(signing_key: Path) -> Path:
     return signing_key.with_name(signing_key.name + ".pub")
-
-
-def _chunks(path: Path) -> Iterator[bytes]:
-    with open(path, "rb") as f:
-        while chunk := f.read(1 << 20):
-            yield chunk
 
 
 def ward_fingerprint_file(config: Config) -> Path:

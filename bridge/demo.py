@@ -30,6 +30,7 @@ from adapters.core.models import ChangeJournal, Handover, Transfer
 from adapters.vendor import register as ledger
 from bridge import config as config_module
 from bridge.app import Bridge, init
+from bridge.config.partners import with_partner
 from bridge.flows import run_flow
 from fixtures import activity, population
 from fixtures.vendor import Behaviour, KeyPair, SftpParams, VendorRobot, create_key_pair, import_public
@@ -81,7 +82,9 @@ def vendor_setup(state: Path) -> KeyPair:
     shutil.copytree(config_module.default_config_dir(), config_dir)
     vendor = create_key_pair(short_home(), "vendor-a <print@vendor-a.invalid>")
     (config_dir / "vendor-a.asc").write_bytes(vendor.public_armored)
-    (config_dir / "partners.toml").write_text(VENDOR_PARTNER % vendor.fingerprint, encoding="utf-8")
+    partners = config_dir / "partners.toml"
+    partners.write_text(with_partner(partners.read_text(encoding="utf-8"), "vendor-a",
+                                     VENDOR_PARTNER % vendor.fingerprint), encoding="utf-8")
     os.environ["KAIGO_CONFIG"] = str(config_dir)
     tree = Path(os.environ["KAIGO_SFTP_ROOT"])
     for leftover in [*(tree / "inbox").glob("*"), *(tree / "outbox").glob("*")]:

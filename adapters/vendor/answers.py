@@ -25,10 +25,9 @@ from sqlalchemy.orm import Session, sessionmaker
 from adapters.core.models import Atena, Handover, Inbox, Transfer
 from adapters.core.models.atena import SOFU_OK, SOFU_RETURNED
 from adapters.pgp import Gpg, PgpError
-from adapters.sftp import RemoteNotFoundError, SftpClient
+from adapters.sftp import RemoteNotFoundError, SftpClient, endpoint
 from adapters.vendor import exchange
 from adapters.vendor.exchange import AnswerError
-from adapters.vendor.handover import endpoint
 from bridge.config import PartnerConfig
 from queues.custody import CustodyEvent
 from queues.handover_log import record

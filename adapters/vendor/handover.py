@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from adapters.core.models import Handover, Transfer
 from adapters.pgp import Gpg
-from adapters.sftp import SftpClient, SftpEndpoint
+from adapters.sftp import SftpClient, endpoint
 from adapters.vendor import exchange
 from bridge.config import PartnerConfig
 from mappings.registry import LayoutRegistry
@@ -33,14 +33,6 @@ SENT = "sent"
 # ≈ 95 MB/s for ~15 % more bytes: print files are read once by the vendor, and the hand-over is on
 # the print run's critical path, so speed wins (bench print_run.200k).
 COMPRESS_LEVEL = 1
-
-
-def endpoint(partner: PartnerConfig) -> SftpEndpoint:
-    if partner.sftp is None:
-        raise PermanentError(f"partner {partner.name} has no sftp channel")
-    s = partner.sftp
-    return SftpEndpoint(host=s.host, port=s.port, username=s.user, key_file=s.key_file, known_hosts=s.known_hosts,
-                        root=s.root or "/")
 
 
 @dataclass(frozen=True)

@@ -39,7 +39,8 @@ def register(app: typer.Typer) -> None:
         signal.signal(signal.SIGTERM, shutdown)
         signal.signal(signal.SIGINT, shutdown)
         threads = [threading.Thread(target=bridge.housekeeping, args=(stop,), name="housekeeping", daemon=True),
-                   threading.Thread(target=bridge.poll_partners, args=(stop,), name="partner-answers", daemon=True)]
+                   threading.Thread(target=bridge.poll_partners, args=(stop,), name="partner-answers", daemon=True),
+                   threading.Thread(target=bridge.poll_inbound, args=(stop,), name="inbound", daemon=True)]
         if relay:
             threads.append(threading.Thread(target=bridge.relay().run_forever, args=(stop,), name="relay",
                                             daemon=True))

@@ -65,6 +65,7 @@ class FlowConfig:
     part_size: int
     substitutions: Path | None
     done_marker: str  # inbound: a file is complete when <name><done_marker> is beside it
+    folder: str  # inbound: the sub-folder of the partner's drop folder or SFTP root it arrives in
     settle_seconds: float  # inbound: its size must hold still this long
 
 
@@ -203,12 +204,15 @@ def _flows(r: Reader, raw: dict[str, Any], routes: dict[str, RouteConfig],
             part_size=r.get(t, f, "part_size", int, 50000, where=w),
             substitutions=config_file(r, t, f, "substitutions", w),
             done_marker=r.get(t, f, "done_marker", str, ".done", where=w),
+            folder=r.get(t, f, "folder", str, "in", where=w),
             settle_seconds=float(r.get(t, f, "settle_seconds", int, 1, where=w)),
         )
         r.check(flow.partner in partners, f, f"{key}.partner", f"no partner named {flow.partner!r} in partners.toml")
         r.check(flow.route in routes, f, f"{key}.route", f"no route named {flow.route!r} in routes.toml")
         r.check(flow.direction in DIRECTIONS, f, f"{key}.direction", "must be 'out' or 'in'")
         r.check(flow.part_size > 0, f, f"{key}.part_size", "must be positive")
+        r.check(bool(flow.folder) and ".." not in flow.folder.split("/") and not flow.folder.startswith("/"),
+                f, f"{key}.folder", "must be a relative sub-folder without '..'")
         out[name] = flow
 
     each(r, raw.get("flow", {}), f, "flow", build)

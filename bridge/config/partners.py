@@ -76,3 +76,18 @@ def _sftp(r: Reader, t: dict[str, Any], f: str, w: str) -> SftpChannel:
     )
     r.check(0 < channel.port < 65536, f, f"{w}port", "must be a TCP port")
     return channel
+
+
+def with_partner(text: str, name: str, table: str) -> str:
+    """partners.toml ``text`` with the ``[partner.<name>]`` table replaced by ``table`` (a whole
+    TOML table, header included): how the demo and the tests point one partner elsewhere while
+    the others stay as shipped. The comment lines just above the next table stay with it."""
+    lines = text.splitlines(keepends=True)
+    header = f"[partner.{name}]"
+    start = next((i for i, line in enumerate(lines) if line.strip() == header), None)
+    if start is None:
+        raise KeyError(f"partners.toml has no {header} table")
+    end = next((i for i in range(start + 1, len(lines)) if lines[i].startswith("[")), len(lines))
+    while end > start + 1 and (lines[end - 1].startswith("#") or not lines[end - 1].strip()):
+        end -= 1
+    return "".join(lines[:start]) + table.strip("\n") + "\n" + "".join(lines[end:])

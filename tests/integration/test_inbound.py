@@ -5,12 +5,16 @@ from __future__ import annotations
 
 import hashlib
 import os
+import threading
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pika
 from sqlalchemy import select
 
 from adapters.core.models import Transfer
+from fixtures.services.sshd import SftpTree, SshdServer
 from tests.harness import Home
 
 
@@ -25,7 +29,7 @@ def queued(home: Home, queue: str) -> int:
 def inbound_flow(home: Home) -> Path:
     """The shipped 国保連 share (a drop folder) without the settle wait; returns the folder."""
     home.edit_config("flows.toml", lambda t: t.replace("settle_seconds = 2", "settle_seconds = 0"))
-    folder = home.config.var / "drop" / "kokuho"
+    folder = home.config.var / "drop" / "kokuho" / "in"
     folder.mkdir(parents=True, exist_ok=True)
     return folder
 
@@ -62,3 +66,55 @@ def test_complete_files_are_received_once_and_queued(home: Home) -> None:
         assert len(s.scalars(select(Transfer).where(Transfer.direction == "in")).all()) == 1
     assert queued(home, "kokuho.load") == 1
     assert not os.path.exists(folder / "KYUFU001")
+
+
+def test_files_are_received_from_the_partners_sftp_server(home: Home, sshd: SshdServer,
+                                                           sftp_tree: Callable[[str], SftpTree]) -> None:
+    tree = sftp_tree("default")
+    home.edit_config("partners.toml", lambda t: t.replace('channel = "dropdir"\npath = "{var}/drop/kokuho"', f"""\
+channel = "sftp"
+host = "127.0.0.1"
+port = {tree.port}
+user = "{sshd.username}"
+key_file = "{sshd.client_key}"
+known_hosts = "{sshd.known_hosts}\""""))
+    home.edit_config("flows.toml", lambda t: t.replace("done_marker = \".end\"", "done_marker = \".end\"\n"
+                                                       "folder = \"outbox\"").replace("settle_seconds = 2",
+                                                                                     "settle_seconds = 1"))
+    assert home.config.partners["kokuho"].sftp is not None
+    body = os.urandom(3 << 20)  # several SFTP reads
+    (tree.outbox / "KYUFU_SFTP").write_bytes(body)
+    assert home.cli_json("receive", "kokuho.kyufu") == []  # no done-marker yet
+    (tree.outbox / "KYUFU_SFTP.end").write_bytes(b"")
+    taken = home.cli_json("receive", "kokuho.kyufu")
+    assert [(t["file"], t["new"]) for t in taken] == [("KYUFU_SFTP", True)]
+    assert list(tree.outbox.iterdir()) == []  # taken: file and marker removed from the server
+    with home.bridge.sessions() as s:
+        transfer = s.get(Transfer, taken[0]["transfer"])
+        assert transfer is not None and transfer.sha256 == hashlib.sha256(body).hexdigest()
+    assert b"".join(home.bridge.payloads.read(transfer.payload_ref, transfer.id, "kokuho.kyufu")) == body
+
+
+def test_a_file_still_growing_is_left_for_the_next_poll(home: Home) -> None:
+    folder = inbound_flow(home)
+    home.edit_config("flows.toml", lambda t: t.replace("settle_seconds = 0", "settle_seconds = 1"))
+    path = folder / "KYUFU_SLOW"
+    (folder / "KYUFU_SLOW.end").write_bytes(b"")  # a partner that puts the marker too early
+    stop = threading.Event()
+
+    def grow() -> None:
+        with path.open("wb") as f:
+            while not stop.wait(0.1):
+                f.write(b"x" * 1000)
+                f.flush()
+
+    writer = threading.Thread(target=grow)
+    writer.start()
+    try:
+        time.sleep(0.3)
+        assert home.cli_json("receive", "kokuho.kyufu") == []
+    finally:
+        stop.set()
+        writer.join()
+    taken = home.cli_json("receive", "kokuho.kyufu")
+    assert [t["file"] for t in taken] == ["KYUFU_SLOW"]

@@ -139,3 +139,19 @@ def test_an_unknown_person_holds_the_file_until_released(home: Home) -> None:
                90, "held again")
     with home.bridge.sessions() as s:
         assert s.scalar(select(func.count()).select_from(KyufuJisseki)) == 0
+
+
+def test_a_worker_takes_and_loads_what_arrives_without_anyone_asking(home: Home) -> None:
+    folder, claims = setup(home, people=200, seed=53)
+    home.edit_config("partners.toml", lambda t: t.replace('path = "{var}/drop/kokuho"',
+                                                          'path = "{var}/drop/kokuho"\npoll_seconds = 1'))
+    home.start_worker()
+    drop(folder, "KYUFU_AUTO", claims)
+
+    def applied() -> bool:
+        with home.bridge.sessions() as s:
+            return s.scalar(select(func.count()).select_from(Transfer).where(Transfer.state == "applied")) == 1
+
+    wait_until(applied, 90, "the worker to receive and apply the file")
+    assert stored(home) == expected(claims)
+    assert not (folder / "KYUFU_AUTO").exists()

@@ -12,6 +12,7 @@ import pytest
 from sqlalchemy import func, select
 
 from adapters.core.models import Atena, Handover, Transfer
+from bridge.config.partners import with_partner
 from fixtures.activity import change_shikaku
 from fixtures.population import load
 from fixtures.services import SshdServer
@@ -42,7 +43,7 @@ def sftp_home(home: Home, sshd: SshdServer, tree: SftpTree, vendor_home: Path,
     """vendor-a as an SFTP print vendor with its own OpenPGP key; a robot factory for its side."""
     vendor = create_key_pair(vendor_home, "vendor-a <print@vendor-a.invalid>")
     (home.config_dir / "vendor-a.asc").write_text(vendor.public_armored.decode(), encoding="ascii")
-    home.edit_config("partners.toml", lambda _t: f"""
+    home.edit_config("partners.toml", lambda t: with_partner(t, "vendor-a", f"""
 [partner.vendor-a]
 kind = "print-vendor"
 name = "委託印刷事業者A (synthetic)"
@@ -56,7 +57,7 @@ openpgp_key = "vendor-a.asc"
 openpgp_fingerprint = "{vendor.fingerprint}"
 receipt_sla_hours = 24
 deletion_sla_days = 30
-""")
+"""))
     import_public(vendor_home, home.bridge.gpg.export_public(home.bridge.ward_fingerprint).encode())
     robots: list[VendorRobot] = []
 

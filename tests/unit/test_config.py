@@ -12,6 +12,7 @@ import pytest
 from bridge import config as config_module
 from bridge.app import init
 from bridge.config import ConfigError
+from bridge.config.partners import with_partner
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -140,3 +141,16 @@ def test_sftp_partner_with_environment_references(config_dir: Path, monkeypatch:
         "partners.toml: partner.vendor-b.port: environment variable TEST_SFTP_PORT is not set",
         "partners.toml: partner.vendor-b.port: expected int, got str",
     ]
+
+
+def test_one_partner_is_replaced_and_the_others_stay(config_dir: Path) -> None:
+    path = config_dir / "partners.toml"
+    text = path.read_text(encoding="utf-8")
+    path.write_text(with_partner(text, "vendor-a", '[partner.vendor-a]\nkind = "print-vendor"\nname = "B"\n'
+                                 'channel = "dropdir"\npath = "/srv/b"\n'), encoding="utf-8")
+    cfg = config_module.load(config_dir)
+    assert cfg.partners["vendor-a"].title == "B" and cfg.partners["vendor-a"].path == Path("/srv/b")
+    assert cfg.partners["kokuho"].kind == "kokuhoren"
+    assert "# The 国保連 伝送 share." in path.read_text(encoding="utf-8")  # its comment stays with it
+    with pytest.raises(KeyError, match=r"no \[partner\.nobody\] table"):
+        with_partner(text, "nobody", "")
