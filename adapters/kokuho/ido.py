@@ -21,7 +21,9 @@ and each effective-dated item with its own period (居宅サービス計画, 支
 [INF] These rules are our reading of the 受給者IF code tables (LAYOUTS-EVIDENCE.md §5); the
 national interface specification is not public. 訂正 records travel in the 受給者訂正連絡票
 exchange (データ種別 532, 交換情報識別番号 5321, with 訂正年月日 and 訂正区分コード 2 修正 / 3 削除:
-the vendor's JukyushaTeiseiRenrakuhyoCsvDataEntity and JukyushaIF_TeiseiKubunCode), not in 5311.
+the vendor's JukyushaTeiseiRenrakuhyoCsvDataEntity and JukyushaIF_TeiseiKubunCode), not in 5311:
+they are kept pending by the kokuho.ido run and sent by kokuho.teisei (ido_teisei.py). Once sent,
+a 訂正 is part of what the partner has (``_spell``).
 """
 
 from __future__ import annotations
@@ -38,8 +40,10 @@ JIYU_SHUTOKU, JIYU_SOSHITSU, JIYU_SONOTA = "01", "02", "99"  # 異動事由
 
 # 5311 columns that identify the person: sent, but never kept in the store's record of what was sent.
 PERSONAL = ("hihokensha_no", "name_kana", "birth_ymd", "seibetsu")
-# Columns of the record itself, not of the person's state.
-OWN = ("record_type", "record_no", "exchange_id", "ido_ymd", "ido_kubun", "blank")
+# Columns of the record itself, not of the person's state (5311, and 5321's own: レコード種別コード,
+# 訂正年月日, 訂正区分コード).
+OWN = ("record_type", "record_no", "exchange_id", "ido_ymd", "ido_kubun", "blank", "record_code", "teisei_ymd",
+       "teisei_kubun")
 
 
 @dataclass(frozen=True)
@@ -102,11 +106,13 @@ class State:
 
 @dataclass(frozen=True)
 class Reported:
-    """One record the partner was sent (its kept columns as text)."""
+    """One record the partner was sent (its kept columns as text); ``teisei_kubun`` set: a 訂正
+    sent (5321) of the record with this 異動年月日 — 修正 with the corrected values, 削除."""
 
     ido_ymd: date
     ido_kubun: str
     values: Mapping[str, str]
+    teisei_kubun: str | None = None
 
     @property
     def jiyu(self) -> str:
@@ -124,10 +130,18 @@ class Ido:
 
 
 def _spell(reported: Sequence[Reported]) -> list[Reported]:
-    """The records since the last 終了 (the partner's current 受給 of the person)."""
+    """The records since the last 終了 (the partner's current 受給 of the person), as the 訂正
+    sent have left them: a 修正 takes the place of the record it corrects, a 削除 removes it."""
     spell: list[Reported] = []
     for r in reported:
-        spell = [] if r.ido_kubun == SHURYO else [*spell, r]
+        if r.teisei_kubun == SAKUJO:
+            spell = [s for s in spell if s.ido_ymd != r.ido_ymd]
+        elif r.teisei_kubun == SHUSEI:
+            at = [i for i, s in enumerate(spell) if s.ido_ymd == r.ido_ymd]
+            corrected = Reported(r.ido_ymd, r.ido_kubun, r.values)
+            spell = [*spell[:at[-1]], corrected, *spell[at[-1] + 1:]] if at else [*spell, corrected]
+        else:
+            spell = [] if r.ido_kubun == SHURYO else [*spell, r]
     return spell
 
 
