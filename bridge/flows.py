@@ -16,7 +16,7 @@ from typing import Any
 from rich.progress import Progress
 from sqlalchemy.orm import Session
 
-from adapters.kokuho import ido_run
+from adapters.kokuho import ido_run, ido_teisei
 from adapters.vendor import hihokenshasho, hokenryo, nintei_kekka
 from bridge.app import Bridge
 from mappings import csv_codec, kokuho_frame
@@ -56,20 +56,29 @@ class FlowSource:
     after: Callable[[Bridge, Any], dict[str, Any]] | None = None
 
 
-def _kokuho_ido_encode(bridge: Bridge, _layout: Layout, run: ido_run.MonthRun) -> Encode:
-    """The whole 国保連 frame (control, data, end); ファイル管理番号 counts the files of the month."""
-    files = itertools.count(run.file_no)
+def _kokuho_encode(exchange: str) -> Callable[[Bridge, Layout, Any], Encode]:
+    """The whole 国保連 frame of ``exchange`` (control, data, end) for a run with ``file_no`` and
+    ``control`` (ido_run.MonthRun, ido_teisei.TeiseiRun); ファイル管理番号 = the run's file_no."""
+    def factory(bridge: Bridge, _layout: Layout, run: Any) -> Encode:
+        files = itertools.count(run.file_no)
 
-    def encode(records: Iterable[Record], policy: CharPolicy) -> Iterator[bytes]:
-        return kokuho_frame.render(ido_run.EXCHANGE, run.control(bridge.config.hokensha_no), records,
-                                   file_no=next(files), chars=policy)
+        def encode(records: Iterable[Record], policy: CharPolicy) -> Iterator[bytes]:
+            return kokuho_frame.render(exchange, run.control(bridge.config.hokensha_no), records,
+                                       file_no=next(files), chars=policy)
 
-    return encode
+        return encode
+
+    return factory
 
 
 def _kokuho_ido_after(bridge: Bridge, run: ido_run.MonthRun) -> dict[str, Any]:
     ido_run.record_sent(bridge.sessions, bridge.payloads, "kokuho.ido")
     return {"month": run.month, "teisei_pending": ido_run.keep_pending(bridge.sessions, run)}
+
+
+def _kokuho_teisei_after(bridge: Bridge, run: ido_teisei.TeiseiRun) -> dict[str, Any]:
+    ido_teisei.record_sent(bridge.sessions, bridge.payloads)
+    return {"month": run.month, "teisei_pending": ido_teisei.pending(bridge.sessions)}
 
 
 SOURCES: dict[str, FlowSource] = {
@@ -80,9 +89,15 @@ SOURCES: dict[str, FlowSource] = {
     "print.hihokenshasho": FlowSource(count=hihokenshasho.count, scope=hihokenshasho.scope,
                                       records=lambda s, window: hihokenshasho.cards(s, window, date.today())),
     "kokuho.ido": FlowSource(count=ido_run.count, records=ido_run.records, scope=ido_run.scope, period="month",
-                             encode=_kokuho_ido_encode,
+                             encode=_kokuho_encode(ido_run.EXCHANGE),
                              before=lambda b: ido_run.record_sent(b.sessions, b.payloads, "kokuho.ido"),
                              after=_kokuho_ido_after),
+    # The 訂正 the kokuho.ido runs decided, in their own exchange (5321): run after kokuho.ido
+    # for the same month (why a flow of its own: adapters/kokuho/ido_teisei.py).
+    "kokuho.teisei": FlowSource(count=ido_teisei.count, records=ido_teisei.records, scope=ido_teisei.scope,
+                                period="month", encode=_kokuho_encode(ido_teisei.EXCHANGE),
+                                before=lambda b: ido_teisei.record_sent(b.sessions, b.payloads),
+                                after=_kokuho_teisei_after),
 }
 
 

@@ -16,7 +16,12 @@ edition), so it is derived from the transfers themselves, as for the 被保険�
 - the window starts where the last *delivered* window of an earlier month ended (finished and
   not held): the people of a held file are looked at again by the next month's run;
 - nothing to send: refused (NothingToIssue), the position stays.
-ファイル管理番号 counts the files made for the month (1, then 2 for an edition …).
+ファイル管理番号 is the edition: 1 for the month's file, n for ``--edition n`` [INF: the vendor
+writes 1 always]; the delivered file name can carry it (flows.toml ``file_name``).
+
+A decided 訂正 is kept ``pending``; the kokuho.teisei flow (ido_teisei.py) sends the pending ones
+in their own exchange (5321). A 訂正 in a file that was held is looked at again like a person
+journaled: ``decide`` sees the partner's history without it and decides it again.
 
 After the transfer exists, ``record_sent`` parses its stored payload back and writes one
 ``kokuho_ido`` row per data record, so "reported" is exactly what the file holds (a record held
@@ -143,10 +148,9 @@ def scope(session: Session, flow: str, month: int, edition: int) -> tuple[str, M
             end = session.scalar(select(func.max(ChangeJournal.id))
                                  .where(ChangeJournal.entity.in_((*ENTITIES, PERSON))))
             window = Window(start, max(start, int(end or 0)))
-    made = session.scalar(select(func.count()).select_from(Transfer).where(Transfer.batch.like(f"{flow}/{ym}/%")))
-    run = build(session, ym, window, int(made or 0) + 1)
+    run = build(session, ym, window, edition)
     if not run.records:
-        waiting = f"; {len(run.teisei)} 訂正 wait for the 5321 exchange" if run.teisei else ""
+        waiting = f"; {len(run.teisei)} 訂正 wait for `run kokuho.teisei --month {ym}`" if run.teisei else ""
         raise NothingToIssue(f"{flow}: nothing to send for 処理対象年月 {ym}: no 異動 in journal window "
                              f"({window.start}, {window.end}]{waiting}")
     return run.batch(flow, edition), run
@@ -173,6 +177,8 @@ def _candidates(session: Session, month: str, window: Window, asof: date) -> tup
         KokuhoIdo.id.in_(latest), KokuhoIdo.ido_kubun != ido.SHURYO, KokuhoIdo.nintei_end_ymd < asof)))
     keys.update(session.scalars(select(KokuhoIdo.hihokensha_no)
                                 .where(KokuhoIdo.state == PENDING, KokuhoIdo.shori_ym < month)))
+    keys.update(session.scalars(select(KokuhoIdo.hihokensha_no).join(Transfer, Transfer.id == KokuhoIdo.transfer_id)
+                                .where(KokuhoIdo.teisei_kubun.is_not(None), Transfer.state == HELD)))
     return keys | set(person), person
 
 
@@ -185,7 +191,8 @@ def build(session: Session, month: str, window: Window, file_no: int) -> MonthRu
         sent: dict[str, list[ido.Reported]] = defaultdict(list)
         for row in session.scalars(_reported(session, month).where(KokuhoIdo.hihokensha_no.in_(chunk))
                                    .order_by(KokuhoIdo.id)):
-            sent[row.hihokensha_no].append(ido.Reported(row.ido_ymd, row.ido_kubun, json.loads(row.ido_values)))
+            sent[row.hihokensha_no].append(ido.Reported(row.ido_ymd, row.ido_kubun, json.loads(row.ido_values),
+                                                        row.teisei_kubun))
         now = states(session, chunk, asof)
         for key in chunk:
             state = now.get(key)
@@ -219,7 +226,7 @@ def record_sent(sessions: sessionmaker[Session], payloads: PayloadStore, flow: s
             ~select(KokuhoIdoFile.transfer_id).where(KokuhoIdoFile.transfer_id == Transfer.id).exists())
             .order_by(Transfer.created_at)))
     for transfer in missing:
-        control, rows = _parse(payloads, transfer)
+        control, rows = parse_sent(payloads, transfer)
         with sessions.begin() as s:
             if s.get(KokuhoIdoFile, transfer.id) is not None:
                 continue
@@ -232,12 +239,12 @@ def record_sent(sessions: sessionmaker[Session], payloads: PayloadStore, flow: s
     return len(missing)
 
 
-def _parse(payloads: PayloadStore, transfer: Transfer) -> tuple[ParsedRecord, list[ParsedRecord]]:
+def parse_sent(payloads: PayloadStore, transfer: Transfer) -> tuple[ParsedRecord, list[ParsedRecord]]:
     parsed = list(kokuho_frame.parse(payloads.read(transfer.payload_ref, transfer.id, transfer.flow),
                                      file=f"transfer {transfer.id}"))
     bad = [p for p in parsed if not isinstance(p, ParsedRecord)]
     if bad or not parsed:
-        raise ValueError(f"transfer {transfer.id}: the stored 5311 file does not parse back "
+        raise ValueError(f"transfer {transfer.id}: the stored file does not parse back "
                          f"({len(bad)} problem(s), first: {bad[0] if bad else 'empty'})")
     control, *rows = [p for p in parsed if isinstance(p, ParsedRecord)]
     return control, rows

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from datetime import date
+from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
 from sqlalchemy import func, select
@@ -27,7 +27,7 @@ from adapters.core.models import (
     ShikyuGendogaku,
     Transfer,
 )
-from adapters.delivery import file_name
+from adapters.delivery import file_name, name_patterns
 from fixtures.activity import correct_nintei, decide_nintei, lose_shikaku, set_futan_wariai
 from fixtures.population import load
 from mappings import kokuho_frame
@@ -36,6 +36,7 @@ from queues.outbound import characters_ref
 from tests.harness import Home, wait_until
 
 NENDO = 2026
+JST = timezone(timedelta(hours=9))
 FIELDS = 79  # the 5311 layout's columns but the trailing ブランク
 KANA = dict(zip("アイウエオカキクケコサシスセソタチツテトナニヌネノハヒフヘホマミムメモヤユヨラリルレロワヲン"
                 "ャュョッー",
@@ -122,14 +123,18 @@ def jukyu_from(home: Home, key: str) -> date:
     return max(start, shutoku)
 
 
+def delivered_name(home: Home, transfer_id: str) -> str:
+    with home.bridge.sessions() as s:
+        transfer = s.get(Transfer, transfer_id)
+        assert transfer is not None
+        return file_name(transfer, name_patterns(home.config)[transfer.flow], home.config.hokensha_no)
+
+
 def delivered(home: Home, transfer_id: str) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """The control record and data records of a delivered file, with its frame checked."""
     drop = home.config.partners["kokuho"].path
     assert drop is not None
-    with home.bridge.sessions() as s:
-        transfer = s.get(Transfer, transfer_id)
-        assert transfer is not None
-        path = drop / file_name(transfer)
+    path = drop / delivered_name(home, transfer_id)
     wait_until(path.exists, 60, f"the delivered file of {transfer_id}")
     parsed = list(kokuho_frame.parse(path.read_bytes(), file=path.name))
     assert all(isinstance(p, ParsedRecord) for p in parsed), [p for p in parsed if not isinstance(p, ParsedRecord)]
@@ -178,7 +183,9 @@ def test_monthly_ido_new_refused_edition_then_changes_and_ends(home: Home) -> No
     for event in ("extracted", "encrypted", "queued", "sent"):
         assert (chain[event]["records"], chain[event]["sha256"], chain[event]["partner"]) == (3, sha, "kokuho")
     drop = home.config.partners["kokuho"].path
-    assert drop is not None and hashlib.sha256((drop / f"{tid}.csv").read_bytes()).hexdigest() == sha
+    # Named by flows.toml's pattern: 10_531 + 保険者番号 + 処理対象年月 + _ファイル管理番号.
+    assert drop is not None and hashlib.sha256((drop / "10_531131128202611_01.csv").read_bytes()).hexdigest() == sha
+    assert chain["sent"]["detail"] == "dropdir 10_531131128202611_01.csv"
 
     # The same month again: refused; an edition re-sends it as ファイル管理番号 2.
     refused = home.cli("run", "kokuho.ido", "--month", "202611", check=False)
@@ -187,6 +194,7 @@ def test_monthly_ido_new_refused_edition_then_changes_and_ends(home: Home) -> No
     assert edition["batch"] == "kokuho.ido/202611/0-5#2"
     control2, rows2 = delivered(home, edition["transfer_ids"][0])
     assert control2["file_kanri_no"] == "000002" and rows2 == rows
+    assert delivered_name(home, edition["transfer_ids"][0]) == "10_531131128202611_02.csv"
 
     # Nothing new: refused, the position stays.
     nothing = home.cli("run", "kokuho.ido", "--month", "202612", check=False)
@@ -218,6 +226,36 @@ def test_monthly_ido_new_refused_edition_then_changes_and_ends(home: Home) -> No
     assert (pending.hihokensha_no, pending.ido_kubun, pending.ido_ymd, pending.teisei_kubun, pending.transfer_id) == (
         p4, "1", jukyu_from(home, p4), "2", None)
     assert json.loads(pending.ido_values)["yokaigo_jotai_kubun"] == ("21" if level != "21" else "22")
+
+    # The 訂正 goes in its own exchange (5321) for the month; then it is what the partner has.
+    home.start_worker("--routes", "kokuho.deliver")
+    before = datetime.now(JST).date()
+    teisei = dict(home.cli_json("run", "kokuho.teisei", "--month", "202612"))
+    after = datetime.now(JST).date()
+    assert teisei["batch"] == "kokuho.teisei/202612" and teisei["records"] == 1 and teisei["teisei_pending"] == 0
+    assert delivered_name(home, teisei["transfer_ids"][0]) == "10_532131128202612_01.csv"
+    control4, rows4 = delivered(home, teisei["transfer_ids"][0])
+    home.stop_all()
+    assert (control4["data_type"], control4["shori_ym"], control4["file_kanri_no"], control4["record_count"]) == (
+        "532", "202612", "000001", 1)
+    assert len(rows4) == 1 and rows4[0]["teisei_ymd"] in (before, after)
+    shinki = expected(home, p4, "1", jukyu_from(home, p4), "01", 2)
+    want4 = {k: v for k, v in shinki.items() if k not in ("ido_kubun", "koiki_hokensha_no")}
+    assert rows4[0] == want4 | {"exchange_id": "5321", "record_code": "H1", "teisei_kubun": "2",
+                                "teisei_ymd": rows4[0]["teisei_ymd"]}
+    with home.bridge.sessions() as s:
+        sent = s.get(KokuhoIdo, pending.id)
+        assert sent is not None
+    assert (sent.state, sent.transfer_id, sent.record_no, sent.shori_ym) == (
+        "reported", teisei["transfer_ids"][0], 2, "202612")
+    again = home.cli("run", "kokuho.teisei", "--month", "202612", check=False)
+    assert again.returncode == 1 and "202612 was already run" in again.stderr
+    # Next month: the corrected record is what the partner has; nothing to send, nothing pending.
+    quiet = home.cli("run", "kokuho.ido", "--month", "202701", check=False)
+    assert quiet.returncode == 1 and "nothing to send for 処理対象年月 202701" in quiet.stderr
+    assert "訂正" not in quiet.stderr
+    none = home.cli("run", "kokuho.teisei", "--month", "202701", check=False)
+    assert none.returncode == 1 and "no 訂正 pending" in none.stderr
 
 
 def test_a_kana_name_the_file_cannot_carry_holds_the_file_with_its_report(home: Home) -> None:
