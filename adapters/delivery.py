@@ -4,19 +4,37 @@ The message names a transfer; its payload is read from the encrypted store, chec
 the hash recorded at extraction, and handed to the partner's channel (``prepare``, outside the
 store's write lock). Then the transfer becomes ``sent`` and the custody log gets its ``sent``
 entry in one transaction.
+
+Which hand-over a partner gets follows from its configuration, not from its kind:
+- a drop folder (``channel = "dropdir"``): the file as it is, under its delivered name;
+- SFTP with an OpenPGP key (print vendors): the vendor hand-over — encrypted and signed file,
+  signed manifest, receipts and deletion certificates (adapters/vendor/handover.py);
+- SFTP without a key (the 国保連 share): the file as it is (the SSH transport encrypts it, the
+  host key is pinned), put in the partner's ``inbox/`` — the folder the vendor hand-over uses
+  too, apart from the folders inbound flows read — through a temporary name, size and SHA-256
+  checked, then renamed (SftpClient.upload). A file already there under that name with the
+  transfer's hash means an earlier attempt got through; other content there is refused.
+
+The delivered name is data: flows.toml's ``file_name`` pattern per flow (``file_name``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import hashlib
+import string
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
 from adapters.core.models import Transfer
 from adapters.dropdir import DropFolder
+from adapters.sftp import SftpClient, endpoint
+from adapters.vendor import exchange
 from adapters.vendor.handover import Upload, VendorHandover
-from bridge.config import Config, PartnerConfig
+from bridge.config import Config, ConfigError, PartnerConfig
+from bridge.config.reader import read_files
 from queues.apply import Handler
 from queues.crypto import Keyring
 from queues.custody import CustodyEvent
@@ -27,10 +45,91 @@ from queues.payloads import PayloadStore
 
 SENT = "sent"
 DONE = ("sent", "receipted", "closed")
+# Today's name for every flow that sets none (the print flows): the transfer id.
+DEFAULT_NAME = "{transfer}.csv"
+# Kinds whose contract is the vendor hand-over (manifest, 受領証, 削除証明書): on SFTP without a key
+# they are refused by it ("nothing leaves unencrypted"), never sent in clear by mistake.
+VENDOR_KINDS = ("print-vendor",)
+PLACEHOLDERS = ("transfer", "flow", "period", "month", "edition", "file_no", "part", "hokensha_no")
 
 
-def file_name(transfer: Transfer) -> str:
-    return f"{transfer.id}.csv"
+def _facts(transfer: Transfer, hokensha_no: str) -> dict[str, Any]:
+    """What a name pattern may use, from the transfer itself. The batch key is
+    ``<flow>/<period>[/…][#edition]`` (bridge/flows.py, adapters/kokuho/ido_run.py): ``period``
+    is the run's 年度 or 処理対象年月; ``file_no`` is the edition — the 国保連 flows write it as
+    the file's ファイル管理番号 (1 for a month's file, n for ``--edition n``)."""
+    batch = transfer.batch or ""
+    edition = int(batch.rsplit("#", 1)[1]) if "#" in batch and batch.rsplit("#", 1)[1].isdigit() else 1
+    parts = batch.split("#", 1)[0].split("/")
+    period = parts[1] if len(parts) > 1 and transfer.flow and parts[0] == transfer.flow else ""
+    return {"transfer": transfer.id, "flow": transfer.flow, "period": period,
+            "month": period if len(period) == 6 and period.isdigit() else "", "edition": edition,
+            "file_no": edition, "part": transfer.part_no or 1, "hokensha_no": hokensha_no}
+
+
+def file_name(transfer: Transfer, pattern: str = DEFAULT_NAME, hokensha_no: str = "") -> str:
+    """The name ``transfer``'s file is delivered under: ``pattern`` (str.format, e.g.
+    ``10_531{hokensha_no}{month}_{file_no:02d}.csv``) filled from the transfer."""
+    facts = _facts(transfer, hokensha_no)
+    used = {f for _t, f, _s, _c in string.Formatter().parse(pattern) if f is not None}
+    missing = [f for f in used if f in ("month", "period", "hokensha_no") and not facts.get(f)]
+    if missing:
+        raise PermanentError(f"transfer {transfer.id}: file name pattern {pattern!r} needs {', '.join(missing)}, "
+                             f"which batch {transfer.batch!r} does not give")
+    name = pattern.format_map(facts)
+    if not name or "/" in name or "\\" in name or name.startswith("."):
+        raise PermanentError(f"transfer {transfer.id}: file name {name!r} from pattern {pattern!r} is not a plain name")
+    return name
+
+
+def name_patterns(config: Config) -> dict[str, str]:
+    """Each flow's ``file_name`` pattern (flows.toml), checked: only known placeholders, a plain
+    name. Read here from the file because FlowConfig (bridge/config, the lead's) does not carry
+    it yet; a flow without one gets DEFAULT_NAME. ConfigError names the flow and the rule."""
+    raw, problems = read_files(config.config_dir)
+    flows = raw.get("flows.toml", {}).get("flow", {})
+    out: dict[str, str] = {}
+    for name in config.flows:
+        pattern = flows.get(name, {}).get("file_name", DEFAULT_NAME) if isinstance(flows, dict) else DEFAULT_NAME
+        where = f"flows.toml: flow.{name}.file_name"
+        if not isinstance(pattern, str):
+            problems.append(f"{where}: expected a string")
+            continue
+        try:
+            fields = {f for _t, f, _s, _c in string.Formatter().parse(pattern) if f is not None}
+            unknown = sorted(fields - set(PLACEHOLDERS))
+            sample = pattern.format_map({"transfer": "t", "flow": "f", "period": "202604", "month": "202604",
+                                         "edition": 1, "file_no": 1, "part": 1, "hokensha_no": "131128"})
+        except (ValueError, KeyError, IndexError) as exc:
+            problems.append(f"{where}: {pattern!r} is not a valid pattern ({exc})")
+            continue
+        if unknown:
+            problems.append(f"{where}: unknown placeholder(s) {unknown} (known: {', '.join(PLACEHOLDERS)})")
+        elif "/" in sample or "\\" in sample or sample.startswith("."):
+            problems.append(f"{where}: {pattern!r} must give a plain file name (no '/', not starting with '.')")
+        out[name] = pattern
+    if problems:
+        raise ConfigError(problems)
+    return out
+
+
+def sftp_put(transfer: Transfer, partner: PartnerConfig, payloads: PayloadStore, name: str) -> str:
+    """Put ``transfer``'s file, as it is, in the partner's ``inbox/`` as ``name``; returns what was
+    done (custody detail). Safe to call again after any failure."""
+    remote = f"{exchange.INBOX}/{name}"
+    where = f"sftp {partner.sftp.host if partner.sftp else ''} {remote}"
+    with SftpClient(endpoint(partner)) as client:
+        if client.exists(remote):
+            if client.stat(remote).size == transfer.size:
+                digest = hashlib.sha256()
+                for chunk in client.read_chunks(remote):
+                    digest.update(chunk)
+                if digest.hexdigest() == transfer.sha256:
+                    return f"{where} (already there)"
+            raise PermanentError(f"sftp {partner.name}: {remote} already exists with other content")
+        client.upload(payloads.read(transfer.payload_ref, transfer.id, transfer.flow), remote, transfer.size,
+                      expected_sha256=transfer.sha256)
+    return where
 
 
 class DeliverHandler(Handler):
@@ -41,7 +140,8 @@ class DeliverHandler(Handler):
         self.payloads = payloads
         self.actor = actor
         self.sessions = sessions  # read-only look-ups in prepare, outside the write transaction
-        self.vendor = vendor  # built on first use: only SFTP partners need OpenPGP
+        self.vendor = vendor  # built on first use: only partners with an OpenPGP key need it
+        self.names: Mapping[str, str] = name_patterns(config)
         self._delivered: dict[str, Upload | str] = {}  # message id -> what prepare did
 
     def prepare(self, message: Message) -> None:
@@ -50,12 +150,15 @@ class DeliverHandler(Handler):
             transfer, partner = self._lookup(s, message)
         if transfer.state in DONE:
             return
-        if partner.sftp is not None:
+        if partner.sftp is not None and (partner.openpgp_fingerprint is not None or partner.kind in VENDOR_KINDS):
             self._delivered[message.id] = self.vendor().upload(transfer, partner)
+            return
+        name = file_name(transfer, self.names.get(transfer.flow, DEFAULT_NAME), self.config.hokensha_no)
+        if partner.sftp is not None:
+            self._delivered[message.id] = sftp_put(transfer, partner, self.payloads, name)
             return
         if partner.path is None:
             raise PermanentError(f"transfer {transfer.id}: partner {partner.name} has no channel")
-        name = file_name(transfer)
         chunks = self.payloads.read(transfer.payload_ref, transfer.id, transfer.flow)
         DropFolder(partner.path).deliver(name, chunks, transfer.sha256, transfer.size)
         self._delivered[message.id] = f"{partner.channel} {name}"

@@ -70,7 +70,8 @@ def test_5321_has_the_81_vendor_columns_in_order() -> None:
         "特定標準負担・標準負担　標準負担区分コード", "特定標準負担・標準負担　負担額",
         "特定標準負担・標準負担　負担額適用開始年月日", "特定標準負担・標準負担　負担額適用終了年月日"]
     assert [label for _n, label in got[77:]] == [
-        "特定入所者介護サービス　居住費（新３）負担限度額", "二割負担　適用開始年月日", "二割負担　適用終了年月日", "ブランク"]
+        "特定入所者介護サービス　居住費（新３）負担限度額", "二割負担　適用開始年月日", "二割負担　適用終了年月日",
+        "ブランク"]
     names = [n for n, _l in got]
     assert "ido_kubun" not in names and "koiki_hokensha_no" not in names
     assert set(names[8:80]) == set(SHUSEI) - {"ido_ymd", "ido_jiyu", "teisei_ymd", "teisei_kubun"}

@@ -6,8 +6,10 @@ builder meant to send: a record withheld for a character the file cannot carry i
 file and so is not "reported". ``kokuho_ido_file`` marks a transfer as recorded (also when it
 held no data record), so a crash between the transfer and its rows is repaired by the next run.
 
-A 訂正 (correction of a 異動 already sent) travels in its own exchange (受給者訂正連絡票, 5321);
-until that layout exists, a decided 訂正 is kept here ``pending`` with no transfer.
+A 訂正 (correction of a 異動 already sent) travels in its own exchange (受給者訂正連絡票, 5321):
+a decided 訂正 is kept here ``pending`` with no transfer until the kokuho.teisei flow sends it;
+then it is ``reported`` in that 5321 file (``teisei_kubun`` set), like a 5311 record, and
+``kokuho_ido_file`` marks the 5321 file recorded too (adapters/kokuho/ido_teisei.py).
 
 No name, 生年月日 or 個人番号 is kept: ``ido_values`` holds the record's other columns (codes,
 dates, amounts) as the file carried them, to compare the next state with.
@@ -22,12 +24,12 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from adapters.core.models.base import Base, utcnow
 
-REPORTED = "reported"  # in a 5311 file handed to the delivery route
+REPORTED = "reported"  # in a 5311 (or, a 訂正, 5321) file handed to the delivery route
 PENDING = "pending"  # a decided 訂正 waiting for its exchange (5321)
 
 
 class KokuhoIdoFile(Base):
-    """One 5311 file (transfer) whose records are in ``kokuho_ido``."""
+    """One 5311 or 5321 file (transfer) whose records are in ``kokuho_ido``."""
 
     __tablename__ = "kokuho_ido_file"
 
