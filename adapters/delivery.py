@@ -98,8 +98,9 @@ def name_patterns(config: Config) -> dict[str, str]:
         try:
             fields = {f for _t, f, _s, _c in string.Formatter().parse(pattern) if f is not None}
             unknown = sorted(fields - set(PLACEHOLDERS))
-            sample = pattern.format_map({"transfer": "t", "flow": "f", "period": "202604", "month": "202604",
-                                         "edition": 1, "file_no": 1, "part": 1, "hokensha_no": "131128"})
+            sample = "" if unknown else pattern.format_map({
+                "transfer": "t", "flow": "f", "period": "202604", "month": "202604", "edition": 1, "file_no": 1,
+                "part": 1, "hokensha_no": "131128"})
         except (ValueError, KeyError, IndexError) as exc:
             problems.append(f"{where}: {pattern!r} is not a valid pattern ({exc})")
             continue
