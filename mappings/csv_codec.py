@@ -123,6 +123,11 @@ def _split(text: str, fmt: CsvFormat) -> list[str]:
 def _choose_kind(layout: Layout, cols: list[str]) -> RecordKind | None:
     if len(layout.kinds) == 1:
         return layout.kinds[0]
+    key = layout.dispatch_key(cols)
+    if key is not None:
+        kind = layout.dispatch.get(key)
+        if kind is not None:
+            return kind
     for kind in layout.kinds:
         if all(f.column is not None and f.column.index < len(cols)
                and cols[f.column.index] == getattr(f.converter, "value", None) for f in kind.discriminators):
@@ -159,7 +164,7 @@ def parse(layout: Layout, source: Source, *, file: str = "<stream>") -> Iterator
             yield from _check_header(layout, fmt, body, problems, file)
             continue
         record_no += 1
-        yield _record(layout, fmt, body, problems, file=file, record_no=record_no, line_no=line_no)
+        yield parse_line(layout, body, problems, file=file, record_no=record_no, line_no=line_no)
 
 
 def _check_header(layout: Layout, fmt: CsvFormat, body: bytes, problems: list[FieldProblem],
@@ -175,14 +180,20 @@ def _check_header(layout: Layout, fmt: CsvFormat, body: bytes, problems: list[Fi
         yield RecordError(file, 0, tuple(problems), line=1)
 
 
-def _record(layout: Layout, fmt: CsvFormat, body: bytes, problems: list[FieldProblem], *, file: str,
-            record_no: int, line_no: int) -> ParsedRecord | RecordError:
-    enc = layout.encoding
-    undecodable = False
+def parse_line(layout: Layout, body: bytes, problems: list[FieldProblem], *, file: str, record_no: int,
+               line_no: int) -> ParsedRecord | RecordError:
+    """One line's bytes (without its terminator) → a record; `problems` the caller already found."""
     try:
-        text = body.decode(enc)
+        text, undecodable = body.decode(layout.encoding), False
     except UnicodeDecodeError:
-        text, undecodable = body.decode(enc, "surrogateescape"), True
+        text, undecodable = body.decode(layout.encoding, "surrogateescape"), True
+    return parse_text(layout, text, undecodable, problems, file=file, record_no=record_no, line_no=line_no)
+
+
+def parse_text(layout: Layout, text: str, undecodable: bool, problems: list[FieldProblem], *, file: str,
+               record_no: int, line_no: int) -> ParsedRecord | RecordError:
+    """A line already decoded (undecodable bytes as surrogates, `undecodable` True) → a record."""
+    enc, fmt = layout.encoding, _fmt(layout)
     try:
         cols = _split(text, fmt)
     except CsvSyntaxError as exc:

@@ -19,12 +19,13 @@ import re
 import tempfile
 import tomllib
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from mappings import csv_codec
 from mappings.charpolicy import CharPolicy
+from mappings.converters.numbers import MAX_DIGITS
 from mappings.layout import Layout
 from mappings.records import FieldProblem, ParsedRecord, RecordError
 from mappings.registry import LayoutRegistry, layouts
@@ -64,6 +65,7 @@ class ExchangeIndex:
         with path.open("rb") as fh:
             data = tomllib.load(fh)
         self.registry = registry
+        self._layouts: dict[tuple[str, str], Layout] = {}
         try:
             self.entries = tuple(Exchange(**e) for e in data.get("exchange", []))
         except TypeError as exc:  # an unknown or missing key in an [[exchange]] table
@@ -74,7 +76,11 @@ class ExchangeIndex:
         return max(found, key=lambda e: e.valid_from or "") if found else None
 
     def layout(self, entry: Exchange) -> Layout:
-        return self.registry.get("kokuho", entry.layout, entry.version)
+        found = self._layouts.get((entry.layout, entry.version))
+        if found is None:  # looked up once: a file asks for every record
+            found = self._layouts[(entry.layout, entry.version)] = self.registry.get("kokuho", entry.layout,
+                                                                                      entry.version)
+        return found
 
 
 _index: ExchangeIndex | None = None
@@ -145,9 +151,10 @@ def _requote(line: bytes, layout: Layout) -> bytes:
 
 # --- parse --------------------------------------------------------------------------------------
 
-def _cols(text: str) -> list[str]:
-    """Leading columns for dispatch only (quotes dropped); the layouts parse the line properly."""
-    return [c[1:-1] if len(c) >= 2 and c[0] == c[-1] == '"' else c for c in text.split(",")]
+def _cols(text: str, upto: int = 3) -> list[str]:
+    """The leading columns for dispatch only (quotes dropped); the layouts parse the line properly."""
+    head = text.split(",", upto)
+    return [c[1:-1] if len(c) >= 2 and c[0] == c[-1] == '"' else c for c in head[:upto]]
 
 
 def parse(source: Source, *, file: str = "<stream>", index: ExchangeIndex | None = None,
@@ -179,15 +186,17 @@ def _parse(source: Source, file: str, index: ExchangeIndex,
             what = "LF without CR" if raw.endswith(b"\n") else "truncated: last line has no CRLF"
             problems.append(FieldProblem(None, "line_terminator", f"{what}; records end with CRLF"))
         try:
-            body.decode(ENCODING)
+            text, undecodable = body.decode(ENCODING), False
         except UnicodeDecodeError as exc:
             problems.append(FieldProblem(None, "encoding",
                                          f"bytes not valid {ENCODING} at byte offset {at + exc.start}"))
-        text = body.decode(ENCODING, "surrogateescape")
-        problems.extend(_outside_jis(text, at))
+            text, undecodable = body.decode(ENCODING, "surrogateescape"), True
+        if _UNASSIGNED.search(text) is not None:
+            problems.extend(_outside_jis(text, at))
         cols = _cols(text)
         kind = cols[0]
-        declared = int(cols[1]) if len(cols) > 1 and cols[1].isascii() and cols[1].isdigit() else None
+        declared = int(cols[1]) if len(cols) > 1 and cols[1].isascii() and cols[1].isdigit() \
+            and len(cols[1]) <= MAX_DIGITS else None
         no = declared if declared is not None else pos
         if end_at is not None:
             problems.append(FieldProblem(None, "after_end", f"record after the end record (line {end_at})"))
@@ -204,7 +213,7 @@ def _parse(source: Source, file: str, index: ExchangeIndex,
         if kind == "1":
             if pos != 1:
                 problems.append(FieldProblem(None, "control_position", "a control record after the first"))
-            got = _one(frame_layout(), body, file, no, pos, at, problems)
+            got = _one(frame_layout(), text, undecodable, file, no, pos, at, problems)
             if isinstance(got, ParsedRecord) and pos == 1:
                 control = got
                 if file_no is not None and got["file_kanri_no"] != f"{file_no:06d}":
@@ -214,14 +223,15 @@ def _parse(source: Source, file: str, index: ExchangeIndex,
             yield got
         elif kind == "3":
             end_at = pos
-            if not (2 <= len(cols) <= 3 and (len(cols) == 2 or cols[2] == "")):
+            whole = _cols(text, 4)
+            if not (2 <= len(whole) <= 3 and (len(whole) == 2 or whole[2] == "")):
                 problems.append(FieldProblem(None, "end_record",
                                              "end record is レコード種別, レコード番号[, ブランク]"))
             if problems:
                 yield RecordError(file, no, tuple(problems), line=pos, offset=at, kind="end")
         elif kind == "2":
             data_count += 1
-            yield _data(cols, body, control, index, file, no, pos, at, problems)
+            yield _data(cols, text, undecodable, control, index, file, no, pos, at, problems)
         else:
             problems.append(FieldProblem(None, "record_type", "レコード種別 must be 1, 2 or 3"))
             yield RecordError(file, no, tuple(problems), line=pos, offset=at)
@@ -255,7 +265,7 @@ def _finish(file: str, pos: int, end_at: int | None, control: ParsedRecord | Non
                           line=1, kind="control")
 
 
-def _data(cols: list[str], body: bytes, control: ParsedRecord | None, index: ExchangeIndex,
+def _data(cols: list[str], text: str, undecodable: bool, control: ParsedRecord | None, index: ExchangeIndex,
           file: str, no: int, pos: int, at: int, problems: list[FieldProblem]) -> ParsedRecord | RecordError:
     exchange_id = cols[2] if len(cols) > 2 else ""
     candidates = [e for e in index.entries if e.id == exchange_id]
@@ -263,7 +273,8 @@ def _data(cols: list[str], body: bytes, control: ParsedRecord | None, index: Exc
     if candidates:
         where = candidates[0].month
         if isinstance(where, int):
-            month = cols[where] if len(cols) > where else None
+            upto = _cols(text, where + 1)
+            month = upto[where] if len(upto) > where else None
         elif control is not None:
             month = control["shori_ym"]
     entry = index.entry(exchange_id, month)
@@ -275,15 +286,15 @@ def _data(cols: list[str], body: bytes, control: ParsedRecord | None, index: Exc
     if control is not None and not exchange_id.startswith(control["data_type"]):
         problems.append(FieldProblem("exchange_id", "data_type",
                                      f"交換情報識別番号 {exchange_id} is not of データ種別 {control['data_type']}"))
-    return _one(index.layout(entry), body, file, no, pos, at, problems)
+    return _one(index.layout(entry), text, undecodable, file, no, pos, at, problems)
 
 
-def _one(layout: Layout, body: bytes, file: str, no: int, pos: int, at: int,
+def _one(layout: Layout, text: str, undecodable: bool, file: str, no: int, pos: int, at: int,
          problems: list[FieldProblem]) -> ParsedRecord | RecordError:
-    """One line through the layout's CSV rules, renumbered and merged with the frame's problems."""
-    got = next(iter(csv_codec.parse(layout, body + b"\r\n", file=file)))
+    """One line through the layout's CSV rules, merged with the frame's problems."""
+    got = csv_codec.parse_text(layout, text, undecodable, [], file=file, record_no=no, line_no=pos)
     if isinstance(got, ParsedRecord):
         if not problems:
-            return replace(got, record_no=no)
+            return got
         return RecordError(file, no, tuple(problems), line=pos, offset=at, kind=got.kind)
     return RecordError(file, no, tuple(problems) + got.problems, line=pos, offset=at, kind=got.kind)

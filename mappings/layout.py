@@ -7,7 +7,7 @@ CSV file and its XML twin; the layout says which framings it supports.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -16,6 +16,7 @@ from typing import Any
 from mappings.converters import Converter
 from mappings.converters.base import Quick
 from mappings.errors import ConversionError
+from mappings.quickparse import QuickPlan
 
 
 @dataclass(frozen=True)
@@ -136,6 +137,10 @@ class RecordKind:
         return frozenset(f.name for f in self.fields if f.sensitive)
 
     @cached_property
+    def quick(self) -> QuickPlan:
+        return QuickPlan(self)
+
+    @cached_property
     def value_fields(self) -> tuple[Field, ...]:
         """Fields a parsed record carries a value for (fillers carry none)."""
         return tuple(f for f in self.fields if f.converter.name != "filler")
@@ -191,6 +196,28 @@ class Layout:
     @cached_property
     def kinds_by_name(self) -> dict[str, RecordKind]:
         return {k.name: k for k in self.kinds}
+
+    @cached_property
+    def _dispatch_columns(self) -> tuple[int, ...]:
+        """CSV columns whose constants tell the kinds apart, when every kind has one in each
+        (then a dict finds the kind of a line; otherwise each kind is tried in turn)."""
+        columns = [frozenset(f.column.index for f in k.discriminators if f.column is not None) for k in self.kinds]
+        return tuple(sorted(columns[0])) if columns and len(set(columns)) == 1 else ()
+
+    @cached_property
+    def dispatch(self) -> dict[tuple[str, ...], RecordKind]:
+        out: dict[tuple[str, ...], RecordKind] = {}
+        for k in self.kinds:
+            by_column = {f.column.index: getattr(f.converter, "value", None) for f in k.discriminators
+                         if f.column is not None}
+            out.setdefault(tuple(str(by_column[i]) for i in self._dispatch_columns), k)
+        return out
+
+    def dispatch_key(self, cols: Sequence[str]) -> tuple[str, ...] | None:
+        columns = self._dispatch_columns
+        if not columns or len(cols) <= columns[-1]:
+            return None
+        return tuple(cols[i] for i in columns)
 
     def kind(self, name: str | None = None) -> RecordKind:
         if name is None:

@@ -155,6 +155,18 @@ def parse_texts(kind: RecordKind, texts: Sequence[str | None], *, file: str, rec
     `problems` already found by the codec come first; a text of None is a field the codec has
     already reported (undecodable bytes) and is skipped.
     """
+    if not problems and None not in texts:
+        quick = kind.quick(texts)  # type: ignore[arg-type]  # no None: checked just above
+        if quick is not None:
+            return ParsedRecord(record_no, kind.name, quick, kind.sensitive_names)
+    return full_parse_texts(kind, texts, file=file, record_no=record_no, line=line, offset=offset,
+                            problems=problems)
+
+
+def full_parse_texts(kind: RecordKind, texts: Sequence[str | None], *, file: str, record_no: int,
+                     line: int | None = None, offset: int | None = None,
+                     problems: Sequence[FieldProblem] = ()) -> ParsedRecord | RecordError:
+    """``parse_texts`` without the fast path: every field through its converter's ``parse``."""
     values: dict[str, Any] = {}
     found = list(problems)
     for f, text in zip(kind.fields, texts, strict=True):

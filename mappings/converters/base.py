@@ -17,6 +17,8 @@ from mappings.errors import ConversionError, ParamError
 
 _NO_DEFAULT: Any = object()
 Quick = Callable[[Any], str | None]
+QuickParse = Callable[[str], Any]  # a non-empty text → its value, or SLOW; errors may raise
+SLOW: Any = object()  # a quick parse's "not sure": the record takes the full path
 
 
 @dataclass(frozen=True)
@@ -115,6 +117,21 @@ class Converter:
     def parse(self, text: str) -> Any:
         self.check(text)
         return self.from_text(text)
+
+    def quick_parse(self) -> QuickParse:
+        """The parse fast path: what ``parse`` gives for the common, certainly valid text, or SLOW
+        (or a ConversionError) for anything else, so the record is parsed again on the full path
+        and its problems reported there. Files of a million records are parsed; the rules stay in
+        ``check`` and ``from_text``. By default the full ``parse`` itself."""
+        return self.parse
+
+    def identity_quick_parse(self) -> QuickParse:
+        """For converters whose value is their text: the render fast path (``quick``) accepts
+        exactly the texts ``check`` passes, so a text it gives back is the value."""
+        quick = self.quick()
+        if quick is None:
+            return self.parse
+        return lambda t: t if quick(t) == t else SLOW
 
     def exact_width(self) -> int | None:
         """Bytes this converter always renders to, when fixed (checked against fixed spans)."""

@@ -12,7 +12,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any, ClassVar
 
-from mappings.converters.base import Converter, FieldContext, Param, Quick, expect, register
+from mappings.converters.base import SLOW, Converter, FieldContext, Param, Quick, QuickParse, expect, register
 from mappings.converters.text import byte_len
 from mappings.errors import ConversionError, ParamError
 
@@ -81,6 +81,10 @@ class Code(Converter):
     def exact_width(self) -> int | None:
         return self.ctx.span_width
 
+    def quick_parse(self) -> QuickParse:
+        codes = self.codes
+        return lambda t: t if t in codes else SLOW
+
     def quick(self) -> Quick | None:
         # A str that is one of the codes; only ASCII codes, which need no charset look.
         codes = frozenset(c for c in self.codes if c and c.isascii())
@@ -117,6 +121,10 @@ class Constant(Converter):
     def quick(self) -> Quick | None:
         return _fixed_text(self.value)
 
+    def quick_parse(self) -> QuickParse:
+        value = self.value
+        return lambda t: t if t == value else SLOW
+
 
 @register
 class Filler(Converter):
@@ -151,6 +159,10 @@ class Filler(Converter):
 
     def quick(self) -> Quick | None:
         return _fixed_text(self.text)
+
+    def quick_parse(self) -> QuickParse:
+        text = self.text
+        return lambda t: None if t == text else SLOW
 
 
 def _fixed_text(text: str) -> Quick | None:

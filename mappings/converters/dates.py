@@ -7,7 +7,7 @@ import re
 from collections.abc import Mapping
 from typing import Any, ClassVar, NamedTuple
 
-from mappings.converters.base import Converter, FieldContext, Param, Quick, expect, register
+from mappings.converters.base import Converter, FieldContext, Param, Quick, QuickParse, expect, register
 from mappings.errors import ConversionError
 
 _FORMATS = {"YYYYMMDD": re.compile("[0-9]{8}"), "YYYYMM": re.compile("[0-9]{6}")}
@@ -66,6 +66,23 @@ class Date(Converter):
 
     def exact_width(self) -> int | None:
         return len(self.format)
+
+    def quick_parse(self) -> QuickParse:
+        # A file repeats the same few months and days (サービス提供年月, 審査年月) on every
+        # record: the last text's value is kept, as one tuple (threads may share the converter).
+        full = self.parse
+        last: tuple[str, Any] = ("", None)
+
+        def parse(t: str) -> Any:
+            nonlocal last
+            seen = last
+            if t == seen[0]:
+                return seen[1]
+            value = full(t)
+            last = (t, value)
+            return value
+
+        return parse
 
     def quick(self) -> Quick | None:
         # A plain date (not a datetime, not a YearMonth): every one is a real day of years 1-9999.

@@ -7,11 +7,13 @@ from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any, ClassVar
 
-from mappings.converters.base import Converter, FieldContext, Param, Quick, expect, register
+from mappings.converters.base import SLOW, Converter, FieldContext, Param, Quick, QuickParse, expect, register
 from mappings.errors import ConversionError, ParamError
 
 _UNSIGNED = re.compile("[0-9]+")
 _SIGNED = re.compile("-?[0-9]+")
+# No partner field holds more (an int64 holds 18 digits); int() itself refuses past 4,300.
+MAX_DIGITS = 18
 
 
 @register
@@ -55,6 +57,8 @@ class Number(Converter):
                                   + (", leading '-')" if self.signed else ")"))
         if self.width is not None and len(text) != self.width:
             raise ConversionError("width", f"{len(text)} characters, expected exactly {self.width}")
+        if len(text.lstrip("-")) > MAX_DIGITS:
+            raise ConversionError("width", f"{len(text)} characters; numbers have at most {MAX_DIGITS} digits")
 
     def from_text(self, text: str) -> int:
         return int(text)
@@ -66,6 +70,19 @@ class Number(Converter):
             return lambda v: str(v) if type(v) is int and v >= 0 else None
         spec, limit = f"0{width}d", 10**width
         return lambda v: format(v, spec) if type(v) is int and 0 <= v < limit else None
+
+    def quick_parse(self) -> QuickParse:
+        # ASCII digits (str.isdigit alone takes other scripts' digits) of an allowed length;
+        # a sign, zero-fill of a signed field or anything else takes the full path.
+        width = self.width
+
+        def parse(t: str) -> Any:
+            n = len(t)
+            if t.isdigit() and t.isascii() and n <= MAX_DIGITS and (width is None or n == width):
+                return int(t)
+            return SLOW
+
+        return parse
 
     def exact_width(self) -> int | None:
         return self.width

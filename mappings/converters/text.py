@@ -15,7 +15,7 @@ from mappings.charsets import (
     forbidden_char,
     refused_pattern,
 )
-from mappings.converters.base import Converter, FieldContext, Param, Quick, expect, register
+from mappings.converters.base import Converter, FieldContext, Param, Quick, QuickParse, expect, register
 from mappings.errors import ConversionError, ParamError
 
 _HALFWIDTH = re.compile("[ -~]")  # ASCII printable: what fullwidth_only refuses
@@ -93,6 +93,9 @@ class Text(Converter):
 
         return quick
 
+    def quick_parse(self) -> QuickParse:
+        return self.identity_quick_parse()
+
     def check(self, text: str) -> None:
         bad = forbidden_char(text)
         if bad is not None:
@@ -151,6 +154,9 @@ class Digits(Converter):
 
     def exact_width(self) -> int | None:
         return self.width
+
+    def quick_parse(self) -> QuickParse:
+        return self.identity_quick_parse()
 
     def quick(self) -> Quick | None:
         # A str of ASCII digits whose length the field takes.

@@ -1,0 +1,56 @@
+"""The parse fast path of a whole record: the values of a record that is certainly valid, or None.
+
+Files of a million records are mostly empty optional columns and plain values. A plan made once
+per record kind finds the non-empty columns with ``itertools.compress`` (in C), runs each
+converter's ``quick_parse`` on those only, and checks the required and always-present fields;
+any doubt (SLOW, an error) gives None and the record is parsed again on the full path of
+``records.parse_texts``, which reports its problems. The result is the full path's, by
+construction and by test (tests/unit/test_quickparse.py).
+"""
+
+from __future__ import annotations
+
+from itertools import compress
+from typing import TYPE_CHECKING, Any
+
+from mappings.converters.base import SLOW
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from mappings.layout import RecordKind
+
+
+class QuickPlan:
+    def __init__(self, kind: RecordKind) -> None:
+        fields = kind.fields
+        self.names = tuple(f.name for f in fields)
+        self.parsers = tuple(f.converter.quick_parse() for f in fields)
+        self.template = {f.name: None for f in kind.value_fields}
+        self.fillers = tuple(f.name for f in fields if f.converter.name == "filler")
+        self.required = tuple(i for i, f in enumerate(fields) if f.required and not f.converter.always)
+        self.always = tuple(i for i, f in enumerate(fields) if f.converter.always)
+        self.indices = range(len(fields))
+
+    def __call__(self, texts: Sequence[str]) -> dict[str, Any] | None:
+        if len(texts) != len(self.names):
+            return None
+        for i in self.required:
+            if not texts[i]:
+                return None
+        values = self.template.copy()
+        names, parsers = self.names, self.parsers
+        try:
+            for i in compress(self.indices, texts):
+                value = parsers[i](texts[i])
+                if value is SLOW:
+                    return None
+                values[names[i]] = value
+            for i in self.always:
+                if not texts[i] and parsers[i]("") is SLOW:
+                    return None
+        except Exception:  # a converter's own error (or any surprise): the full path says which
+            return None
+        for name in self.fillers:
+            values.pop(name, None)
+        return values
