@@ -27,9 +27,10 @@ TOKENS: tuple[bytes, ...] = (
 
 Op = tuple[str, int, int, int]  # (name, position, amount, which); ints are reduced modulo sizes
 OPS = ("flip", "truncate", "insert", "delete", "splice", "huge", "repeat_line", "swap_lines", "dup_range")
-WEIGHTS = (3, 1, 6, 2, 2, 1, 1, 1, 1)  # random_ops: mostly small edits; big ones cost parse time
+WEIGHTS = (3, 1, 6, 2, 2, 2, 1, 1, 1)  # random_ops: mostly small edits; big ones cost parse time
 HUGE = 5_000  # past Python's 4,300-digit int() limit and any field width
-FILLS = (b"0", b"1", b"9", b"A", b" ", b",", b'"', b"\xb1", b"\x82\xa0", b"\xe3\x81\x82", b"<a>", b"\r\n", b"-")
+FILLS = (b"0", b"1", b"9", b"0", b"1", b"A", b" ", b",", b'"', b"\xb1", b"\x82\xa0", b"\xe3\x81\x82", b"<a>",
+         b"\r\n", b"-")
 
 
 def _lines(data: bytes) -> list[bytes]:
@@ -55,7 +56,9 @@ def apply(data: bytes, ops: Sequence[Op], others: Sequence[bytes] = (), limit: i
             other = others[which % len(others)]
             start = amount % (len(other) + 1)
             data = data[:at] + other[start:start + 1 + (pos % 512)]
-        elif name == "huge":
+        elif name == "huge":  # a field start (after a delimiter, quote or tag) grown past every limit
+            starts = [i + 1 for i, b in enumerate(data) if b in b',">;']
+            at = starts[pos % len(starts)] if starts else at
             unit = FILLS[which % len(FILLS)]
             data = data[:at] + unit * (HUGE + amount % 64) + data[at:]
         elif name == "repeat_line":
