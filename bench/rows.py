@@ -11,7 +11,7 @@ from collections.abc import Callable
 from functools import cached_property
 from typing import Any
 
-from bench import message_path, print_run, transfer_io
+from bench import kyufu_load, message_path, print_run, transfer_io
 from bench.broker import Broker
 from bench.install import Installation
 from bench.proc import run_child
@@ -19,18 +19,26 @@ from bench.report import Row, row
 from fixtures.population import load
 
 PEOPLE = 500  # a small population: the events cycle through their 資格 rows
+KYUFU_PEOPLE = 50_000  # about 3,500 of them in care: each has claims from many 事業所
 EVENTS_PER_S = "events/s, higher better"
 MSGS_PER_S = "msgs/s, higher better"
 
 
 class Lab:
     def __init__(self, broker: Broker, home: Installation, events: int, log: Callable[[str], None],
-                 people: int = 200_000) -> None:
+                 people: int = 200_000, kyufu_records: int = 1_000_000) -> None:
         self.broker = broker
         self.home = home
         self.events = events
         self.people = people  # print_run: the population the print run covers
+        self.kyufu_records = kyufu_records
         self.log = log
+
+    @cached_property
+    def kyufu(self) -> kyufu_load.KyufuBench:
+        """給付実績 rows: an installation of their own under this one's root (its own store)."""
+        return kyufu_load.KyufuBench(self.home.root / "kyufu", dict(self.home.env), people=KYUFU_PEOPLE,
+                                     records=self.kyufu_records, log=self.log)
 
     def _child(self, target: str, **kwargs: Any) -> tuple[dict[str, Any], float]:
         return run_child(target, kwargs, env=self.home.env)
@@ -135,4 +143,8 @@ ROWS: dict[str, Callable[[Lab], Row]] = {
     "pgp.encrypt_sign": transfer_io.pgp_encrypt_sign_row,
     "print_run.200k": print_run.print_run_row,
     "print_run.rss_flatness": print_run.rss_flatness_row,
+    "kyufu.parse": lambda lab: kyufu_load.parse_row(lab.kyufu),
+    "kyufu.parse_validate": lambda lab: kyufu_load.parse_validate_row(lab.kyufu),
+    "kyufu.load_1m": lambda lab: kyufu_load.load_row(lab.kyufu),
+    "kyufu.rss_flatness": lambda lab: kyufu_load.rss_row(lab.kyufu),
 }

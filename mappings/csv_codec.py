@@ -209,7 +209,7 @@ def parse_text(layout: Layout, text: str, undecodable: bool, problems: list[Fiel
         problems.append(FieldProblem(None, "column_count", f"{len(cols)} columns, record {kind.name} has "
                                      f"{len(kind.fields)}"))
         return RecordError(file, record_no, tuple(problems), line=line_no, kind=kind.name)
-    texts: list[str | None] = list(cols)
+    texts: list[str | None] = cols  # type: ignore[assignment]  # a fresh list; None marks a bad field
     if undecodable:
         for i, (f, col) in enumerate(zip(kind.fields, cols, strict=True)):
             if any("\udc80" <= c <= "\udcff" for c in col):

@@ -66,14 +66,31 @@ class ExchangeIndex:
             data = tomllib.load(fh)
         self.registry = registry
         self._layouts: dict[tuple[str, str], Layout] = {}
+        self._entries: dict[tuple[str, str | None], Exchange | None] = {}
+        self._candidates: dict[str, tuple[Exchange, ...]] = {}
         try:
             self.entries = tuple(Exchange(**e) for e in data.get("exchange", []))
         except TypeError as exc:  # an unknown or missing key in an [[exchange]] table
             raise KokuhoFrameError(f"{path}: {exc}") from None
 
     def entry(self, exchange_id: str, month: str | None = None) -> Exchange | None:
+        key = (exchange_id, month)
+        if key in self._entries:  # every record of a file asks the same few questions
+            return self._entries[key]
         found = [e for e in self.entries if e.id == exchange_id and e.covers(month)]
-        return max(found, key=lambda e: e.valid_from or "") if found else None
+        chosen = max(found, key=lambda e: e.valid_from or "") if found else None
+        if len(self._entries) < 10_000:  # garbage input asks garbage questions: bounded
+            self._entries[key] = chosen
+        return chosen
+
+    def candidates(self, exchange_id: str) -> tuple[Exchange, ...]:
+        """Every entry of a 交換情報識別番号, whatever its month."""
+        found = self._candidates.get(exchange_id)
+        if found is None:
+            found = tuple(e for e in self.entries if e.id == exchange_id)
+            if len(self._candidates) < 10_000:
+                self._candidates[exchange_id] = found
+        return found
 
     def layout(self, entry: Exchange) -> Layout:
         found = self._layouts.get((entry.layout, entry.version))
@@ -268,7 +285,7 @@ def _finish(file: str, pos: int, end_at: int | None, control: ParsedRecord | Non
 def _data(cols: list[str], text: str, undecodable: bool, control: ParsedRecord | None, index: ExchangeIndex,
           file: str, no: int, pos: int, at: int, problems: list[FieldProblem]) -> ParsedRecord | RecordError:
     exchange_id = cols[2] if len(cols) > 2 else ""
-    candidates = [e for e in index.entries if e.id == exchange_id]
+    candidates = index.candidates(exchange_id)
     month: str | None = None
     if candidates:
         where = candidates[0].month

@@ -1,0 +1,216 @@
+"""給付実績 from the 国保連: a 1,000,000-record file parsed, validated and applied to SQLite.
+
+The simulated 国保連 (fixtures/kokuho/kyufu.py) writes a 給付実績 file of H1 + D1 + T1 groups for
+the people in care of a synthetic population (untimed). Then, each in a process of its own so its
+peak RSS is its own:
+
+- ``parse``: ``kokuho_frame.parse`` over the file, every record to a value (no checks beyond the
+  layout), against the raw ``csv`` module reading the same bytes (cp932, every row to a list);
+- ``check``: the loader's whole-file judgement (parse + every rule of adapters/kokuho/kyufu_check)
+  against the same raw baseline — the issue's goal, ≥ 0.4x;
+- ``load``: the real inbound path: ``Bridge.receive`` stores the file encrypted (timed apart),
+  then the ``kokuho.load`` route's Applier runs the loader on the queued message — decrypt, judge
+  the whole file, read it again and apply it in one transaction with the inbox row and custody.
+  Records/s of that step (goal ≥ 50,000), at 100,000 and at 1,000,000 records for RSS flatness.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import itertools
+import shutil
+import time
+from collections.abc import Callable
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import func, select
+
+from adapters.core.models import KyufuJisseki, Outbox, Transfer
+from adapters.kokuho import kyufu_check
+from adapters.kokuho.kyufu_load import known_hihokensha
+from bench.install import REPO
+from bench.proc import run_child
+from bench.report import Row, row
+from bridge import config as config_module
+from bridge.app import Bridge, init
+from fixtures.kokuho import kyufu
+from fixtures.population import load as load_population
+from mappings import kokuho_frame
+from queues.message import Message
+
+WARD = "131128"
+FLOW = "kokuho.kyufu"
+
+
+def prepare(config_dir: str, people: int) -> dict[str, Any]:
+    """The bench's own installation (its own store): ``init`` and a synthetic population."""
+    config = config_module.load(Path(config_dir))
+    init(config)
+    bridge = Bridge(config, actor="bench")
+    started = time.perf_counter()
+    load_population(bridge.sessions, bridge.mynumber, people=people, seed=61, nendo=2026)
+    return {"seconds": time.perf_counter() - started}
+
+
+def make_file(config_dir: str, path: str, records: int, service_ym: str) -> dict[str, Any]:
+    """A 給付実績 file of about ``records`` data records (H1 + D1 + T1 per claim)."""
+    bridge = Bridge(config_module.load(Path(config_dir)), actor="bench")
+    with bridge.sessions() as s:
+        cared = kyufu.people_in_care(s, service_ym)
+    claims = -(-records // 3)
+    stream = kyufu.claims(cared, service_ym, seed=1, per_person=-(-claims // len(cared)))
+    written = kyufu.write(Path(path), itertools.islice(stream, claims), hokensha_no=WARD, shori_ym=service_ym)
+    return {"records": written.records, "claims": written.claims, "bytes": written.size, "people": len(cared)}
+
+
+def parse(path: str) -> dict[str, Any]:
+    started = time.perf_counter()
+    with open(path, "rb") as f:
+        count = sum(1 for _ in kokuho_frame.parse(f, file=Path(path).name))
+    return {"seconds": time.perf_counter() - started, "items": count}
+
+
+def raw_csv(path: str) -> dict[str, Any]:
+    started = time.perf_counter()
+    with open(path, "rb") as f:
+        rows = sum(1 for _ in csv.reader(io.TextIOWrapper(f, encoding="cp932", newline="")))
+    return {"seconds": time.perf_counter() - started, "rows": rows}
+
+
+def check(config_dir: str, path: str) -> dict[str, Any]:
+    bridge = Bridge(config_module.load(Path(config_dir)), actor="bench")
+    with bridge.read_sessions() as s:
+        known = known_hihokensha(s)
+    started = time.perf_counter()
+    with open(path, "rb") as f:
+        verdict = kyufu_check.check(f, Path(path).name, WARD, known)
+    if not verdict.ok:
+        raise RuntimeError(f"the simulated file has {verdict.errors} problems: {verdict.problems[:3]}")
+    return {"seconds": time.perf_counter() - started, "records": verdict.records}
+
+
+def load(config_dir: str, path: str) -> dict[str, Any]:
+    """Receive (timed apart) and apply through the kokuho.load route's Applier."""
+    bridge = Bridge(config_module.load(Path(config_dir)), actor="bench")
+    flow = bridge.config.flow(FLOW)
+    partner = bridge.config.partners[flow.partner]
+    assert partner.path is not None
+    folder = partner.path / flow.folder
+    folder.mkdir(parents=True, exist_ok=True)
+    name = Path(path).name
+    shutil.copyfile(path, folder / name)
+    (folder / f"{name}{flow.done_marker}").write_bytes(b"")
+    started = time.perf_counter()
+    taken = bridge.receive(FLOW)
+    received = time.perf_counter()
+    if len(taken) != 1 or not taken[0][2]:
+        raise RuntimeError(f"receive took {taken}")
+    transfer_id = taken[0][1]
+    with bridge.sessions() as s:
+        row = s.scalars(select(Outbox).where(Outbox.transfer_id == transfer_id)).one()
+        message = Message(id=row.id, route=row.route, kind=row.kind, body=row.body, transfer_id=row.transfer_id)
+        before = s.scalar(select(func.count()).select_from(KyufuJisseki)) or 0
+    applier = bridge.applier(bridge.config.route(flow.route))
+    failures = applier.apply([message])
+    applied = time.perf_counter()
+    if failures:
+        raise RuntimeError(f"the loader failed: {failures[0].reason}")
+    with bridge.sessions() as s:
+        transfer = s.get(Transfer, transfer_id)
+        assert transfer is not None
+        after = s.scalar(select(func.count()).select_from(KyufuJisseki)) or 0
+        state, records = transfer.state, transfer.record_count
+    if state != "applied":
+        raise RuntimeError(f"transfer {transfer_id} is {state}, not applied")
+    return {"receive_s": received - started, "apply_s": applied - received, "records": records,
+            "inserted": after - before}
+
+
+class KyufuBench:
+    """The measurements, each taken once and shared by the rows that need them."""
+
+    def __init__(self, root: Path, base_env: dict[str, str], people: int, records: int,
+                 log: Callable[[str], None]) -> None:
+        self.root, self.records, self.log = root, records, log
+        self.config_dir = root / "config"
+        shutil.copytree(REPO / "config", self.config_dir)
+        self.env = {**base_env, "KAIGO_CONFIG": str(self.config_dir), "KAIGO_VAR": str(root / "var")}
+        log(f"給付実績: an installation of its own with {people:,} people")
+        self._child("prepare", config_dir=str(self.config_dir), people=people)
+        self.files: dict[int, Path] = {}
+
+    def _child(self, name: str, **kwargs: Any) -> tuple[dict[str, Any], float]:
+        return run_child(f"bench.kyufu_load:{name}", kwargs, env=self.env, timeout=1800)
+
+    def file(self, records: int) -> Path:
+        if records not in self.files:
+            path = self.root / f"KYUFU_{records}"
+            month = "202610" if records == self.records else "202609"  # two files, no shared 給付実績
+            made, _ = self._child("make_file", config_dir=str(self.config_dir), path=str(path), records=records,
+                                  service_ym=month)
+            self.log(f"  simulated 国保連 file: {made['records']:,} records, {made['claims']:,} 給付実績 of "
+                     f"{made['people']:,} people in care, {made['bytes'] / 1e6:.0f} MB")
+            self.files[records] = path
+        return self.files[records]
+
+    @cached_property
+    def raw(self) -> dict[str, Any]:
+        self.log("baseline: csv.reader over the same bytes (cp932)")
+        return self._child("raw_csv", path=str(self.file(self.records)))[0]
+
+    @cached_property
+    def parse(self) -> tuple[dict[str, Any], float]:
+        self.log(f"kokuho_frame.parse, {self.records:,} records")
+        return self._child("parse", path=str(self.file(self.records)))
+
+    @cached_property
+    def check(self) -> tuple[dict[str, Any], float]:
+        self.log(f"給付実績 check (parse + validate), {self.records:,} records")
+        return self._child("check", config_dir=str(self.config_dir), path=str(self.file(self.records)))
+
+    def load(self, records: int) -> tuple[dict[str, Any], float]:
+        self.log(f"給付実績 load through the kokuho.load Applier, {records:,} records")
+        result, rss = self._child("load", config_dir=str(self.config_dir), path=str(self.file(records)))
+        self.log(f"  receive {result['receive_s']:.1f} s, apply {result['apply_s']:.1f} s, "
+                 f"{result['inserted']:,} 給付実績 stored; peak RSS {rss:.0f} MB")
+        return result, rss
+
+    @cached_property
+    def load_big(self) -> tuple[dict[str, Any], float]:
+        return self.load(self.records)
+
+    @cached_property
+    def load_small(self) -> tuple[dict[str, Any], float]:
+        return self.load(self.records // 10)
+
+
+RATE = "records/s, higher better"
+
+
+def parse_validate_row(bench: KyufuBench) -> Row:
+    ours, rss = bench.check
+    raw = bench.raw
+    return row("kyufu.parse_validate", ours["records"] / ours["seconds"], RATE,
+               "csv.reader, same bytes, rows to lists", raw["rows"] / raw["seconds"], ">= 0.4x", rss)
+
+
+def parse_row(bench: KyufuBench) -> Row:
+    ours, rss = bench.parse
+    raw = bench.raw
+    return row("kyufu.parse", ours["items"] / ours["seconds"], RATE, "csv.reader, same bytes, rows to lists",
+               raw["rows"] / raw["seconds"], "information", rss)
+
+
+def load_row(bench: KyufuBench) -> Row:
+    ours, rss = bench.load_big
+    return row("kyufu.load_1m", ours["records"] / ours["apply_s"], RATE + "; decrypt, judge, apply",
+               "none: goal is an absolute rate", None, ">= 50,000 records/s", rss)
+
+
+def rss_row(bench: KyufuBench) -> Row:
+    big_rss, small_rss = bench.load_big[1], bench.load_small[1]
+    return row("kyufu.rss_flatness", big_rss, f"MB, load of {bench.records:,} records",
+               f"load of {bench.records // 10:,} records", small_rss, "<= 300 MB, flat (~1x)", big_rss)
