@@ -145,6 +145,7 @@ ROWS: dict[str, Callable[[Lab], Row]] = {
     "print_run.rss_flatness": print_run.rss_flatness_row,
     "kyufu.parse": lambda lab: kyufu_load.parse_row(lab.kyufu),
     "kyufu.parse_validate": lambda lab: kyufu_load.parse_validate_row(lab.kyufu),
+    "kyufu.apply": lambda lab: kyufu_load.apply_row(lab.kyufu),
     "kyufu.load_1m": lambda lab: kyufu_load.load_row(lab.kyufu),
     "kyufu.rss_flatness": lambda lab: kyufu_load.rss_row(lab.kyufu),
 }
