@@ -15,14 +15,15 @@ Which hand-over a partner gets follows from its configuration, not from its kind
   checked, then renamed (SftpClient.upload). A file already there under that name with the
   transfer's hash means an earlier attempt got through; other content there is refused.
 
-The delivered name is data: flows.toml's ``file_name`` pattern per flow (``file_name``).
+The delivered name is data: flows.toml's ``file_name`` pattern per flow (FlowConfig.file_name,
+checked when the configuration loads), filled by ``file_name``.
 """
 
 from __future__ import annotations
 
 import hashlib
 import string
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -33,8 +34,7 @@ from adapters.dropdir import DropFolder
 from adapters.sftp import SftpClient, endpoint
 from adapters.vendor import exchange
 from adapters.vendor.handover import Upload, VendorHandover
-from bridge.config import Config, ConfigError, PartnerConfig
-from bridge.config.reader import read_files
+from bridge.config import DEFAULT_NAME, Config, PartnerConfig
 from queues.apply import Handler
 from queues.crypto import Keyring
 from queues.custody import CustodyEvent
@@ -45,12 +45,9 @@ from queues.payloads import PayloadStore
 
 SENT = "sent"
 DONE = ("sent", "receipted", "closed")
-# Today's name for every flow that sets none (the print flows): the transfer id.
-DEFAULT_NAME = "{transfer}.csv"
 # Kinds whose contract is the vendor hand-over (manifest, 受領証, 削除証明書): on SFTP without a key
 # they are refused by it ("nothing leaves unencrypted"), never sent in clear by mistake.
 VENDOR_KINDS = ("print-vendor",)
-PLACEHOLDERS = ("transfer", "flow", "period", "month", "edition", "file_no", "part", "hokensha_no")
 
 
 def _facts(transfer: Transfer, hokensha_no: str) -> dict[str, Any]:
@@ -82,38 +79,6 @@ def file_name(transfer: Transfer, pattern: str = DEFAULT_NAME, hokensha_no: str 
     return name
 
 
-def name_patterns(config: Config) -> dict[str, str]:
-    """Each flow's ``file_name`` pattern (flows.toml), checked: only known placeholders, a plain
-    name. Read here from the file because FlowConfig (bridge/config, the lead's) does not carry
-    it yet; a flow without one gets DEFAULT_NAME. ConfigError names the flow and the rule."""
-    raw, problems = read_files(config.config_dir)
-    flows = raw.get("flows.toml", {}).get("flow", {})
-    out: dict[str, str] = {}
-    for name in config.flows:
-        pattern = flows.get(name, {}).get("file_name", DEFAULT_NAME) if isinstance(flows, dict) else DEFAULT_NAME
-        where = f"flows.toml: flow.{name}.file_name"
-        if not isinstance(pattern, str):
-            problems.append(f"{where}: expected a string")
-            continue
-        try:
-            fields = {f for _t, f, _s, _c in string.Formatter().parse(pattern) if f is not None}
-            unknown = sorted(fields - set(PLACEHOLDERS))
-            sample = "" if unknown else pattern.format_map({
-                "transfer": "t", "flow": "f", "period": "202604", "month": "202604", "edition": 1, "file_no": 1,
-                "part": 1, "hokensha_no": "131128"})
-        except (ValueError, KeyError, IndexError) as exc:
-            problems.append(f"{where}: {pattern!r} is not a valid pattern ({exc})")
-            continue
-        if unknown:
-            problems.append(f"{where}: unknown placeholder(s) {unknown} (known: {', '.join(PLACEHOLDERS)})")
-        elif "/" in sample or "\\" in sample or sample.startswith("."):
-            problems.append(f"{where}: {pattern!r} must give a plain file name (no '/', not starting with '.')")
-        out[name] = pattern
-    if problems:
-        raise ConfigError(problems)
-    return out
-
-
 def sftp_put(transfer: Transfer, partner: PartnerConfig, payloads: PayloadStore, name: str) -> str:
     """Put ``transfer``'s file, as it is, in the partner's ``inbox/`` as ``name``; returns what was
     done (custody detail). Safe to call again after any failure."""
@@ -142,7 +107,6 @@ class DeliverHandler(Handler):
         self.actor = actor
         self.sessions = sessions  # read-only look-ups in prepare, outside the write transaction
         self.vendor = vendor  # built on first use: only partners with an OpenPGP key need it
-        self.names: Mapping[str, str] = name_patterns(config)
         self._delivered: dict[str, Upload | str] = {}  # message id -> what prepare did
 
     def prepare(self, message: Message) -> None:
@@ -154,7 +118,7 @@ class DeliverHandler(Handler):
         if partner.sftp is not None and (partner.openpgp_fingerprint is not None or partner.kind in VENDOR_KINDS):
             self._delivered[message.id] = self.vendor().upload(transfer, partner)
             return
-        name = file_name(transfer, self.names.get(transfer.flow, DEFAULT_NAME), self.config.hokensha_no)
+        name = file_name(transfer, self.config.flow(transfer.flow).file_name, self.config.hokensha_no)
         if partner.sftp is not None:
             self._delivered[message.id] = sftp_put(transfer, partner, self.payloads, name)
             return

@@ -8,6 +8,7 @@ only the name of the environment variable or key file that holds them.
 from __future__ import annotations
 
 import os
+import string
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,6 +21,26 @@ __all__ = ["BrokerConfig", "Config", "ConfigError", "FlowConfig", "PartnerConfig
            "default_config_dir", "load"]
 
 DIRECTIONS = ("out", "in")
+# Today's name for every flow that sets none (the print flows): the transfer id.
+DEFAULT_NAME = "{transfer}.csv"
+NAME_PLACEHOLDERS = ("transfer", "flow", "period", "month", "edition", "file_no", "part", "hokensha_no")
+_NAME_SAMPLE = {"transfer": "t", "flow": "f", "period": "202604", "month": "202604", "edition": 1, "file_no": 1,
+                "part": 1, "hokensha_no": "131128"}
+
+
+def name_pattern_problem(pattern: str) -> str | None:
+    """What is wrong with a ``file_name`` pattern (str.format of NAME_PLACEHOLDERS), or None."""
+    try:
+        fields = {f for _t, f, _s, _c in string.Formatter().parse(pattern) if f is not None}
+        unknown = sorted(fields - set(NAME_PLACEHOLDERS))
+        sample = "" if unknown else pattern.format_map(_NAME_SAMPLE)
+    except (ValueError, KeyError, IndexError) as exc:
+        return f"{pattern!r} is not a valid pattern ({exc})"
+    if unknown:
+        return f"unknown placeholder(s) {unknown} (known: {', '.join(NAME_PLACEHOLDERS)})"
+    if not sample or "/" in sample or "\\" in sample or sample.startswith("."):
+        return f"{pattern!r} must give a plain file name (no '/', not starting with '.')"
+    return None
 
 
 @dataclass(frozen=True)
@@ -66,6 +87,7 @@ class FlowConfig:
     substitutions: Path | None
     done_marker: str  # inbound: a file is complete when <name><done_marker> is beside it
     folder: str  # inbound: the sub-folder of the partner's drop folder or SFTP root it arrives in
+    file_name: str  # outbound: the delivered name, a pattern of NAME_PLACEHOLDERS (adapters/delivery.py)
     settle_seconds: float  # inbound: its size must hold still this long
 
 
@@ -205,12 +227,15 @@ def _flows(r: Reader, raw: dict[str, Any], routes: dict[str, RouteConfig],
             substitutions=config_file(r, t, f, "substitutions", w),
             done_marker=r.get(t, f, "done_marker", str, ".done", where=w),
             folder=r.get(t, f, "folder", str, "in", where=w),
+            file_name=r.get(t, f, "file_name", str, DEFAULT_NAME, where=w),
             settle_seconds=float(r.get(t, f, "settle_seconds", int, 1, where=w)),
         )
         r.check(flow.partner in partners, f, f"{key}.partner", f"no partner named {flow.partner!r} in partners.toml")
         r.check(flow.route in routes, f, f"{key}.route", f"no route named {flow.route!r} in routes.toml")
         r.check(flow.direction in DIRECTIONS, f, f"{key}.direction", "must be 'out' or 'in'")
         r.check(flow.part_size > 0, f, f"{key}.part_size", "must be positive")
+        problem = name_pattern_problem(flow.file_name)
+        r.check(problem is None, f, f"{key}.file_name", problem or "")
         r.check(bool(flow.folder) and ".." not in flow.folder.split("/") and not flow.folder.startswith("/"),
                 f, f"{key}.folder", "must be a relative sub-folder without '..'")
         out[name] = flow

@@ -27,7 +27,7 @@ from adapters.core.models import (
     ShikyuGendogaku,
     Transfer,
 )
-from adapters.delivery import file_name, name_patterns
+from adapters.delivery import file_name
 from fixtures.activity import correct_nintei, decide_nintei, lose_shikaku, set_futan_wariai
 from fixtures.population import load
 from mappings import kokuho_frame
@@ -127,7 +127,7 @@ def delivered_name(home: Home, transfer_id: str) -> str:
     with home.bridge.sessions() as s:
         transfer = s.get(Transfer, transfer_id)
         assert transfer is not None
-        return file_name(transfer, name_patterns(home.config)[transfer.flow], home.config.hokensha_no)
+        return file_name(transfer, home.config.flow(transfer.flow).file_name, home.config.hokensha_no)
 
 
 def delivered(home: Home, transfer_id: str) -> tuple[dict[str, Any], list[dict[str, Any]]]:

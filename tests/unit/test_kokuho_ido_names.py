@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from adapters.core.models import Transfer
-from adapters.delivery import file_name, name_patterns
+from adapters.delivery import file_name
 from bridge import config as config_module
 from bridge.config import ConfigError
 from queues.errors import PermanentError
@@ -30,7 +30,8 @@ def transfer(flow: str, batch: str, part_no: int = 1) -> Transfer:
 
 
 def test_shipped_patterns(config_dir: Path) -> None:
-    names = name_patterns(config_module.load(config_dir))
+    flows = config_module.load(config_dir).flows
+    names = {name: flow.file_name for name, flow in flows.items()}
     ido = transfer("kokuho.ido", "kokuho.ido/202611/0-5")
     assert file_name(ido, names["kokuho.ido"], "131128") == "10_531131128202611_01.csv"
     edition = transfer("kokuho.ido", "kokuho.ido/202611/0-5#2")
@@ -63,7 +64,7 @@ def test_bad_patterns_are_named_with_their_flow(config_dir: Path) -> None:
                         'file_name = "../{transfer}.csv"')
     flows.write_text(text, encoding="utf-8")
     with pytest.raises(ConfigError) as caught:
-        name_patterns(config_module.load(config_dir))
+        config_module.load(config_dir)
     problems = caught.value.problems
     assert len(problems) == 2
     assert problems[0].startswith("flows.toml: flow.kokuho.ido.file_name: unknown placeholder(s) ['tranfser']")
