@@ -4,7 +4,9 @@ Fresh state under var/demo/state every time: 20,000 synthetic people are loaded,
 保険料決定通知書 batch runs, 資格 changes flow as events, a worker process hands the print file
 to a synthetic print vendor over SFTP with OpenPGP and applies the changes; the vendor robot
 (stock gpg, paramiko) answers with a signed receipt, returned mail and a deletion certificate;
-a supervisor confirms the hand-over; the custody log is verified.
+a supervisor confirms the hand-over; the custody log is verified. Then a 国保連 month: the
+受給者異動連絡票 of the changes goes to the 国保連's share, and the simulated 国保連 sends back a
+給付実績 file (applied) and a faulty one (quarantined with its report).
 Needs KAIGO_AMQP_URL, KAIGO_RABBIT_API and KAIGO_SFTP_* (``./dev demo`` starts the services).
 """
 
@@ -29,6 +31,7 @@ from sqlalchemy import func, select
 from adapters.core.models import ChangeJournal, Handover, Transfer
 from adapters.vendor import register as ledger
 from bridge import config as config_module
+from bridge import demo_kokuho
 from bridge.app import Bridge, init
 from bridge.config.partners import with_partner
 from bridge.flows import run_flow
@@ -37,6 +40,7 @@ from fixtures.vendor import Behaviour, KeyPair, SftpParams, VendorRobot, create_
 from fixtures.vendor.keys import short_home
 
 console = Console()
+KOKUHO_CHANGES = 300  # 認定 and 負担割合 changes each: the month's 受給者異動
 
 
 def _step(summary: list[tuple[str, str, float]], name: str, work: Callable[[], str]) -> None:
@@ -125,7 +129,11 @@ def main(argv: list[str] | None = None) -> int:
 
     def changes() -> str:
         events = activity.change_shikaku(bridge.sessions, bridge.keyring, args.changes, seed=2)
-        return f"{len(events):,} 資格 change events in the outbox"
+        nintei = activity.change_nintei(bridge.sessions, bridge.keyring, KOKUHO_CHANGES, seed=3)
+        wariai = activity.change_futan_wariai(bridge.sessions, bridge.keyring, KOKUHO_CHANGES, seed=4)
+        facts["events"] = len(events) + len(nintei) + len(wariai)
+        return (f"{len(events):,} 資格, {len(nintei):,} 認定 and {len(wariai):,} 負担割合 change events "
+                "in the outbox")
 
     _step(summary, "core-system activity", changes)
 
@@ -145,15 +153,19 @@ def main(argv: list[str] | None = None) -> int:
                 with bridge.sessions() as s:
                     closed = s.scalar(select(func.count()).select_from(Transfer).where(Transfer.state == "closed"))
                     applied = s.scalar(select(func.count()).select_from(ChangeJournal))
-                return closed == expected and applied == args.changes
+                return closed == expected and applied == facts["events"]
 
             _wait(done, 300, "hand-overs closed and change events applied", worker)
             with bridge.sessions() as s:
                 returned = s.scalar(select(func.sum(Handover.returns))) or 0
             return (f"{expected} hand-over(s) sent by SFTP + OpenPGP, receipted, {returned} returned notice(s), "
-                    f"deletion certified; {args.changes:,} changes applied")
+                    f"deletion certified; {facts['events']:,} changes applied")
 
         _step(summary, "worker + vendor robot: hand-over to deletion", deliver)
+        _step(summary, "国保連 month: 受給者異動連絡票 out (kokuho.ido)",
+              lambda: demo_kokuho.ido_out(bridge, facts, lambda c, w: _wait(c, 300, w, worker)))
+        _step(summary, "国保連 month: 給付実績 in (kokuho.kyufu)",
+              lambda: demo_kokuho.kyufu_in(bridge, facts, lambda c, w: _wait(c, 300, w, worker)))
     finally:
         stop.set()
         robot_thread.join(timeout=30)
