@@ -1,6 +1,7 @@
 """Reading a 給付実績 file whole: every problem found, or every 給付実績 as a store group.
 
-One pass over the file (kokuho_frame.parse → kokuho_kyufu.claims) yields the claims and the
+One pass over the file (kokuho_frame.parse, or kokuho_xml.parse for the XML form of the same
+file → kokuho_kyufu.claims) yields the claims and the
 problems, in file order. The loader makes the pass twice: first to judge the whole file without
 writing anything (``check``), then, if nothing was found, to apply (``groups``). Memory stays
 flat: claims are not kept between the passes, only a digest of each natural key.
@@ -16,6 +17,7 @@ table) — a 給付実績 the store could only keep by guessing is refused, not 
 from __future__ import annotations
 
 import hashlib
+import itertools
 from collections import Counter
 from collections.abc import Callable, Container, Iterator
 from dataclasses import dataclass, field
@@ -23,11 +25,11 @@ from typing import Any
 
 from adapters.core.identifiers import InvalidIdentifier, validate_hokensha_no
 from adapters.core.models.kyufu import NATURAL_KEY
-from mappings import kokuho_frame, kokuho_kyufu
+from mappings import kokuho_frame, kokuho_kyufu, kokuho_xml
 from mappings.charsets import mask
 from mappings.converters import code_tables
 from mappings.records import ParsedRecord, RecordError
-from mappings.streams import Source
+from mappings.streams import Source, chunks
 
 DATA_TYPE = "111"
 REPORT_LIMIT = 1000  # problems kept for the operator's report; the count is always exact
@@ -159,7 +161,7 @@ def _problems_of(v: Verdict, err: RecordError) -> None:
 def _read(source: Source, file: str, ward: str, known: Container[str],
           verdict: Verdict) -> Iterator[kokuho_kyufu.Claim]:
     keys: set[bytes] = set()
-    items = kokuho_frame.parse(source, file=file)
+    items = _parser(source, file)
     for item in kokuho_kyufu.claims(_tally(items, verdict), file=file):
         if isinstance(item, RecordError):
             _problems_of(verdict, item)
@@ -173,6 +175,16 @@ def _read(source: Source, file: str, ward: str, known: Container[str],
             verdict.claims += 1
             _check_claim(verdict, item, ward, known, keys)
             yield item
+
+
+def _parser(source: Source, file: str) -> Iterator[ParsedRecord | RecordError]:
+    """The CSV frame, or its XML form when the file starts with markup: the same records either way."""
+    pieces = chunks(source)
+    first = next(pieces, b"")
+    rest = itertools.chain([first], pieces)
+    if first.lstrip(b"\xef\xbb\xbf \t\r\n")[:1] == b"<":
+        return kokuho_xml.parse(rest, file=file)
+    return kokuho_frame.parse(rest, file=file)
 
 
 def _tally(items: Iterator[ParsedRecord | RecordError], verdict: Verdict) -> Iterator[ParsedRecord | RecordError]:

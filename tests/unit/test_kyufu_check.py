@@ -12,6 +12,9 @@ from hypothesis import strategies as st
 
 from adapters.kokuho import kyufu_check
 from fixtures.kokuho import kyufu
+from mappings import kokuho_frame, kokuho_xml
+from mappings.layout import KIND_KEY
+from mappings.records import ParsedRecord
 
 WARD = "131128"
 PEOPLE = [(f"{i:010d}", level) for i, level in zip(range(101, 106), ("21", "12", "25", "13", "22"), strict=True)]
@@ -114,3 +117,20 @@ def test_garbage_spliced_anywhere_gives_problems_not_exceptions(junk: bytes, at:
     assert verdict.errors >= len(verdict.problems)
     if b"\n" in junk:  # a line split or added is never a good file
         assert not verdict.ok
+
+
+def test_the_xml_form_of_the_same_file_gives_the_same_groups() -> None:
+    data = file()
+    parsed = [p for p in kokuho_frame.parse(data) if isinstance(p, ParsedRecord)]
+    control, records = parsed[0].values, [p.values | {KIND_KEY: p.kind} for p in parsed[1:]]
+    given = {k: control[k] for k in ("volume_no", "data_type", "fukushi_jimusho_no", "hokensha_no", "jigyosho_no",
+                                     "todofuken_no", "baitai_kubun", "shori_ym")}
+    xml = b"".join(kokuho_xml.render("1116", given, records))
+    assert xml.startswith(b"<?xml")
+    verdict = judged(xml)
+    assert verdict.ok and verdict.records == judged(data).records
+    from_xml = list(kyufu_check.groups(xml, "K", WARD, KNOWN, kyufu_check.Verdict("K")))
+    from_csv = list(kyufu_check.groups(data, "K", WARD, KNOWN, kyufu_check.Verdict("K")))
+    assert from_xml == from_csv and len(from_csv) == len(CLAIMS)
+    bad = xml.replace(CLAIMS[0].hihokensha_no.encode(), b"9999999999")  # its H1, D1 and T1 rows
+    assert [p["rule"] for p in judged(bad).problems] == ["unknown_hihokensha"]
