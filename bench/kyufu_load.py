@@ -31,7 +31,7 @@ from sqlalchemy import func, select
 from adapters.core.kyufu_apply import apply_kyufu
 from adapters.core.models import KyufuJisseki, Outbox, Transfer
 from adapters.kokuho import kyufu_check
-from adapters.kokuho.kyufu_load import known_hihokensha
+from adapters.kokuho.load import known_hihokensha
 from bench.install import REPO
 from bench.proc import run_child
 from bench.report import Row, row

@@ -261,6 +261,10 @@ def init(config: Config) -> list[str]:
     for partner in config.partners.values():
         if partner.path is not None:
             partner.path.mkdir(parents=True, exist_ok=True)
+    for flow in config.flows.values():  # where each inbound flow's files arrive in a drop folder
+        partner_path = config.partners[flow.partner].path
+        if flow.direction == "in" and partner_path is not None:
+            (partner_path / flow.folder).mkdir(parents=True, exist_ok=True)
     if not ward_fingerprint_file(config).exists():
         with Gpg(config.openpgp_home, config.openpgp_passphrase_env) as gpg:
             fingerprint = gpg.generate_key("kaigo-bridge ward key", "kaigo-bridge@ward.invalid")

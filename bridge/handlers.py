@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 from adapters.core.journal import JournalHandler
 from adapters.delivery import DeliverHandler
-from adapters.kokuho.kyufu_load import KyufuLoadHandler
+from adapters.kokuho.load import KokuhoLoadHandler
 from bridge.config import RouteConfig
 from queues.apply import Handler
 
@@ -25,7 +25,7 @@ def _deliver(bridge: Bridge, _route: RouteConfig) -> Handler:
 
 
 def _kokuho_load(bridge: Bridge, _route: RouteConfig) -> Handler:
-    return KyufuLoadHandler(bridge.config, bridge.keyring, bridge.payloads, bridge.actor, bridge.read_sessions)
+    return KokuhoLoadHandler(bridge.config, bridge.keyring, bridge.payloads, bridge.actor, bridge.read_sessions)
 
 
 HANDLERS: dict[str, Callable[[Bridge, RouteConfig], Handler]] = {

@@ -29,7 +29,7 @@ def queued(home: Home, queue: str) -> int:
 def inbound_flow(home: Home) -> Path:
     """The shipped 国保連 share (a drop folder) without the settle wait; returns the folder."""
     home.edit_config("flows.toml", lambda t: t.replace("settle_seconds = 2", "settle_seconds = 0"))
-    folder = home.config.var / "drop" / "kokuho" / "in"
+    folder = home.config.var / "drop" / "kokuho" / home.config.flow("kokuho.kyufu").folder
     folder.mkdir(parents=True, exist_ok=True)
     return folder
 
@@ -78,9 +78,8 @@ port = {tree.port}
 user = "{sshd.username}"
 key_file = "{sshd.client_key}"
 known_hosts = "{sshd.known_hosts}\""""))
-    home.edit_config("flows.toml", lambda t: t.replace("done_marker = \".end\"", "done_marker = \".end\"\n"
-                                                       "folder = \"outbox\"").replace("settle_seconds = 2",
-                                                                                     "settle_seconds = 1"))
+    home.edit_config("flows.toml", lambda t: t.replace('folder = "in/kyufu"', 'folder = "outbox"')
+                     .replace("settle_seconds = 2", "settle_seconds = 1"))
     assert home.config.partners["kokuho"].sftp is not None
     body = os.urandom(3 << 20)  # several SFTP reads
     (tree.outbox / "KYUFU_SFTP").write_bytes(body)

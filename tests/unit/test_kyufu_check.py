@@ -11,6 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from adapters.kokuho import kyufu_check
+from adapters.kokuho.verdict import REPORT_LIMIT
 from fixtures.kokuho import kyufu
 from mappings import kokuho_frame, kokuho_xml
 from mappings.layout import KIND_KEY
@@ -35,7 +36,7 @@ def judged(data: bytes) -> kyufu_check.Verdict:
 def test_a_good_file_has_no_problems_and_gives_the_simulators_groups() -> None:
     data = file()
     verdict = judged(data)
-    assert verdict.ok and verdict.claims == 5 and verdict.records == sum(c.records for c in CLAIMS)
+    assert verdict.ok and verdict.groups == 5 and verdict.records == sum(c.records for c in CLAIMS)
     again = kyufu_check.Verdict("KYUFU.CSV")
     groups = list(kyufu_check.groups(data, "KYUFU.CSV", WARD, KNOWN, again))
     assert again.ok and len(groups) == 5
@@ -99,7 +100,7 @@ def test_rows_of_a_rejected_h1_are_not_reported_again() -> None:
 def test_the_report_is_capped_but_the_count_is_exact() -> None:
     many = list(kyufu.claims([("0000000001", "21")] * 1, "202610", per_person=1200))
     verdict = kyufu_check.check(file(claims=many), "K", WARD, set())  # nobody known
-    assert verdict.errors == 1200 and len(verdict.problems) == kyufu_check.REPORT_LIMIT
+    assert verdict.errors == 1200 and len(verdict.problems) == REPORT_LIMIT
 
 
 def test_a_file_of_another_kind_is_refused() -> None:

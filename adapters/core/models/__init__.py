@@ -4,7 +4,8 @@ Business tables (標準準拠 side): atena, shikaku, fuka, fuka_kibetsu, nintei,
 (futan_wariai, shikyu_gendogaku, kyotaku_keikaku, futan_gendogaku) and 給付実績 from the 国保連
 (kyufu_jisseki, kyufu_meisai, kyufu_shukei).
 Runtime tables (the bridge's own): outbox, inbox, transfer, change_journal, custody_pending, handover,
-quarantine; what the 国保連 was sent of 受給者異動 (kokuho_ido, kokuho_ido_file).
+quarantine; what the 国保連 was sent of 受給者異動 (kokuho_ido, kokuho_ido_file) and the 突合結果
+it returned (totsugo_kekka).
 """
 
 from adapters.core.models.atena import Atena, Shikaku
@@ -17,6 +18,7 @@ from adapters.core.models.kyufu import KyufuJisseki, KyufuMeisai, KyufuShukei
 from adapters.core.models.nintei import Nintei
 from adapters.core.models.quarantine import Quarantine
 from adapters.core.models.runtime import ChangeJournal, CustodyPending, Inbox, Outbox, Transfer
+from adapters.core.models.totsugo import TotsugoKekka
 
 __all__ = [
     "FUTSUCHO",
@@ -43,6 +45,7 @@ __all__ = [
     "Quarantine",
     "Shikaku",
     "ShikyuGendogaku",
+    "TotsugoKekka",
     "Transfer",
     "UtcDateTime",
     "utcnow",

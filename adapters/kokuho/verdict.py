@@ -1,0 +1,111 @@
+"""Judging an inbound 国保連 file whole: the verdict, and the rules every file kind shares.
+
+A loader reads a file once to judge it (nothing written) and, if nothing was found, once more to
+apply it; both passes read through ``records`` (the CSV frame, or its XML form, sniffed from the
+first bytes) so they count the same records. A problem is a dict the quarantine report shows:
+file, レコード番号, line, field, rule, detail and the value (masked where personal).
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections import Counter
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from adapters.core.identifiers import InvalidIdentifier, validate_hokensha_no
+from mappings import kokuho_frame, kokuho_xml
+from mappings.records import ParsedRecord, RecordError
+from mappings.streams import Source, chunks
+
+REPORT_LIMIT = 1000  # problems kept for the operator's report; the count is always exact
+
+
+@dataclass
+class Verdict:
+    """What one pass found: the problems (the first REPORT_LIMIT), their count, and tallies."""
+
+    file: str
+    problems: list[dict[str, Any]] = field(default_factory=list)
+    errors: int = 0
+    records: int = 0  # data records
+    groups: int = 0  # what the store keeps: 給付実績, 突合結果 …
+    kinds: Counter[str] = field(default_factory=Counter)  # data records per record kind
+    exchange_id: str | None = None
+
+    def add(self, record: int | None, fld: str | None, rule: str, detail: str, value: str | None = None,
+            line: int | None = None) -> None:
+        self.errors += 1
+        if len(self.problems) < REPORT_LIMIT:
+            self.problems.append({"file": self.file, "record": record, "line": line, "field": fld, "rule": rule,
+                                  "detail": detail, "value": value})
+
+    def add_error(self, err: RecordError) -> None:
+        for p in err.problems:
+            self.add(err.record_no, p.field, p.rule, p.detail, p.raw, line=err.line)
+
+    @property
+    def ok(self) -> bool:
+        return self.errors == 0
+
+    def not_stored(self, stored: frozenset[str]) -> dict[str, int]:
+        """Records of kinds the store has no table for: received, kept in the payload only."""
+        return {k: n for k, n in sorted(self.kinds.items()) if k not in stored}
+
+
+def records(source: Source, file: str, verdict: Verdict) -> Iterator[ParsedRecord | RecordError]:
+    """The file's control record, then each data record or its RecordError, tallied in ``verdict``:
+    the CSV frame, or its XML form when the file starts with markup — the same records either way."""
+    pieces = chunks(source)
+    first = next(pieces, b"")
+    rest = itertools.chain([first], pieces)
+    xml = first.lstrip(b"\xef\xbb\xbf \t\r\n")[:1] == b"<"
+    items = kokuho_xml.parse(rest, file=file) if xml else kokuho_frame.parse(rest, file=file)
+    for item in items:
+        if isinstance(item, ParsedRecord) and item.kind != "control":
+            verdict.records += 1
+            verdict.kinds[item.kind] += 1
+            if verdict.exchange_id is None:
+                verdict.exchange_id = item.values["exchange_id"]
+        elif isinstance(item, RecordError) and item.kind not in (None, "control", "end"):
+            verdict.records += 1
+        yield item
+
+
+def control(v: Verdict, rec: ParsedRecord, data_type: str, what: str, ward: str) -> None:
+    """The control record: this kind of file (データ種別), addressed to this ward."""
+    if rec.values["data_type"] != data_type:
+        v.add(rec.record_no, "data_type", "data_type", f"データ種別 {rec.values['data_type']} is not {what} "
+              f"({data_type})", str(rec.values["data_type"]))
+    hokensha(v, rec, "hokensha_no", "保険者番号", ward)
+
+
+def hokensha(v: Verdict, rec: ParsedRecord, name: str, label: str, ward: str) -> None:
+    value = rec.values.get(name)
+    try:
+        validate_hokensha_no(value)
+    except InvalidIdentifier as exc:
+        v.add(rec.record_no, name, "check_digit", f"{label}: {exc.rule}", str(value))
+        return
+    if value != ward:
+        v.add(rec.record_no, name, "addressee", f"{label} {value} is not this ward's ({ward})", str(value))
+
+
+def present(v: Verdict, rec: ParsedRecord, names: tuple[str, ...], *, amount: bool = False) -> None:
+    for name in names:
+        value = rec.values.get(name)
+        if value is None:
+            v.add(rec.record_no, name, "required_for_store", f"{rec.kind}: the store keeps {name}; it is empty")
+        elif amount and value < 0:
+            v.add(rec.record_no, name, "not_negative", f"{rec.kind}: {name} is negative", str(value))
+
+
+def shaped(v: Verdict, rec: ParsedRecord, name: str, ok: Callable[[str], bool], what: str) -> None:
+    value = rec.values.get(name)
+    if value is not None and not ok(value):
+        v.add(rec.record_no, name, "shape", f"{rec.kind}: {name} must be {what}", str(value)[:20])
+
+
+def alnum(low: int, high: int) -> Callable[[str], bool]:
+    return lambda s: low <= len(s) <= high and s.isascii() and s.isalnum()
