@@ -217,14 +217,19 @@ def records(_session: Session, run: MonthRun) -> Iterator[dict[str, Any]]:
     return iter(run.records)
 
 
-def record_sent(sessions: sessionmaker[Session], payloads: PayloadStore, flow: str) -> int:
-    """Write the ``kokuho_ido`` rows of every transfer of ``flow`` not recorded yet, from its
-    stored payload; returns the number of transfers recorded."""
+def unrecorded(sessions: sessionmaker[Session], flow: str) -> list[Transfer]:
+    """The transfers of ``flow`` whose sent records are not in ``kokuho_ido`` yet, oldest first."""
     with sessions() as s:
-        missing = list(s.scalars(select(Transfer).where(
+        return list(s.scalars(select(Transfer).where(
             Transfer.flow == flow, Transfer.direction == "out",
             ~select(KokuhoIdoFile.transfer_id).where(KokuhoIdoFile.transfer_id == Transfer.id).exists())
             .order_by(Transfer.created_at)))
+
+
+def record_sent(sessions: sessionmaker[Session], payloads: PayloadStore, flow: str) -> int:
+    """Write the ``kokuho_ido`` rows of every transfer of ``flow`` not recorded yet, from its
+    stored payload; returns the number of transfers recorded."""
+    missing = unrecorded(sessions, flow)
     for transfer in missing:
         control, rows = parse_sent(payloads, transfer)
         with sessions.begin() as s:

@@ -37,7 +37,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from adapters.core.models import KokuhoIdo, KokuhoIdoFile, Transfer
 from adapters.core.models.kokuho_ido import PENDING, REPORTED
 from adapters.kokuho import ido
-from adapters.kokuho.ido_run import BAITAI_KUBUN, JST, NothingToIssue, month_text, parse_sent
+from adapters.kokuho.ido_run import BAITAI_KUBUN, JST, NothingToIssue, month_text, parse_sent, unrecorded
 from adapters.kokuho.ido_state import CHUNK, states
 from mappings import kokuho_frame
 from mappings.layout import Layout
@@ -135,11 +135,7 @@ def records(_session: Session, run: TeiseiRun) -> Iterator[dict[str, Any]]:
 def record_sent(sessions: sessionmaker[Session], payloads: PayloadStore, flow: str = FLOW) -> int:
     """Mark the 訂正 every not yet recorded transfer of ``flow`` carries as reported, from its
     stored payload; returns the number of transfers recorded."""
-    with sessions() as s:
-        missing = list(s.scalars(select(Transfer).where(
-            Transfer.flow == flow, Transfer.direction == "out",
-            ~select(KokuhoIdoFile.transfer_id).where(KokuhoIdoFile.transfer_id == Transfer.id).exists())
-            .order_by(Transfer.created_at)))
+    missing = unrecorded(sessions, flow)
     for transfer in missing:
         control, rows = parse_sent(payloads, transfer)
         month = control["shori_ym"]
