@@ -39,8 +39,8 @@ user = "{sshd.username}"
 key_file = "{sshd.client_key}"
 known_hosts = "{sshd.known_hosts}"
 """))
-    home.edit_config("flows.toml", lambda t: t.replace('done_marker = ".end"',
-                                                        'done_marker = ".end"\nfolder = "outbox"'))
+    home.edit_config("flows.toml", lambda t: t.replace('folder = "in/kyufu"', 'folder = "outbox/kyufu"')
+                     .replace('folder = "in/totsugo"', 'folder = "outbox/totsugo"'))
     home.edit_config("routes.toml", lambda t: t.replace("retry_delays = [5, 30, 120, 600, 1800]",
                                                          "retry_delays = [1, 2, 4, 8, 16]"))
     partner = home.config.partners["kokuho"]
