@@ -9,7 +9,8 @@ target's corpus, writing new finds to a scratch directory, first with input leng
 gradually, then (LONG_SHARE of the time) with any length up to MAX_LEN; if it stops early (a hang
 or memory blow-up, written to fixtures/fuzz/crashes/) it is started again for the time left. Then the
 corpus is rebuilt with libFuzzer's set-cover merge: the seed files, plus the fewest finds (of at
-most KEEP_BYTES each) that keep all the coverage. One line per target goes to
+most KEEP_BYTES each) that keep all the coverage, less any that still break the contract (those
+are in crashes/). One line per target goes to
 fixtures/fuzz/runs.jsonl (time, executions, corpus size, crash files).
 """
 
@@ -97,7 +98,7 @@ def _crash_files(target: str) -> set[str]:
     return {p.name for p in CRASHES.glob(f"{target}--*")} if CRASHES.is_dir() else set()
 
 
-def fuzz(target: str, seconds: float, scratch: Path) -> Result:
+def fuzz(target: str, seconds: float, scratch: Path, commit: str) -> Result:
     corpus = CORPUS / target
     corpus.mkdir(parents=True, exist_ok=True)
     CRASHES.mkdir(parents=True, exist_ok=True)
@@ -119,7 +120,7 @@ def fuzz(target: str, seconds: float, scratch: Path) -> Result:
     executions = sum(int(n) for n in re.findall(r"stat::number_of_executed_units:\s*(\d+)", text))
     merge(target, work, scratch, log)
     files = [p for p in corpus.iterdir() if p.is_file()]
-    return Result(target, started, _commit(), round(spent, 1), executions, processes, len(files),
+    return Result(target, started, commit, round(spent, 1), executions, processes, len(files),
                   sum(p.stat().st_size for p in files), sorted(_crash_files(target) - before))
 
 
@@ -141,8 +142,18 @@ def merge(target: str, work: Path, scratch: Path, log: Path) -> None:
         if not path.name.startswith("seed-"):
             path.unlink()
     for path in merged.iterdir():
-        if not path.name.startswith("seed-"):
+        if not path.name.startswith("seed-") and _passes(target, path):
             shutil.copy2(path, corpus / path.name)
+
+
+def _passes(target: str, path: Path) -> bool:
+    """The engine swallows a finding to go on fuzzing, so libFuzzer may keep a crashing input for
+    its coverage; it is already in crashes/ (the engine wrote it), and stays out of the corpus."""
+    try:
+        TARGETS[target](path.read_bytes())
+    except Exception:
+        return False
+    return True
 
 
 def _commit() -> str:
@@ -156,6 +167,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--minutes", type=float, help="total fuzzing time, shared equally by the targets")
     parser.add_argument("--target", action="append", choices=sorted(TARGETS), help="only this target (repeatable)")
     parser.add_argument("--seeds", action="store_true", help="(re)write the seed-* files of every target")
+    parser.add_argument("--commit", default=None, help="commit fuzzed, for runs.jsonl (default: git HEAD here)")
     parser.add_argument("--scratch", type=Path, help="keep libFuzzer logs and work files here (default: a temp dir)")
     args = parser.parse_args(argv)
     if args.seeds:
@@ -170,7 +182,7 @@ def main(argv: list[str] | None = None) -> int:
         scratch = args.scratch or Path(tmp)
         scratch.mkdir(parents=True, exist_ok=True)
         for name in names:
-            result = fuzz(name, share, scratch)
+            result = fuzz(name, share, scratch, args.commit or _commit())
             with RUNS.open("a", encoding="utf-8") as fh:
                 fh.write(json.dumps(asdict(result), ensure_ascii=False) + "\n")
             print(f"{name}: {result.seconds:.0f} s, {result.executions} executions in {result.processes} "
