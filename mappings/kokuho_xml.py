@@ -39,7 +39,7 @@ from mappings.charpolicy import CharPolicy
 from mappings.layout import Field, Layout, RecordKind
 from mappings.records import FieldProblem, ParsedRecord, RecordError, RecordRenderer
 from mappings.streams import CHUNK, Source
-from mappings.xml_codec import Plan, element, events, pull_parser, read_record, refuse_document
+from mappings.xml_codec import Plan, element, events, local_name, pull_parser, read_record, refuse_document, split_tag
 
 # The end record has no layout of its own in the CSV frame either (kokuho_frame): レコード種別 "3"
 # and レコード番号; its ブランク has no place in XML.
@@ -151,7 +151,7 @@ def _plain(message: str) -> str:
 
 def _child(el: Any, name: str) -> str | None:
     for child in el:
-        if isinstance(child.tag, str) and etree.QName(child).localname == name:
+        if isinstance(child.tag, str) and local_name(child.tag) == name:
             return str(child.text or "")
     return None
 
@@ -170,7 +170,7 @@ class _Reader:
             for k in layout.kinds:
                 cols = {f.column.index: f for f in k.fields if f.column is not None}
                 self.data[_q(layout, k.element or k.name)] = (layout, k, Plan(k, ns), cols)
-        self.known = {etree.QName(t).localname for t in (*self.data, self.control_tag, self.end_tag)}
+        self.known = {local_name(t) for t in (*self.data, self.control_tag, self.end_tag)}
         self.control: ParsedRecord | None = None
         self.pos = self.data_count = 0
         self.expected: int = 1
@@ -216,7 +216,7 @@ class _Reader:
             parent = el.getparent()
             if parent is None or parent.tag != self.root:
                 yield RecordError(self.file, self.pos + 1, (FieldProblem(
-                    None, "nesting", f"{etree.QName(el).localname} is not a child of kokuhoFile"),),
+                    None, "nesting", f"{local_name(el.tag)} is not a child of kokuhoFile"),),
                     line=el.sourceline)
                 continue
             yield from self._strays(list(el.itersiblings(preceding=True))[::-1])
@@ -234,10 +234,10 @@ class _Reader:
         for el in elements:
             if el is self.last or not isinstance(el.tag, str):
                 continue
-            name = etree.QName(el)
-            rule, why = (("namespace", f"element {name.localname} in namespace {name.namespace}, which no "
-                          "layout of the exchange index has") if name.localname in self.known
-                         else ("unknown_element", f"element {name.localname} is no 国保連 record"))
+            namespace, local = split_tag(el.tag)
+            rule, why = (("namespace", f"element {local} in namespace {namespace}, which no "
+                          "layout of the exchange index has") if local in self.known
+                         else ("unknown_element", f"element {local} is no 国保連 record"))
             if _child(el, "record_no") is None:  # not even a numbered record: the sequence goes on
                 yield RecordError(self.file, self.pos + 1, (FieldProblem(None, rule, why),), line=el.sourceline)
             else:
@@ -291,7 +291,7 @@ class _Reader:
     def _end(self, el: Any, problems: list[FieldProblem]) -> RecordError | None:
         no = self._numbered(el, problems)
         self.end_at = self.end_at or self.pos
-        names = [etree.QName(c).localname for c in el if isinstance(c.tag, str)]
+        names = [local_name(c.tag) for c in el if isinstance(c.tag, str)]
         if names != [n for n, _ in END_FIELDS] or _child(el, "record_type") != "3":
             problems.append(FieldProblem(None, "end_record", "end record is <record_type>3</record_type>"
                                          "<record_no>…</record_no>"))

@@ -36,6 +36,20 @@ def _fmt(layout: Layout) -> XmlFormat:
     return layout.xml
 
 
+def split_tag(tag: str) -> tuple[str | None, str]:
+    """(namespace, local name) of an lxml tag "{uri}name". Never raises: lxml takes any URI as a
+    namespace, "}" included (etree.QName then refuses the tag with a ValueError; fuzzing found it),
+    and a local name never holds "}", so the last one ends the URI."""
+    if tag.startswith("{"):
+        uri, _, local = tag[1:].rpartition("}")
+        return uri, local
+    return None, tag
+
+
+def local_name(tag: str) -> str:
+    return split_tag(tag)[1]
+
+
 def _q(ns: str | None, name: str) -> str:
     return f"{{{ns}}}{name}" if ns else name
 
@@ -179,12 +193,12 @@ def refuse_document(el: Any, root: str, file: str) -> RecordError | None:
     if tree.docinfo.doctype or tree.docinfo.internalDTD is not None:
         return _file_error(file, 0, "doctype", "a DOCTYPE is not accepted (no DTD, no entities)")
     if tree.getroot().tag != root:
-        return _file_error(file, 0, "root", f"root element is not {etree.QName(root).localname}")
+        return _file_error(file, 0, "root", f"root element is not {local_name(root)}")
     return None
 
 
 def read_record(kind: RecordKind, plan: Plan, el: Any, file: str, record_no: int) -> ParsedRecord | RecordError:
-    problems = [FieldProblem(None, "unexpected_element", f"element {etree.QName(child).localname} is not in "
+    problems = [FieldProblem(None, "unexpected_element", f"element {local_name(child.tag)} is not in "
                              f"record {kind.name}")
                 for child in el if isinstance(child.tag, str) and child.tag not in plan.children]
     found: dict[str, str | None] = {}

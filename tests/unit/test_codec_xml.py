@@ -145,3 +145,12 @@ def test_other_encodings_and_wrong_root_are_refused() -> None:
     assert isinstance(err, RecordError) and err.rules == ("xml_encoding",)
     [err] = parse(GOLDEN.replace(b"jukyushaList", b"other"))
     assert isinstance(err, RecordError) and err.rules == ("root",)
+
+
+def test_a_namespace_uri_may_hold_a_closing_brace() -> None:
+    """lxml takes any URI (etree.QName refused "{a}b}x" with a ValueError, found by fuzzing)."""
+    from mappings.xml_codec import split_tag
+
+    assert split_tag("{a}b}x") == ("a}b", "x")
+    assert split_tag("{urn:x}name") == ("urn:x", "name")
+    assert split_tag("plain") == (None, "plain")
