@@ -20,6 +20,7 @@ from typing import Any
 import pika
 import pytest
 
+from adapters.core.models import Transfer
 from bridge import config as config_module
 from bridge.app import Bridge, init
 from bridge.config import Config
@@ -112,6 +113,12 @@ class Home:
 
     def worker_logs(self) -> str:
         return "\n".join(p.read_text(errors="replace") for p in sorted(self.root.glob("worker-*.log")))
+
+    def transfer_state(self, transfer_id: str) -> str:
+        with self.bridge.sessions() as s:
+            transfer = s.get(Transfer, transfer_id)
+            assert transfer is not None, f"no transfer {transfer_id}"
+            return transfer.state
 
     def queue_totals(self) -> dict[str, int]:
         """Messages anywhere in each route's queues. Ready counts come from the broker itself

@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 from adapters.core.models import KyufuJisseki, KyufuMeisai, KyufuShukei
 from fixtures.kokuho import kyufu
 from tests.harness import Home, wait_until
-from tests.integration.test_kokuho_kyufu import WARD, settled, setup, state
+from tests.integration.test_kokuho_kyufu import WARD, settled, setup
 
 SHORI = "202611"
 CLAIMS = 40_000  # 120,000 records: a file the loader needs several seconds for
@@ -55,7 +55,7 @@ def test_worker_killed_while_loading(home: Home) -> None:
     transfer_id, claims = big_file(home)
     worker = home.start_worker("--routes", "kokuho.load")
     time.sleep(3)  # connected, judging the file
-    assert state(home, transfer_id) == "received", "loaded before the kill: nothing was tested"
+    assert home.transfer_state(transfer_id) == "received", "loaded before the kill: nothing was tested"
     os.kill(worker.pid, signal.SIGKILL)
     worker.wait()
     assert counts(home) == (0, 0, 0)  # the transaction died with it
@@ -67,6 +67,6 @@ def test_broker_restarted_while_loading(home: Home) -> None:
     transfer_id, claims = big_file(home)
     home.start_worker("--routes", "kokuho.load")
     time.sleep(3)
-    assert state(home, transfer_id) == "received", "loaded before the restart: nothing was tested"
+    assert home.transfer_state(transfer_id) == "received", "loaded before the restart: nothing was tested"
     home.rabbit.restart()
     assert_applied_once(home, transfer_id, claims)

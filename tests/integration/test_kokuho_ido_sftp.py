@@ -72,20 +72,13 @@ def chain(home: Home, transfer_id: str) -> list[dict[str, object]]:
     return list(home.cli_json("custody", "show", transfer_id))
 
 
-def state(home: Home, transfer_id: str) -> str:
-    with home.bridge.sessions() as s:
-        transfer = s.get(Transfer, transfer_id)
-        assert transfer is not None
-        return transfer.state
-
-
 def test_the_worker_puts_the_file_in_the_share_inbox_once(home: Home, tree: SftpTree) -> None:
     keys = changes(home, seed=47)
     summary = home.cli_json("run", "kokuho.ido", "--month", "202611")
     assert summary["records"] == 3
     tid = summary["transfer_ids"][0]
     home.start_worker("--routes", "kokuho.deliver")
-    wait_until(lambda: state(home, tid) == "sent", 60, "the transfer sent")
+    wait_until(lambda: home.transfer_state(tid) == "sent", 60, "the transfer sent")
     home.stop_all()
     assert sorted(p.name for p in tree.inbox.iterdir()) == [NAME], "the file alone: no temporary name, no manifest"
     assert list(tree.outbox.iterdir()) == [], "outbound never lands where inbound flows read"
@@ -114,7 +107,7 @@ def test_server_down_at_first_is_retried_and_delivered_once(home: Home, tree: Sf
         wait_until(lambda: "retried" in [e["event"] for e in chain(home, tid)], 60, "a retry while the server is down")
     finally:
         sshd.start()
-    wait_until(lambda: state(home, tid) == "sent", 90, "delivery once the server is back")
+    wait_until(lambda: home.transfer_state(tid) == "sent", 90, "delivery once the server is back")
     home.stop_all()
     events = [e["event"] for e in chain(home, tid)]
     assert events.count("sent") == 1 and "dead" not in events

@@ -35,16 +35,9 @@ def setup(home: Home, people: int = 400, seed: int = 41) -> tuple[Path, list[kyu
     return folder, list(kyufu.claims(cared, MONTH, seed=seed, lines=2))
 
 
-def state(home: Home, transfer_id: str) -> str:
-    with home.bridge.sessions() as s:
-        transfer = s.get(Transfer, transfer_id)
-        assert transfer is not None
-        return transfer.state
-
-
 def settled(home: Home, transfer_id: str) -> str:
-    wait_until(lambda: state(home, transfer_id) != "received", 90, f"transfer {transfer_id} loaded")
-    return state(home, transfer_id)
+    wait_until(lambda: home.transfer_state(transfer_id) != "received", 90, f"transfer {transfer_id} loaded")
+    return home.transfer_state(transfer_id)
 
 
 def stored(home: Home) -> dict[tuple[str, str, str], tuple[Any, ...]]:
