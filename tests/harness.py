@@ -25,6 +25,7 @@ from bridge import config as config_module
 from bridge.app import Bridge, init
 from bridge.config import Config
 from fixtures.services import RabbitNode
+from fixtures.vendor.keys import stop_agent
 from queues import topology
 
 REPO = Path(__file__).resolve().parent.parent
@@ -157,6 +158,7 @@ def home(tmp_path: Path, rabbit: RabbitNode) -> Iterator[Home]:
         yield h
     finally:
         h.stop_all()
+        stop_agent(h.config.openpgp_home)  # init's ward key started one; hundreds would pile up
         os.environ.clear()
         os.environ.update(saved)
         _management(rabbit, "DELETE", f"/api/vhosts/{vhost}")
