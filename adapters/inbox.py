@@ -13,7 +13,8 @@ from pathlib import Path
 from typing import Protocol
 
 from adapters.dropdir import DropFolder
-from adapters.sftp import RemoteNotFoundError, SftpClient, is_temp_name
+from adapters.sftp import SftpClient, is_temp_name
+from adapters.sftp_errors import RemoteNotFoundError
 
 
 class Inbox(Protocol):

@@ -7,7 +7,8 @@ all, listings that pick up only files that have stopped growing.
   never retried (a changed key needs a person, not a retry).
 - Short blips while connecting (refused/reset, banner timeout) are retried with tenacity for a
   few seconds; anything else at connection level is a ``TransientTransportError`` so that the
-  caller's retry queue takes over. ``SftpError`` is for what retrying cannot fix.
+  caller's retry queue takes over. ``SftpError`` is for what retrying cannot fix (the errors and
+  their mapping: adapters/sftp_errors.py).
 - An upload goes to ``.<name>.part`` in the same folder, its size is checked with ``stat``, and
   only then is it renamed to its final name, so a partial file never carries the final name.
 
@@ -16,7 +17,6 @@ A client is one SSH connection and is not thread-safe: use one per thread.
 
 from __future__ import annotations
 
-import errno
 import hashlib
 import os
 import posixpath
@@ -33,7 +33,15 @@ from typing import TYPE_CHECKING
 import paramiko
 from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, stop_after_delay, wait_exponential
 
-from queues.errors import PermanentError, TransientError
+from adapters.sftp_errors import (
+    ErrorMap,
+    HostKeyError,
+    RemoteNotFoundError,
+    SftpError,
+    TransientTransportError,
+    describe,
+)
+from queues.errors import PermanentError
 from queues.files import fsync_dir
 
 if TYPE_CHECKING:
@@ -50,22 +58,6 @@ WRITE_BUFFER = 8 * WRITE_REQUEST
 PREFERRED_CIPHERS = ("aes128-gcm@openssh.com", "aes256-gcm@openssh.com")
 CONNECT_ATTEMPTS = 4
 CONNECT_BUDGET_S = 8.0
-
-
-class SftpError(PermanentError):
-    """Retrying cannot help: refused login, missing folder, permission, a size that does not match."""
-
-
-class RemoteNotFoundError(SftpError):
-    """The remote file or folder does not exist."""
-
-
-class HostKeyError(SftpError):
-    """The server's host key is not the pinned one (unknown or changed): the connection is refused."""
-
-
-class TransientTransportError(TransientError):
-    """The connection failed or dropped: worth retrying later (the caller's retry queue)."""
 
 
 @dataclass(frozen=True)
@@ -177,7 +169,7 @@ class SftpClient:
         except paramiko.AuthenticationException:
             raise SftpError(f"sftp {ep.address}: user {ep.username!r} with key {ep.key_file} was refused") from None
         except (OSError, EOFError, paramiko.SSHException) as exc:
-            raise TransientTransportError(f"sftp {ep.address}: cannot connect: {_describe(exc)}") from exc
+            raise TransientTransportError(f"sftp {ep.address}: cannot connect: {describe(exc)}") from exc
         self._ssh, self._sftp = ssh, sftp
 
     def close(self) -> None:
@@ -364,30 +356,8 @@ class SftpClient:
                              "or empty parts")
         return posixpath.join(self.endpoint.root, remote)
 
-    def _errors(self, op: str, remote: str) -> _ErrorMap:
-        return _ErrorMap(f"sftp {self.endpoint.address}: {op} {remote}")
-
-
-class _ErrorMap:
-    """Maps paramiko/socket errors to SftpError (permanent) or TransientTransportError; reusable,
-    so that an upload wraps each SFTP call and nothing of the caller's."""
-
-    def __init__(self, where: str) -> None:
-        self.where = where
-
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
-        if exc is None or isinstance(exc, SftpError | TransientTransportError):
-            return
-        if isinstance(exc, FileNotFoundError):
-            raise RemoteNotFoundError(f"{self.where}: no such file or folder") from None
-        if isinstance(exc, PermissionError):
-            raise SftpError(f"{self.where}: permission denied") from None
-        if isinstance(exc, OSError | EOFError | paramiko.SSHException | paramiko.SFTPError):
-            raise TransientTransportError(f"{self.where}: {_describe(exc)}") from exc
+    def _errors(self, op: str, remote: str) -> ErrorMap:
+        return ErrorMap(f"sftp {self.endpoint.address}: {op} {remote}")
 
 
 def _file_blocks(path: Path) -> Iterator[bytes]:
@@ -415,9 +385,3 @@ def _abandon(remote: paramiko.SFTPFile) -> None:
 def _remote_file(name: str, attrs: paramiko.SFTPAttributes) -> RemoteFile:
     return RemoteFile(name=name, size=attrs.st_size or 0, mtime=int(attrs.st_mtime or 0),
                       is_file=stat_mode.S_ISREG(attrs.st_mode or 0))
-
-
-def _describe(exc: BaseException) -> str:
-    if isinstance(exc, OSError) and exc.errno is not None and exc.strerror:
-        return f"{exc.strerror} ({errno.errorcode.get(exc.errno, exc.errno)})"
-    return str(exc) or type(exc).__name__

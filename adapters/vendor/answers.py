@@ -25,7 +25,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from adapters.core.models import Atena, Handover, Inbox, Transfer
 from adapters.core.models.atena import SOFU_OK, SOFU_RETURNED
 from adapters.pgp import Gpg, PgpError
-from adapters.sftp import RemoteNotFoundError, SftpClient, endpoint
+from adapters.sftp import SftpClient, endpoint
+from adapters.sftp_errors import RemoteNotFoundError
 from adapters.vendor import exchange
 from adapters.vendor.exchange import AnswerError
 from bridge.config import PartnerConfig
