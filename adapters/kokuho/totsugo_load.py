@@ -36,8 +36,8 @@ def _digest(rec: ParsedRecord) -> str:
 
 
 def _read(source: Source, file: str, ward: str, known: Container[str],
-          verdict: Verdict) -> Iterator[tuple[str, ParsedRecord]]:
-    """(処理対象年月, record) of every good data record, in file order; problems into ``verdict``."""
+          verdict: Verdict) -> Iterator[tuple[str, str, ParsedRecord]]:
+    """(処理対象年月, digest, record) of every good data record, in file order; problems into ``verdict``."""
     seen: set[bytes] = set()
     shori_ym = ""
     for item in records(source, file, verdict):
@@ -55,12 +55,13 @@ def _read(source: Source, file: str, ward: str, known: Container[str],
                         "被保険者番号 is not insured by this ward", mask(hiho))
         for name in ("totsugo_kekka_kubun", "totsugo_joho_kubun"):
             shaped(verdict, item, name, lambda s: len(s) <= 20, "at most 20 characters")
-        key = bytes.fromhex(_digest(item))[:16]
+        digest = _digest(item)
+        key = bytes.fromhex(digest)[:16]
         if key in seen:
             verdict.add(item.record_no, None, "duplicate_record", "the same 突合結果 record is earlier in this file")
         seen.add(key)
         verdict.groups += 1
-        yield shori_ym, item
+        yield shori_ym, digest, item
 
 
 class TotsugoLoader:
@@ -79,12 +80,12 @@ class TotsugoLoader:
         second = Verdict(file)
         rows: list[dict[str, Any]] = []
         conn = session.connection()
-        for shori_ym, rec in _read(source, file, ward, known, second):
+        for shori_ym, digest, rec in _read(source, file, ward, known, second):
             v = rec.values
             ido: date = v["ido_ymd"]
             rows.append({"transfer_id": transfer_id, "shori_ym": shori_ym, "hihokensha_no": v["hihokensha_no"],
                          "kekka_kubun": v.get("totsugo_kekka_kubun"), "joho_kubun": v.get("totsugo_joho_kubun"),
-                         "ido_ymd": ido, "ido_kubun": v["ido_kubun"], "digest": _digest(rec),
+                         "ido_ymd": ido, "ido_kubun": v["ido_kubun"], "digest": digest,
                          "record": json.dumps(v, default=str, ensure_ascii=False), "received_at": utcnow()})
             if len(rows) >= BATCH:
                 conn.execute(insert, rows)

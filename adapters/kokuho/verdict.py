@@ -12,6 +12,7 @@ import itertools
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 from adapters.core.identifiers import InvalidIdentifier, validate_hokensha_no
@@ -32,7 +33,6 @@ class Verdict:
     records: int = 0  # data records
     groups: int = 0  # what the store keeps: 給付実績, 突合結果 …
     kinds: Counter[str] = field(default_factory=Counter)  # data records per record kind
-    exchange_id: str | None = None
 
     def add(self, record: int | None, fld: str | None, rule: str, detail: str, value: str | None = None,
             line: int | None = None) -> None:
@@ -66,8 +66,6 @@ def records(source: Source, file: str, verdict: Verdict) -> Iterator[ParsedRecor
         if isinstance(item, ParsedRecord) and item.kind != "control":
             verdict.records += 1
             verdict.kinds[item.kind] += 1
-            if verdict.exchange_id is None:
-                verdict.exchange_id = item.values["exchange_id"]
         elif isinstance(item, RecordError) and item.kind not in (None, "control", "end"):
             verdict.records += 1
         yield item
@@ -83,13 +81,22 @@ def control(v: Verdict, rec: ParsedRecord, data_type: str, what: str, ward: str)
 
 def hokensha(v: Verdict, rec: ParsedRecord, name: str, label: str, ward: str) -> None:
     value = rec.values.get(name)
+    found = _hokensha_problem(str(value), ward)
+    if found is not None:
+        rule, detail = found
+        v.add(rec.record_no, name, rule, f"{label}{detail}", str(value))
+
+
+@lru_cache(maxsize=64)
+def _hokensha_problem(value: str, ward: str) -> tuple[str, str] | None:
+    """(rule, detail) of a 保険者番号, or None. Cached: every record of a file repeats the same one."""
     try:
         validate_hokensha_no(value)
     except InvalidIdentifier as exc:
-        v.add(rec.record_no, name, "check_digit", f"{label}: {exc.rule}", str(value))
-        return
+        return "check_digit", f": {exc.rule}"
     if value != ward:
-        v.add(rec.record_no, name, "addressee", f"{label} {value} is not this ward's ({ward})", str(value))
+        return "addressee", f" {value} is not this ward's ({ward})"
+    return None
 
 
 def present(v: Verdict, rec: ParsedRecord, names: tuple[str, ...], *, amount: bool = False) -> None:
