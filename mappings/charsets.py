@@ -139,7 +139,8 @@ def _cp932_repertoire() -> list[str]:
     return chars
 
 
-def _negated_class(chars: Iterable[str]) -> re.Pattern[str]:
+def _class_body(chars: Iterable[str]) -> str:
+    """The inside of a regex character class holding exactly ``chars``, as ranges."""
     points = sorted({ord(c) for c in chars})
     ranges, start = [], None
     for i, p in enumerate(points):
@@ -148,7 +149,30 @@ def _negated_class(chars: Iterable[str]) -> re.Pattern[str]:
         if i + 1 == len(points) or points[i + 1] != p + 1:
             ranges.append(re.escape(chr(start)) + ("-" + re.escape(chr(p)) if p != start else ""))
             start = None
-    return re.compile("[^" + "".join(ranges) + "]")
+    return "".join(ranges)
+
+
+def _negated_class(chars: Iterable[str]) -> re.Pattern[str]:
+    return re.compile("[^" + _class_body(chars) + "]")
+
+
+def _candidates(encoding: str, charset: str) -> list[str] | None:
+    """Every character that may be allowed, when they can be enumerated."""
+    if charset in ("ascii", "halfwidth_kana"):
+        return [chr(c) for c in range(0x20, 0x7F)] + [chr(c) for c in range(0xFF61, 0xFFA0)]
+    if encoding == "cp932" or charset == "jis_x0208":
+        return _cp932_repertoire()
+    return None
+
+
+@cache
+def plain_class(encoding: str, charset: str) -> str:
+    """A regex character class of the characters a text field may hold (`encoding` ∩ `charset`)
+    that need no quoting in a CSV file: printable, neither the delimiter ',' nor the quote '"'.
+    Printable ASCII alone when the characters cannot be enumerated."""
+    allowed = allowed_chars(encoding, charset)
+    found = _candidates(encoding, charset) or [chr(c) for c in range(0x20, 0x7F)]
+    return "[" + _class_body(c for c in found if c not in ',"' and not _FORBIDDEN.match(c) and allowed(c)) + "]"
 
 
 @cache
@@ -156,13 +180,10 @@ def refused_pattern(encoding: str, charset: str) -> re.Pattern[str] | None:
     """A regex matching any character outside `encoding` ∩ `charset`, when that set can be
     enumerated (cp932, or a narrow charset); None means: test character by character."""
     allowed = allowed_chars(encoding, charset)
-    if charset in ("ascii", "halfwidth_kana"):
-        candidates: list[str] = [chr(c) for c in range(0x20, 0x7F)] + [chr(c) for c in range(0xFF61, 0xFFA0)]
-    elif encoding == "cp932" or charset == "jis_x0208":
-        candidates = _cp932_repertoire()
-    elif encoding == "utf-8":
+    if encoding == "utf-8" and charset not in ("ascii", "halfwidth_kana", "jis_x0208"):
         return re.compile("[\ud800-\udfff]")
-    else:
+    candidates = _candidates(encoding, charset)
+    if candidates is None:
         return None
     return _negated_class(c for c in candidates if allowed(c))
 

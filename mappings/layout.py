@@ -198,7 +198,7 @@ class Layout:
         return {k.name: k for k in self.kinds}
 
     @cached_property
-    def _dispatch_columns(self) -> tuple[int, ...]:
+    def dispatch_columns(self) -> tuple[int, ...]:
         """CSV columns whose constants tell the kinds apart, when every kind has one in each
         (then a dict finds the kind of a line; otherwise each kind is tried in turn)."""
         columns = [frozenset(f.column.index for f in k.discriminators if f.column is not None) for k in self.kinds]
@@ -210,11 +210,11 @@ class Layout:
         for k in self.kinds:
             by_column = {f.column.index: getattr(f.converter, "value", None) for f in k.discriminators
                          if f.column is not None}
-            out.setdefault(tuple(str(by_column[i]) for i in self._dispatch_columns), k)
+            out.setdefault(tuple(str(by_column[i]) for i in self.dispatch_columns), k)
         return out
 
     def dispatch_key(self, cols: Sequence[str]) -> tuple[str, ...] | None:
-        columns = self._dispatch_columns
+        columns = self.dispatch_columns
         if not columns or len(cols) <= columns[-1]:
             return None
         return tuple(cols[i] for i in columns)

@@ -133,6 +133,14 @@ class Converter:
             return self.parse
         return lambda t: t if quick(t) == t else SLOW
 
+    def text_pattern(self) -> str | None:
+        """The judgement fast path: a regular expression (source) whose every full match is a text
+        ``parse`` accepts — a subset, never more — or None when there is none. Whole files are
+        judged against patterns made of these (mappings/linepattern.py) in C; a line they do not
+        match is judged on the full path, which names its problem. Optional fields handle the
+        empty text themselves; an ``always`` converter's pattern is its one text, maybe empty."""
+        return None
+
     def exact_width(self) -> int | None:
         """Bytes this converter always renders to, when fixed (checked against fixed spans)."""
         return None

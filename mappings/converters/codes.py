@@ -6,12 +6,14 @@ Named code tables live in mappings/codes/*.toml, one TOML table per code table:
 
 from __future__ import annotations
 
+import re
 import tomllib
 from collections.abc import Mapping
 from functools import cache
 from pathlib import Path
 from typing import Any, ClassVar
 
+from mappings.charsets import forbidden_char
 from mappings.converters.base import SLOW, Converter, FieldContext, Param, Quick, QuickParse, expect, register
 from mappings.converters.text import byte_len
 from mappings.errors import ConversionError, ParamError
@@ -81,6 +83,11 @@ class Code(Converter):
     def exact_width(self) -> int | None:
         return self.ctx.span_width
 
+    def text_pattern(self) -> str | None:
+        # The codes that need no quoting in a file (any other is judged on the full path).
+        plain = sorted((c for c in self.codes if _plain(c)), key=lambda c: (-len(c), c))
+        return "(?:" + "|".join(map(re.escape, plain)) + ")" if plain else None
+
     def quick_parse(self) -> QuickParse:
         codes = self.codes
         return lambda t: t if t in codes else SLOW
@@ -121,6 +128,9 @@ class Constant(Converter):
     def quick(self) -> Quick | None:
         return _fixed_text(self.value)
 
+    def text_pattern(self) -> str | None:
+        return re.escape(self.value) if _plain(self.value) else None
+
     def quick_parse(self) -> QuickParse:
         value = self.value
         return lambda t: t if t == value else SLOW
@@ -160,9 +170,17 @@ class Filler(Converter):
     def quick(self) -> Quick | None:
         return _fixed_text(self.text)
 
+    def text_pattern(self) -> str | None:
+        return re.escape(self.text)
+
     def quick_parse(self) -> QuickParse:
         text = self.text
         return lambda t: None if t == text else SLOW
+
+
+def _plain(text: str) -> bool:
+    """A non-empty text without control characters or the CSV delimiter and quote."""
+    return bool(text) and forbidden_char(text) is None and "," not in text and '"' not in text
 
 
 def _fixed_text(text: str) -> Quick | None:

@@ -64,6 +64,15 @@ class Date(Converter):
             what = "month" if self.format == "YYYYMM" else "day"
             raise ConversionError("date", f"no such {what}") from None
 
+    def text_pattern(self) -> str | None:
+        # Years 1000-9999, real months; in YYYYMMDD every day but 29 February, which the full
+        # path judges (it needs the leap-year rule).
+        year = "[1-9][0-9]{3}"
+        if self.format == "YYYYMM":
+            return year + "(?:0[1-9]|1[0-2])"
+        return year + ("(?:(?:0[13578]|1[02])(?:0[1-9]|[12][0-9]|3[01])"
+                       "|(?:0[469]|11)(?:0[1-9]|[12][0-9]|30)|02(?:0[1-9]|1[0-9]|2[0-8]))")
+
     def exact_width(self) -> int | None:
         return len(self.format)
 

@@ -84,6 +84,14 @@ class Number(Converter):
 
         return parse
 
+    def text_pattern(self) -> str | None:
+        # [0-9], not \d: \d takes every script's digits. A zero-filled signed field's negative
+        # form (the sign counts in the width) is left to the full path.
+        width = self.width
+        if width is not None:
+            return f"[0-9]{{{width}}}" if width <= MAX_DIGITS else None
+        return f"-?[0-9]{{1,{MAX_DIGITS}}}" if self.signed else f"[0-9]{{1,{MAX_DIGITS}}}"
+
     def exact_width(self) -> int | None:
         return self.width
 

@@ -13,6 +13,7 @@ from mappings.charsets import (
     describe,
     disallowed,
     forbidden_char,
+    plain_class,
     refused_pattern,
 )
 from mappings.converters.base import Converter, FieldContext, Param, Quick, QuickParse, expect, register
@@ -96,6 +97,18 @@ class Text(Converter):
     def quick_parse(self) -> QuickParse:
         return self.identity_quick_parse()
 
+    def text_pattern(self) -> str | None:
+        # The charset's characters that need no quoting; n characters of at most
+        # _MAX_CHAR_BYTES bytes each fit max_bytes, and n ASCII characters are n bytes.
+        if self.fullwidth_only or self.pattern is not None or self.fixed:
+            return None
+        chars, most = plain_class(self.ctx.encoding, self.charset), self.max_bytes
+        if most is None:
+            return f"{chars}+"
+        mixed = most // self._char_bytes
+        ascii_only = f"{_PLAIN_ASCII}{{1,{most}}}"
+        return f"(?:{ascii_only}|{chars}{{1,{mixed}}})" if mixed else ascii_only
+
     def check(self, text: str) -> None:
         bad = forbidden_char(text)
         if bad is not None:
@@ -115,6 +128,9 @@ class Text(Converter):
             raise ConversionError("trailing_space", "trailing spaces are padding in a fixed-length field")
         if self.pattern is not None and not self.pattern.fullmatch(text):
             raise ConversionError("pattern", f"does not match {self.pattern.pattern!r}")
+
+
+_PLAIN_ASCII = '[ !#-+\\--~]'  # printable ASCII but the CSV quote (") and delimiter (,)
 
 
 _DIGITS = re.compile("[0-9]*")
@@ -157,6 +173,12 @@ class Digits(Converter):
 
     def quick_parse(self) -> QuickParse:
         return self.identity_quick_parse()
+
+    def text_pattern(self) -> str | None:
+        if self.width is not None:
+            return f"[0-9]{{{self.width}}}" if self.width else None
+        high = "" if self.max_width is None else self.max_width
+        return f"[0-9]{{{max(1, self.min_width)},{high}}}"
 
     def quick(self) -> Quick | None:
         # A str of ASCII digits whose length the field takes.
