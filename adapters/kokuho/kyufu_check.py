@@ -21,21 +21,38 @@ from collections.abc import Container, Iterator
 from typing import Any
 
 from adapters.core.models.kyufu import NATURAL_KEY
-from adapters.kokuho.verdict import Verdict, alnum, control, hokensha, present, records, shaped
+from adapters.kokuho.verdict import (
+    Alnum,
+    InTable,
+    Longest,
+    Present,
+    Rule,
+    Verdict,
+    control,
+    hokensha,
+    records,
+)
 from mappings import kokuho_kyufu
 from mappings.charsets import mask
-from mappings.converters import code_tables
 from mappings.records import ParsedRecord, RecordError
 from mappings.streams import Source
 
 DATA_TYPE = "111"
 STORED = frozenset({"H1", "D1", "T1"})  # the kinds the store keeps; D5–D8 stay in the payload
-_YOKAIGO = "yokaigo_jotai_kubun_09"
 
-
-H1_AMOUNTS = ("ato_hoken_tanisu", "ato_hoken_seikyu", "ato_hoken_futan")
-D1_AMOUNTS = ("ato_tanisu", "ato_nissu", "ato_service_tanisu")
-T1_AMOUNTS = ("jitsu_nissu", "ato_tanisu_gokei", "ato_hoken_seikyu", "hoken_futan")
+# What the store needs of each kind it keeps, beyond the layout (the rules of a claim's rows apply
+# to rows of an H1's claim). kyufu_quick judges the same rules as patterns.
+RULES: dict[str, tuple[Rule, ...]] = {
+    "H1": (Present(("sakusei_kubun", "jisseki_kubun", "jigyosho_no", "seiri_no", "shinsa_ym")),
+           Present(("ato_hoken_tanisu", "ato_hoken_seikyu", "ato_hoken_futan"), amount=True),
+           Alnum("seiri_no", 1, 10), InTable("yokaigo_jotai_kubun", "yokaigo_jotai_kubun_09")),
+    "D1": (Present(("service_shurui", "service_komoku")),
+           Present(("ato_tanisu", "ato_nissu", "ato_service_tanisu"), amount=True),
+           Alnum("service_shurui", 2, 2), Alnum("service_komoku", 4, 4), Longest("tekiyo", 40)),
+    "T1": (Present(("service_shurui",)),
+           Present(("jitsu_nissu", "ato_tanisu_gokei", "ato_hoken_seikyu", "hoken_futan"), amount=True),
+           Alnum("service_shurui", 2, 2)),
+}
 
 
 def _check_claim(v: Verdict, claim: kokuho_kyufu.Claim, ward: str, known: Container[str],
@@ -49,12 +66,8 @@ def _check_claim(v: Verdict, claim: kokuho_kyufu.Claim, ward: str, known: Contai
     if hiho not in known:
         v.add(head.record_no, "hihokensha_no", "unknown_hihokensha", "被保険者番号 is not insured by this ward",
               mask(hiho))
-    present(v, head, ("sakusei_kubun", "jisseki_kubun", "jigyosho_no", "seiri_no", "shinsa_ym"))
-    present(v, head, H1_AMOUNTS, amount=True)
-    shaped(v, head, "seiri_no", alnum(1, 10), "1–10 half-width letters or digits")
-    yokaigo = head.values.get("yokaigo_jotai_kubun")
-    if yokaigo is not None and yokaigo not in code_tables()[_YOKAIGO]:
-        v.add(head.record_no, "yokaigo_jotai_kubun", "code", f"not in code table {_YOKAIGO}", yokaigo[:4])
+    for rule in RULES["H1"]:
+        rule.check(v, head)
     key = hashlib.blake2b(repr(tuple(_group_key(head))).encode(), digest_size=16).digest()
     if key in keys:
         v.add(head.record_no, None, "duplicate_kyufu", "the same 給付実績 (key: 識別番号, 提供年月, 事業所, "
@@ -62,16 +75,9 @@ def _check_claim(v: Verdict, claim: kokuho_kyufu.Claim, ward: str, known: Contai
     keys.add(key)
     shurui: set[str] = set()
     for rec in claim.rows:
-        if rec.kind == "D1":
-            present(v, rec, ("service_shurui", "service_komoku"))
-            present(v, rec, D1_AMOUNTS, amount=True)
-            shaped(v, rec, "service_shurui", alnum(2, 2), "2 half-width letters or digits")
-            shaped(v, rec, "service_komoku", alnum(4, 4), "4 half-width letters or digits")
-            shaped(v, rec, "tekiyo", lambda s: len(s) <= 40, "at most 40 characters")
-        elif rec.kind == "T1":
-            present(v, rec, ("service_shurui",))
-            present(v, rec, T1_AMOUNTS, amount=True)
-            shaped(v, rec, "service_shurui", alnum(2, 2), "2 half-width letters or digits")
+        for rule in RULES.get(rec.kind, ()):
+            rule.check(v, rec)
+        if rec.kind == "T1":
             s = rec.values.get("service_shurui")
             if s in shurui:
                 v.add(rec.record_no, "service_shurui", "duplicate_shukei", f"a second T1 for サービス種類 {s} "

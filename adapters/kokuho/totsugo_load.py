@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Container, Iterator
+from collections.abc import Callable, Container, Iterator
 from datetime import date
 from typing import Any
 
@@ -20,7 +20,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from adapters.core.models import TotsugoKekka, utcnow
-from adapters.kokuho.verdict import Verdict, control, hokensha, records, shaped
+from adapters.kokuho.verdict import Longest, Verdict, control, hokensha, records
 from mappings.charsets import mask
 from mappings.records import ParsedRecord, RecordError
 from mappings.streams import Source
@@ -28,6 +28,7 @@ from queues.errors import TransientError
 
 DATA_TYPE = "533"
 BATCH = 2000
+RULES = (Longest("totsugo_kekka_kubun", 20), Longest("totsugo_joho_kubun", 20))  # what the store's columns hold
 
 
 def _digest(rec: ParsedRecord) -> str:
@@ -53,8 +54,8 @@ def _read(source: Source, file: str, ward: str, known: Container[str],
         if hiho not in known:
             verdict.add(item.record_no, "hihokensha_no", "unknown_hihokensha",
                         "被保険者番号 is not insured by this ward", mask(hiho))
-        for name in ("totsugo_kekka_kubun", "totsugo_joho_kubun"):
-            shaped(verdict, item, name, lambda s: len(s) <= 20, "at most 20 characters")
+        for rule in RULES:
+            rule.check(verdict, item)
         digest = _digest(item)
         key = bytes.fromhex(digest)[:16]
         if key in seen:
@@ -65,9 +66,9 @@ def _read(source: Source, file: str, ward: str, known: Container[str],
 
 
 class TotsugoLoader:
-    def check(self, source: Source, file: str, ward: str, known: Container[str]) -> Verdict:
+    def check(self, read: Callable[[], Source], file: str, ward: str, known: Container[str]) -> Verdict:
         verdict = Verdict(file)
-        for _ in _read(source, file, ward, known, verdict):
+        for _ in _read(read(), file, ward, known, verdict):
             pass
         return verdict
 

@@ -10,13 +10,15 @@ from __future__ import annotations
 
 import itertools
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
 from adapters.core.identifiers import InvalidIdentifier, validate_hokensha_no
 from mappings import kokuho_frame, kokuho_xml
+from mappings.converters import code_tables
+from mappings.linepattern import Narrowing
 from mappings.records import ParsedRecord, RecordError
 from mappings.streams import Source, chunks
 
@@ -81,14 +83,14 @@ def control(v: Verdict, rec: ParsedRecord, data_type: str, what: str, ward: str)
 
 def hokensha(v: Verdict, rec: ParsedRecord, name: str, label: str, ward: str) -> None:
     value = rec.values.get(name)
-    found = _hokensha_problem(str(value), ward)
+    found = hokensha_problem(str(value), ward)
     if found is not None:
         rule, detail = found
         v.add(rec.record_no, name, rule, f"{label}{detail}", str(value))
 
 
 @lru_cache(maxsize=64)
-def _hokensha_problem(value: str, ward: str) -> tuple[str, str] | None:
+def hokensha_problem(value: str, ward: str) -> tuple[str, str] | None:
     """(rule, detail) of a 保険者番号, or None. Cached: every record of a file repeats the same one."""
     try:
         validate_hokensha_no(value)
@@ -99,20 +101,91 @@ def _hokensha_problem(value: str, ward: str) -> tuple[str, str] | None:
     return None
 
 
-def present(v: Verdict, rec: ParsedRecord, names: tuple[str, ...], *, amount: bool = False) -> None:
-    for name in names:
-        value = rec.values.get(name)
-        if value is None:
-            v.add(rec.record_no, name, "required_for_store", f"{rec.kind}: the store keeps {name}; it is empty")
-        elif amount and value < 0:
-            v.add(rec.record_no, name, "not_negative", f"{rec.kind}: {name} is negative", str(value))
+# --- rules on a record's values, kept as data: each judges a ParsedRecord (``check``) and says the
+# same as a narrowing of its fields (``narrow``, mappings/linepattern.py) for the fast judgement.
+
+@dataclass(frozen=True)
+class Present:
+    """The store keeps these values: they must be there (and with ``amount``, not negative)."""
+
+    names: tuple[str, ...]
+    amount: bool = False
+
+    def check(self, v: Verdict, rec: ParsedRecord) -> None:
+        for name in self.names:
+            value = rec.values.get(name)
+            if value is None:
+                v.add(rec.record_no, name, "required_for_store", f"{rec.kind}: the store keeps {name}; it is empty")
+            elif self.amount and value < 0:
+                v.add(rec.record_no, name, "not_negative", f"{rec.kind}: {name} is negative", str(value))
+
+    def narrow(self) -> dict[str, Narrowing]:
+        rule = Narrowing.chars("[0-9]", 1, 18) if self.amount else Narrowing.present()
+        return {name: rule for name in self.names}
 
 
-def shaped(v: Verdict, rec: ParsedRecord, name: str, ok: Callable[[str], bool], what: str) -> None:
-    value = rec.values.get(name)
-    if value is not None and not ok(value):
-        v.add(rec.record_no, name, "shape", f"{rec.kind}: {name} must be {what}", str(value)[:20])
+@dataclass(frozen=True)
+class Alnum:
+    """When there, ``low``..``high`` half-width letters or digits."""
+
+    name: str
+    low: int
+    high: int
+
+    def check(self, v: Verdict, rec: ParsedRecord) -> None:
+        value = rec.values.get(self.name)
+        if value is not None and not (self.low <= len(value) <= self.high and value.isascii() and value.isalnum()):
+            what = f"{self.low}–{self.high}" if self.low != self.high else str(self.low)
+            _shape(v, rec, self.name, f"{what} half-width letters or digits")
+
+    def narrow(self) -> dict[str, Narrowing]:
+        rule = Narrowing.chars("[0-9A-Za-z]", self.low, self.high)
+        return {self.name: Narrowing(rule.patterns)}  # the shape when there; Present says if it must be
 
 
-def alnum(low: int, high: int) -> Callable[[str], bool]:
-    return lambda s: low <= len(s) <= high and s.isascii() and s.isalnum()
+@dataclass(frozen=True)
+class Longest:
+    """When there, at most ``high`` characters."""
+
+    name: str
+    high: int
+
+    def check(self, v: Verdict, rec: ParsedRecord) -> None:
+        value = rec.values.get(self.name)
+        if value is not None and len(value) > self.high:
+            _shape(v, rec, self.name, f"at most {self.high} characters")
+
+    def narrow(self) -> dict[str, Narrowing]:
+        return {self.name: Narrowing.longest(self.high)}
+
+
+@dataclass(frozen=True)
+class InTable:
+    """When there, a code of the named code table."""
+
+    name: str
+    table: str
+
+    def check(self, v: Verdict, rec: ParsedRecord) -> None:
+        value = rec.values.get(self.name)
+        if value is not None and value not in code_tables()[self.table]:
+            v.add(rec.record_no, self.name, "code", f"not in code table {self.table}", str(value)[:4])
+
+    def narrow(self) -> dict[str, Narrowing]:
+        return {self.name: Narrowing.one_of(code_tables()[self.table], required=False)}
+
+
+Rule = Present | Alnum | Longest | InTable
+
+
+def narrowing(rules: tuple[Rule, ...]) -> dict[str, Narrowing]:
+    """What the rules ask of each field, together."""
+    out: dict[str, Narrowing] = {}
+    for rule in rules:
+        for name, n in rule.narrow().items():
+            out[name] = out[name] & n if name in out else n
+    return out
+
+
+def _shape(v: Verdict, rec: ParsedRecord, name: str, what: str) -> None:
+    v.add(rec.record_no, name, "shape", f"{rec.kind}: {name} must be {what}", str(rec.values[name])[:20])
