@@ -208,7 +208,7 @@ def _parse(source: Source, file: str, index: ExchangeIndex,
             problems.append(FieldProblem(None, "encoding",
                                          f"bytes not valid {ENCODING} at byte offset {at + exc.start}"))
             text, undecodable = body.decode(ENCODING, "surrogateescape"), True
-        if _UNASSIGNED.search(text) is not None:
+        if UNASSIGNED.search(text) is not None:
             problems.extend(_outside_jis(text, at))
         cols = _cols(text)
         kind = cols[0]
@@ -257,12 +257,12 @@ def _parse(source: Source, file: str, index: ExchangeIndex,
 
 # Python's cp932 decodes the unassigned single bytes 0x80, 0xA0, 0xFD-0xFF to U+0080 / private-use
 # characters instead of failing; no partner text holds them, so they are encoding errors too.
-_UNASSIGNED = re.compile("[\x80\uf8f0-\uf8f3]")
+UNASSIGNED = re.compile("[\x80\uf8f0-\uf8f3]")
 
 
 def _outside_jis(text: str, at: int) -> list[FieldProblem]:
     found = []
-    for m in _UNASSIGNED.finditer(text):
+    for m in UNASSIGNED.finditer(text):
         where = at + len(text[: m.start()].encode(ENCODING, "surrogateescape"))
         found.append(FieldProblem(None, "encoding", f"byte unassigned in {ENCODING} at byte offset {where}"))
     return found

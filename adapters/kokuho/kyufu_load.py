@@ -1,21 +1,23 @@
-"""給付実績 (データ種別 111) into the store: judged by kyufu_check, applied by apply_kyufu."""
+"""給付実績 (データ種別 111) into the store: judged by kyufu_quick or kyufu_check, applied by apply_kyufu."""
 
 from __future__ import annotations
 
-from collections.abc import Container
+from collections.abc import Callable, Container
 
 from sqlalchemy.orm import Session
 
 from adapters.core.kyufu_apply import apply_kyufu
-from adapters.kokuho import kyufu_check
+from adapters.kokuho import kyufu_check, kyufu_quick
 from adapters.kokuho.verdict import Verdict
 from mappings.streams import Source
 from queues.errors import TransientError
 
 
 class KyufuLoader:
-    def check(self, source: Source, file: str, ward: str, known: Container[str]) -> Verdict:
-        return kyufu_check.check(source, file, ward, known)
+    def check(self, read: Callable[[], Source], file: str, ward: str, known: Container[str]) -> Verdict:
+        # Nearly every file is valid: the fast judgement vouches for it, or the full one says why not.
+        quick = kyufu_quick.judge(read(), file, ward, known)
+        return quick if quick is not None else kyufu_check.check(read(), file, ward, known)
 
     def apply(self, session: Session, transfer_id: str, source: Source, file: str, ward: str,
               known: Container[str], first: Verdict) -> str:

@@ -9,7 +9,7 @@ delivered again changes nothing. The transfer becomes ``applied``, its counts in
 
 from __future__ import annotations
 
-from collections.abc import Container
+from collections.abc import Callable, Container
 from datetime import UTC, datetime
 from typing import Protocol
 
@@ -35,8 +35,14 @@ from queues.payloads import PayloadStore
 APPLIED = "applied"
 
 
+Reader = Callable[[], Source]  # the file from its start, each time it is called
+
+
 class Loader(Protocol):
-    def check(self, source: Source, file: str, ward: str, known: Container[str]) -> Verdict: ...
+    def check(self, read: Reader, file: str, ward: str, known: Container[str]) -> Verdict:
+        """The whole file judged, nothing written. ``read`` may be called more than once (a fast
+        judgement that is not sure hands the file to the full one)."""
+        ...
 
     def apply(self, session: Session, transfer_id: str, source: Source, file: str, ward: str,
               known: Container[str], first: Verdict) -> str:
@@ -77,14 +83,17 @@ class KokuhoLoadHandler(Handler):
             raise PermanentError(f"flow {transfer.flow}: no loader for layout {layout} (known: {', '.join(LOADERS)})")
         return transfer, str(body.get("file") or transfer.id), loader
 
+    def _reader(self, transfer: Transfer) -> Reader:
+        ref, transfer_id, flow = transfer.payload_ref, transfer.id, transfer.flow
+        return lambda: self.payloads.read(ref, transfer_id, flow)  # decrypted as it is read
+
     def prepare(self, message: Message) -> None:
         with self.read_sessions() as s:
             transfer, name, loader = self._target(s, message)
             if transfer.state != RECEIVED:
                 return
             known = known_hihokensha(s)
-        chunks = self.payloads.read(transfer.payload_ref, transfer.id, transfer.flow)
-        self._verdicts[message.id] = loader.check(chunks, name, self.ward, known)
+        self._verdicts[message.id] = loader.check(self._reader(transfer), name, self.ward, known)
 
     def __call__(self, session: Session, message: Message) -> None:
         transfer, name, loader = self._target(session, message)
@@ -93,16 +102,14 @@ class KokuhoLoadHandler(Handler):
             return
         known = known_hihokensha(session)
         if verdict is None:  # prepared by another process (a retried batch): judge it here
-            verdict = loader.check(self.payloads.read(transfer.payload_ref, transfer.id, transfer.flow), name,
-                                   self.ward, known)
+            verdict = loader.check(self._reader(transfer), name, self.ward, known)
         layout = self.config.flow(transfer.flow)
         transfer.layout, transfer.layout_version = layout.layout, str(layout.layout_version)
         transfer.record_count = verdict.records
         if not verdict.ok:
             quarantine.hold(session, transfer, name, verdict.problems, self.actor, total=verdict.errors)
             return
-        chunks = self.payloads.read(transfer.payload_ref, transfer.id, transfer.flow)
-        detail = loader.apply(session, transfer.id, chunks, name, self.ward, known, verdict)
+        detail = loader.apply(session, transfer.id, self._reader(transfer)(), name, self.ward, known, verdict)
         now = datetime.now(UTC)
         transfer.state, transfer.updated_at, transfer.last_error = APPLIED, now, None
         record(session, CustodyEvent(transfer_id=transfer.id, event=APPLIED, actor=self.actor,

@@ -7,7 +7,7 @@ from __future__ import annotations
 import itertools
 import os
 import signal
-import time
+import sqlite3
 
 from sqlalchemy import func, select
 
@@ -51,10 +51,24 @@ def assert_applied_once(home: Home, transfer_id: str, claims: int) -> None:
     assert home.bridge.custody.verify().ok
 
 
+def writing(home: Home) -> bool:
+    """The loader holds the store's write lock (it is applying): another writer cannot begin."""
+    path = home.bridge.config.store_url.removeprefix("sqlite:///")
+    db = sqlite3.connect(path, timeout=0)
+    try:
+        db.execute("BEGIN IMMEDIATE")
+        db.rollback()
+        return False
+    except sqlite3.OperationalError:
+        return True
+    finally:
+        db.close()
+
+
 def test_worker_killed_while_loading(home: Home) -> None:
     transfer_id, claims = big_file(home)
     worker = home.start_worker("--routes", "kokuho.load")
-    time.sleep(3)  # connected, judging the file
+    wait_until(lambda: writing(home), 60, "the loader applying the file")
     assert home.transfer_state(transfer_id) == "received", "loaded before the kill: nothing was tested"
     os.kill(worker.pid, signal.SIGKILL)
     worker.wait()
@@ -66,7 +80,7 @@ def test_worker_killed_while_loading(home: Home) -> None:
 def test_broker_restarted_while_loading(home: Home) -> None:
     transfer_id, claims = big_file(home)
     home.start_worker("--routes", "kokuho.load")
-    time.sleep(3)
+    wait_until(lambda: writing(home), 60, "the loader applying the file")
     assert home.transfer_state(transfer_id) == "received", "loaded before the restart: nothing was tested"
     home.rabbit.restart()
     assert_applied_once(home, transfer_id, claims)

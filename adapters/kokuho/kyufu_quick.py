@@ -1,0 +1,181 @@
+"""The fast judgement of a 給付実績 file: certainly valid (its Verdict), or not sure (None).
+
+A file of a million records judged record by record in Python (kyufu_check) takes half a
+minute; nearly every file is valid. This pass reads the same file once more cheaply: it decodes
+big pieces at a time and matches each line against one pattern per layout (mappings/linepattern:
+the layout's rules, the frame's, and kyufu_check.RULES as narrowings of fields, all in C), and
+keeps in Python only what spans records — レコード番号 sequence, レコード件数, claims (H1 and its
+rows, same 被保険者番号 and 提供年月), known 被保険者番号, a 給付実績 twice, a T1 twice.
+
+It accepts a subset of what the full judgement accepts: any doubt — a line its patterns do not
+take, a character outside them, a frame it cannot vouch for — gives None, and the caller judges
+the file on the full path, which names every problem. Tests hold it to that
+(tests/unit/test_kyufu_quick.py), on valid and on malformed files.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Container, Iterator
+from functools import lru_cache
+
+from adapters.kokuho.kyufu_check import DATA_TYPE, RULES
+from adapters.kokuho.verdict import Verdict, hokensha_problem, narrowing
+from mappings import kokuho_frame, kokuho_kyufu
+from mappings.layout import Layout
+from mappings.linepattern import LinePatterns, Narrowing
+from mappings.streams import Source, chunks
+
+LAYOUT = ("kyufu-jisseki", "1")  # the layout whose lines the patterns judge
+ENCODING = kokuho_frame.ENCODING
+CLAIM = ("record_no", "exchange_id", "hihokensha_no", "service_ym")  # captured from every kind
+H1_KEY = ("jigyosho_no", "seiri_no", "sakusei_kubun", "shinsa_ym")  # with exchange_id, hihokensha_no,
+# service_ym: the 給付実績's natural key (adapters/core/models/kyufu.NATURAL_KEY)
+
+
+class _Patterns:
+    """The control and data line patterns of 給付実績 files addressed to one ward."""
+
+    def __init__(self, ward: str) -> None:
+        index = kokuho_frame.default_index()
+        self.index = index
+        entries = [e for e in index.entries if (e.layout, e.version) == LAYOUT]
+        self.layout: Layout = index.layout(entries[0])
+        self.control = LinePatterns(kokuho_frame.frame_layout(), narrow={"control": {
+            "record_no": Narrowing.one_of(["1"]), "data_type": Narrowing.one_of([DATA_TYPE]),
+            "hokensha_no": Narrowing.one_of([ward])}}, capture={"control": ("record_count", "shori_ym")})
+        narrow: dict[str, dict[str, Narrowing]] = {}
+        capture: dict[str, tuple[str, ...]] = {}
+        kinds = []
+        for kind in self.layout.kinds:
+            names = {f.name for f in kind.fields}
+            if not {*CLAIM, "sho_hokensha_no"} <= names:
+                continue  # the full path judges a kind without them
+            kinds.append(kind.name)
+            narrow[kind.name] = {**narrowing(RULES.get(kind.name, ())),
+                                 "sho_hokensha_no": Narrowing.one_of([ward])}
+            extra = H1_KEY if kind.name in kokuho_kyufu.HEADS else ("service_shurui",) if kind.name == "T1" else ()
+            capture[kind.name] = CLAIM + extra
+        self.data = LinePatterns(self.layout, narrow=narrow, capture=capture, kinds=kinds)
+
+
+@lru_cache(maxsize=8)
+def _patterns(ward: str) -> _Patterns:
+    return _Patterns(ward)  # compiling takes a few tenths of a second: once per ward
+
+
+class _Doubt(Exception):
+    """Something the fast judgement cannot vouch for: the full path decides."""
+
+
+def judge(source: Source, file: str, ward: str, known: Container[str]) -> Verdict | None:
+    """The Verdict of a file that is certainly valid (no problems, its counts), or None."""
+    if hokensha_problem(ward, ward) is not None:
+        return None  # our own 保険者番号 is wrong: the full path says so for every record
+    p = _patterns(ward)
+    try:
+        return _judge(p, _lines(source), file, known)
+    except _Doubt:
+        return None
+
+
+def _lines(source: Source) -> Iterator[str]:
+    """The file's lines, decoded a big piece at a time; _Doubt for bytes that are not cp932, a
+    character the frame refuses, or a last line without CRLF."""
+    rest = b""
+    for chunk in chunks(source):
+        piece = rest + chunk
+        cut = piece.rfind(b"\r\n")
+        if cut < 0:
+            rest = piece
+            continue
+        rest = piece[cut + 2:]
+        try:
+            text = piece[:cut].decode(ENCODING)
+        except UnicodeDecodeError:
+            raise _Doubt from None
+        if kokuho_frame.UNASSIGNED.search(text) is not None:
+            raise _Doubt
+        yield from text.split("\r\n")
+    if rest:
+        raise _Doubt
+
+
+def _judge(p: _Patterns, lines: Iterator[str], file: str, known: Container[str]) -> Verdict | None:
+    control = p.control.regexes.get("control")
+    first = next(lines, None)
+    m = control.fullmatch(first) if control is not None and first is not None else None
+    if m is None:
+        return None
+    declared, shori_ym = m.group(*p.control.groups["control"])
+    regexes, groups, kind_of = p.data.regexes, p.data.groups, p.data.kind_of
+    heads, alone = kokuho_kyufu.HEADS, kokuho_kyufu.ALONE
+    # The kind that came after a kind last time is tried first (H1 → D1 → … → T1 → H1): one
+    # match instead of a split to find the kind, on most lines.
+    after: dict[str, str] = {}
+    kind = ""
+    counts: Counter[str] = Counter()
+    keys: set[int] = set()
+    xids: dict[str, bool] = {}
+    shurui: set[str] = set()
+    head: tuple[str, str] | None = None  # (被保険者番号, 提供年月) of the open H1 claim
+    claims = 0
+    expected = 2
+    for line in lines:
+        guess = after.get(kind, "")
+        m = regexes[guess].fullmatch(line) if guess else None
+        if m is None:
+            guess = kind_of(line) or ""
+            m = regexes[guess].fullmatch(line) if guess else None
+            if m is None:
+                break  # the end record, or a line for the full path
+            after[kind] = guess
+        kind = guess
+        got = m.group(*groups[kind])
+        if int(got[0]) != expected:
+            return None
+        expected += 1
+        xid = got[1]
+        ok = xids.get(xid)
+        if ok is None:
+            ok = xids[xid] = _exchange_ok(p, xid, shori_ym)
+        if not ok:
+            return None
+        counts[kind] += 1
+        if kind in heads:
+            if got[2] not in known:
+                return None
+            key = hash(got[1:])  # a collision only sends the file to the full path
+            if key in keys:
+                return None
+            keys.add(key)
+            claims += 1
+            head = got[2], got[3]
+            shurui.clear()
+        elif kind in alone:
+            claims += 1
+            head = None
+        else:
+            if head != (got[2], got[3]):
+                return None
+            if kind == "T1":
+                if got[4] in shurui:
+                    return None
+                shurui.add(got[4])
+    else:
+        return None  # no end record
+    if line not in (f"3,{expected}", f"3,{expected},") or next(lines, None) is not None:
+        return None
+    data_records = expected - 2
+    if int(declared) != data_records:
+        return None
+    return Verdict(file, records=data_records, groups=claims, kinds=counts)
+
+
+def _exchange_ok(p: _Patterns, xid: str, shori_ym: str) -> bool:
+    """The frame would read records of this 交換情報識別番号 with the layout the patterns are of."""
+    candidates = p.index.candidates(xid)
+    if not candidates or any(c.month != "shori_ym" for c in candidates):
+        return False
+    entry = p.index.entry(xid, shori_ym)
+    return entry is not None and p.index.layout(entry) is p.layout and xid.startswith(DATA_TYPE)
