@@ -22,7 +22,7 @@ import atheris
 with atheris.instrument_imports(include=["mappings"]):
     # the targets import every parser module: all of `mappings` they reach gets instrumented
     from tests.fuzz import mutate
-    from tests.fuzz.targets import TARGETS, BadOutcome, Target
+    from tests.fuzz.targets import TARGETS, BadOutcome, FuzzTarget
 
 ROOT = Path(__file__).resolve().parents[2]
 CRASHES = ROOT / "fixtures" / "fuzz" / "crashes"
@@ -56,7 +56,7 @@ def record_crash(target: str, data: bytes, exc: BaseException) -> Path | None:
 
 
 class Harness:
-    def __init__(self, target: Target, seeds: list[bytes]) -> None:
+    def __init__(self, target: FuzzTarget, seeds: list[bytes]) -> None:
         self.target = target
         self.seeds = seeds
         self.crashes = 0

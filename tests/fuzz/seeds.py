@@ -145,7 +145,25 @@ def _unit_test_examples() -> dict[str, dict[str, bytes]]:
     kokuho_xml_examples = {**{f"golden-{p.stem}": p.read_bytes() for p in sorted(GOLDEN_XML.glob("*.xml"))},
                            **{f"malformed-{k}": v[0] for k, v in tkx.CORPUS.items()}}
     return {"kokuho_frame": frame, "kokuho_kyufu": kyufu, "csv_vendor": vendor, "fixed": fixed, "xml": xml,
-            "kokuho_xml": kokuho_xml_examples}
+            "kokuho_xml": kokuho_xml_examples, "kyufu_quick": {**kyufu, **_simulated_kyufu()}}
+
+
+def _simulated_kyufu() -> dict[str, bytes]:
+    """Small 給付実績 files of the simulated 国保連: good ones (which the fast judgement vouches
+    for, so mutations probe its edge) and one per fault the simulator makes."""
+    import io
+
+    from fixtures.kokuho import kyufu
+
+    people = [(f"{i:010d}", level) for i, level in ((101, "21"), (102, "12"), (108, "25"))]
+    out = {}
+    for name, faults, lines in (("good", (), 1), ("good-two-lines", (), 2),
+                                *((f"fault-{f}", (f,), 1) for f in sorted(kyufu.FAULTS))):
+        buf = io.BytesIO()
+        kyufu.write(buf, kyufu.claims(people, "202610", seed=5, lines=lines), hokensha_no=CONTROL["hokensha_no"],
+                    shori_ym="202611", faults=faults)
+        out[name] = buf.getvalue()
+    return out
 
 
 def seeds() -> dict[str, dict[str, bytes]]:
@@ -161,6 +179,7 @@ def seeds() -> dict[str, dict[str, bytes]]:
         "fixed": _codec_seeds(t.fixed_layouts(), fixed_codec.render),
         "xml": _codec_seeds(t.xml_layouts(), xml_codec.render),
         "kokuho_xml": frame_files(kokuho_xml.render),
+        "kyufu_quick": {k: v for k, v in frames.items() if "kyufu-jisseki" in k},
     }
     for target, examples in _unit_test_examples().items():
         out[target].update(examples)

@@ -9,6 +9,9 @@ mean a bug was wrapped as a caller error (kokuho_frame.parse turns any TypeError
 Every input is parsed from three source shapes — bytes, a binary file, and an iterable of odd-sized
 pieces — and for the line/block parsers the three results must be equal: a record must not depend
 on where the transport happened to cut the stream.
+
+One target is of another kind (``Agreement``): the fast judgement of 給付実績 files against the
+full one, which it must never contradict by vouching for a file the full one refuses.
 """
 
 from __future__ import annotations
@@ -18,7 +21,9 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from functools import cache, partial
 from pathlib import Path
+from typing import Protocol
 
+from adapters.kokuho import kyufu_check, kyufu_quick
 from mappings import csv_codec, fixed_codec, kokuho_frame, kokuho_kyufu, kokuho_xml, xml_codec
 from mappings.layout import Layout
 from mappings.records import FieldProblem, ParsedRecord, RecordError
@@ -165,7 +170,46 @@ def _xml(lay: Layout | None, src: Source) -> Iterable[object]:
     return xml_codec.parse(lay, src, file=FILE)
 
 
-TARGETS: dict[str, Target] = {t.name: t for t in (
+class FuzzTarget(Protocol):
+    name: str
+    doc: str
+
+    def __call__(self, data: bytes) -> int: ...
+
+
+class _Insured:
+    """Every 被保険者番号 but those ending in 9: the rule that needs the store is fuzzed too."""
+
+    def __contains__(self, value: object) -> bool:
+        return isinstance(value, str) and not value.endswith("9")
+
+
+WARD = "131128"  # the 保険者番号 of the seeds (tests/fuzz/seeds.py)
+
+
+@dataclass(frozen=True)
+class Agreement:
+    """kyufu_quick.judge against the full judgement, kyufu_check.check, on the same bytes. The
+    fast one may be unsure of anything (None), but a Verdict from it must be the full one, which
+    must have found no problem — from every source shape alike."""
+
+    name: str
+    doc: str
+
+    def __call__(self, data: bytes) -> int:
+        insured = _Insured()
+        quick = [kyufu_quick.judge(make(data), FILE, WARD, insured) for _, make in SHAPES]
+        if any(q != quick[0] for q in quick):
+            raise BadOutcome("the fast judgement depends on the source shape")
+        full = kyufu_check.check(data, FILE, WARD, insured)
+        if quick[0] is not None and quick[0] != full:
+            raise BadOutcome(f"the fast judgement vouched for a file the full one judged otherwise: "
+                             f"{full.errors} problem(s) {[p['rule'] for p in full.problems[:5]]}, "
+                             f"{full.records} records / {quick[0].records}, {full.groups} groups / {quick[0].groups}")
+        return full.records
+
+
+TARGETS: dict[str, FuzzTarget] = {t.name: t for t in (
     Target("kokuho_frame", "kokuho_frame.parse: the 国保連 CSV frame, every exchange in the index", _none, _frame),
     Target("kokuho_kyufu", "kokuho_kyufu.claims(kokuho_frame.parse(...)): 給付実績 claims", _none, _kyufu,
            allowed=(kokuho_kyufu.Claim, ParsedRecord, RecordError)),
@@ -180,4 +224,5 @@ TARGETS: dict[str, Target] = {t.name: t for t in (
     Target("xml", "xml_codec.parse with every XML layout (shipped + fuzz)", xml_layouts, _xml, compare=False),
     Target("kokuho_xml", "kokuho_xml.parse: the 国保連 frame in XML, checked against the shipped XSD", _none,
            _kokuho_xml, compare=False),
+    Agreement("kyufu_quick", "kyufu_quick.judge: never vouches for a 給付実績 file kyufu_check would not pass"),
 )}
