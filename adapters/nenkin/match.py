@@ -1,0 +1,90 @@
+"""Matching a person of a Z11 特別徴収対象者 record to the ward's 宛名, or saying why not.
+
+The pension insurer knows a person by 基礎年金番号 + 年金コード; the ward's 宛名 keeps the
+基礎年金番号 it was told. A Z11 person is matched when exactly one 宛名 has the same 基礎年金番号,
+生年月日 and 性別; when several do, カナ氏名 breaks the tie (compared after NFKC — the file's
+half-width kana and the store's full-width are the same name — without spaces). Anything else is
+never guessed: no 宛名 with the 基礎年金番号 (unmatched; 宛名 with the same 生年月日, 性別 and カナ氏名
+are offered to the operator as suggestions, not applied), one with other 生年月日 / 性別
+(unmatched), several that カナ氏名 does not tell apart (ambiguous), or a 宛名 who is not a 第1号
+被保険者 (unmatched: 特別徴収 is for them only).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import unicodedata
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+MATCHED, UNMATCHED, AMBIGUOUS = "matched", "unmatched", "ambiguous"
+
+
+@dataclass(frozen=True)
+class Person:
+    """What a Z11 record says of the person (or what a 宛名 holds)."""
+
+    kiso_nenkin_no: str
+    birth: dt.date
+    sex: str
+    kana: str
+
+
+@dataclass(frozen=True)
+class Atena:
+    atena_no: str
+    kiso_nenkin_no: str | None
+    birth: dt.date
+    sex: str
+    kana: str
+    dai1go: bool  # a current 第1号被保険者
+
+
+@dataclass(frozen=True)
+class Match:
+    state: str  # MATCHED, UNMATCHED or AMBIGUOUS
+    atena_no: str | None = None
+    reason: str = ""
+    suggestions: tuple[str, ...] = field(default=())  # 宛名番号 an operator may look at
+
+
+def kana_key(kana: str) -> str:
+    """A カナ氏名 as compared: NFKC (half-width → full-width, ｶﾞ → ガ), no spaces of either width."""
+    return "".join(unicodedata.normalize("NFKC", kana).split())
+
+
+class AtenaIndex:
+    """The ward's 宛名 by 基礎年金番号 and by (生年月日, 性別, カナ), built once per file."""
+
+    def __init__(self, rows: Iterable[Atena]) -> None:
+        self.by_kiso: dict[str, list[Atena]] = {}
+        self.by_person: dict[tuple[dt.date, str, str], list[str]] = {}
+        for a in rows:
+            if a.kiso_nenkin_no:
+                self.by_kiso.setdefault(a.kiso_nenkin_no, []).append(a)
+            self.by_person.setdefault((a.birth, a.sex, kana_key(a.kana)), []).append(a.atena_no)
+
+    def match(self, p: Person) -> Match:
+        same_no = self.by_kiso.get(p.kiso_nenkin_no, [])
+        if not same_no:
+            suggestions = tuple(sorted(self.by_person.get((p.birth, p.sex, kana_key(p.kana)), [])))
+            return Match(UNMATCHED, reason="基礎年金番号 is in no 宛名", suggestions=suggestions)
+        same = [a for a in same_no if a.birth == p.birth and a.sex == p.sex]
+        if not same:
+            return Match(UNMATCHED, reason="the 宛名 with this 基礎年金番号 has another 生年月日 or 性別",
+                         suggestions=_numbers(same_no))
+        if len(same) > 1:
+            key = kana_key(p.kana)
+            same = [a for a in same if kana_key(a.kana) == key]
+            if len(same) != 1:
+                return Match(AMBIGUOUS, reason=f"{len(same_no)} 宛名 share the 基礎年金番号, 生年月日 and 性別"
+                             + ("; カナ氏名 does not tell them apart" if same else "; none has this カナ氏名"),
+                             suggestions=_numbers(same_no))
+        found = same[0]
+        if not found.dai1go:
+            return Match(UNMATCHED, reason="the 宛名 is not a 第1号被保険者", suggestions=(found.atena_no,))
+        return Match(MATCHED, found.atena_no)
+
+
+def _numbers(rows: Sequence[Atena]) -> tuple[str, ...]:
+    return tuple(sorted(a.atena_no for a in rows))
