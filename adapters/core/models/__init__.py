@@ -6,6 +6,7 @@ Business tables (標準準拠 side): atena, shikaku, fuka, fuka_kibetsu, nintei,
 Runtime tables (the bridge's own): outbox, inbox, transfer, change_journal, custody_pending, handover,
 quarantine; what the 国保連 was sent of 受給者異動 (kokuho_ido, kokuho_ido_file) and the 突合結果
 it returned (totsugo_kekka).
+特別徴収 with the 年金保険者 (tokucho_taisho, tokucho_irai, tokucho_kekka) and 収納 (shuno).
 """
 
 from adapters.core.models.atena import Atena, Shikaku
@@ -18,6 +19,7 @@ from adapters.core.models.kyufu import KyufuJisseki, KyufuMeisai, KyufuShukei
 from adapters.core.models.nintei import Nintei
 from adapters.core.models.quarantine import Quarantine
 from adapters.core.models.runtime import ChangeJournal, CustodyPending, Inbox, Outbox, Transfer
+from adapters.core.models.tokucho import Shuno, TokuchoIrai, TokuchoKekka, TokuchoTaisho
 from adapters.core.models.totsugo import TotsugoKekka
 
 __all__ = [
@@ -45,6 +47,10 @@ __all__ = [
     "Quarantine",
     "Shikaku",
     "ShikyuGendogaku",
+    "Shuno",
+    "TokuchoIrai",
+    "TokuchoKekka",
+    "TokuchoTaisho",
     "TotsugoKekka",
     "Transfer",
     "UtcDateTime",

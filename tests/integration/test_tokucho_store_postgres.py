@@ -1,0 +1,38 @@
+"""特別徴収 and 収納 tables (migration 0009) on a real PostgreSQL: the same checks as on SQLite
+(tests/unit/test_tokucho_store.py), each on a fresh database."""
+
+from __future__ import annotations
+
+import pytest
+
+from adapters.core import schema
+from adapters.core.store import open_store
+from tests.unit.test_tokucho_store import (
+    check_constraints,
+    check_received_again_changes_nothing,
+    check_upgrade_and_downgrade,
+)
+
+pytestmark = pytest.mark.postgres
+
+
+def test_migration_0009_upgrades_and_downgrades_on_postgres(pg_url: str) -> None:
+    check_upgrade_and_downgrade(pg_url)
+
+
+def test_check_constraints_on_postgres(pg_url: str) -> None:
+    schema.upgrade(pg_url)
+    store = open_store(pg_url)
+    try:
+        check_constraints(store)
+    finally:
+        store.kw["bind"].dispose()
+
+
+def test_a_file_received_or_applied_again_changes_nothing_on_postgres(pg_url: str) -> None:
+    schema.upgrade(pg_url)
+    store = open_store(pg_url)
+    try:
+        check_received_again_changes_nothing(store)
+    finally:
+        store.kw["bind"].dispose()
