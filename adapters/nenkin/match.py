@@ -17,7 +17,7 @@ import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-MATCHED, UNMATCHED, AMBIGUOUS = "matched", "unmatched", "ambiguous"
+from adapters.core.models.tokucho import AMBIGUOUS, MATCHED, UNMATCHED
 
 
 @dataclass(frozen=True)
