@@ -1,20 +1,31 @@
 """Fixed-length framing: records ⇄ byte-exact spans, with or without a record separator.
 
-Widths are bytes in the layout's encoding. A text field shorter than its span is padded on the
-right with ASCII spaces; every other converter must fill its span exactly (numbers zero-filled),
-except that an empty optional value is all spaces. On parse each span is decoded on its own, so a
-double-byte character cut by a span boundary is reported against the field it falls in.
+Widths are bytes in the field's encoding: the layout's, or a field's own (`encoding` on a field,
+e.g. `jis_x0208_raw` for the bare JIS X 0208 codes of a 年金特徴 kanji field). A text field
+shorter than its span is padded on the right with its encoding's space (ASCII, or the full-width
+space where the encoding has no ASCII); every other converter must fill its span exactly (numbers
+zero-filled), except that an empty optional value is all padding. On parse each span is decoded on
+its own, so a double-byte character cut by a span boundary is reported against the field it falls
+in. A character the field's encoding cannot carry goes to the CharPolicy (substituted by its
+table and reported, or the record held), as a character outside a charset does.
+
+`FixedRenderer` (one record at a time) and `parse_record` serve file frames built over this
+codec (mappings/nenkin_frame.py); `render` and `parse` handle a plain stream of records.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from operator import itemgetter
 from typing import Any
 
-from mappings.charpolicy import CharPolicy
+from mappings import jis_raw  # noqa: F401  (registers the jis_x0208_raw codec fields may name)
+from mappings.charpolicy import CharPolicy, Substitution
 from mappings.charsets import mask
 from mappings.errors import RenderError
 from mappings.layout import Field, FixedFormat, Layout, RecordKind
+from mappings.loader import field_pad
 from mappings.records import FieldProblem, ParsedRecord, RecordError, RecordRenderer, parse_texts
 from mappings.streams import Source, blocks
 
@@ -25,43 +36,150 @@ def _fmt(layout: Layout) -> FixedFormat:
     return layout.fixed
 
 
-def _byte_order(kind: RecordKind) -> list[int]:
-    starts = [f.span.start if f.span else 0 for f in kind.fields]
-    return sorted(range(len(kind.fields)), key=starts.__getitem__)
+@dataclass(frozen=True)
+class _Slot:
+    """One field of a kind with what the byte work needs, computed once per layout."""
+
+    field: Field
+    start: int  # 0-based offset
+    width: int
+    encoding: str
+    pad: str  # the padding character: " " or the full-width space
+    pad_bytes: bytes
+    unpad: Callable[[str], str]
+
+
+def _unpadder(f: Field, pad: str) -> Callable[[str], str]:
+    conv = f.converter
+    if conv.always:
+        return lambda text: text
+    if conv.pads:
+        return lambda text: text.rstrip(pad)
+    return lambda text: "" if text.strip(pad) == "" else text
+
+
+def _slots(layout: Layout, kind: RecordKind) -> tuple[_Slot, ...]:
+    out = []
+    for f in kind.fields:
+        assert f.span is not None
+        enc = f.encoding or layout.encoding
+        pad = field_pad(enc)
+        out.append(_Slot(f, f.span.offset, f.span.width, enc, pad, pad.encode(enc), _unpadder(f, pad)))
+    return tuple(out)
+
+
+class _Plan:
+    """A record kind's slots in field order and in byte order, and its spans as one C getter."""
+
+    def __init__(self, layout: Layout, kind: RecordKind) -> None:
+        self.kind = kind
+        self.slots = _slots(layout, kind)
+        self.byte_order = tuple(sorted(range(len(self.slots)), key=lambda i: self.slots[i].start))
+        spans = [slice(s.start, s.start + s.width) for s in self.slots]
+        self.cut: Callable[[bytes], Sequence[bytes]] = (
+            itemgetter(*spans) if len(spans) > 1 else lambda rec: (rec[spans[0]],))
+
+
+_PLANS: dict[tuple[int, str], _Plan] = {}
+
+
+def plan(layout: Layout, kind: RecordKind) -> _Plan:
+    key = (id(kind), layout.id)
+    found = _PLANS.get(key)
+    if found is None or found.kind is not kind:
+        found = _PLANS[key] = _Plan(layout, kind)
+    return found
+
+
+# --- render -------------------------------------------------------------------------------------
+
+class FixedRenderer:
+    """Renders one record at a time to its bytes (with the separator), or None when the
+    CharPolicy withholds it; RenderError on bad data. Records are numbered by the caller."""
+
+    def __init__(self, layout: Layout, chars: CharPolicy | None = None) -> None:
+        self.layout = layout
+        self.sep = _fmt(layout).record_separator.encode("ascii")
+        self.texts = RecordRenderer(layout, chars)
+        self.chars = self.texts.chars
+        self.plans = {k.name: plan(layout, k) for k in layout.kinds}
+
+    def record(self, index: int, record: Mapping[str, Any]) -> bytes | None:
+        got = self.texts.texts(index, record)
+        if got is None:
+            return None
+        kind, texts = got
+        slots = self.plans[kind.name].slots
+        parts: list[bytes] = []
+        pending: list[Substitution] = []
+        for i in self.plans[kind.name].byte_order:
+            raw = self._bytes(index, record, slots[i], texts[i], pending)
+            if raw is None:
+                self.chars.withheld.append(index)
+                return None
+            parts.append(raw)
+        self.chars.substitutions.extend(pending)
+        return b"".join(parts) + self.sep
+
+    def _bytes(self, index: int, record: Mapping[str, Any], slot: _Slot, text: str,
+               pending: list[Substitution]) -> bytes | None:
+        f, width = slot.field, slot.width
+        try:
+            raw = text.encode(slot.encoding)
+        except UnicodeEncodeError:
+            resolved = self._unencodable(index, record, slot, text, pending)
+            if resolved is None:
+                return None
+            text, raw = resolved, resolved.encode(slot.encoding)
+        if len(raw) == width:
+            return raw
+        if len(raw) < width and (f.converter.pads or text == ""):
+            if slot.pad != " " and text.endswith(slot.pad):
+                raise RenderError(self.layout.id, index, self.texts.key(record), f.name, "trailing_space",
+                                  "trailing full-width spaces are padding in this field")
+            fill, rest = divmod(width - len(raw), len(slot.pad_bytes))
+            if not rest:
+                return raw + slot.pad_bytes * fill
+        raise RenderError(self.layout.id, index, self.texts.key(record), f.name, "width",
+                          f"{len(raw)} bytes for a {width}-byte span")
+
+    def _unencodable(self, index: int, record: Mapping[str, Any], slot: _Slot, text: str,
+                     pending: list[Substitution]) -> str | None:
+        """Characters the field's own encoding cannot carry (a charset of the layout's encoding
+        let them through): substituted by the CharPolicy's table, or the record held."""
+        conv, enc = slot.field.converter, slot.encoding
+
+        def allowed(c: str) -> bool:
+            try:
+                c.encode(enc)
+            except UnicodeEncodeError:
+                return False
+            return conv.allowed(c)
+
+        bad = list(dict.fromkeys(c for c in text if not allowed(c)))
+        return self.chars.resolve(text, bad, allowed, scope=f"{enc}, charset {conv.charset}",
+                                  layout=self.layout.id, record_index=index,
+                                  record_key=self.texts.key(record), field=slot.field.name, pending=pending)
 
 
 def render(layout: Layout, records: Iterable[Mapping[str, Any]], *, chars: CharPolicy | None = None,
            batch: int = 1000) -> Iterator[bytes]:
     """Encoded records, a chunk per `batch` records. Records are numbered from 1 in errors/reports."""
-    sep = _fmt(layout).record_separator.encode("ascii")
-    enc = layout.encoding
-    renderer = RecordRenderer(layout, chars)
-    orders = {k.name: _byte_order(k) for k in layout.kinds}
+    renderer = FixedRenderer(layout, chars)
     out: list[bytes] = []
     for index, record in enumerate(records, start=1):
-        got = renderer.texts(index, record)
-        if got is None:
+        raw = renderer.record(index, record)
+        if raw is None:
             continue
-        kind, texts = got
-        parts = []
-        for i in orders[kind.name]:
-            f, text = kind.fields[i], texts[i]
-            raw = text.encode(enc)
-            width = f.span.width if f.span else 0
-            if len(raw) != width:
-                if len(raw) < width and (f.converter.pads or text == ""):
-                    raw += b" " * (width - len(raw))
-                else:
-                    raise RenderError(layout.id, index, renderer.key(record), f.name, "width",
-                                      f"{len(raw)} bytes for a {width}-byte span")
-            parts.append(raw)
-        out.append(b"".join(parts) + sep)
+        out.append(raw)
         if len(out) >= batch:
             yield b"".join(out)
             out.clear()
     if out:
         yield b"".join(out)
 
+
+# --- parse --------------------------------------------------------------------------------------
 
 def _choose_kind(layout: Layout, rec: bytes) -> RecordKind | None:
     if len(layout.kinds) == 1:
@@ -73,13 +191,22 @@ def _choose_kind(layout: Layout, rec: bytes) -> RecordKind | None:
     return None
 
 
-def _unpad(f: Field, text: str) -> str:
-    conv = f.converter
-    if conv.always:
-        return text
-    if conv.pads:
-        return text.rstrip(" ")
-    return "" if text.strip(" ") == "" else text
+def parse_record(layout: Layout, kind: RecordKind, rec: bytes, *, file: str, record_no: int, offset: int,
+                 problems: Sequence[FieldProblem] = ()) -> ParsedRecord | RecordError:
+    """One record's bytes (exactly the kind's length, no separator) through its fields; the
+    frame's own `problems` come first in a RecordError."""
+    found = list(problems)
+    texts: list[str | None] = []
+    slots = plan(layout, kind).slots
+    for slot, raw in zip(slots, plan(layout, kind).cut(rec), strict=True):
+        try:
+            texts.append(slot.unpad(raw.decode(slot.encoding)))
+        except UnicodeDecodeError:
+            f = slot.field
+            found.append(FieldProblem(f.name, "encoding", f"bytes not valid {slot.encoding}",
+                                      mask(raw.hex()) if f.sensitive else raw.hex(" ")))
+            texts.append(None)
+    return parse_texts(kind, texts, file=file, record_no=record_no, offset=offset, problems=found)
 
 
 def parse(layout: Layout, source: Source, *, file: str = "<stream>") -> Iterator[ParsedRecord | RecordError]:
@@ -87,7 +214,6 @@ def parse(layout: Layout, source: Source, *, file: str = "<stream>") -> Iterator
     sep = _fmt(layout).record_separator.encode("ascii")
     length = layout.kinds[0].length or 0
     size = length + len(sep)
-    enc = layout.encoding
     for record_no, block in enumerate(blocks(source, size), start=1):
         offset = (record_no - 1) * size
         if len(block) < size:
@@ -103,19 +229,9 @@ def parse(layout: Layout, source: Source, *, file: str = "<stream>") -> Iterator
             problems.append(FieldProblem(None, "record_kind", "no record kind's constant fields match"))
             yield RecordError(file, record_no, tuple(problems), offset=offset)
             continue
-        texts: list[str | None] = []
-        for f in kind.fields:
-            assert f.span is not None
-            raw = rec[f.span.offset:f.span.end]
-            try:
-                texts.append(_unpad(f, raw.decode(enc)))
-            except UnicodeDecodeError:
-                problems.append(FieldProblem(f.name, "encoding", f"bytes not valid {enc}",
-                                             mask(raw.hex()) if f.sensitive else raw.hex(" ")))
-                texts.append(None)
-        yield parse_texts(kind, texts, file=file, record_no=record_no, offset=offset, problems=problems)
+        yield parse_record(layout, kind, rec, file=file, record_no=record_no, offset=offset, problems=problems)
 
 
 def _constant(f: Field, encoding: str) -> bytes:
     value: str = getattr(f.converter, "value", "")
-    return value.encode(encoding)
+    return value.encode(f.encoding or encoding)

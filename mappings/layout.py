@@ -61,6 +61,7 @@ class Field:
     column: Column | None = None
     xpath: XPath | None = None
     params: Mapping[str, Any] = field(default_factory=dict)
+    encoding: str | None = None  # fixed-length only: this field's own codec (None: the layout's)
 
     @property
     def locator(self) -> Locator:

@@ -3,20 +3,24 @@
 File shape (see mappings/layouts/README.md): top-level partner, name, version, label, source,
 encoding, key; one framing table `[csv]`, `[fixed]` and/or `[xml]`; then `[[records]]` with
 `kind`, `length` (fixed), `element` (XML) and `fields`, an array of inline tables. In a field,
-`name label converter required sensitive quoted column start width xpath` are the field's own
-keys (in a fixed layout `start`/`width` make its byte span); every other key is a converter param.
+`name label converter required sensitive quoted column start width xpath encoding` are the field's
+own keys (in a fixed layout `start`/`width` make its byte span); every other key is a converter
+param. `encoding` (fixed-length only) gives one text field a codec of its own, e.g. the bare JIS
+X 0208 codes of a 年金特徴 kanji field (`jis_x0208_raw`, padded with its full-width space).
 `[xml] default_xpath` (a template with `{name}`) locates every non-filler field that has no
 `xpath` of its own: wide layouts (国保連, ~100 columns a record) then need no xpath per field.
 """
 
 from __future__ import annotations
 
+import codecs
 import re
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from mappings import jis_raw  # noqa: F401  (registers the jis_x0208_raw codec fields may name)
 from mappings.charsets import check_encoding
 from mappings.converters import CONVERTERS, FieldContext
 from mappings.errors import LayoutError, ParamError
@@ -36,7 +40,7 @@ from mappings.validation import structural_problems
 _TOP = {"partner", "name", "version", "label", "source", "encoding", "key", "csv", "fixed", "xml", "records"}
 _RECORD = {"kind", "length", "element", "fields"}
 _FIELD_OWN = {"name", "label", "converter", "required", "sensitive", "quoted",
-              "column", "start", "width", "xpath"}
+              "column", "start", "width", "xpath", "encoding"}
 _TERMINATORS = {"CRLF": "\r\n", "LF": "\n"}
 _SEPARATORS = {"none": "", "CRLF": "\r\n", "LF": "\n"}
 FILE_NAME = re.compile(r"(?P<name>[a-z0-9][a-z0-9-]*?)-v(?P<version>[0-9]+(?:\.[0-9]+)*)\.toml")
@@ -245,11 +249,57 @@ def _field(fd: Any, j: int, where: str, encoding: str, fixed: bool, default_xpat
         xpath = XPath(fd["xpath"])
     elif default_xpath is not None and conv_name != "filler":  # fillers have no place in XML
         xpath = XPath(default_xpath.replace("{name}", name))
+    field_encoding = None
+    if "encoding" in fd:
+        field_encoding = _field_encoding(fd["encoding"], conv_name, span, at, problems)
+        if field_encoding is None:
+            return None
     try:
-        converter = CONVERTERS[conv_name](params, FieldContext(encoding, span.width if span else None))
+        ctx = FieldContext(field_encoding or encoding, span.width if span else None)
+        converter = CONVERTERS[conv_name](params, ctx)
     except ParamError as exc:
         problems.append(f"{at}converter {conv_name}: {exc}")
         return None
     return Field(name=name, label=str(label), converter=converter, required=fd.get("required", True),
                  sensitive=fd.get("sensitive", False), quoted=fd.get("quoted", False),
-                 span=span, column=column, xpath=xpath, params=params)
+                 span=span, column=column, xpath=xpath, params=params, encoding=field_encoding)
+
+
+def field_pad(encoding: str) -> str:
+    """The character a padded field of `encoding` is filled with: the ASCII space, or the
+    full-width space where the encoding has no ASCII (jis_x0208_raw)."""
+    try:
+        return " " if " ".encode(encoding) == b" " else "\u3000"
+    except UnicodeEncodeError:
+        return "\u3000"
+
+
+def _field_encoding(value: Any, conv_name: str, span: ByteRange | None, at: str,
+                    problems: list[str]) -> str | None:
+    if span is None:
+        problems.append(f"{at}encoding: a field-level encoding is for fixed-length layouts only")
+        return None
+    if not isinstance(value, str):
+        problems.append(f"{at}encoding: a codec name")
+        return None
+    try:
+        name = codecs.lookup(value).name
+    except LookupError:
+        problems.append(f"{at}encoding: unknown encoding {value!r}")
+        return None
+    try:
+        return check_encoding(name)
+    except ValueError:
+        pass  # not ASCII-compatible: allowed for a text field padded with its full-width space
+    if conv_name != "text":
+        problems.append(f"{at}encoding {name}: not ASCII-compatible, so only for a text field")
+        return None
+    try:
+        pad = "\u3000".encode(name)
+    except UnicodeEncodeError:
+        problems.append(f"{at}encoding {name}: has neither an ASCII nor a full-width space to pad with")
+        return None
+    if span.width % len(pad):
+        problems.append(f"{at}width {span.width}: not a multiple of the {len(pad)}-byte pad of {name}")
+        return None
+    return name
