@@ -14,11 +14,12 @@ from pathlib import Path
 from typing import Any
 
 from adapters.core.identifiers import InvalidIdentifier, validate_hokensha_no
+from bridge.config.nenkin import NenkinCalendar, nenkin_calendar
 from bridge.config.partners import PartnerConfig, SftpChannel, partners
 from bridge.config.reader import ConfigError, Reader, config_file, each, read_files
 
-__all__ = ["BrokerConfig", "Config", "ConfigError", "FlowConfig", "PartnerConfig", "RouteConfig", "SftpChannel",
-           "default_config_dir", "load"]
+__all__ = ["BrokerConfig", "Config", "ConfigError", "FlowConfig", "NenkinCalendar", "PartnerConfig", "RouteConfig",
+           "SftpChannel", "default_config_dir", "load"]
 
 DIRECTIONS = ("out", "in")
 # Today's name for every flow that sets none (the print flows): the transfer id.
@@ -109,6 +110,7 @@ class Config:
     routes: dict[str, RouteConfig]
     partners: dict[str, PartnerConfig]
     flows: dict[str, FlowConfig]
+    nenkin: NenkinCalendar  # the 年金特徴 calendar (nenkin.toml)
 
     def route(self, name: str) -> RouteConfig:
         try:
@@ -145,6 +147,8 @@ def load(config_dir: Path | None = None) -> Config:
     routes = _routes(r, raw.get("routes.toml", {}))
     partner_map = partners(r, raw.get("partners.toml", {}), config_dir)
     flows = _flows(r, raw.get("flows.toml", {}), routes, partner_map)
+    nenkin = (nenkin_calendar(r, raw["nenkin.toml"], {f.name: f.direction for f in flows.values()})
+              if "nenkin.toml" in raw else NenkinCalendar({}, ()))  # a missing file is reported already
     config = Config(
         config_dir=config_dir,
         var=var,
@@ -162,6 +166,7 @@ def load(config_dir: Path | None = None) -> Config:
         routes=routes,
         partners=partner_map,
         flows=flows,
+        nenkin=nenkin,
     )
     r.check(config.store_url != config.custody_url, "bridge.toml", "custody.url",
             "must differ from store.url (the custody log is a separate database)")
