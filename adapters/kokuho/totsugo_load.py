@@ -16,9 +16,9 @@ from datetime import date
 from typing import Any
 
 from sqlalchemy import Table, func, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from adapters.core.inserts import insert_new
 from adapters.core.models import TotsugoKekka, utcnow
 from adapters.kokuho.verdict import Longest, Verdict, control, hokensha, records
 from mappings.charsets import mask
@@ -76,8 +76,7 @@ class TotsugoLoader:
               known: Container[str], first: Verdict) -> str:
         table = TotsugoKekka.__table__
         assert isinstance(table, Table)
-        dialect = session.get_bind().dialect.name
-        insert = (sqlite.insert(table) if dialect == "sqlite" else postgresql.insert(table)).on_conflict_do_nothing()
+        insert = insert_new(session, TotsugoKekka)
         second = Verdict(file)
         rows: list[dict[str, Any]] = []
         conn = session.connection()
