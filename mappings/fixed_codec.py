@@ -79,6 +79,21 @@ class _Plan:
         self.cut: Callable[[bytes], Sequence[bytes]] = (
             itemgetter(*spans) if len(spans) > 1 else lambda rec: (rec[spans[0]],))
 
+    def parse(self, rec: bytes, *, file: str, record_no: int, offset: int,
+              problems: Sequence[FieldProblem] = ()) -> ParsedRecord | RecordError:
+        """`parse_record` with this plan (a frame keeps the plan of each kind it reads)."""
+        found = list(problems)
+        texts: list[str | None] = []
+        for slot, raw in zip(self.slots, self.cut(rec), strict=True):
+            try:
+                texts.append(slot.unpad(raw.decode(slot.encoding)))
+            except UnicodeDecodeError:
+                f = slot.field
+                found.append(FieldProblem(f.name, "encoding", f"bytes not valid {slot.encoding}",
+                                          mask(raw.hex()) if f.sensitive else raw.hex(" ")))
+                texts.append(None)
+        return parse_texts(self.kind, texts, file=file, record_no=record_no, offset=offset, problems=found)
+
 
 _PLANS: dict[tuple[int, str], _Plan] = {}
 
@@ -195,18 +210,7 @@ def parse_record(layout: Layout, kind: RecordKind, rec: bytes, *, file: str, rec
                  problems: Sequence[FieldProblem] = ()) -> ParsedRecord | RecordError:
     """One record's bytes (exactly the kind's length, no separator) through its fields; the
     frame's own `problems` come first in a RecordError."""
-    found = list(problems)
-    texts: list[str | None] = []
-    slots = plan(layout, kind).slots
-    for slot, raw in zip(slots, plan(layout, kind).cut(rec), strict=True):
-        try:
-            texts.append(slot.unpad(raw.decode(slot.encoding)))
-        except UnicodeDecodeError:
-            f = slot.field
-            found.append(FieldProblem(f.name, "encoding", f"bytes not valid {slot.encoding}",
-                                      mask(raw.hex()) if f.sensitive else raw.hex(" ")))
-            texts.append(None)
-    return parse_texts(kind, texts, file=file, record_no=record_no, offset=offset, problems=found)
+    return plan(layout, kind).parse(rec, file=file, record_no=record_no, offset=offset, problems=problems)
 
 
 def parse(layout: Layout, source: Source, *, file: str = "<stream>") -> Iterator[ParsedRecord | RecordError]:

@@ -1,0 +1,318 @@
+"""The 年金特徴 (特別徴収) file frame: one byte stream, no record separators.
+
+    for item in nenkin_frame.parse(stream, file="Z1100001.DTA"): ParsedRecord | RecordError
+    chunks = nenkin_frame.render({"shichoson_code": "13112", "baitai_tsuban": 1,
+                                  "sakusei_ymd": date(2026, 7, 1), "gimusha_code": "001",
+                                  "tsuchi_naiyo_code": "01", "baitai_code": "6"}, records)
+
+A file is the 48-byte 管理レコード (layouts/nenkin/kanri-v1), the 48-byte ファイル管理レコード
+(file-kanri-v1: ファイル格納件数 = the 500-byte records that follow [INF]), then one block per
+市町村コード, in rising order: a header (区分 1), its data records (区分 2) and a trailer (区分 3)
+whose 合計件数 and 合計金額1/2/3 are the block's count and sums of 金額1/2/3 (tokucho-v1, the
+ISO-2022-JP shift-code form, by default; tokucho-cp932-v1 for the plain form). Every data record
+and the trailer repeat the header's 市町村コード, 特別徴収義務者コード, 通知内容コード and 制度コード,
+and 制度コード is "0" (介護) throughout (DOMAIN.md §年金特徴, LAYOUTS-EVIDENCE.md §4).
+
+Parse streams (one 500-byte record in hand at a time) and never stops at a problem: each record
+is yielded parsed or as a RecordError naming file, record number (the 管理レコード is 1), byte
+offset, field and rule; frame faults are RecordErrors too: length ((length − 96) mod 500 ≠ 0),
+block_structure, block_order, same_as_header, seido_code, trailer_count, trailer_total,
+file_count, record_kind. Render computes the counts and sums and spools the records (to disk
+past a few MB) because ファイル格納件数 comes before them.
+"""
+
+from __future__ import annotations
+
+import re
+import tempfile
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from mappings.charpolicy import CharPolicy
+from mappings.errors import RenderError
+from mappings.fixed_codec import FixedRenderer, plan
+from mappings.layout import KIND_KEY, Layout
+from mappings.records import FieldProblem, ParsedRecord, RecordError
+from mappings.registry import layouts
+from mappings.streams import Source, chunks
+
+KANRI = FILE_KANRI = 48
+HEAD = KANRI + FILE_KANRI
+RECORD = 500
+KAIGO = "0"  # 特別徴収制度コード of 介護保険; the other 制度 (国保, 後期) have files of their own
+SHARED = ("shichoson_code", "gimusha_code", "tsuchi_naiyo_code", "seido_code")
+AMOUNTS = ("kingaku1", "kingaku2", "kingaku3")
+TOTALS = ("gokei_kingaku1", "gokei_kingaku2", "gokei_kingaku3")
+CONTROL = ("shichoson_code", "baitai_tsuban", "sakusei_ymd", "gimusha_code", "tsuchi_naiyo_code", "baitai_code")
+SPOOL_IN_MEMORY = 8 << 20
+_KIND = re.compile(r"(?:^|DE[0-9A-Z]{2})(Z1[1-4A])", re.IGNORECASE)
+
+
+class NenkinFrameError(ValueError):
+    """A caller error the frame cannot report as a record (not a binary stream, bad control)."""
+
+
+def default_layout() -> Layout:
+    return layouts.get("nenkin", "tokucho", "1")
+
+
+def kanri_layout() -> Layout:
+    return layouts.get("nenkin", "kanri", "1")
+
+
+def file_kanri_layout() -> Layout:
+    return layouts.get("nenkin", "file-kanri", "1")
+
+
+def file_kind(file_name: str) -> str | None:
+    """Z11 / Z12 / Z13 / Z14 / Z1A from a file name (Z1100001.DTA, DE01Z12202601.DTA), or None."""
+    m = _KIND.match(file_name.rsplit("/", 1)[-1])
+    return m.group(1).upper() if m else None
+
+
+# --- render -------------------------------------------------------------------------------------
+
+@dataclass
+class _OutBlock:
+    city: str
+    header: bytes
+    first: int  # index of its first data record, for reports
+    count: int = 0
+    sums: list[int] = field(default_factory=lambda: [0, 0, 0])
+
+
+def render(control: Mapping[str, Any], records: Iterable[Mapping[str, Any]], *, layout: Layout | None = None,
+           chars: CharPolicy | None = None) -> Iterator[bytes]:
+    """One whole file. `control`: 管理 values (shichoson_code = 管理市町村コード, baitai_tsuban,
+    sakusei_ymd) and the header values every block shares (gimusha_code, tsuchi_naiyo_code,
+    baitai_code); 制度コード is "0". `records`: data values sorted by their shichoson_code (one
+    block per 市町村); the header's values are filled in (a record giving another is an error).
+    Records withheld by the CharPolicy are left out and not counted. RenderError on bad data."""
+    layout = layout or default_layout()
+    missing = [k for k in CONTROL if k not in control]
+    extra = sorted(set(control) - set(CONTROL))
+    if missing or extra:
+        raise NenkinFrameError(f"control values: missing {missing}, unknown {extra}")
+    shared = {"gimusha_code": control["gimusha_code"], "tsuchi_naiyo_code": control["tsuchi_naiyo_code"],
+              "seido_code": KAIGO, "sakusei_ymd": control["sakusei_ymd"]}
+    renderer = FixedRenderer(layout, chars)
+    written = 0
+    with tempfile.SpooledTemporaryFile(max_size=SPOOL_IN_MEMORY) as spool:
+        block: _OutBlock | None = None
+        for index, record in enumerate(records, start=1):
+            city = record.get("shichoson_code")
+            if block is None or city != block.city:
+                if block is not None:
+                    written += _close(renderer, spool, block, shared, index - 1)
+                    if not (isinstance(city, str) and city > block.city):
+                        raise RenderError(layout.id, index, renderer.texts.key(record), "shichoson_code",
+                                          "block_order", f"records must come sorted by 市町村コード: {city!r} "
+                                          f"after {block.city!r}")
+                head = {KIND_KEY: "header", "shichoson_code": city, "baitai_code": control["baitai_code"], **shared}
+                block = _OutBlock(str(city), _required(renderer.record(index, head), layout, index), index)
+            for name, value in shared.items():
+                if record.get(name, value) != value:
+                    raise RenderError(layout.id, index, renderer.texts.key(record), name, "same_as_header",
+                                      f"{record[name]!r} differs from the file's {value!r}")
+            raw = renderer.record(index, {**record, **shared, KIND_KEY: "data"})
+            if raw is None:
+                continue  # withheld: reported by the CharPolicy, not counted
+            if block.count == 0:
+                spool.write(block.header)
+                written += 1
+            spool.write(raw)
+            written += 1
+            block.count += 1
+            for i, name in enumerate(AMOUNTS):
+                block.sums[i] += int(record[name])
+        if block is not None:
+            written += _close(renderer, spool, block, shared, block.first + block.count)
+        kanri = {"shichoson_code": control["shichoson_code"], "baitai_tsuban": control["baitai_tsuban"],
+                 "sakusei_ymd": control["sakusei_ymd"]}
+        yield _required(FixedRenderer(kanri_layout(), chars).record(0, kanri), layout, 0)
+        yield _required(FixedRenderer(file_kanri_layout(), chars).record(0, {"file_kensu": written}), layout, 0)
+        spool.seek(0)
+        yield from iter(lambda: spool.read(1 << 16), b"")
+
+
+def _required(raw: bytes | None, layout: Layout, index: int) -> bytes:
+    if raw is None:  # a header, trailer or 管理 record holds no text a CharPolicy could withhold
+        raise RenderError(layout.id, index, "", None, "withheld", "a frame record was withheld")
+    return raw
+
+
+def _close(renderer: FixedRenderer, spool: Any, block: _OutBlock, shared: Mapping[str, Any], index: int) -> int:
+    """The block's trailer (none when every record of it was withheld); records written."""
+    if block.count == 0:
+        return 0
+    trailer = {KIND_KEY: "trailer", "shichoson_code": block.city, **shared, "gokei_kensu": block.count,
+               **dict(zip(TOTALS, block.sums, strict=True))}
+    spool.write(_required(renderer.record(index, trailer), renderer.layout, index))
+    return 1
+
+
+# --- parse --------------------------------------------------------------------------------------
+
+def _pieces(source: Source) -> Iterator[bytes]:
+    """The 管理 and ファイル管理 records (48 bytes each), then 500-byte records; the last piece is
+    short when the stream is."""
+    buf = bytearray()
+    sizes = iter((KANRI, FILE_KANRI))
+    size = next(sizes)
+    for chunk in chunks(source):
+        buf += chunk
+        pos = 0
+        while len(buf) - pos >= size:
+            yield bytes(buf[pos:pos + size])
+            pos += size
+            size = next(sizes, RECORD)
+        del buf[:pos]
+    if buf:
+        yield bytes(buf)
+
+
+@dataclass
+class _InBlock:
+    record_no: int
+    city: bytes
+    key: bytes  # the bytes of the shared fields (市町村, 義務者, 通知内容, 制度) in the header
+    count: int = 0
+    sums: list[int] = field(default_factory=lambda: [0, 0, 0])
+    sums_known: bool = True  # False once a data record of it could not be parsed
+    count_known: bool = True  # False once a record of unknown kind sat in it
+
+
+def _key(rec: bytes) -> bytes:
+    return rec[1:11] + rec[12:13]
+
+
+_SPANS = {"shichoson_code": slice(1, 6), "gimusha_code": slice(6, 9), "tsuchi_naiyo_code": slice(9, 11),
+          "seido_code": slice(12, 13)}
+
+
+def parse(source: Source, *, file: str = "<stream>",
+          layout: Layout | None = None) -> Iterator[ParsedRecord | RecordError]:
+    """The 管理 and ファイル管理 records, then every header, data and trailer record in order,
+    each parsed or a RecordError; frame faults as RecordErrors (field None or the field concerned).
+    Garbage input gives RecordErrors, never another exception."""
+    try:
+        yield from _parse(source, file, layout or default_layout())
+    except TypeError as exc:  # not a binary stream: the caller's error
+        raise NenkinFrameError(f"{file}: {exc}") from None
+
+
+def _parse(source: Source, file: str, layout: Layout) -> Iterator[ParsedRecord | RecordError]:
+    kinds = {b"1": plan(layout, layout.kind("header")), b"2": plan(layout, layout.kind("data")),
+             b"3": plan(layout, layout.kind("trailer"))}
+    kanri, file_kanri = plan(kanri_layout(), kanri_layout().kinds[0]), plan(file_kanri_layout(),
+                                                                            file_kanri_layout().kinds[0])
+    offset = records = 0
+    declared: int | None = None
+    block: _InBlock | None = None
+    prev_city: bytes | None = None
+    no = 0
+    for no, rec in enumerate(_pieces(source), start=1):
+        at, offset = offset, offset + len(rec)
+        expected = KANRI if no <= 2 else RECORD
+        if len(rec) < expected:
+            what = ("管理レコード", "ファイル管理レコード")[no - 1] if no <= 2 else "record"
+            yield RecordError(file, no, (FieldProblem(None, "length", f"truncated {what}: {len(rec)} bytes of "
+                                                      f"{expected}; file length {offset}: (length − 96) mod 500 = "
+                                                      f"{(offset - HEAD) % RECORD if offset >= HEAD else '-'}"),),
+                              offset=at)
+            break
+        if no == 1:
+            yield kanri.parse(rec, file=file, record_no=no, offset=at)
+            continue
+        if no == 2:
+            got = file_kanri.parse(rec, file=file, record_no=no, offset=at)
+            declared = got["file_kensu"] if isinstance(got, ParsedRecord) else None
+            yield got
+            continue
+        records += 1
+        problems: list[FieldProblem] = []
+        kind = rec[:1]
+        if rec[12:13] != b"0" and kind in kinds:
+            problems.append(FieldProblem("seido_code", "seido_code", "特別徴収制度コード must be 0 (介護)"))
+        if kind == b"1":
+            if block is not None:
+                problems.append(FieldProblem(None, "block_structure", f"a header before the trailer of the block "
+                                             f"opened at record {block.record_no}"))
+            city = rec[1:6]
+            if prev_city is not None and city <= prev_city:
+                problems.append(FieldProblem("shichoson_code", "block_order", "blocks must come in rising "
+                                             f"市町村コード order: {city.decode('latin-1')} after "
+                                             f"{prev_city.decode('latin-1')}"))
+            prev_city = city
+            block = _InBlock(no, city, _key(rec))
+            yield kinds[kind].parse(rec, file=file, record_no=no, offset=at, problems=problems)
+        elif kind == b"2":
+            if block is None:
+                problems.append(FieldProblem(None, "block_structure", "a data record outside a block (no header)"))
+            else:
+                block.count += 1
+                if _key(rec) != block.key:
+                    problems.extend(_differs(rec, block))
+            got = kinds[kind].parse(rec, file=file, record_no=no, offset=at, problems=problems)
+            if block is not None:
+                if isinstance(got, ParsedRecord):
+                    values = got.values
+                    sums = block.sums
+                    sums[0] += values["kingaku1"]
+                    sums[1] += values["kingaku2"]
+                    sums[2] += values["kingaku3"]
+                else:
+                    block.sums_known = False
+            yield got
+        elif kind == b"3":
+            if block is None:
+                problems.append(FieldProblem(None, "block_structure", "a trailer outside a block (no header)"))
+            elif _key(rec) != block.key:
+                problems.extend(_differs(rec, block))
+            got = kinds[kind].parse(rec, file=file, record_no=no, offset=at, problems=problems)
+            if block is not None and isinstance(got, ParsedRecord):
+                totals = _totals(got, block)
+                if totals:
+                    got = RecordError(file, no, tuple(totals), offset=at, kind="trailer")
+            block = None
+            yield got
+        else:
+            if block is not None:
+                block.count_known = block.sums_known = False
+            problems.append(FieldProblem(None, "record_kind", "レコード区分 must be 1, 2 or 3"))
+            yield RecordError(file, no, tuple(problems), offset=at)
+    yield from _finish(file, no, offset, block, declared, records)
+
+
+def _differs(rec: bytes, block: _InBlock) -> list[FieldProblem]:
+    header = block.key[:10] + b" " + block.key[10:]
+    return [FieldProblem(name, "same_as_header", f"differs from the header (record {block.record_no})")
+            for name, span in _SPANS.items() if rec[span] != header[span.start - 1:span.stop - 1]]
+
+
+def _totals(trailer: ParsedRecord, block: _InBlock) -> list[FieldProblem]:
+    found = []
+    if block.count_known and trailer["gokei_kensu"] != block.count:
+        found.append(FieldProblem("gokei_kensu", "trailer_count",
+                                  f"trailer says {trailer['gokei_kensu']}, the block has {block.count} data records"))
+    if block.count_known and block.sums_known:
+        for name, total in zip(TOTALS, block.sums, strict=True):
+            if trailer[name] != total:
+                found.append(FieldProblem(name, "trailer_total",
+                                          f"trailer says {trailer[name]}, the block's 金額 add up to {total}"))
+    return found
+
+
+def _finish(file: str, last: int, length: int, block: _InBlock | None, declared: int | None,
+            records: int) -> Iterator[RecordError]:
+    if last == 0:
+        yield RecordError(file, 0, (FieldProblem(None, "empty_file", "no bytes"),))
+        return
+    if block is not None:
+        yield RecordError(file, last, (FieldProblem(None, "block_structure", f"no trailer for the block opened "
+                                                    f"at record {block.record_no}"),))
+    if declared is not None and length >= HEAD and (length - HEAD) % RECORD == 0 and declared != records:
+        yield RecordError(file, 2, (FieldProblem("file_kensu", "file_count", f"ファイル格納件数 {declared}, the "
+                                                 f"file has {records} records of 500 bytes"),),
+                          offset=KANRI, kind="file_kanri")
