@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from bridge import logs
-from bridge.commands import custody, dead, fixtures, handovers, ops, quarantine, runtime, setup
+from bridge.commands import custody, dead, fixtures, handovers, nenkin, ops, quarantine, runtime, setup
 from bridge.context import State
 
 app = typer.Typer(help="kaigo-bridge: the 介護保険 integration hub.", no_args_is_help=True,
@@ -24,5 +24,5 @@ def main(ctx: typer.Context,
     ctx.obj = State(config)
 
 
-for module in (setup, runtime, ops, dead, quarantine, custody, handovers, fixtures):
+for module in (setup, runtime, ops, dead, quarantine, custody, handovers, fixtures, nenkin):
     module.register(app)

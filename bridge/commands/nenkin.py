@@ -1,0 +1,205 @@
+"""nenkin calendar [--nendo YYYY] [--as-of YYYY-MM-DD] [--json]: the 年金特徴 year at a glance.
+
+Each month of the 年度 (config/nenkin.toml) with its collection (仮徴収/本徴収 and 期) and the
+files it expects, each judged against the store's transfers of the file's flow made (sent or
+received) in that month, in Japan time:
+
+- done: one of them reached its end — outbound ``sent`` (or ``receipted``/``closed``), inbound
+  ``applied``;
+- pending: not done and its due day has not passed;
+- overdue: not done, past its due day, and needed — always, or a transfer of it exists (made but
+  stuck), or for an answer, the file it answers was done the month before;
+- none: a conditional file nothing called for (no changes sent; nothing to answer).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections import defaultdict
+from dataclasses import asdict, dataclass
+from datetime import date, datetime, timedelta, timezone
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from adapters.core.models import Transfer
+from bridge.config.nenkin import ANSWER, CHANGES, COLLECTIONS, Expected, NenkinCalendar
+from bridge.context import state
+from bridge.output import console
+
+JST = timezone(timedelta(hours=9))
+FIRST_NENDO = 2000  # 介護保険 began in April 2000
+DONE_STATES = {"out": ("sent", "receipted", "closed"), "in": ("applied",)}
+DONE, PENDING, OVERDUE, NONE = "done", "pending", "overdue", "none"
+STYLE = {DONE: "green", PENDING: "cyan", OVERDUE: "bold red", NONE: "dim"}
+NENDO_RE = re.compile(r"[0-9]{4}")
+
+Month = tuple[int, int]  # (year, month)
+
+
+class CalendarError(ValueError):
+    """A bad --nendo or --as-of, with the reason."""
+
+
+@dataclass(frozen=True)
+class FileStatus:
+    file: str
+    title: str
+    flow: str
+    direction: str
+    when: str
+    due: str  # ISO date
+    status: str
+    transfers: list[dict[str, str]]  # {"id", "state"} of the month's transfers of the flow
+    note: str
+
+
+def nendo_of(day: date) -> int:
+    return day.year if day.month >= 4 else day.year - 1
+
+
+def today_in_japan() -> date:
+    return datetime.now(JST).date()
+
+
+def parse_nendo(value: str | None, as_of: date) -> int:
+    """The 年度 asked for (default: the one of ``as_of``); a clear reason for anything else."""
+    if value is None:
+        return nendo_of(as_of)
+    last = nendo_of(max(as_of, today_in_japan())) + 1
+    if not NENDO_RE.fullmatch(value) or not FIRST_NENDO <= int(value) <= last:
+        raise CalendarError(f"--nendo: a 年度 is a year of four digits from {FIRST_NENDO} (介護保険 began in April "
+                            f"{FIRST_NENDO}) to {last} (the next 年度), got {value!r}")
+    return int(value)
+
+
+def parse_as_of(value: str | None) -> date:
+    if value is None:
+        return today_in_japan()
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise CalendarError(f"--as-of: a date is YYYY-MM-DD, got {value!r}") from None
+
+
+def _start(year: int, month: int) -> datetime:
+    """The first instant of a month in Japan."""
+    return datetime(year, month, 1, tzinfo=JST)
+
+
+def _previous(month: Month) -> Month:
+    year, m = month
+    return (year - 1, 12) if m == 1 else (year, m - 1)
+
+
+def _transfers(session: Session, cal: NenkinCalendar, nendo: int) -> dict[tuple[str, str, Month], list[Transfer]]:
+    """The transfers of the calendar's flows by (flow, direction, month in Japan), from the March
+    before the 年度 (April's answers look back to it) to its end."""
+    rows = session.scalars(select(Transfer).where(Transfer.flow.in_(cal.flows),
+                                                  Transfer.created_at >= _start(nendo, 3),
+                                                  Transfer.created_at < _start(nendo + 1, 4))
+                           .order_by(Transfer.created_at, Transfer.id))
+    out: dict[tuple[str, str, Month], list[Transfer]] = defaultdict(list)
+    for t in rows:
+        local = t.created_at.astimezone(JST)
+        out[(t.flow, t.direction, (local.year, local.month))].append(t)
+    return out
+
+
+def judge(expected: Expected, due: date, month_start: date, as_of: date, transfers: list[Transfer],
+          done: bool, answered: bool) -> str:
+    """``done``: a transfer of the month reached its end; ``answered``: (an answer) a file it
+    answers was done the month before."""
+    if done:
+        return DONE
+    needed = bool(transfers) or expected.when not in (CHANGES, ANSWER) or (expected.when == ANSWER and answered)
+    if needed:
+        return OVERDUE if as_of > due else PENDING
+    if expected.when == ANSWER:  # what it answers is known once the month before is over
+        return NONE if as_of >= month_start else PENDING
+    return NONE if as_of > due else PENDING
+
+
+def calendar_status(session: Session, cal: NenkinCalendar, nendo: int, as_of: date) -> dict[str, Any]:
+    """The whole year as plain data (the JSON of the command)."""
+    by_key = _transfers(session, cal, nendo)
+
+    def done_in(kind: str, month: Month) -> bool:
+        f = cal.files[kind]
+        return any(t.state in DONE_STATES[f.direction] for t in by_key.get((f.flow, f.direction, month), []))
+
+    months: list[dict[str, Any]] = []
+    counts = {DONE: 0, PENDING: 0, OVERDUE: 0, NONE: 0}
+    for m in cal.months:
+        key: Month = (m.year(nendo), m.month)
+        files = []
+        for e in m.expect:
+            f = cal.files[e.file]
+            transfers = by_key.get((f.flow, f.direction, key), [])
+            status = judge(e, m.due(nendo, e), date(*key, 1), as_of, transfers, done_in(e.file, key),
+                           any(done_in(a, _previous(key)) for a in e.answers))
+            counts[status] += 1
+            files.append(FileStatus(file=e.file, title=f.title, flow=f.flow, direction=f.direction, when=e.when,
+                                    due=m.due(nendo, e).isoformat(), status=status,
+                                    transfers=[{"id": t.id, "state": t.state} for t in transfers], note=e.note))
+        months.append({"month": f"{key[0]}-{key[1]:02d}", "collection": m.collection,
+                       "collection_title": COLLECTIONS.get(m.collection or ""), "ki": m.ki,
+                       "files": [asdict(x) for x in files]})
+    return {"nendo": nendo, "as_of": as_of.isoformat(), "flows": list(cal.flows), "counts": counts,
+            "months": months}
+
+
+def _collection(m: dict[str, Any]) -> str:
+    return f"{m['collection_title']} {m['ki']}期" if m["collection"] else ""
+
+
+def render(report: dict[str, Any]) -> Table:
+    counts = " · ".join(f"{k} {v}" for k, v in report["counts"].items())
+    table = Table(title=f"年金特徴 calendar {report['nendo']}年度 (as of {report['as_of']})",
+                  caption=f"flows: {', '.join(report['flows'])}\n{counts}")
+    for column in ("month", "collection", "file", "title", "flow", "dir", "due", "status", "transfers", "note"):
+        table.add_column(column)
+    for m in report["months"]:
+        rows = m["files"] or [None]
+        for i, f in enumerate(rows):
+            first = (m["month"], _collection(m)) if i == 0 else ("", "")
+            if f is None:
+                table.add_row(*first, *[""] * 8)
+                continue
+            transfers = ", ".join(f"{t['id']} {t['state']}" for t in f["transfers"])
+            table.add_row(*first, f["file"], f["title"], f["flow"], f["direction"], f["due"],
+                          f"[{STYLE[f['status']]}]{f['status']}[/]", transfers, f["note"])
+        table.add_section()
+    return table
+
+
+def register(app: typer.Typer) -> None:
+    nenkin_app = typer.Typer(help="年金特徴 (特別徴収) with the 年金保険者 through the 経由機関.")
+    app.add_typer(nenkin_app, name="nenkin")
+
+    @nenkin_app.command("calendar")
+    def calendar(ctx: typer.Context,
+                 nendo: Annotated[str | None, typer.Option(help="the 年度 (YYYY; default: this one)")] = None,
+                 as_of: Annotated[str | None, typer.Option("--as-of", help="judge as of this day (YYYY-MM-DD; "
+                                                           "default: today in Japan)")] = None,
+                 json_out: Annotated[bool, typer.Option("--json", help="print JSON instead of a table")] = False,
+                 ) -> None:
+        """The year's months and files: done, pending or overdue, from the store's transfers."""
+        try:
+            day = parse_as_of(as_of)
+            year = parse_nendo(nendo, day)
+        except CalendarError as exc:
+            typer.echo(str(exc), err=True)
+            raise typer.Exit(2) from exc
+        bridge = state(ctx).bridge
+        with bridge.sessions() as s:
+            report = calendar_status(s, bridge.config.nenkin, year, day)
+        if json_out:
+            print(json.dumps(report, ensure_ascii=False))
+        else:
+            console.print(render(report))
+
