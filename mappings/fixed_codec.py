@@ -78,10 +78,19 @@ class _Plan:
         spans = [slice(s.start, s.start + s.width) for s in self.slots]
         self.cut: Callable[[bytes], Sequence[bytes]] = (
             itemgetter(*spans) if len(spans) > 1 else lambda rec: (rec[spans[0]],))
+        # A Shift_JIS record without lead bytes is one character per byte: decoded whole (one C
+        # call) and cut as text, less the fields of another encoding, which are decoded apart.
+        self.whole = layout.encoding if layout.encoding in _ONE_PER_BYTE_WITHOUT_LEADS else None
+        self.own = tuple(i for i, s in enumerate(self.slots) if s.encoding != layout.encoding)
+        self.unpads = tuple((i, s.unpad) for i, s in enumerate(self.slots) if not s.field.converter.always)
 
     def parse(self, rec: bytes, *, file: str, record_no: int, offset: int,
               problems: Sequence[FieldProblem] = ()) -> ParsedRecord | RecordError:
         """`parse_record` with this plan (a frame keeps the plan of each kind it reads)."""
+        if self.whole is not None and len(rec.translate(None, _SJIS_LEADS)) == len(rec):
+            fast = self._whole(rec)
+            if fast is not None:
+                return parse_texts(self.kind, fast, file=file, record_no=record_no, offset=offset, problems=problems)
         found = list(problems)
         texts: list[str | None] = []
         for slot, raw in zip(self.slots, self.cut(rec), strict=True):
@@ -95,6 +104,23 @@ class _Plan:
         return parse_texts(self.kind, texts, file=file, record_no=record_no, offset=offset, problems=found)
 
 
+    def _whole(self, rec: bytes) -> list[str] | None:
+        """The field texts of a record without Shift_JIS lead bytes, or None (a field of its own
+        encoding does not decode: the per-field path reports it)."""
+        try:
+            texts = list(self.cut(rec.decode(self.whole)))  # type: ignore[arg-type]  # whole is set
+            for i in self.own:
+                slot = self.slots[i]
+                texts[i] = rec[slot.start:slot.start + slot.width].decode(slot.encoding)
+        except UnicodeDecodeError:
+            return None
+        for i, unpad in self.unpads:
+            texts[i] = unpad(texts[i])
+        return texts
+
+
+_ONE_PER_BYTE_WITHOUT_LEADS = ("cp932", "shift_jis")
+_SJIS_LEADS = bytes((*range(0x81, 0xA0), *range(0xE0, 0xFD)))
 _PLANS: dict[tuple[int, str], _Plan] = {}
 
 

@@ -17,6 +17,7 @@ ASCII, half-width kana, NEC/IBM extensions and user-defined characters are not e
 from __future__ import annotations
 
 import codecs
+import re
 
 NAME = "jis_x0208_raw"
 PAD = "\u3000"  # the full-width space: 0x2121
@@ -61,36 +62,64 @@ def _decode_pair(j1: int, j2: int) -> str | None:
     return char if _encode_char(char) == bytes((j1, j2)) else None
 
 
-_ENC: dict[str, bytes | None] = {}
-_DEC: dict[bytes, str | None] = {}
+# Python's euc_jp holds exactly these JIS X 0208 codes (checked code by code in the unit tests):
+# a bare code is its EUC-JP pair less 0x80 per byte, so both directions run in C through euc_jp,
+# bytes.translate and str.translate. Six codes decode differently in euc_jp (JIS mappings) and
+# cp932 (Microsoft's); cp932's reading is this codec's, and euc_jp's reading is not encodable.
+_EUC_TO_CP932 = {"\u301c": "\uff5e", "\u2016": "\u2225", "\u2212": "\uff0d", "\u00a2": "\uffe0",
+                 "\u00a3": "\uffe1", "\u00ac": "\uffe2"}
+_TO_CP932 = str.maketrans(_EUC_TO_CP932)
+_TO_EUC = str.maketrans({**{v: k for k, v in _EUC_TO_CP932.items()}, **dict.fromkeys(_EUC_TO_CP932, "\uffff")})
+_EUC_ODD = re.compile("[" + "".join(_EUC_TO_CP932) + "".join(_EUC_TO_CP932.values()) + "]")  # str.translate
+# looks every character up in its table: only texts holding one of the twelve take that path
+_GL = bytes(range(0x21, 0x7F))
+_GR = bytes(range(0xA1, 0xFF))
+_SET_HIGH = bytes(b | 0x80 for b in range(256))
+_CLEAR_HIGH = bytes(b & 0x7F for b in range(256))
 
 
 def encode(text: str, errors: str = "strict") -> tuple[bytes, int]:
-    out = bytearray()
-    for i, char in enumerate(text):
-        code = _ENC.get(char, b"")
-        if code == b"":
-            code = _ENC[char] = _encode_char(char)
-        if code is None:
-            raise UnicodeEncodeError(NAME, text, i, i + 1, "not a JIS X 0208 character")
-        out += code
-    return bytes(out), len(text)
+    try:
+        raw = (text.translate(_TO_EUC) if _EUC_ODD.search(text) else text).encode("euc_jp")
+    except UnicodeEncodeError:
+        raw = b""
+    if len(raw) == 2 * len(text) and not raw.translate(None, _GR):
+        return raw.translate(_CLEAR_HIGH), len(text)
+    return _slow_encode(text), len(text)
 
 
 def decode(data: bytes | bytearray | memoryview, errors: str = "strict") -> tuple[str, int]:
     data = bytes(data)
+    if not len(data) % 2 and not data.translate(None, _GL):
+        try:
+            text = data.translate(_SET_HIGH).decode("euc_jp")
+            return (text.translate(_TO_CP932) if _EUC_ODD.search(text) else text), len(data)
+        except UnicodeDecodeError:
+            pass
+    return _slow_decode(data), len(data)
+
+
+def _slow_encode(text: str) -> bytes:
+    """Code by code: the reference the fast path is tested against, and the error it raises."""
+    out = bytearray()
+    for i, char in enumerate(text):
+        code = _encode_char(char)
+        if code is None:
+            raise UnicodeEncodeError(NAME, text, i, i + 1, "not a JIS X 0208 character")
+        out += code
+    return bytes(out)
+
+
+def _slow_decode(data: bytes) -> str:
     chars = []
     for i in range(0, len(data) - 1, 2):
-        pair = data[i:i + 2]
-        char = _DEC.get(pair, "")
-        if char == "":
-            char = _DEC[pair] = _decode_pair(pair[0], pair[1])
+        char = _decode_pair(data[i], data[i + 1])
         if char is None:
             raise UnicodeDecodeError(NAME, data, i, i + 2, "not a JIS X 0208 code")
         chars.append(char)
     if len(data) % 2:
         raise UnicodeDecodeError(NAME, data, len(data) - 1, len(data), "odd byte count: a code is cut")
-    return "".join(chars), len(data)
+    return "".join(chars)
 
 
 def _search(name: str) -> codecs.CodecInfo | None:
