@@ -78,6 +78,8 @@ class _Plan:
         spans = [slice(s.start, s.start + s.width) for s in self.slots]
         self.cut: Callable[[bytes], Sequence[bytes]] = (
             itemgetter(*spans) if len(spans) > 1 else lambda rec: (rec[spans[0]],))
+        self.cut_text: Callable[[str], Sequence[str]] = (
+            itemgetter(*spans) if len(spans) > 1 else lambda text: (text[spans[0]],))
         # A Shift_JIS record without lead bytes is one character per byte: decoded whole (one C
         # call) and cut as text, less the fields of another encoding, which are decoded apart.
         self.whole = layout.encoding if layout.encoding in _ONE_PER_BYTE_WITHOUT_LEADS else None
@@ -108,7 +110,7 @@ class _Plan:
         """The field texts of a record without Shift_JIS lead bytes, or None (a field of its own
         encoding does not decode: the per-field path reports it)."""
         try:
-            texts = list(self.cut(rec.decode(self.whole)))  # type: ignore[arg-type]  # whole is set
+            texts = list(self.cut_text(rec.decode(self.whole)))  # type: ignore[arg-type]  # whole is set
             for i in self.own:
                 slot = self.slots[i]
                 texts[i] = rec[slot.start:slot.start + slot.width].decode(slot.encoding)
