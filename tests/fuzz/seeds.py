@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from mappings import csv_codec, fixed_codec, kokuho_frame, kokuho_xml, xml_codec
+from mappings import csv_codec, fixed_codec, kokuho_frame, kokuho_xml, nenkin_frame, xml_codec
 from mappings.converters import Code, YearMonth
 from mappings.errors import ConversionError, RenderError
 from mappings.layout import KIND_KEY, Field, Layout, RecordKind
@@ -103,6 +103,25 @@ def frame_files(render: Callable[..., Iterator[bytes]] = kokuho_frame.render) ->
     return out
 
 
+def nenkin_files() -> dict[str, bytes]:
+    """A 年金特徴 file per form: two blocks, records of every field (full) or required ones only."""
+    control = {"shichoson_code": "13112", "baitai_tsuban": 1, "sakusei_ymd": dt.date(2026, 7, 1),
+               "gimusha_code": "001", "tsuchi_naiyo_code": "01", "baitai_code": "6"}
+    out = {}
+    for layout in t.nenkin_layouts():
+        kind = layout.kind("data")
+        for full in (True, False):
+            recs = [sample_record(layout, kind, full=full, shichoson_code=city, tsuchi_naiyo_code="01")
+                    for city in ("13112", "13112", "13113")]
+            for rec in recs:
+                rec.pop("_kind", None)
+                for name in ("gimusha_code", "seido_code", "sakusei_ymd"):
+                    rec.pop(name, None)
+            out[f"{layout.name}-{'full' if full else 'required'}"] = b"".join(
+                nenkin_frame.render(control, recs, layout=layout))
+    return out
+
+
 def _unit_test_examples() -> dict[str, dict[str, bytes]]:
     """The hand-written examples of the unit tests (imported, so they stay the tests' own)."""
     from tests.unit import test_codec_csv as tc
@@ -111,6 +130,7 @@ def _unit_test_examples() -> dict[str, dict[str, bytes]]:
     from tests.unit import test_kokuho_frame as tk
     from tests.unit import test_kokuho_layouts as tl
     from tests.unit import test_kokuho_xml_faults as tkx
+    from tests.unit import test_nenkin_frame as tn
 
     frame = {"golden-5311": tk.GOLDEN, **{f"malformed-{k}": v[0] for k, v in tk.CORPUS.items()},
              "garbage-mixed": b"\x00\xff\x81\x20garbage\n\r\n,,,,", "garbage-lead-byte": b"\x81",
@@ -144,8 +164,11 @@ def _unit_test_examples() -> dict[str, dict[str, bytes]]:
            "shift-jis-declared": tx.GOLDEN.replace(b'encoding="UTF-8"', b'encoding="Shift_JIS"')}
     kokuho_xml_examples = {**{f"golden-{p.stem}": p.read_bytes() for p in sorted(GOLDEN_XML.glob("*.xml"))},
                            **{f"malformed-{k}": v[0] for k, v in tkx.CORPUS.items()}}
-    return {"kokuho_frame": frame, "kokuho_kyufu": kyufu, "csv_vendor": vendor, "fixed": fixed, "xml": xml,
-            "kokuho_xml": kokuho_xml_examples, "kyufu_quick": {**kyufu, **_simulated_kyufu()}}
+    nenkin = {"golden-z12-jis": tn.JIS, "golden-z12-cp932": tn.CP932,
+              **{f"malformed-{k}": v[0] for k, v in tn.CORPUS.items() if v[0]}}
+    return {"nenkin_frame": nenkin, "kokuho_frame": frame, "kokuho_kyufu": kyufu, "csv_vendor": vendor,
+            "fixed": fixed, "xml": xml, "kokuho_xml": kokuho_xml_examples,
+            "kyufu_quick": {**kyufu, **_simulated_kyufu()}}
 
 
 def _simulated_kyufu() -> dict[str, bytes]:
@@ -180,6 +203,7 @@ def seeds() -> dict[str, dict[str, bytes]]:
         "xml": _codec_seeds(t.xml_layouts(), xml_codec.render),
         "kokuho_xml": frame_files(kokuho_xml.render),
         "kyufu_quick": {k: v for k, v in frames.items() if "kyufu-jisseki" in k},
+        "nenkin_frame": nenkin_files(),
     }
     for target, examples in _unit_test_examples().items():
         out[target].update(examples)

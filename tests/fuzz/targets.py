@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Protocol
 
 from adapters.kokuho import kyufu_check, kyufu_quick
-from mappings import csv_codec, fixed_codec, kokuho_frame, kokuho_kyufu, kokuho_xml, xml_codec
+from mappings import csv_codec, fixed_codec, kokuho_frame, kokuho_kyufu, kokuho_xml, nenkin_frame, xml_codec
 from mappings.layout import Layout
 from mappings.records import FieldProblem, ParsedRecord, RecordError
 from mappings.registry import LayoutRegistry, layouts
@@ -147,6 +147,15 @@ def _frame(_: Layout | None, src: Source) -> Iterable[object]:
     return kokuho_frame.parse(src, file=FILE)
 
 
+@cache
+def nenkin_layouts() -> tuple[Layout, ...]:
+    return (layouts.get("nenkin", "tokucho"), layouts.get("nenkin", "tokucho-cp932"))
+
+
+def _nenkin(lay: Layout | None, src: Source) -> Iterable[object]:
+    return nenkin_frame.parse(src, file=FILE, layout=lay)
+
+
 def _kokuho_xml(_: Layout | None, src: Source) -> Iterable[object]:
     return kokuho_xml.parse(src, file=FILE)
 
@@ -224,5 +233,7 @@ TARGETS: dict[str, FuzzTarget] = {t.name: t for t in (
     Target("xml", "xml_codec.parse with every XML layout (shipped + fuzz)", xml_layouts, _xml, compare=False),
     Target("kokuho_xml", "kokuho_xml.parse: the 国保連 frame in XML, checked against the shipped XSD", _none,
            _kokuho_xml, compare=False),
+    Target("nenkin_frame", "nenkin_frame.parse: the 年金特徴 file frame, ISO-2022-JP and cp932 forms",
+           nenkin_layouts, _nenkin),
     Agreement("kyufu_quick", "kyufu_quick.judge: never vouches for a 給付実績 file kyufu_check would not pass"),
 )}
