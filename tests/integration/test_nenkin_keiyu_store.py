@@ -22,6 +22,7 @@ from adapters.nenkin import match
 from fixtures import population
 from fixtures.nenkin import dta, taisho
 from fixtures.nenkin.dta import SimulatorError
+from fixtures.nenkin.keiyu import Keiyu, Request, requests_from_z12
 from mappings import nenkin_frame
 from mappings.records import ParsedRecord, RecordError
 
@@ -161,3 +162,52 @@ def test_tsuika_refuses_whom_it_cannot_announce(loaded: Any) -> None:
         taisho.tsuika(s, NENDO, 5)
     assert [taisho.tsuika_date(NENDO, m) for m in (6, 12, 2)] == [
         date(NENDO, 7, 10), date(NENDO + 1, 1, 10), date(NENDO + 1, 3, 10)]
+
+
+def z12_of(group: list[taisho.Pensioner], kibetsu: dict[str, tuple[int, ...]]) -> bytes:
+    """The ward's Z12 for one 義務者, as the project writes it: 金額1 = 期4, 金額2 = 期5."""
+    control = {"shichoson_code": "13112", "baitai_tsuban": 1, "sakusei_ymd": date(NENDO, 7, 10),
+               "gimusha_code": group[0].person.gimusha_code, "tsuchi_naiyo_code": "01", "baitai_code": "6"}
+    recs = [{"shichoson_code": "13112", "kiso_nenkin_no": p.person.kiso_nenkin_no, "nenkin_code": p.person.nenkin_code,
+             "birth_ymd": p.person.birth, "seibetsu": p.person.sex, "kana_shimei": p.person.kana,
+             "kanji_shimei": p.person.kanji, "yubin_no": p.person.yubin_no, "kanji_jusho": p.person.kanji_jusho,
+             "kakushu_kubun": "01", "shori_kekka": "00", "kingaku1": kibetsu[p.atena_no][3],
+             "kingaku2": kibetsu[p.atena_no][4], "kingaku3": 0} for p in group]
+    return b"".join(nenkin_frame.render(control, recs))
+
+
+def test_a_year_of_answers_reconciles_with_the_premiums(loaded: Any) -> None:
+    store, people = loaded
+    with store() as s:
+        pensioners = taisho.pensioners(s, NENDO, seed=SEED)
+    kibetsu = {p.atena_no: people[p.atena_no].premium.kibetsu for p in pensioners}
+    assert {len(k) for k in kibetsu.values()} == {6}  # 特別徴収: 6 期
+    sim = Keiyu(NENDO, seed=SEED, refuse_rate=0.03, stop_rate=0.02, death_rate=0.01)
+    z14: dict[int, list[dict[str, Any]]] = {}
+    kari = [Request(p.person, {ki: kibetsu[p.atena_no][ki - 1] for ki in (1, 2, 3)}) for p in pensioners]
+    for ki in (1, 2, 3):
+        z14[ki] = read(sim.tenbiki(kari, ki))
+    by_gimusha: dict[str, list[taisho.Pensioner]] = {}
+    for p in sorted(pensioners, key=lambda p: p.person.key):
+        by_gimusha.setdefault(p.person.gimusha_code, []).append(p)
+    z12s = [z12_of(group, kibetsu) for group in by_gimusha.values()]
+    z13 = read([sim.answer_z12(raw) for raw in z12s])
+    honcho = [r for raw in z12s for r in requests_from_z12(raw)]
+    for ki in (4, 5, 6):
+        z14[ki] = read(sim.tenbiki(honcho, ki))
+
+    refused = {r["kiso_nenkin_no"] for r in z13 if r["shori_kekka"] != "00"}
+    assert len(z13) == len(pensioners) and 0 < len(refused) < 0.1 * len(pensioners)
+    stopped_at: dict[str, int] = {}
+    for ki in range(1, 7):
+        for r in z14[ki]:
+            if r["kakushu_kubun"] != "00":
+                stopped_at.setdefault(r["kiso_nenkin_no"], ki)
+    assert stopped_at and len(stopped_at) < 0.4 * len(pensioners)
+    expected = 0
+    for p in pensioners:
+        kiso, stop = p.person.kiso_nenkin_no, stopped_at.get(p.person.kiso_nenkin_no, 7)
+        expected += sum(kibetsu[p.atena_no][ki - 1] for ki in range(1, stop) if ki < 4 or kiso not in refused)
+    assert sum(r["kingaku1"] for recs in z14.values() for r in recs) == expected
+    for ki in range(4, 7):
+        assert not refused & {r["kiso_nenkin_no"] for r in z14[ki]}
