@@ -1,6 +1,8 @@
-"""Loading a received 国保連 file into the store (the ``kokuho-load`` handler).
+"""Loading a received partner file into the store (the ``load`` handler).
 
-The flow's layout names the loader (LOADERS). ``prepare`` (outside the store's write lock) reads
+The flow's layout names the loader (LOADERS), which says what it needs from the store and the
+configuration (``context``), judges the file and applies it. ``prepare`` (outside the store's
+write lock) reads
 the decrypted payload once and judges the whole file; ``__call__`` (in the store transaction,
 with the inbox row) then either quarantines the file whole with its report — nothing applied —
 or has the loader read it a second time and apply it, idempotently: a file or a record
@@ -9,17 +11,16 @@ delivered again changes nothing. The transfer becomes ``applied``, its counts in
 
 from __future__ import annotations
 
-from collections.abc import Callable, Container
+from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Protocol
+from typing import Any, Protocol
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from adapters.core.models import Shikaku, Transfer
+from adapters.core.models import Transfer
+from adapters.judgement import Verdict
 from adapters.kokuho.kyufu_load import KyufuLoader
 from adapters.kokuho.totsugo_load import TotsugoLoader
-from adapters.kokuho.verdict import Verdict
 from bridge.config import Config
 from mappings.streams import Source
 from queues import quarantine
@@ -39,13 +40,18 @@ Reader = Callable[[], Source]  # the file from its start, each time it is called
 
 
 class Loader(Protocol):
-    def check(self, read: Reader, file: str, ward: str, known: Container[str]) -> Verdict:
+    def context(self, session: Session, config: Config, transfer: Transfer) -> Any:
+        """What judging and applying the file need from the store and the configuration (the
+        ward's numbers, who it insures …), read once per judgement."""
+        ...
+
+    def check(self, read: Reader, file: str, context: Any) -> Verdict:
         """The whole file judged, nothing written. ``read`` may be called more than once (a fast
         judgement that is not sure hands the file to the full one)."""
         ...
 
-    def apply(self, session: Session, transfer_id: str, source: Source, file: str, ward: str,
-              known: Container[str], first: Verdict) -> str:
+    def apply(self, session: Session, transfer_id: str, source: Source, file: str, context: Any,
+              first: Verdict) -> str:
         """Apply a file ``check`` passed; returns the custody detail. TransientError if the second
         reading does not find what the first did (the store changed between them)."""
         ...
@@ -57,15 +63,10 @@ LOADERS: dict[str, Loader] = {
 }
 
 
-def known_hihokensha(session: Session) -> set[str]:
-    return set(session.scalars(select(Shikaku.hihokensha_no)))
-
-
-class KokuhoLoadHandler(Handler):
+class LoadHandler(Handler):
     def __init__(self, config: Config, keyring: Keyring, payloads: PayloadStore, actor: str,
                  read_sessions: sessionmaker[Session]) -> None:
         self.config = config
-        self.ward = config.hokensha_no
         self.keyring = keyring
         self.payloads = payloads
         self.actor = actor
@@ -92,24 +93,24 @@ class KokuhoLoadHandler(Handler):
             transfer, name, loader = self._target(s, message)
             if transfer.state != RECEIVED:
                 return
-            known = known_hihokensha(s)
-        self._verdicts[message.id] = loader.check(self._reader(transfer), name, self.ward, known)
+            context = loader.context(s, self.config, transfer)
+        self._verdicts[message.id] = loader.check(self._reader(transfer), name, context)
 
     def __call__(self, session: Session, message: Message) -> None:
         transfer, name, loader = self._target(session, message)
         verdict = self._verdicts.pop(message.id, None)
         if transfer.state != RECEIVED:  # applied, quarantined or rejected by an earlier delivery
             return
-        known = known_hihokensha(session)
+        context = loader.context(session, self.config, transfer)
         if verdict is None:  # prepared by another process (a retried batch): judge it here
-            verdict = loader.check(self._reader(transfer), name, self.ward, known)
+            verdict = loader.check(self._reader(transfer), name, context)
         layout = self.config.flow(transfer.flow)
         transfer.layout, transfer.layout_version = layout.layout, str(layout.layout_version)
         transfer.record_count = verdict.records
         if not verdict.ok:
             quarantine.hold(session, transfer, name, verdict.problems, self.actor, total=verdict.errors)
             return
-        detail = loader.apply(session, transfer.id, self._reader(transfer)(), name, self.ward, known, verdict)
+        detail = loader.apply(session, transfer.id, self._reader(transfer)(), name, context, verdict)
         now = datetime.now(UTC)
         transfer.state, transfer.updated_at, transfer.last_error = APPLIED, now, None
         record(session, CustodyEvent(transfer_id=transfer.id, event=APPLIED, actor=self.actor,

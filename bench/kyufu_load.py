@@ -31,9 +31,10 @@ from sqlalchemy import func, select
 
 from adapters.core.kyufu_apply import apply_kyufu
 from adapters.core.models import KyufuJisseki, Outbox, Transfer
+from adapters.judgement import Verdict
 from adapters.kokuho import kyufu_check, kyufu_quick
+from adapters.kokuho.context import KokuhoContext, known_hihokensha
 from adapters.kokuho.kyufu_load import KyufuLoader
-from adapters.kokuho.load import known_hihokensha
 from bench.install import REPO
 from bench.proc import run_child
 from bench.report import Row, row
@@ -96,7 +97,7 @@ def check(config_dir: str, path: str) -> dict[str, Any]:
             yield from iter(lambda: f.read(1 << 16), b"")
 
     started = time.perf_counter()
-    verdict = KyufuLoader().check(read, Path(path).name, WARD, known)
+    verdict = KyufuLoader().check(read, Path(path).name, KokuhoContext(WARD, known))
     if not verdict.ok:
         raise RuntimeError(f"the simulated file has {verdict.errors} problems: {verdict.problems[:3]}")
     return {"seconds": time.perf_counter() - started, "records": verdict.records}
@@ -120,7 +121,7 @@ def apply_only(config_dir: str, path: str) -> dict[str, Any]:
                 return
             yield group
 
-    verdict = kyufu_check.Verdict(Path(path).name)
+    verdict = Verdict(Path(path).name)
     session = bridge.sessions()
     try:
         session.begin()

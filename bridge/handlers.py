@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 from adapters.core.journal import JournalHandler
 from adapters.delivery import DeliverHandler
-from adapters.kokuho.load import KokuhoLoadHandler
+from adapters.load import LoadHandler
 from bridge.config import RouteConfig
 from queues.apply import Handler
 
@@ -24,12 +24,12 @@ def _deliver(bridge: Bridge, _route: RouteConfig) -> Handler:
                           lambda: bridge.vendor_handover)
 
 
-def _kokuho_load(bridge: Bridge, _route: RouteConfig) -> Handler:
-    return KokuhoLoadHandler(bridge.config, bridge.keyring, bridge.payloads, bridge.actor, bridge.read_sessions)
+def _load(bridge: Bridge, _route: RouteConfig) -> Handler:
+    return LoadHandler(bridge.config, bridge.keyring, bridge.payloads, bridge.actor, bridge.read_sessions)
 
 
 HANDLERS: dict[str, Callable[[Bridge, RouteConfig], Handler]] = {
     "change-journal": _journal,
     "deliver": _deliver,
-    "kokuho-load": _kokuho_load,
+    "load": _load,
 }

@@ -21,13 +21,13 @@ from collections.abc import Container, Iterator
 from typing import Any
 
 from adapters.core.models.kyufu import NATURAL_KEY
+from adapters.judgement import Verdict
 from adapters.kokuho.verdict import (
     Alnum,
     InTable,
     Longest,
     Present,
     Rule,
-    Verdict,
     control,
     hokensha,
     records,

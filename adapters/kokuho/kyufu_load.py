@@ -2,27 +2,30 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Container
+from collections.abc import Callable
 
 from sqlalchemy.orm import Session
 
 from adapters.core.kyufu_apply import apply_kyufu
+from adapters.judgement import Verdict
 from adapters.kokuho import kyufu_check, kyufu_quick
-from adapters.kokuho.verdict import Verdict
+from adapters.kokuho.context import KokuhoContext, kokuho_context
 from mappings.streams import Source
 from queues.errors import TransientError
 
 
 class KyufuLoader:
-    def check(self, read: Callable[[], Source], file: str, ward: str, known: Container[str]) -> Verdict:
-        # Nearly every file is valid: the fast judgement vouches for it, or the full one says why not.
-        quick = kyufu_quick.judge(read(), file, ward, known)
-        return quick if quick is not None else kyufu_check.check(read(), file, ward, known)
+    context = staticmethod(kokuho_context)
 
-    def apply(self, session: Session, transfer_id: str, source: Source, file: str, ward: str,
-              known: Container[str], first: Verdict) -> str:
+    def check(self, read: Callable[[], Source], file: str, context: KokuhoContext) -> Verdict:
+        # Nearly every file is valid: the fast judgement vouches for it, or the full one says why not.
+        quick = kyufu_quick.judge(read(), file, context.ward, context.known)
+        return quick if quick is not None else kyufu_check.check(read(), file, context.ward, context.known)
+
+    def apply(self, session: Session, transfer_id: str, source: Source, file: str, context: KokuhoContext,
+              first: Verdict) -> str:
         second = Verdict(file)
-        counts = apply_kyufu(session, kyufu_check.groups(source, file, ward, known, second))
+        counts = apply_kyufu(session, kyufu_check.groups(source, file, context.ward, context.known, second))
         if not second.ok or second.records != first.records:
             # The payload is authenticated and immutable: the two passes cannot differ unless the
             # store changed in between (a 資格 removed). Roll back; the next attempt judges again.

@@ -19,8 +19,9 @@ from collections import Counter
 from collections.abc import Container, Iterator
 from functools import lru_cache
 
+from adapters.judgement import Verdict
 from adapters.kokuho.kyufu_check import DATA_TYPE, RULES
-from adapters.kokuho.verdict import Verdict, hokensha_problem, narrowing
+from adapters.kokuho.verdict import hokensha_problem, narrowing
 from mappings import kokuho_frame, kokuho_kyufu
 from mappings.layout import Layout
 from mappings.linepattern import LinePatterns, Narrowing

@@ -20,7 +20,9 @@ from sqlalchemy.orm import Session
 
 from adapters.core.inserts import insert_new
 from adapters.core.models import TotsugoKekka, utcnow
-from adapters.kokuho.verdict import Longest, Verdict, control, hokensha, records
+from adapters.judgement import Verdict
+from adapters.kokuho.context import KokuhoContext, kokuho_context
+from adapters.kokuho.verdict import Longest, control, hokensha, records
 from mappings.charsets import mask
 from mappings.records import ParsedRecord, RecordError
 from mappings.streams import Source
@@ -66,21 +68,23 @@ def _read(source: Source, file: str, ward: str, known: Container[str],
 
 
 class TotsugoLoader:
-    def check(self, read: Callable[[], Source], file: str, ward: str, known: Container[str]) -> Verdict:
+    context = staticmethod(kokuho_context)
+
+    def check(self, read: Callable[[], Source], file: str, context: KokuhoContext) -> Verdict:
         verdict = Verdict(file)
-        for _ in _read(read(), file, ward, known, verdict):
+        for _ in _read(read(), file, context.ward, context.known, verdict):
             pass
         return verdict
 
-    def apply(self, session: Session, transfer_id: str, source: Source, file: str, ward: str,
-              known: Container[str], first: Verdict) -> str:
+    def apply(self, session: Session, transfer_id: str, source: Source, file: str, context: KokuhoContext,
+              first: Verdict) -> str:
         table = TotsugoKekka.__table__
         assert isinstance(table, Table)
         insert = insert_new(session, TotsugoKekka)
         second = Verdict(file)
         rows: list[dict[str, Any]] = []
         conn = session.connection()
-        for shori_ym, digest, rec in _read(source, file, ward, known, second):
+        for shori_ym, digest, rec in _read(source, file, context.ward, context.known, second):
             v = rec.values
             ido: date = v["ido_ymd"]
             rows.append({"transfer_id": transfer_id, "shori_ym": shori_ym, "hihokensha_no": v["hihokensha_no"],

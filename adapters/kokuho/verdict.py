@@ -1,59 +1,24 @@
-"""Judging an inbound 国保連 file whole: the verdict, and the rules every file kind shares.
+"""Judging an inbound 国保連 file whole: the rules every file kind shares.
 
 A loader reads a file once to judge it (nothing written) and, if nothing was found, once more to
 apply it; both passes read through ``records`` (the CSV frame, or its XML form, sniffed from the
-first bytes) so they count the same records. A problem is a dict the quarantine report shows:
-file, レコード番号, line, field, rule, detail and the value (masked where personal).
+first bytes) so they count the same records, into an adapters.judgement.Verdict.
 """
 
 from __future__ import annotations
 
 import itertools
-from collections import Counter
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any
 
 from adapters.core.identifiers import InvalidIdentifier, validate_hokensha_no
+from adapters.judgement import Verdict
 from mappings import kokuho_frame, kokuho_xml
 from mappings.converters import code_tables
 from mappings.linepattern import Narrowing
 from mappings.records import ParsedRecord, RecordError
 from mappings.streams import Source, chunks
-
-REPORT_LIMIT = 1000  # problems kept for the operator's report; the count is always exact
-
-
-@dataclass
-class Verdict:
-    """What one pass found: the problems (the first REPORT_LIMIT), their count, and tallies."""
-
-    file: str
-    problems: list[dict[str, Any]] = field(default_factory=list)
-    errors: int = 0
-    records: int = 0  # data records
-    groups: int = 0  # what the store keeps: 給付実績, 突合結果 …
-    kinds: Counter[str] = field(default_factory=Counter)  # data records per record kind
-
-    def add(self, record: int | None, fld: str | None, rule: str, detail: str, value: str | None = None,
-            line: int | None = None) -> None:
-        self.errors += 1
-        if len(self.problems) < REPORT_LIMIT:
-            self.problems.append({"file": self.file, "record": record, "line": line, "field": fld, "rule": rule,
-                                  "detail": detail, "value": value})
-
-    def add_error(self, err: RecordError) -> None:
-        for p in err.problems:
-            self.add(err.record_no, p.field, p.rule, p.detail, p.raw, line=err.line)
-
-    @property
-    def ok(self) -> bool:
-        return self.errors == 0
-
-    def not_stored(self, stored: frozenset[str]) -> dict[str, int]:
-        """Records of kinds the store has no table for: received, kept in the payload only."""
-        return {k: n for k, n in sorted(self.kinds.items()) if k not in stored}
 
 
 def records(source: Source, file: str, verdict: Verdict) -> Iterator[ParsedRecord | RecordError]:

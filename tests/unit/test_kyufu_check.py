@@ -10,8 +10,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from adapters.judgement import REPORT_LIMIT, Verdict
 from adapters.kokuho import kyufu_check
-from adapters.kokuho.verdict import REPORT_LIMIT
 from fixtures.kokuho import kyufu
 from mappings import kokuho_frame, kokuho_xml
 from mappings.layout import KIND_KEY
@@ -29,7 +29,7 @@ def file(*faults: str, claims: list[kyufu.Claim] = CLAIMS) -> bytes:
     return buf.getvalue()
 
 
-def judged(data: bytes) -> kyufu_check.Verdict:
+def judged(data: bytes) -> Verdict:
     return kyufu_check.check(data, "KYUFU.CSV", WARD, KNOWN)
 
 
@@ -37,7 +37,7 @@ def test_a_good_file_has_no_problems_and_gives_the_simulators_groups() -> None:
     data = file()
     verdict = judged(data)
     assert verdict.ok and verdict.groups == 5 and verdict.records == sum(c.records for c in CLAIMS)
-    again = kyufu_check.Verdict("KYUFU.CSV")
+    again = Verdict("KYUFU.CSV")
     groups = list(kyufu_check.groups(data, "KYUFU.CSV", WARD, KNOWN, again))
     assert again.ok and len(groups) == 5
     for claim, group in zip(CLAIMS, groups, strict=True):
@@ -130,8 +130,8 @@ def test_the_xml_form_of_the_same_file_gives_the_same_groups() -> None:
     assert xml.startswith(b"<?xml")
     verdict = judged(xml)
     assert verdict.ok and verdict.records == judged(data).records
-    from_xml = list(kyufu_check.groups(xml, "K", WARD, KNOWN, kyufu_check.Verdict("K")))
-    from_csv = list(kyufu_check.groups(data, "K", WARD, KNOWN, kyufu_check.Verdict("K")))
+    from_xml = list(kyufu_check.groups(xml, "K", WARD, KNOWN, Verdict("K")))
+    from_csv = list(kyufu_check.groups(data, "K", WARD, KNOWN, Verdict("K")))
     assert from_xml == from_csv and len(from_csv) == len(CLAIMS)
     bad = xml.replace(CLAIMS[0].hihokensha_no.encode(), b"9999999999")  # its H1, D1 and T1 rows
     assert [p["rule"] for p in judged(bad).problems] == ["unknown_hihokensha"]

@@ -10,7 +10,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from adapters.judgement import Verdict
 from adapters.kokuho import kyufu_check, kyufu_quick
+from adapters.kokuho.context import KokuhoContext
 from adapters.kokuho.kyufu_load import KyufuLoader
 from fixtures.kokuho import kyufu
 from tests.fuzz.targets import TARGETS
@@ -27,16 +29,17 @@ def file(*faults: str, claims: list[kyufu.Claim] = CLAIMS) -> bytes:
     return buf.getvalue()
 
 
-def quick(data: bytes, known: set[str] = KNOWN) -> kyufu_check.Verdict | None:
+def quick(data: bytes, known: set[str] = KNOWN) -> Verdict | None:
     return kyufu_quick.judge(data, "KYUFU.CSV", WARD, known)
 
 
-def full(data: bytes, known: set[str] = KNOWN) -> kyufu_check.Verdict:
+def full(data: bytes, known: set[str] = KNOWN) -> Verdict:
     return kyufu_check.check(data, "KYUFU.CSV", WARD, known)
 
 
-def loader_check(data: bytes) -> kyufu_check.Verdict:
-    return KyufuLoader().check(lambda: iter([data[:777], data[777:]]), "KYUFU.CSV", WARD, KNOWN)
+def loader_check(data: bytes) -> Verdict:
+    context = KokuhoContext(WARD, frozenset(KNOWN))
+    return KyufuLoader().check(lambda: iter([data[:777], data[777:]]), "KYUFU.CSV", context)
 
 
 def test_a_good_file_is_vouched_for_with_the_full_judgements_counts() -> None:
@@ -171,6 +174,6 @@ def test_the_agreement_target_sees_a_contradiction(monkeypatch: pytest.MonkeyPat
     """The fuzz target would report a fast judgement that vouched for a refused file."""
     target = TARGETS["kyufu_quick"]
     assert target(file()) > 0
-    monkeypatch.setattr(kyufu_quick, "judge", lambda *a: kyufu_check.Verdict("fuzz.dat"))
+    monkeypatch.setattr(kyufu_quick, "judge", lambda *a: Verdict("fuzz.dat"))
     with pytest.raises(AssertionError, match="vouched for a file"):
         target(file("negative"))
