@@ -116,7 +116,8 @@ class Home:
         return "\n".join(p.read_text(errors="replace") for p in sorted(self.root.glob("worker-*.log")))
 
     def transfer_state(self, transfer_id: str) -> str:
-        with self.bridge.sessions() as s:
+        # A read session: a writer's would wait for the store's write lock (a load in progress).
+        with self.bridge.read_sessions() as s:
             transfer = s.get(Transfer, transfer_id)
             assert transfer is not None, f"no transfer {transfer_id}"
             return transfer.state
