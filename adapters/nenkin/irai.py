@@ -23,7 +23,7 @@ from adapters.core.models.tokucho import MATCHED
 
 HONCHO_KI = (4, 5, 6)  # 本徴収: 10, 12, 2月 (DOMAIN.md [DOC])
 YEARLY = "04"  # 捕捉月 of the yearly 対象者 (通知内容コード 00)
-IRAI_CODE = "00"  # 通知内容コード of a Z12 record [INF: only 00/22/30/31/41/61/81 are known]
+IRAI_CODE = "01"  # 通知内容コード 特別徴収依頼通知 (mappings/codes/nenkin.toml [CODE])
 BATCH = 5000
 
 
