@@ -101,6 +101,7 @@ class Config:
     custody_signing_key: Path
     checkpoint_interval: int
     hokensha_no: str  # the ward's own 保険者番号, in every exchange with the 国保連
+    shichoson_code: str  # 市町村コード (5 digits), in every 年金特徴 file
     broker: BrokerConfig
     keys_dir: Path
     payloads_dir: Path
@@ -157,6 +158,7 @@ def load(config_dir: Path | None = None) -> Config:
         custody_signing_key=r.path(main, "bridge.toml", "custody.signing_key"),
         checkpoint_interval=r.get(main, "bridge.toml", "custody.checkpoint_interval", int, 5),
         hokensha_no=_hokensha_no(r, main),
+        shichoson_code=_shichoson_code(r, main),
         broker=broker,
         keys_dir=r.path(main, "bridge.toml", "keys.dir"),
         payloads_dir=r.path(main, "bridge.toml", "payloads.dir"),
@@ -182,6 +184,13 @@ def _hokensha_no(r: Reader, main: dict[str, Any]) -> str:
     except InvalidIdentifier as exc:
         r.check(False, "bridge.toml", "ward.hokensha_no", str(exc))
         return value
+
+
+def _shichoson_code(r: Reader, main: dict[str, Any]) -> str:
+    value = r.get(main, "bridge.toml", "ward.shichoson_code", str)
+    r.check(len(value) == 5 and value.isascii() and value.isdigit(), "bridge.toml", "ward.shichoson_code",
+            "must be the 5-digit 市町村コード (全国地方公共団体コード without its check digit)")
+    return value
 
 
 def _routes(r: Reader, raw: dict[str, Any]) -> dict[str, RouteConfig]:
