@@ -21,6 +21,7 @@ from adapters.core.models import Transfer
 from adapters.judgement import Verdict
 from adapters.kokuho.kyufu_load import KyufuLoader
 from adapters.kokuho.totsugo_load import TotsugoLoader
+from adapters.nenkin.loader import NenkinLoader
 from bridge.config import Config
 from mappings.streams import Source
 from queues import quarantine
@@ -60,6 +61,7 @@ class Loader(Protocol):
 LOADERS: dict[str, Loader] = {
     "kokuho/kyufu-jisseki": KyufuLoader(),
     "kokuho/jukyusha-totsugo-kekka": TotsugoLoader(),
+    "nenkin/tokucho": NenkinLoader(),
 }
 
 
