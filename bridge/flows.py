@@ -6,6 +6,7 @@ only the query that yields its records, registered here under the flow's name.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -17,13 +18,14 @@ from rich.progress import Progress
 from sqlalchemy.orm import Session
 
 from adapters.kokuho import ido_run, ido_teisei
+from adapters.nenkin import z12, z12_sent
 from adapters.vendor import hihokenshasho, hokenryo, nintei_kekka
 from bridge.app import Bridge
 from mappings import csv_codec, kokuho_frame
 from mappings.charpolicy import CharPolicy, SubstitutionTable
 from mappings.layout import Layout
 from mappings.registry import LayoutRegistry
-from queues.outbound import Record, Renderer, RenderResult, send_outbound
+from queues.outbound import Outcome, Record, Renderer, RenderResult, send_outbound
 
 
 def batch_key(name: str, nendo: int, edition: int) -> str:
@@ -54,6 +56,10 @@ class FlowSource:
     # ``after`` returns extra summary entries.
     before: Callable[[Bridge], Any] | None = None
     after: Callable[[Bridge, Any], dict[str, Any]] | None = None
+    # A run that makes several files, a batch each (the Z12: one per 特別徴収義務者): from (bridge,
+    # flow, period, edition), what ``after`` gets and the (batch key, scope) of every file to make,
+    # in place of ``scope``; it may write to the store first (e.g. decide what to send).
+    plan: Callable[[Bridge, str, int, int], tuple[Any, list[tuple[str, Any]]]] | None = None
 
 
 def _kokuho_encode(exchange: str) -> Callable[[Bridge, Layout, Any], Encode]:
@@ -98,6 +104,10 @@ SOURCES: dict[str, FlowSource] = {
                                 period="month", encode=_kokuho_encode(ido_teisei.EXCHANGE),
                                 before=lambda b: ido_teisei.record_sent(b.sessions, b.payloads),
                                 after=_kokuho_teisei_after),
+    # The July 特別徴収依頼 (Z12) of a 年度: the 本徴収 依頼 decided, then one file per 特別徴収義務者
+    # (adapters/nenkin/z12.py); the 依頼 in the files recorded sent (z12_sent.py).
+    "nenkin.z12": FlowSource(count=z12.count, records=z12.records, plan=z12.plan, encode=z12.encoder,
+                             before=lambda b: z12_sent.record_sent(b.sessions, b.payloads), after=z12_sent.after),
 }
 
 
@@ -151,20 +161,30 @@ def run_flow(bridge: Bridge, name: str, nendo: int | None = None, edition: int =
     if source.before is not None:
         source.before(bridge)
     started = time.perf_counter()
+    run, files = source.plan(bridge, name, period, edition) if source.plan is not None else (None, [])
+    outcome = Outcome()
     with bridge.read_sessions() as session, Progress(disable=not progress, transient=True) as bar:
-        batch, scope = source.scope(session, name, period, edition)
-        render = csv_renderer(layout, table, source.encode(bridge, layout, scope) if source.encode else None)
-        total = source.count(session, scope)
-        task = bar.add_task(batch, total=total)
-        records: Iterator[Record] = source.records(session, scope)
-        outcome = send_outbound(bridge.sessions, bridge.keyring, bridge.payloads, flow,
-                                batch, records, total, render, bridge.actor,
-                                tick=lambda n: bar.advance(task, n))
-    extra = source.after(bridge, scope) if source.after is not None else {}
+        if source.plan is None:
+            files = [source.scope(session, name, period, edition)]
+            run = files[0][1]
+        for batch, scope in files:
+            render = csv_renderer(layout, table, source.encode(bridge, layout, scope) if source.encode else None)
+            total = source.count(session, scope)
+            task = bar.add_task(batch, total=total)
+            records: Iterator[Record] = source.records(session, scope)
+            made = send_outbound(bridge.sessions, bridge.keyring, bridge.payloads, flow,
+                                 batch, records, total, render, bridge.actor,
+                                 tick=functools.partial(bar.advance, task))
+            outcome.transfers += made.transfers
+            outcome.held += made.held
+            outcome.records += made.records
+            outcome.bytes += made.bytes
+            outcome.resumed += made.resumed
+    extra = source.after(bridge, run) if source.after is not None else {}
     bridge.flush_custody()
     published = bridge.publish_pending()
     when = {"month": period} if source.period == "month" else {"nendo": period}
-    return {"flow": name, **when, "batch": batch, "records": outcome.records,
+    return {"flow": name, **when, "batch": " ".join(batch for batch, _scope in files), "records": outcome.records,
             "transfers": len(outcome.transfers), "resumed": outcome.resumed, "held": len(outcome.held),
             "bytes": outcome.bytes, "published": published,
             "seconds": round(time.perf_counter() - started, 2), "transfer_ids": outcome.transfers, **extra}

@@ -1,0 +1,206 @@
+"""The July Z12 (特別徴収依頼, 通知内容コード 01): the 本徴収 依頼 of a 年度, one file per
+特別徴収義務者コード, and the record of what the files held.
+
+A run (`kaigo-bridge run nenkin.z12 --nendo 2026`, bridge/flows.py ``plan``):
+- decides the 本徴収 依頼 in its own transaction (adapters/nenkin/irai.py ``decide_honcho``:
+  idempotent; whom it cannot ask is listed with the reason in the run's summary);
+- makes one file per 義務者 with pending 依頼 of 期4–6, batch key ``nenkin.z12/<義務者>/<年度>``
+  (``#n`` for an edition). The 義務者 comes first because it names the file: flows.toml's
+  ``file_name`` can use the batch key's first segment (``{period}``) but nothing after it;
+- one record per person, sorted by 基礎年金番号: 金額1 = 期4, 金額2 = 期5 (= 期6, which irai.py
+  made sure of), 金額3 = 0, 各種区分 "01", 処理結果 "00", 作成年月日 = the run's date in Japan,
+  媒体通番 = the edition, 媒体コード "6" (回線, LAYOUTS-EVIDENCE.md §4 [CODE]).
+A 年度 already run is refused (AlreadyRun) unless ``--edition n``, which sends the 年度's 依頼
+that are pending or sent (not yet answered by a Z13) again, as 媒体通番 n. A run that died between
+files resumes with the files it had not made.
+
+After the transfers exist, ``z12_sent.record_sent`` parses each stored file back and marks the 依頼 it
+holds ``sent`` with its transfer (as adapters/kokuho/ido_run.py does): "sent" is what the file
+holds, handed to delivery under custody. A file held for a character (a カナ氏名 the half-width
+set cannot carry) is not delivered: its 依頼 stay pending, and the withheld persons are reported.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta, timezone
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from adapters.core.models import Atena, TokuchoIrai, Transfer
+from adapters.core.models.tokucho import IRAI_PENDING, IRAI_SENT
+from adapters.kokuho.ido_kana import to_halfwidth_kana
+from adapters.nenkin import irai
+from mappings import jis_raw, nenkin_frame
+from mappings.charpolicy import CharPolicy
+from mappings.layout import Layout
+from queues.outbound import AlreadyRun
+
+if TYPE_CHECKING:
+    from bridge.app import Bridge
+    from bridge.flows import Encode
+
+FLOW = "nenkin.z12"
+BAITAI_CODE = "6"  # 回線
+KAKUSHU_TAISHO = "01"  # 各種区分 特別徴収対象者 ("02" 住所地特例: not used yet)
+SHORI_KEKKA = "00"
+KANA_BYTES, KANJI_BYTES = 25, 50  # the layout's カナ氏名 and 漢字氏名 spans
+JST = timezone(timedelta(hours=9))
+CHUNK = 500
+
+
+class NothingToRequest(AlreadyRun):
+    """No 依頼 to send for the 年度: refused like a finished batch, rather than an empty file."""
+
+
+@dataclass
+class Z12File:
+    """One file of a run: the 依頼 of one 特別徴収義務者."""
+
+    nendo: int
+    gimusha_code: str
+    edition: int
+    sakusei: date
+    records: list[dict[str, Any]] = field(default_factory=list)
+    atena: dict[str, str] = field(default_factory=dict)  # 基礎年金番号 → 宛名番号, for reports
+
+    def batch(self, flow: str = FLOW) -> str:
+        return f"{flow}/{self.gimusha_code}/{self.nendo}" + (f"#{self.edition}" if self.edition > 1 else "")
+
+    def control(self, shichoson_code: str) -> dict[str, Any]:
+        return {"shichoson_code": shichoson_code, "baitai_tsuban": self.edition, "sakusei_ymd": self.sakusei,
+                "gimusha_code": self.gimusha_code, "tsuchi_naiyo_code": irai.IRAI_CODE,
+                "baitai_code": BAITAI_CODE}
+
+
+@dataclass
+class Z12Run:
+    """What a run decided and made, for its summary."""
+
+    nendo: int
+    edition: int
+    decided: irai.Decided
+    files: list[Z12File] = field(default_factory=list)
+    left_out: list[tuple[str, str]] = field(default_factory=list)  # (宛名番号, why) not in any file
+
+
+_BATCH = re.compile(rf"{re.escape(FLOW)}/(\d{{3}})/(\d{{4}})(?:#(\d+))?")
+
+
+def _made(session: Session, nendo: int) -> dict[tuple[str, int], bool]:
+    """(義務者, edition) → finished, for the batches of the 年度 made so far."""
+    query = (select(Transfer.batch, Transfer.part_count, func.count())
+             .where(Transfer.flow == FLOW, Transfer.batch.like(f"{FLOW}/%/{nendo}%"))
+             .group_by(Transfer.batch, Transfer.part_count))
+    made: dict[tuple[str, int], bool] = {}
+    for batch, part_count, parts in session.execute(query):
+        m = _BATCH.fullmatch(batch or "")
+        if m is None or int(m[2]) != nendo:
+            raise ValueError(f"flow {FLOW}: batch key {batch!r} is not <義務者コード>/<年度>[#edition]")
+        key = (m[1], int(m[3] or 1))
+        made[key] = made.get(key, False) or parts >= (part_count or 1)
+    return made
+
+
+def plan(bridge: Bridge, flow: str, nendo: int, edition: int) -> tuple[Z12Run, list[tuple[str, Z12File]]]:
+    """Decide the 依頼 and the files of the run (bridge/flows.py FlowSource.plan)."""
+    if flow != FLOW:
+        raise ValueError(f"adapters.nenkin.z12 makes {FLOW}, not {flow}")
+    if not 2000 <= nendo <= 2999:
+        raise ValueError(f"{FLOW}: 年度 must be a western year like 2026, got {nendo}")
+    with bridge.sessions() as s:
+        made = _made(s, nendo)
+    if edition > 1 and not any(ed == 1 for _g, ed in made):
+        raise NothingToRequest(f"{FLOW}: no run for 年度 {nendo} to issue again as edition {edition}")
+    mine = {g: done for (g, ed), done in made.items() if ed == edition}
+    if mine and all(mine.values()):
+        raise AlreadyRun(f"{FLOW}: 年度 {nendo} was already run (batches "
+                         f"{', '.join(sorted(f'{g}/{nendo}' for g in mine))}, edition {edition}); "
+                         f"issue a new edition (--edition {edition + 1}) to send it again")
+    with bridge.sessions.begin() as s:
+        decided = irai.decide_honcho(s, nendo)
+    run = Z12Run(nendo, edition, decided)
+    statuses = (IRAI_PENDING,) if edition == 1 else (IRAI_PENDING, IRAI_SENT)
+    sakusei = datetime.now(JST).date()
+    with bridge.sessions() as s:
+        files = build(s, nendo, edition, statuses, sakusei, run.left_out)
+    # An interrupted run resumes: the files it finished are not made again.
+    run.files = [f for f in files if not mine.get(f.gimusha_code, False)]
+    if not run.files:
+        raise NothingToRequest(f"{FLOW}: nothing to request for 年度 {nendo}: no {' or '.join(statuses)} 依頼 "
+                               f"of 期4–6 ({len(decided.listed)} 賦課 listed without one)")
+    return run, [(f.batch(flow), f) for f in run.files]
+
+
+def build(session: Session, nendo: int, edition: int, statuses: tuple[str, ...], sakusei: date,
+          left_out: list[tuple[str, str]]) -> list[Z12File]:
+    """The files of the 依頼 of 期4–6 in ``statuses``, one per 義務者, records by 基礎年金番号."""
+    asked: dict[tuple[str, str, str, str], dict[int, int]] = defaultdict(dict)
+    for atena_no, gimusha, kiso, code, ki, amount in session.execute(
+            select(TokuchoIrai.atena_no, TokuchoIrai.gimusha_code, TokuchoIrai.kiso_nenkin_no,
+                   TokuchoIrai.nenkin_code, TokuchoIrai.ki, TokuchoIrai.irai_amount)
+            .where(TokuchoIrai.nendo == nendo, TokuchoIrai.ki.in_(irai.HONCHO_KI),
+                   TokuchoIrai.status.in_(statuses))):
+        asked[(gimusha, kiso, code, atena_no)][ki] = amount
+    people: dict[str, Atena] = {}
+    atena_nos = sorted({key[3] for key in asked})
+    for i in range(0, len(atena_nos), CHUNK):
+        people.update((a.atena_no, a) for a in session.scalars(
+            select(Atena).where(Atena.atena_no.in_(atena_nos[i:i + CHUNK]))))
+    files: dict[str, Z12File] = {}
+    for (gimusha, kiso, code, atena_no), amounts in sorted(asked.items()):
+        missing = [ki for ki in irai.HONCHO_KI if ki not in amounts]
+        if missing:
+            left_out.append((atena_no, f"期 {', '.join(map(str, missing))} not {' or '.join(statuses)}: "
+                                       "a Z12 asks for 期4–6 together"))
+            continue
+        person = people[atena_no]
+        kana = to_halfwidth_kana(person.name_kana).strip()
+        if len(kana.encode("cp932", "replace")) > KANA_BYTES:
+            left_out.append((atena_no, f"カナ氏名 longer than the Z12's {KANA_BYTES} bytes in half-width kana"))
+            continue
+        file = files.setdefault(gimusha, Z12File(nendo, gimusha, edition, sakusei))
+        file.atena[kiso] = atena_no
+        file.records.append({
+            "kiso_nenkin_no": kiso, "nenkin_code": code, "birth_ymd": person.birth_date, "seibetsu": person.sex,
+            "kana_shimei": kana, "kanji_shimei": kanji(person.name_kanji), "yubin_no": person.postal_code or None,
+            "kana_jusho": None, "kanji_jusho": None, "kakushu_kubun": KAKUSHU_TAISHO, "shori_kekka": SHORI_KEKKA,
+            "koki_ikan_code": None, "kakushu_ymd": None, "kingaku1": amounts[4], "kingaku2": amounts[5],
+            "kingaku3": 0, "kyosai_shosho_no": None})
+    return [files[g] for g in sorted(files)]
+
+
+def kanji(name: str) -> str | None:
+    """The 漢字氏名 when JIS X 0208 carries all of it in the field's 50 bytes, else blank (the
+    field may be blank; the カナ氏名 names the person)."""
+    text = name.strip(" \u3000")
+    try:
+        raw = text.encode(jis_raw.NAME)
+    except UnicodeEncodeError:
+        return None
+    return text if text and len(raw) <= KANJI_BYTES else None
+
+
+def count(_session: Session, file: Z12File) -> int:
+    return len(file.records)
+
+
+def records(_session: Session, file: Z12File) -> Iterator[dict[str, Any]]:
+    return iter(file.records)
+
+
+def encoder(bridge: Bridge, layout: Layout, file: Z12File) -> Encode:
+    """The whole Z12 frame of ``file``: 管理, ファイル管理, one block of the ward's 市町村コード."""
+    city = bridge.config.shichoson_code
+    control = file.control(city)
+
+    def encode(recs: Iterable[Mapping[str, Any]], policy: CharPolicy) -> Iterator[bytes]:
+        return nenkin_frame.render(control, ({**r, "shichoson_code": city} for r in recs), layout=layout,
+                                   chars=policy)
+
+    return encode

@@ -1,0 +1,105 @@
+"""What the Z12 files held: their 依頼 marked ``sent``, and the run's summary.
+
+``record_sent`` parses every stored Z12 not recorded yet back (as adapters/kokuho/ido_run.py
+does for the 異動 file) and marks the 依頼 of its records ``sent`` with its transfer, so "sent" is
+exactly what a file holds: a record withheld for a character is not in it. A held file (one
+record withheld holds the whole file for an operator) is not delivered and marks nothing: its
+依頼 stay pending for the next edition. Files are recorded oldest first, and a 依頼 already
+sent in a newer file is never moved back to an older one, so recording again changes nothing.
+Runs before a run decides anything (a run that died after making its files) and after it.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any, cast
+
+from sqlalchemy import CursorResult, or_, select, tuple_, update
+from sqlalchemy.orm import Session, sessionmaker
+
+from adapters.core.models import TokuchoIrai, Transfer
+from adapters.core.models.tokucho import IRAI_PENDING, IRAI_SENT
+from adapters.nenkin import irai
+from adapters.nenkin.z12 import _BATCH, FLOW, Z12File, Z12Run
+from mappings import nenkin_frame
+from mappings.records import ParsedRecord
+from queues.outbound import HELD
+from queues.payloads import PayloadStore
+
+if TYPE_CHECKING:
+    from bridge.app import Bridge
+
+CHUNK = 400
+
+
+def parse_sent(payloads: PayloadStore, transfer: Transfer) -> tuple[ParsedRecord, list[ParsedRecord]]:
+    """The header and data records of a stored Z12, its frame checked."""
+    parsed = list(nenkin_frame.parse(payloads.read(transfer.payload_ref, transfer.id, transfer.flow),
+                                     file=f"transfer {transfer.id}"))
+    bad = [p for p in parsed if not isinstance(p, ParsedRecord)]
+    if bad:
+        raise ValueError(f"transfer {transfer.id}: the stored Z12 does not parse back "
+                         f"({len(bad)} problem(s), first: {bad[0]})")
+    kept = [p for p in parsed if isinstance(p, ParsedRecord)]
+    headers = [p for p in kept if p.kind == "header"]
+    if len(headers) != 1:
+        raise ValueError(f"transfer {transfer.id}: a Z12 has one block, this one has {len(headers)}")
+    return headers[0], [p for p in kept if p.kind == "data"]
+
+
+def unrecorded(sessions: sessionmaker[Session]) -> list[Transfer]:
+    """The Z12 transfers not held that no 依頼 names, oldest first."""
+    named = select(TokuchoIrai.id).where(TokuchoIrai.transfer_id == Transfer.id).exists()
+    with sessions() as s:
+        return list(s.scalars(select(Transfer).where(Transfer.flow == FLOW, Transfer.direction == "out",
+                                                     Transfer.state != HELD, ~named)
+                              .order_by(Transfer.created_at, Transfer.id)))
+
+
+def record_sent(sessions: sessionmaker[Session], payloads: PayloadStore) -> int:
+    """Mark ``sent`` the 依頼 in every Z12 not recorded yet; returns the 依頼 rows marked."""
+    marked = 0
+    for transfer in unrecorded(sessions):
+        m = _BATCH.fullmatch(transfer.batch or "")
+        if m is None:
+            raise ValueError(f"transfer {transfer.id}: batch key {transfer.batch!r} is not a Z12's")
+        header, rows = parse_sent(payloads, transfer)
+        keys = [(r["kiso_nenkin_no"], r["nenkin_code"]) for r in rows]
+        older = select(Transfer.id).where(Transfer.flow == FLOW, Transfer.created_at < transfer.created_at)
+        with sessions.begin() as s:
+            for i in range(0, len(keys), CHUNK):
+                result = cast(CursorResult[Any], s.execute(
+                    update(TokuchoIrai)
+                    .where(TokuchoIrai.nendo == int(m[2]), TokuchoIrai.ki.in_(irai.HONCHO_KI),
+                           TokuchoIrai.gimusha_code == header["gimusha_code"],
+                           tuple_(TokuchoIrai.kiso_nenkin_no, TokuchoIrai.nenkin_code).in_(keys[i:i + CHUNK]),
+                           TokuchoIrai.status.in_((IRAI_PENDING, IRAI_SENT)),
+                           or_(TokuchoIrai.transfer_id.is_(None), TokuchoIrai.transfer_id.in_(older)))
+                    .values(status=IRAI_SENT, transfer_id=transfer.id, updated_at=datetime.now(UTC))
+                    .execution_options(synchronize_session=False)))
+                marked += result.rowcount
+    return marked
+
+
+def _file(bridge: Bridge, file: Z12File) -> dict[str, Any]:
+    """A file of the run: its transfer, and for a held one the persons withheld (宛名番号)."""
+    with bridge.sessions() as s:
+        transfer = s.scalars(select(Transfer).where(Transfer.flow == FLOW, Transfer.batch == file.batch())).first()
+    out: dict[str, Any] = {"gimusha_code": file.gimusha_code, "batch": file.batch(), "records": len(file.records),
+                           "transfer": transfer.id if transfer else None, "state": transfer.state if transfer else None}
+    if transfer is not None and transfer.state == HELD:
+        _header, rows = parse_sent(bridge.payloads, transfer)
+        present = {r["kiso_nenkin_no"] for r in rows}
+        out["withheld"] = [file.atena[r["kiso_nenkin_no"]] for r in file.records
+                           if r["kiso_nenkin_no"] not in present]
+        out["problem"] = transfer.last_error
+    return out
+
+
+def after(bridge: Bridge, run: Z12Run) -> dict[str, Any]:
+    """Record what was sent; the run's summary: decided, listed, left out, files (no 基礎年金番号)."""
+    marked = record_sent(bridge.sessions, bridge.payloads)
+    return {"edition": run.edition, "decided": run.decided.created, "already_decided": run.decided.existing,
+            "listed": [{"atena_no": a, "reason": why} for a, why in run.decided.listed],
+            "left_out": [{"atena_no": a, "reason": why} for a, why in run.left_out],
+            "files": [_file(bridge, f) for f in run.files], "irai_sent": marked}
