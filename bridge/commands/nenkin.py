@@ -1,4 +1,5 @@
-"""nenkin calendar [--nendo YYYY] [--as-of YYYY-MM-DD] [--json]: the 年金特徴 year at a glance.
+"""nenkin calendar [--nendo YYYY] [--as-of YYYY-MM-DD] [--json]: the 年金特徴 year at a glance;
+nenkin list unmatched|stopped|unanswered [--nendo YYYY] [--json]: what an operator must look at.
 
 Each month of the 年度 (config/nenkin.toml) with its collection (仮徴収/本徴収 and 期) and the
 files it expects, each judged against the store's transfers of the file's flow made (sent or
@@ -27,6 +28,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from adapters.core.models import Transfer
+from adapters.nenkin.judge import nendo_of
+from adapters.nenkin.lists import LISTS
 from bridge.config.nenkin import ANSWER, CHANGES, COLLECTIONS, Expected, NenkinCalendar
 from bridge.context import state
 from bridge.output import console
@@ -56,10 +59,6 @@ class FileStatus:
     status: str
     transfers: list[dict[str, str]]  # {"id", "state"} of the month's transfers of the flow
     note: str
-
-
-def nendo_of(day: date) -> int:
-    return day.year if day.month >= 4 else day.year - 1
 
 
 def today_in_japan() -> date:
@@ -203,3 +202,32 @@ def register(app: typer.Typer) -> None:
         else:
             console.print(render(report))
 
+    @nenkin_app.command("list")
+    def list_(ctx: typer.Context,
+              what: Annotated[str, typer.Argument(help="unmatched (Z11 対象者 not matched to one 宛名), stopped "
+                                                       "(依頼 refused or stopped: 普通徴収 to collect), unanswered "
+                                                       "(results answering no 依頼)")],
+              nendo: Annotated[str | None, typer.Option(help="the 年度 (YYYY; default: this one)")] = None,
+              json_out: Annotated[bool, typer.Option("--json", help="print JSON instead of a table")] = False,
+              ) -> None:
+        """The persons of a 年度 an operator must look at (adapters/nenkin/lists.py)."""
+        make = LISTS.get(what)
+        try:
+            if make is None:
+                raise CalendarError(f"nothing to list as {what!r}: one of {', '.join(LISTS)}")
+            year = parse_nendo(nendo, today_in_japan())
+        except CalendarError as exc:
+            typer.echo(str(exc), err=True)
+            raise typer.Exit(2) from exc
+        bridge = state(ctx).bridge
+        with bridge.read_sessions() as s:
+            rows = make(s, year)
+        if json_out:
+            print(json.dumps(rows, ensure_ascii=False))
+            return
+        table = Table(title=f"年金特徴 {what}, 年度 {year}: {len(rows)}")
+        for key in rows[0] if rows else ("(none)",):
+            table.add_column(key, overflow="fold")
+        for row in rows:
+            table.add_row(*(", ".join(map(str, v)) if isinstance(v, list) else str(v) for v in row.values()))
+        console.print(table)

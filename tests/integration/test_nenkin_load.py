@@ -67,6 +67,14 @@ def test_z11_matched_and_kept_once_the_twisted_listed(home: Home) -> None:
             assert (state, atena) == ("matched", p.atena_no)
         else:  # another 生年月日, or a 基礎年金番号 the ward does not hold: never guessed
             assert (state, atena) == ("unmatched", None), p.twist
+    listed = home.cli_json("nenkin", "list", "unmatched", "--nendo", str(NENDO))
+    twisted = [p for p in people if p.twist is not None]
+    assert len(listed) == len(twisted) and {r["state"] for r in listed} == {"unmatched"}
+    assert all(r["reason"] for r in listed)
+    shown = home.cli("nenkin", "list", "unmatched", "--nendo", str(NENDO)).stdout
+    assert {r["kiso_nenkin_no"] for r in listed} == {"******" + p.person.kiso_nenkin_no[-4:] for p in twisted}
+    for p in twisted:  # the operator sees the last four digits, never the whole 基礎年金番号
+        assert p.person.kiso_nenkin_no not in shown
     # the same files again (new names): nothing changes
     again = [replace(f, baitai_tsuban=2) for f in taisho.z11(people, NENDO)]
     for t in deliver(home, "Z11", again):
@@ -140,3 +148,7 @@ def test_z14_deductions_become_shuno_and_a_stop_ends_the_year(home: Home) -> Non
     assert kekka == 2 * len(requests) - 0  # one result per pension and 期 (the stop is repeated in 期5)
     total = sum(a for r in others for ki, a in r.amounts.items() if ki in (4, 5))
     assert sum(shuno.values()) == total
+    (listed,) = home.cli_json("nenkin", "list", "stopped", "--nendo", str(NENDO))
+    assert (listed["ki"], listed["futsucho_amount"]) == ([4, 5, 6], sum(requests[0].amounts[k] for k in (4, 5, 6)))
+    assert listed["reason"].startswith("02 差止") and listed["kiso_nenkin_no"].endswith(stopped[-4:])
+    assert stopped not in home.cli("nenkin", "list", "stopped", "--nendo", str(NENDO)).stdout
