@@ -9,6 +9,7 @@ never by the code under test.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import unicodedata
 from collections import defaultdict
@@ -99,6 +100,10 @@ def statuses(home: Home) -> dict[tuple[str, str | None], int]:
     return dict(counts)
 
 
+def sent(home: Home, transfer_id: str) -> bool:
+    return home.transfer_state(transfer_id) == "sent"
+
+
 def run(home: Home, *more: str) -> dict[str, Any]:
     return dict(home.cli_json("run", "nenkin.z12", "--nendo", str(NENDO), *more))
 
@@ -153,7 +158,7 @@ def test_one_z12_per_gimusha_read_by_the_keiyu_then_refused_then_an_edition(home
         assert got(read) == want[gimusha]  # amounts against 賦課: 金額1 期4, 金額2 期5 (= 期6)
         files[gimusha] = raw
         # The custody log: count and hash from extraction to the drop folder.
-        wait_until(lambda tid=tid: home.transfer_state(tid) == "sent", 60, "sent")
+        wait_until(functools.partial(sent, home, tid), 60, "sent")
         chain = {e["event"]: e for e in home.cli_json("custody", "show", tid)}
         sha = hashlib.sha256(raw).hexdigest()
         for event in ("extracted", "encrypted", "queued", "sent"):
