@@ -134,10 +134,12 @@ def test_every_problem_is_reported_at_once(config_dir: Path) -> None:
 
 
 def test_a_calendar_flow_in_flows_toml_must_run_the_same_way(config_dir: Path) -> None:
-    flow = ('\n[flow."nenkin.z12"]\ndescription = "x"\npartner = "kokuho"\ndirection = "in"\n'
-            'layout = "kokuho/jukyusha-ido"\nlayout_version = 1\nroute = "kokuho.load"\n')
-    (config_dir / "flows.toml").write_text((config_dir / "flows.toml").read_text(encoding="utf-8") + flow,
-                                           encoding="utf-8")
+    # The Z12 flow made inbound (flows.toml has it outbound, as the calendar says).
+    text = (config_dir / "flows.toml").read_text(encoding="utf-8")
+    head, z12 = text.split('[flow."nenkin.z12"]', 1)
+    z12 = z12.replace('direction = "out"', 'direction = "in"', 1).replace('route = "nenkin.deliver"',
+                                                                          'route = "nenkin.load"', 1)
+    (config_dir / "flows.toml").write_text(head + '[flow."nenkin.z12"]' + z12, encoding="utf-8")
     assert problems(config_dir) == ["nenkin.toml: file.Z12.direction: flow 'nenkin.z12' is 'in' in flows.toml"]
 
 
