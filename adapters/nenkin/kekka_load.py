@@ -59,8 +59,8 @@ class _Requests:
         """被保険者番号 of a pension with no 依頼 for the 期 (仮徴収): its matched 対象者, or the 宛名
         holding it, and that person's 賦課 of the 年度. Read once, when first needed."""
         if self._owners is None:
-            fuka = dict(self.session.execute(select(Fuka.atena_no, Fuka.hihokensha_no)
-                                             .where(Fuka.nendo == self.nendo)).tuples())
+            fuka = {atena: hiho for atena, hiho in self.session.execute(
+                select(Fuka.atena_no, Fuka.hihokensha_no).where(Fuka.nendo == self.nendo))}
             owners: dict[Pension, str] = {}
             held = self.session.execute(select(Atena.kiso_nenkin_no, Atena.nenkin_code, Atena.atena_no)
                                         .where(Atena.kiso_nenkin_no.is_not(None), Atena.nenkin_code.is_not(None)))
