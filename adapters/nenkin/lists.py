@@ -4,7 +4,8 @@
   the 宛名 worth a look — matched again now, so a 宛名 corrected since shows as matched no more;
 - ``stopped``: persons whose 依頼 were refused (Z13) or stopped (Z14 停止): the 期 and the amount
   that 普通徴収 must now collect, and why (各種区分 of mappings/codes/nenkin.toml);
-- ``unanswered``: results (Z13/Z14) that answer no 依頼 of ours.
+- ``unanswered``: results (Z13/Z14) of 本徴収 that answer no 依頼 of ours (仮徴収 results have
+  none by design: they continue last year's, and find their 被保険者 through the 賦課).
 
 基礎年金番号 are shown with their last four digits only (personal data: enough to find the file
 record, not enough to be the number).
@@ -76,7 +77,7 @@ def unanswered(session: Session, nendo: int) -> list[dict[str, Any]]:
     return [{"file_kind": k.file_kind, "ki": k.ki, "kiso_nenkin_no": tail(k.kiso_nenkin_no),
              "nenkin_code": k.nenkin_code, "tsuchi_naiyo_code": k.tsuchi_naiyo_code, "shori_kekka": k.shori_kekka,
              "transfer": k.transfer_id}
-            for k in session.scalars(select(TokuchoKekka).where(TokuchoKekka.nendo == nendo,
+            for k in session.scalars(select(TokuchoKekka).where(TokuchoKekka.nendo == nendo, TokuchoKekka.ki >= 4,
                                                                 TokuchoKekka.irai_id.is_(None))
                                      .order_by(TokuchoKekka.id))]
 
