@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import codecs
 import re
+from collections.abc import Sequence
+from functools import cache
 
 NAME = "jis_x0208_raw"
 PAD = "\u3000"  # the full-width space: 0x2121
@@ -97,6 +99,43 @@ def decode(data: bytes | bytearray | memoryview, errors: str = "strict") -> tupl
         except UnicodeDecodeError:
             pass
     return _slow_decode(data), len(data)
+
+
+# decode_fields: fields joined by a separator that keeps the two-byte alignment and that no field
+# holds (0x0E is not a code byte); as UTF-16 code units each code is one unit, so the padding is
+# cut code by code in C, and 0x8E 0xA1 (EUC-JP SS2 + ｡) is the separator after the high bit is set.
+_SEP = b"\x0e!"
+_SEP_UNIT = _SEP.decode("utf-16-be")
+_SEP_TEXT = "\uff61"
+_PAD_UNITS = re.compile("\u2121+" + _SEP_UNIT)  # PAD's code 0x2121 as a unit, then a separator
+
+
+def decode_fields(fields: Sequence[bytes], width: int) -> list[str] | None:
+    """The texts of many fields of ``width`` bytes each, every one less its trailing padding
+    (PAD), in a few C calls whatever their number (the fast path of fixed-length parsing); None
+    when one of them is not valid (``decode`` it alone for the error)."""
+    if width % 2 or not fields:
+        return None
+    joined = _SEP.join(fields)
+    if len(joined) != len(fields) * (width + 2) - 2 or joined.translate(None, _GL) != _SEP[:1] * (len(fields) - 1):
+        return None  # a byte outside 0x21-0x7E (or a field of another width)
+    units = _PAD_UNITS.sub(_SEP_UNIT, joined.decode("utf-16-be") + _SEP_UNIT)
+    try:
+        text = units.encode("utf-16-be").translate(_SET_HIGH).decode("euc_jp")
+    except UnicodeDecodeError:
+        return None
+    if _EUC_ODD.search(text):
+        text = text.translate(_TO_CP932)
+    parts = text.split(_SEP_TEXT)
+    parts.pop()  # after the separator appended above
+    return parts
+
+
+@cache
+def repertoire() -> frozenset[str]:
+    """Every character this codec decodes to (code by code, the reference path)."""
+    return frozenset(c for j1 in range(0x21, 0x7F) for j2 in range(0x21, 0x7F)
+                     if (c := _decode_pair(j1, j2)) is not None)
 
 
 def _slow_encode(text: str) -> bytes:

@@ -27,11 +27,14 @@ import re
 import tempfile
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
+from itertools import repeat
+from operator import itemgetter
 from typing import Any
 
 from mappings.charpolicy import CharPolicy
 from mappings.errors import RenderError
 from mappings.fixed_codec import FixedRenderer, plan
+from mappings.fixed_columns import RunPlan, run_plan
 from mappings.layout import KIND_KEY, Layout
 from mappings.records import FieldProblem, ParsedRecord, RecordError
 from mappings.registry import layouts
@@ -46,6 +49,7 @@ AMOUNTS = ("kingaku1", "kingaku2", "kingaku3")
 TOTALS = ("gokei_kingaku1", "gokei_kingaku2", "gokei_kingaku3")
 CONTROL = ("shichoson_code", "baitai_tsuban", "sakusei_ymd", "gimusha_code", "tsuchi_naiyo_code", "baitai_code")
 SPOOL_IN_MEMORY = 8 << 20
+RUN = 128  # records read together: data records of a block by their columns (mappings/fixed_columns)
 _KIND = re.compile(r"(?:^|DE[0-9A-Z]{2})(Z1[1-4A])", re.IGNORECASE)
 
 
@@ -155,18 +159,21 @@ def _close(renderer: FixedRenderer, spool: Any, block: _OutBlock, shared: Mappin
 # --- parse --------------------------------------------------------------------------------------
 
 def _pieces(source: Source) -> Iterator[bytes]:
-    """The 管理 and ファイル管理 records (48 bytes each), then 500-byte records; the last piece is
-    short when the stream is."""
+    """The 管理 and ファイル管理 records (48 bytes each), then runs of whole 500-byte records (at
+    most RUN of them); the last piece is short when the stream is."""
     buf = bytearray()
-    sizes = iter((KANRI, FILE_KANRI))
-    size = next(sizes)
+    heads = [KANRI, FILE_KANRI]
     for chunk in chunks(source):
         buf += chunk
         pos = 0
-        while len(buf) - pos >= size:
+        while heads and len(buf) - pos >= heads[0]:
+            size = heads.pop(0)
             yield bytes(buf[pos:pos + size])
             pos += size
-            size = next(sizes, RECORD)
+        while not heads and len(buf) - pos >= RECORD:
+            size = min(RUN, (len(buf) - pos) // RECORD) * RECORD
+            yield bytes(buf[pos:pos + size])
+            pos += size
         del buf[:pos]
     if buf:
         yield bytes(buf)
@@ -181,6 +188,7 @@ class _InBlock:
     sums: list[int] = field(default_factory=lambda: [0, 0, 0])
     sums_known: bool = True  # False once a data record of it could not be parsed
     count_known: bool = True  # False once a record of unknown kind sat in it
+    run: RunPlan | None = None  # its data records' columns: the header's shared fields, 制度 0
 
 
 def _key(rec: bytes) -> bytes:
@@ -197,40 +205,85 @@ def parse(source: Source, *, file: str = "<stream>",
     each parsed or a RecordError; frame faults as RecordErrors (field None or the field concerned).
     Garbage input gives RecordErrors, never another exception."""
     try:
-        yield from _parse(source, file, layout or default_layout())
+        yield from _Frame(file, layout or default_layout()).parse(source)
     except TypeError as exc:  # not a binary stream: the caller's error
         raise NenkinFrameError(f"{file}: {exc}") from None
 
 
-def _parse(source: Source, file: str, layout: Layout) -> Iterator[ParsedRecord | RecordError]:
-    kinds = {b"1": plan(layout, layout.kind("header")), b"2": plan(layout, layout.kind("data")),
-             b"3": plan(layout, layout.kind("trailer"))}
-    kanri, file_kanri = plan(kanri_layout(), kanri_layout().kinds[0]), plan(file_kanri_layout(),
-                                                                            file_kanri_layout().kinds[0])
-    offset = records = 0
-    declared: int | None = None
-    block: _InBlock | None = None
-    prev_city: bytes | None = None
-    no = 0
-    for no, rec in enumerate(_pieces(source), start=1):
-        at, offset = offset, offset + len(rec)
-        expected = KANRI if no <= 2 else RECORD
-        if len(rec) < expected:
-            what = ("管理レコード", "ファイル管理レコード")[no - 1] if no <= 2 else "record"
-            yield RecordError(file, no, (FieldProblem(None, "length", f"truncated {what}: {len(rec)} bytes of "
-                                                      f"{expected}; file length {offset}: (length − 96) mod 500 = "
-                                                      f"{(offset - HEAD) % RECORD if offset >= HEAD else '-'}"),),
-                              offset=at)
-            break
-        if no == 1:
-            yield kanri.parse(rec, file=file, record_no=no, offset=at)
-            continue
-        if no == 2:
-            got = file_kanri.parse(rec, file=file, record_no=no, offset=at)
-            declared = got["file_kensu"] if isinstance(got, ParsedRecord) else None
+class _Frame:
+    """One file being read: the record number, the open block and what the trailers and the
+    ファイル管理レコード are checked against."""
+
+    def __init__(self, file: str, layout: Layout) -> None:
+        self.file = file
+        self.kinds = {b"1": plan(layout, layout.kind("header")), b"2": plan(layout, layout.kind("data")),
+                      b"3": plan(layout, layout.kind("trailer"))}
+        self.data = run_plan(layout, layout.kind("data"))
+        self.sensitive = layout.kind("data").sensitive_names
+        self.no = self.offset = self.records = 0
+        self.declared: int | None = None
+        self.block: _InBlock | None = None
+        self.prev_city: bytes | None = None
+
+    def parse(self, source: Source) -> Iterator[ParsedRecord | RecordError]:
+        kanri, file_kanri = kanri_layout(), file_kanri_layout()
+        for piece in _pieces(source):
+            if self.no >= 2 and len(piece) >= RECORD:
+                yield from self._run(piece)
+                continue
+            self.no += 1
+            at, self.offset = self.offset, self.offset + len(piece)
+            expected = KANRI if self.no <= 2 else RECORD
+            if len(piece) < expected:
+                what = ("管理レコード", "ファイル管理レコード")[self.no - 1] if self.no <= 2 else "record"
+                modulo = (self.offset - HEAD) % RECORD if self.offset >= HEAD else "-"
+                yield RecordError(self.file, self.no, (FieldProblem(None, "length", f"truncated {what}: {len(piece)} "
+                                                                    f"bytes of {expected}; file length {self.offset}: "
+                                                                    f"(length − 96) mod 500 = {modulo}"),), offset=at)
+                break
+            lay = kanri if self.no == 1 else file_kanri
+            got = plan(lay, lay.kinds[0]).parse(piece, file=self.file, record_no=self.no, offset=at)
+            if self.no == 2:
+                self.declared = got["file_kensu"] if isinstance(got, ParsedRecord) else None
             yield got
-            continue
-        records += 1
+        yield from self._finish()
+
+    def _run(self, piece: bytes) -> Iterator[ParsedRecord | RecordError]:
+        """Whole records: runs of data records in a block by their columns where all are valid,
+        every other record (and every record of a run in doubt) on its own."""
+        kinds = piece[::RECORD]
+        i, n = 0, len(kinds)
+        while i < n:
+            block = self.block
+            if kinds[i] == 0x32 and block is not None and block.run is not None:
+                end = n - len(kinds[i:].lstrip(b"2"))
+                values = block.run.values(piece[i * RECORD:end * RECORD])
+                if values is not None:
+                    first, count = self.no + 1, end - i
+                    self.no += count
+                    self.offset += count * RECORD
+                    self.records += count
+                    block.count += count
+                    for k, name in enumerate(AMOUNTS):
+                        block.sums[k] += sum(map(itemgetter(name), values))
+                    yield from map(ParsedRecord, range(first, first + count), repeat("data"), values,
+                                   repeat(self.sensitive))
+                    i = end
+                    continue
+                for j in range(i, end):
+                    yield self._record(piece[j * RECORD:(j + 1) * RECORD])
+                i = end
+                continue
+            yield self._record(piece[i * RECORD:(i + 1) * RECORD])
+            i += 1
+
+    def _record(self, rec: bytes) -> ParsedRecord | RecordError:
+        """One 500-byte record on the full path, with the frame's rules."""
+        self.no += 1
+        no, at = self.no, self.offset
+        self.offset += RECORD
+        self.records += 1
+        file, kinds, block = self.file, self.kinds, self.block
         problems: list[FieldProblem] = []
         kind = rec[:1]
         if rec[12:13] != b"0" and kind in kinds:
@@ -240,14 +293,14 @@ def _parse(source: Source, file: str, layout: Layout) -> Iterator[ParsedRecord |
                 problems.append(FieldProblem(None, "block_structure", f"a header before the trailer of the block "
                                              f"opened at record {block.record_no}"))
             city = rec[1:6]
-            if prev_city is not None and city <= prev_city:
+            if self.prev_city is not None and city <= self.prev_city:
                 problems.append(FieldProblem("shichoson_code", "block_order", "blocks must come in rising "
                                              f"市町村コード order: {city.decode('latin-1')} after "
-                                             f"{prev_city.decode('latin-1')}"))
-            prev_city = city
-            block = _InBlock(no, city, _key(rec))
-            yield kinds[kind].parse(rec, file=file, record_no=no, offset=at, problems=problems)
-        elif kind == b"2":
+                                             f"{self.prev_city.decode('latin-1')}"))
+            self.prev_city = city
+            self.block = _InBlock(no, city, _key(rec), run=self._data_run(rec))
+            return kinds[kind].parse(rec, file=file, record_no=no, offset=at, problems=problems)
+        if kind == b"2":
             if block is None:
                 problems.append(FieldProblem(None, "block_structure", "a data record outside a block (no header)"))
             else:
@@ -264,8 +317,8 @@ def _parse(source: Source, file: str, layout: Layout) -> Iterator[ParsedRecord |
                     sums[2] += values["kingaku3"]
                 else:
                     block.sums_known = False
-            yield got
-        elif kind == b"3":
+            return got
+        if kind == b"3":
             if block is None:
                 problems.append(FieldProblem(None, "block_structure", "a trailer outside a block (no header)"))
             elif _key(rec) != block.key:
@@ -275,14 +328,32 @@ def _parse(source: Source, file: str, layout: Layout) -> Iterator[ParsedRecord |
                 totals = _totals(got, block)
                 if totals:
                     got = RecordError(file, no, tuple(totals), offset=at, kind="trailer")
-            block = None
-            yield got
-        else:
-            if block is not None:
-                block.count_known = block.sums_known = False
-            problems.append(FieldProblem(None, "record_kind", "レコード区分 must be 1, 2 or 3"))
-            yield RecordError(file, no, tuple(problems), offset=at)
-    yield from _finish(file, no, offset, block, declared, records)
+            self.block = None
+            return got
+        if block is not None:
+            block.count_known = block.sums_known = False
+        problems.append(FieldProblem(None, "record_kind", "レコード区分 must be 1, 2 or 3"))
+        return RecordError(file, no, tuple(problems), offset=at)
+
+    def _data_run(self, header: bytes) -> RunPlan | None:
+        """The columns of the block's data records: the header's shared fields, 制度コード 0
+        (a header with another 制度 leaves every data record to the full path, which reports it)."""
+        if header[12:13] != KAIGO.encode():
+            return None
+        return self.data.narrowed({name: header[span] for name, span in _SPANS.items()})
+
+    def _finish(self) -> Iterator[RecordError]:
+        file, last, length, block, declared = self.file, self.no, self.offset, self.block, self.declared
+        if last == 0:
+            yield RecordError(file, 0, (FieldProblem(None, "empty_file", "no bytes"),))
+            return
+        if block is not None:
+            yield RecordError(file, last, (FieldProblem(None, "block_structure", f"no trailer for the block opened "
+                                                        f"at record {block.record_no}"),))
+        if declared is not None and length >= HEAD and (length - HEAD) % RECORD == 0 and declared != self.records:
+            yield RecordError(file, 2, (FieldProblem("file_kensu", "file_count", f"ファイル格納件数 {declared}, the "
+                                                     f"file has {self.records} records of 500 bytes"),),
+                              offset=KANRI, kind="file_kanri")
 
 
 def _differs(rec: bytes, block: _InBlock) -> list[FieldProblem]:
@@ -302,17 +373,3 @@ def _totals(trailer: ParsedRecord, block: _InBlock) -> list[FieldProblem]:
                 found.append(FieldProblem(name, "trailer_total",
                                           f"trailer says {trailer[name]}, the block's 金額 add up to {total}"))
     return found
-
-
-def _finish(file: str, last: int, length: int, block: _InBlock | None, declared: int | None,
-            records: int) -> Iterator[RecordError]:
-    if last == 0:
-        yield RecordError(file, 0, (FieldProblem(None, "empty_file", "no bytes"),))
-        return
-    if block is not None:
-        yield RecordError(file, last, (FieldProblem(None, "block_structure", f"no trailer for the block opened "
-                                                    f"at record {block.record_no}"),))
-    if declared is not None and length >= HEAD and (length - HEAD) % RECORD == 0 and declared != records:
-        yield RecordError(file, 2, (FieldProblem("file_kensu", "file_count", f"ファイル格納件数 {declared}, the "
-                                                 f"file has {records} records of 500 bytes"),),
-                          offset=KANRI, kind="file_kanri")
