@@ -100,8 +100,10 @@ def _made(session: Session, nendo: int) -> dict[tuple[str, int], bool]:
     made: dict[tuple[str, int], bool] = {}
     for batch, part_count, parts in session.execute(query):
         m = _BATCH.fullmatch(batch or "")
-        if m is None or int(m[2]) != nendo:
+        if m is None:
             raise ValueError(f"flow {FLOW}: batch key {batch!r} is not <義務者コード>/<年度>[#edition]")
+        if int(m[2]) != nendo:
+            continue  # LIKE '…/2026%' also finds a 年度 such as 20261: not this one
         key = (m[1], int(m[3] or 1))
         made[key] = made.get(key, False) or parts >= (part_count or 1)
     return made
