@@ -31,7 +31,7 @@ from sqlalchemy import func, select
 from adapters.core.models import ChangeJournal, Handover, Transfer
 from adapters.vendor import register as ledger
 from bridge import config as config_module
-from bridge import demo_kokuho
+from bridge import demo_kokuho, demo_nenkin
 from bridge.app import Bridge, init
 from bridge.config.partners import with_partner
 from bridge.flows import run_flow
@@ -166,6 +166,12 @@ def main(argv: list[str] | None = None) -> int:
               lambda: demo_kokuho.ido_out(bridge, facts, lambda c, w: _wait(c, 300, w, worker)))
         _step(summary, "国保連 month: 給付実績 in (kokuho.kyufu)",
               lambda: demo_kokuho.kyufu_in(bridge, facts, lambda c, w: _wait(c, 300, w, worker)))
+        _step(summary, "年金特徴 May: Z11 特別徴収対象者 in (nenkin.z11)",
+              lambda: demo_nenkin.z11_in(bridge, args.nendo, facts, lambda c, w: _wait(c, 300, w, worker)))
+        _step(summary, "年金特徴 May: Z14 April 仮徴収 results in (nenkin.z14)",
+              lambda: demo_nenkin.z14_kari_in(bridge, args.nendo, facts, lambda c, w: _wait(c, 300, w, worker)))
+        _step(summary, "年金特徴 July: Z12 特別徴収依頼 out (nenkin.z12)",
+              lambda: demo_nenkin.z12_out(bridge, args.nendo, lambda c, w: _wait(c, 300, w, worker)))
     finally:
         stop.set()
         robot_thread.join(timeout=30)
