@@ -11,7 +11,7 @@ from collections.abc import Callable
 from functools import cached_property
 from typing import Any
 
-from bench import kyufu_load, message_path, print_run, transfer_io
+from bench import kyufu_load, message_path, nenkin_parse, print_run, transfer_io
 from bench.broker import Broker
 from bench.install import Installation
 from bench.proc import run_child
@@ -20,6 +20,7 @@ from fixtures.population import load
 
 PEOPLE = 500  # a small population: the events cycle through their 資格 rows
 KYUFU_PEOPLE = 50_000  # about 3,500 of them in care: each has claims from many 事業所
+NENKIN_RECORDS = 300_000  # the Z11 of the issue's benchmark
 EVENTS_PER_S = "events/s, higher better"
 MSGS_PER_S = "msgs/s, higher better"
 
@@ -33,6 +34,11 @@ class Lab:
         self.people = people  # print_run: the population the print run covers
         self.kyufu_records = kyufu_records
         self.log = log
+
+    @cached_property
+    def nenkin(self) -> nenkin_parse.NenkinBench:
+        """年金特徴 rows: a Z11 file under this installation's root (no store needed)."""
+        return nenkin_parse.NenkinBench(self.home.root / "nenkin", dict(self.home.env), NENKIN_RECORDS, self.log)
 
     @cached_property
     def kyufu(self) -> kyufu_load.KyufuBench:
@@ -148,4 +154,6 @@ ROWS: dict[str, Callable[[Lab], Row]] = {
     "kyufu.apply": lambda lab: kyufu_load.apply_row(lab.kyufu),
     "kyufu.load_1m": lambda lab: kyufu_load.load_row(lab.kyufu),
     "kyufu.rss_flatness": lambda lab: kyufu_load.rss_row(lab.kyufu),
+    "nenkin.parse": lambda lab: nenkin_parse.parse_row(lab.nenkin),
+    "nenkin.render": lambda lab: nenkin_parse.render_row(lab.nenkin),
 }

@@ -16,7 +16,10 @@ records one by one on the full path, which names the problems. Tests hold it to 
 
 from __future__ import annotations
 
+import dataclasses
+import re
 import struct
+from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
@@ -30,11 +33,13 @@ from mappings.converters.text import Digits, Text
 from mappings.errors import ConversionError
 from mappings.fixed_codec import _Slot, plan
 from mappings.layout import Field, Layout, RecordKind
+from mappings.records import ParsedRecord
 
 Column = Sequence[bytes]
 Convert = Callable[[Column], list[Any]]  # a column's values; _Doubt for anything the full path may refuse
 ANSWERS = 1 << 16  # texts a field's cache of full-path answers holds before it starts again
 CACHED_WIDTH = 8  # fields this narrow (codes, dates, short numbers) repeat: their answers are cached
+NARROWINGS = 64  # narrowed plans a plan keeps (a 年金特徴 file has one per 市町村 block)
 _DIGITS = b"0123456789"
 _MULTI_BYTE = ("cp932", "shift_jis")  # encodings whose multi-byte codes never hold 0x0A or 0x20
 
@@ -99,14 +104,15 @@ def _one_byte_text(field: Field, slot: _Slot) -> Convert | None:
             continue
         if len(char) == 1 and FORBIDDEN.match(char) is None and conv.allowed(char):
             allowed.append(b)
-    if slot.pad_bytes != b" " or b"\n"[0] in allowed:
+    if slot.pad_bytes != b" " or any(b in allowed for b in b"\t\n\x0b\x0c\r"):
         return None
     chars, blank, required, encoding = bytes(allowed), slot.pad_bytes * slot.width, field.required, slot.encoding
 
     def convert(col: Column) -> list[Any]:
         if b"".join(col).translate(None, chars) or (required and blank in col):
             raise _Doubt
-        texts = b"\n".join(map(bytes.rstrip, col, repeat(b" "))).decode(encoding).split("\n")
+        # Only 0x20 of the whitespace bytes is allowed: rstrip() without arguments, its fast form
+        texts = b"\n".join(map(bytes.rstrip, col)).decode(encoding).split("\n")
         return texts if required else list(map({"": None}.get, texts, texts))
 
     return convert
@@ -192,8 +198,10 @@ class _Column:
 class RunPlan:
     """A record kind's columns: ``values`` of a run of its records, or None."""
 
-    def __init__(self, layout: Layout, kind: RecordKind, fixed: Mapping[str, bytes] | None = None) -> None:
+    def __init__(self, layout: Layout, kind: RecordKind, fixed: Mapping[str, bytes] | None = None,
+                 converts: Mapping[str, Convert] | None = None) -> None:
         fixed = dict(fixed or {})
+        self.converts: dict[str, Convert] = dict(converts or {})  # per field, made once per kind
         self.kind = kind
         self.length = kind.length or 0
         slots = plan(layout, kind).slots
@@ -224,19 +232,32 @@ class RunPlan:
                 else:
                     columns.append(_Column(slot.width, None, None, literal))
                 continue
-            columns.append(_Column(slot.width, name, _convert(f, slot)))
+            convert = self.converts.get(f.name)
+            if convert is None:
+                convert = self.converts[f.name] = _convert(f, slot)
+            columns.append(_Column(slot.width, name, convert))
         if fixed:
             raise ValueError(f"{layout.id} {kind.name} has no field(s) {', '.join(sorted(fixed))}")
         self.template = template
-        self.columns = tuple(columns)
-        self.cut = struct.Struct("".join(f"{c.width}s" for c in columns))
+        # struct cuts the other columns (a literal's bytes are skipped: no object made for them)
+        # and one regular expression checks every literal of every record in one C call.
+        self.columns = tuple(c for c in columns if c.convert is not None)
+        self.cut = struct.Struct("".join(f"{c.width}{'s' if c.convert else 'x'}" for c in columns))
+        self.literals = re.compile(b"(?s:" + _literal_pattern(columns) + b")*+")
         if self.cut.size != self.length:
             raise ValueError(f"{layout.id} {kind.name}: fields cover {self.cut.size} of {self.length} bytes")
         self._layout = layout
+        self._narrowed: dict[tuple[tuple[str, bytes], ...], RunPlan] = {}
 
     def narrowed(self, fixed: Mapping[str, bytes]) -> RunPlan:
         """The plan with these fields bound to these bytes (a caller's rule: the header's values)."""
-        return RunPlan(self._layout, self.kind, fixed)
+        key = tuple(sorted(fixed.items()))
+        found = self._narrowed.get(key)
+        if found is None:
+            if len(self._narrowed) >= NARROWINGS:
+                self._narrowed.clear()
+            found = self._narrowed[key] = RunPlan(self._layout, self.kind, fixed, self.converts)
+        return found
 
     def values(self, blob: bytes) -> list[dict[str, Any]] | None:
         """The values of each record of ``blob`` (whole records of this kind, back to back) as
@@ -247,13 +268,12 @@ class RunPlan:
         template = self.template.copy()
         varying: list[tuple[str, list[Any]]] = []
         try:
+            if self.literals.fullmatch(blob) is None:
+                return None
             for column, values in zip(self.columns, zip(*self.cut.iter_unpack(blob), strict=True), strict=True):
-                if column.convert is None:
-                    if values.count(column.expected) != count:
-                        return None
-                    continue
+                assert column.convert is not None
                 first = values[0]
-                if values.count(first) == count:  # the same in every record: converted once
+                if first == values[-1] and values.count(first) == count:  # the same in every record: converted once
                     value = column.convert((first,))[0]
                     if column.name is not None:
                         template[column.name] = value
@@ -268,6 +288,44 @@ class RunPlan:
             for record, value in zip(records, converted, strict=True):
                 record[name] = value
         return records
+
+
+def _literal_pattern(columns: Sequence[_Column]) -> bytes:
+    """One record: its literal bytes, any byte elsewhere (skips merged, runs of a byte repeated:
+    fewer steps for re)."""
+    parts: list[bytes] = []
+    skip = 0
+    for c in columns:
+        if c.convert is not None:
+            skip += c.width
+            continue
+        if skip:
+            parts.append(b".{%d}" % skip)
+            skip = 0
+        parts.extend(re.escape(run.group()) if len(run.group()) < 4 else re.escape(run.group()[:1]) + b"{%d}" % len(
+            run.group()) for run in re.finditer(rb"(?s)(.)\1*", c.expected))
+    if skip:
+        parts.append(b".{%d}" % skip)
+    return b"".join(parts)
+
+
+# ParsedRecord is a frozen dataclass: its __init__ sets each field with object.__setattr__, in
+# Python, which costs more than a record's values here. ``parsed`` makes the same calls through map,
+# in C, while the class is what that relies on (checked here and by the tests); else it calls it.
+_FIELDS = ("record_no", "kind", "values", "sensitive")
+_PLAIN = (tuple(f.name for f in dataclasses.fields(ParsedRecord)) == _FIELDS and "__slots__" not in vars(ParsedRecord)
+          and not hasattr(ParsedRecord, "__post_init__"))
+
+
+def parsed(first: int, kind: str, values: Sequence[dict[str, Any]], sensitive: frozenset[str]) -> list[ParsedRecord]:
+    """ParsedRecords numbered from ``first``, as ``ParsedRecord(no, kind, values, sensitive)`` makes them."""
+    numbers = range(first, first + len(values))
+    if not _PLAIN:
+        return list(map(ParsedRecord, numbers, repeat(kind), values, repeat(sensitive)))
+    records = list(map(object.__new__, repeat(ParsedRecord, len(values))))
+    for name, column in zip(_FIELDS, (numbers, repeat(kind), values, repeat(sensitive)), strict=False):
+        deque(map(object.__setattr__, records, repeat(name), column), maxlen=0)
+    return records
 
 
 _PLANS: dict[tuple[int, str], RunPlan] = {}

@@ -27,14 +27,13 @@ import re
 import tempfile
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from itertools import repeat
 from operator import itemgetter
 from typing import Any
 
 from mappings.charpolicy import CharPolicy
 from mappings.errors import RenderError
 from mappings.fixed_codec import FixedRenderer, plan
-from mappings.fixed_columns import RunPlan, run_plan
+from mappings.fixed_columns import RunPlan, parsed, run_plan
 from mappings.layout import KIND_KEY, Layout
 from mappings.records import FieldProblem, ParsedRecord, RecordError
 from mappings.registry import layouts
@@ -50,6 +49,7 @@ TOTALS = ("gokei_kingaku1", "gokei_kingaku2", "gokei_kingaku3")
 CONTROL = ("shichoson_code", "baitai_tsuban", "sakusei_ymd", "gimusha_code", "tsuchi_naiyo_code", "baitai_code")
 SPOOL_IN_MEMORY = 8 << 20
 RUN = 128  # records read together: data records of a block by their columns (mappings/fixed_columns)
+READ = 1 << 18  # bytes read from a file at a time
 _KIND = re.compile(r"(?:^|DE[0-9A-Z]{2})(Z1[1-4A])", re.IGNORECASE)
 
 
@@ -159,24 +159,28 @@ def _close(renderer: FixedRenderer, spool: Any, block: _OutBlock, shared: Mappin
 # --- parse --------------------------------------------------------------------------------------
 
 def _pieces(source: Source) -> Iterator[bytes]:
-    """The 管理 and ファイル管理 records (48 bytes each), then runs of whole 500-byte records (at
-    most RUN of them); the last piece is short when the stream is."""
+    """The 管理 and ファイル管理 records (48 bytes each), then runs of RUN whole 500-byte records
+    (fewer at the end); the last piece is short when the stream is."""
     buf = bytearray()
     heads = [KANRI, FILE_KANRI]
-    for chunk in chunks(source):
+    run = RUN * RECORD
+    pos = 0
+    for chunk in chunks(source, READ):
         buf += chunk
         pos = 0
         while heads and len(buf) - pos >= heads[0]:
             size = heads.pop(0)
             yield bytes(buf[pos:pos + size])
             pos += size
-        while not heads and len(buf) - pos >= RECORD:
-            size = min(RUN, (len(buf) - pos) // RECORD) * RECORD
-            yield bytes(buf[pos:pos + size])
-            pos += size
+        while not heads and len(buf) - pos >= run:
+            yield bytes(buf[pos:pos + run])
+            pos += run
         del buf[:pos]
-    if buf:
-        yield bytes(buf)
+    whole = 0 if heads else len(buf) // RECORD * RECORD
+    for pos in range(0, whole, run):
+        yield bytes(buf[pos:min(pos + run, whole)])
+    if len(buf) > whole:
+        yield bytes(buf[whole:])
 
 
 @dataclass
@@ -204,10 +208,7 @@ def parse(source: Source, *, file: str = "<stream>",
     """The 管理 and ファイル管理 records, then every header, data and trailer record in order,
     each parsed or a RecordError; frame faults as RecordErrors (field None or the field concerned).
     Garbage input gives RecordErrors, never another exception."""
-    try:
-        yield from _Frame(file, layout or default_layout()).parse(source)
-    except TypeError as exc:  # not a binary stream: the caller's error
-        raise NenkinFrameError(f"{file}: {exc}") from None
+    return _Frame(file, layout or default_layout()).parse(source)
 
 
 class _Frame:
@@ -227,31 +228,35 @@ class _Frame:
 
     def parse(self, source: Source) -> Iterator[ParsedRecord | RecordError]:
         kanri, file_kanri = kanri_layout(), file_kanri_layout()
-        for piece in _pieces(source):
-            if self.no >= 2 and len(piece) >= RECORD:
-                yield from self._run(piece)
-                continue
-            self.no += 1
-            at, self.offset = self.offset, self.offset + len(piece)
-            expected = KANRI if self.no <= 2 else RECORD
-            if len(piece) < expected:
-                what = ("管理レコード", "ファイル管理レコード")[self.no - 1] if self.no <= 2 else "record"
-                modulo = (self.offset - HEAD) % RECORD if self.offset >= HEAD else "-"
-                yield RecordError(self.file, self.no, (FieldProblem(None, "length", f"truncated {what}: {len(piece)} "
-                                                                    f"bytes of {expected}; file length {self.offset}: "
-                                                                    f"(length − 96) mod 500 = {modulo}"),), offset=at)
-                break
-            lay = kanri if self.no == 1 else file_kanri
-            got = plan(lay, lay.kinds[0]).parse(piece, file=self.file, record_no=self.no, offset=at)
-            if self.no == 2:
-                self.declared = got["file_kensu"] if isinstance(got, ParsedRecord) else None
-            yield got
+        try:
+            for piece in _pieces(source):
+                if self.no >= 2 and len(piece) >= RECORD:
+                    yield from self._run(piece)
+                    continue
+                self.no += 1
+                at, self.offset = self.offset, self.offset + len(piece)
+                expected = KANRI if self.no <= 2 else RECORD
+                if len(piece) < expected:
+                    what = ("管理レコード", "ファイル管理レコード")[self.no - 1] if self.no <= 2 else "record"
+                    modulo = (self.offset - HEAD) % RECORD if self.offset >= HEAD else "-"
+                    yield RecordError(self.file, self.no, (FieldProblem(
+                        None, "length", f"truncated {what}: {len(piece)} bytes of {expected}; file length "
+                                        f"{self.offset}: (length − 96) mod 500 = {modulo}"),), offset=at)
+                    break
+                lay = kanri if self.no == 1 else file_kanri
+                got = plan(lay, lay.kinds[0]).parse(piece, file=self.file, record_no=self.no, offset=at)
+                if self.no == 2:
+                    self.declared = got["file_kensu"] if isinstance(got, ParsedRecord) else None
+                yield got
+        except TypeError as exc:  # not a binary stream: the caller's error
+            raise NenkinFrameError(f"{self.file}: {exc}") from None
         yield from self._finish()
 
-    def _run(self, piece: bytes) -> Iterator[ParsedRecord | RecordError]:
+    def _run(self, piece: bytes) -> list[ParsedRecord | RecordError]:
         """Whole records: runs of data records in a block by their columns where all are valid,
         every other record (and every record of a run in doubt) on its own."""
         kinds = piece[::RECORD]
+        out: list[ParsedRecord | RecordError] = []
         i, n = 0, len(kinds)
         while i < n:
             block = self.block
@@ -259,23 +264,22 @@ class _Frame:
                 end = n - len(kinds[i:].lstrip(b"2"))
                 values = block.run.values(piece[i * RECORD:end * RECORD])
                 if values is not None:
-                    first, count = self.no + 1, end - i
+                    count = end - i
+                    out += parsed(self.no + 1, "data", values, self.sensitive)
                     self.no += count
                     self.offset += count * RECORD
                     self.records += count
                     block.count += count
                     for k, name in enumerate(AMOUNTS):
                         block.sums[k] += sum(map(itemgetter(name), values))
-                    yield from map(ParsedRecord, range(first, first + count), repeat("data"), values,
-                                   repeat(self.sensitive))
                     i = end
                     continue
-                for j in range(i, end):
-                    yield self._record(piece[j * RECORD:(j + 1) * RECORD])
+                out += map(self._record, [piece[j * RECORD:(j + 1) * RECORD] for j in range(i, end)])
                 i = end
                 continue
-            yield self._record(piece[i * RECORD:(i + 1) * RECORD])
+            out.append(self._record(piece[i * RECORD:(i + 1) * RECORD]))
             i += 1
+        return out
 
     def _record(self, rec: bytes) -> ParsedRecord | RecordError:
         """One 500-byte record on the full path, with the frame's rules."""
