@@ -1,0 +1,237 @@
+"""The monthly Z1A (特別徴収追加依頼・異動): `kaigo-bridge run nenkin.z1a --month YYYYMM`.
+
+Every month but July (the Z12's; config/nenkin.toml expects Z1A "when changes" in the others), a
+run (bridge/flows.py ``plan``):
+- decides the month's 追加依頼 in its own transaction (z1a_who.decide_tsuika: idempotent; whom it
+  cannot ask is listed with the reason);
+- makes one file per 特別徴収義務者コード and 通知内容コード — a file has one block (the frame:
+  one header per block, one block per 市町村), so 31 and 41 cannot share one — with the records
+  sorted by 基礎年金番号, batch key z1a_sent.BatchKey (媒体通番 = the 義務者's n-th Z1A of the 年度,
+  also the 管理レコード's 媒体通番, and the delivered name Z1A<義務者><媒体通番>.DTA):
+  - 41 資格喪失等の通知 (z1a_who.losses): 各種区分 by 喪失事由, 各種年月日 = 喪失日, 金額 0;
+  - 31 特別徴収追加依頼通知 (z1a_who.tsuika): 各種区分 01, 金額1 = the first 期's 依頼額, 金額2/3 0;
+  処理結果 "00", 媒体コード "6" (回線), 作成年月日 = the run's date in Japan (LAYOUTS-EVIDENCE §4).
+- 仮徴収額変更 (61) is not made: it needs the 仮徴収 amounts a 年度 changes from last February's,
+  which the store does not keep apart.
+A month already run is refused (AlreadyRun) unless ``--edition n``, which sends the month again
+(pending 31-依頼 and those the month's files sent; the 41 of the month's files and any new) under
+new 媒体通番; a month before one already run is refused; a run that died between files resumes.
+After the transfers exist, z1a_sent.record_sent marks from the stored files: 31-依頼 sent, the 依頼
+a 41 stops stopped. A held file (a カナ氏名 the file cannot carry) marks nothing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from adapters.core.models import Atena, Transfer
+from adapters.kokuho.ido_kana import to_halfwidth_kana
+from adapters.nenkin import z1a_sent, z1a_who
+from adapters.nenkin.judge import nendo_of
+from adapters.nenkin.z1a_sent import FLOW, SOSHITSU, TSUIKA, BatchKey
+from adapters.nenkin.z12 import BAITAI_CODE, JST, KANA_BYTES, NothingToRequest, kanji
+from mappings import nenkin_frame
+from mappings.charpolicy import CharPolicy
+from mappings.layout import Layout
+from queues.outbound import HELD, AlreadyRun
+
+if TYPE_CHECKING:
+    from bridge.app import Bridge
+    from bridge.flows import Encode
+
+NO_RUN_MONTH = 7  # the Z12's month: no Z1A expected (config/nenkin.toml)
+TAISHO = "01"  # 各種区分 of a 31: 特別徴収対象者 (mappings/codes/nenkin.toml 31-01)
+SHORI_KEKKA = "00"
+CHUNK = 500
+
+
+@dataclass
+class Z1aFile:
+    """One file of a run: the records of one 義務者 and 通知内容コード."""
+
+    key: BatchKey
+    sakusei: dt.date
+    records: list[dict[str, Any]] = field(default_factory=list)
+    atena: dict[str, str] = field(default_factory=dict)  # 基礎年金番号 → 宛名番号, for reports
+
+    def control(self, shichoson_code: str) -> dict[str, Any]:
+        return {"shichoson_code": shichoson_code, "baitai_tsuban": self.key.seq, "sakusei_ymd": self.sakusei,
+                "gimusha_code": self.key.gimusha_code, "tsuchi_naiyo_code": self.key.naiyo,
+                "baitai_code": BAITAI_CODE}
+
+
+@dataclass
+class Z1aRun:
+    month: str
+    edition: int
+    decided: z1a_who.TsuikaDecided
+    files: list[Z1aFile] = field(default_factory=list)
+    left_out: list[tuple[str, str]] = field(default_factory=list)  # (宛名番号, why)
+
+
+def month_text(month: int) -> str:
+    text = str(month)
+    if not re.fullmatch(r"2\d{3}(0[1-9]|1[0-2])", text):
+        raise ValueError(f"{FLOW}: 処理対象年月 must be YYYYMM like 202605, got {text!r}")
+    if int(text[4:]) == NO_RUN_MONTH:
+        raise ValueError(f"{FLOW}: no Z1A in July (the Z12 month, config/nenkin.toml); what changed goes in "
+                         f"August's")
+    return text
+
+
+def _made(session: Session) -> dict[BatchKey, bool]:
+    """Every Z1A batch made so far → finished."""
+    out: dict[BatchKey, bool] = {}
+    for batch, part_count, parts in session.execute(
+            select(Transfer.batch, Transfer.part_count, func.count()).where(Transfer.flow == FLOW)
+            .group_by(Transfer.batch, Transfer.part_count)):
+        key = BatchKey.parse(batch)
+        out[key] = out.get(key, False) or parts >= (part_count or 1)
+    return out
+
+
+def plan(bridge: Bridge, flow: str, month: int, edition: int) -> tuple[Z1aRun, list[tuple[str, Z1aFile]]]:
+    """Decide the 追加依頼 and the files of the month's run (bridge/flows.py FlowSource.plan)."""
+    if flow != FLOW:
+        raise ValueError(f"adapters.nenkin.z1a makes {FLOW}, not {flow}")
+    ym = month_text(month)
+    first = BatchKey("000", 1, ym, TSUIKA, edition)
+    nendo, month_end = first.nendo, first.month_end
+    with bridge.sessions() as s:
+        made = _made(s)
+    mine = {(k.gimusha_code, k.naiyo): (k, done) for k, done in made.items() if k.month == ym and k.edition == edition}
+    if edition > 1 and not any(k.month == ym and k.edition == 1 for k in made):
+        raise NothingToRequest(f"{FLOW}: no run for 処理対象年月 {ym} to issue again as edition {edition}")
+    if mine and all(done for _k, done in mine.values()):
+        raise AlreadyRun(f"{FLOW}: 処理対象年月 {ym} was already run (edition {edition}); issue a new edition "
+                         f"(--edition {edition + 1}) to send it again")
+    later = sorted(k.month for k in made if k.month > ym)
+    if edition == 1 and later:
+        raise AlreadyRun(f"{FLOW}: 処理対象年月 {later[-1]} was already run; {ym} cannot come after it")
+    with bridge.sessions.begin() as s:
+        decided = z1a_who.decide_tsuika(s, nendo, month_end)
+    run = Z1aRun(ym, edition, decided)
+    notified, resend = z1a_sent.notified(bridge.sessions, bridge.payloads, nendo, ym)
+    resent = [t for t, k in _transfers(bridge, ym) if k.naiyo == TSUIKA] if edition > 1 else []
+    with bridge.sessions() as s:
+        lost = z1a_who.losses(s, nendo, month_end, notified, resend)
+        asked = z1a_who.tsuika(s, nendo, month_end, resent, run.left_out)
+        files = build(s, ym, edition, lost, asked, run.left_out)
+    seqs: dict[str, int] = {}
+    for k in made:
+        if k.nendo == nendo:
+            seqs[k.gimusha_code] = max(seqs.get(k.gimusha_code, 0), k.seq)
+    for f in files:  # an interrupted run's file keeps its 媒体通番; a new file takes the next
+        again = mine.get((f.key.gimusha_code, f.key.naiyo))
+        seq = again[0].seq if again else seqs.get(f.key.gimusha_code, 0) + 1
+        if not again:
+            seqs[f.key.gimusha_code] = seq
+        if seq > 99:
+            raise ValueError(f"{FLOW}: 義務者 {f.key.gimusha_code} has used the 99 媒体通番 of 年度 {nendo}")
+        f.key = BatchKey(f.key.gimusha_code, seq, ym, f.key.naiyo, edition)
+    run.files = [f for f in files if not mine.get((f.key.gimusha_code, f.key.naiyo), (None, False))[1]]
+    if not run.files:
+        raise NothingToRequest(f"{FLOW}: nothing to send for 処理対象年月 {ym}: no 資格喪失 of a 特別徴収 person "
+                               f"and no 追加依頼 ({len(decided.listed)} 追加候補者 listed without one)")
+    return run, [(f.key.text(), f) for f in run.files]
+
+
+def _transfers(bridge: Bridge, ym: str) -> list[tuple[str, BatchKey]]:
+    with bridge.sessions() as s:
+        return [(t.id, k) for t, k in z1a_sent.delivered(s) if k.month == ym]
+
+
+def build(session: Session, month: str, edition: int, lost: list[z1a_who.Loss], asked: list[z1a_who.Tsuika],
+          left_out: list[tuple[str, str]]) -> list[Z1aFile]:
+    """The files of the run, one per 義務者 and 通知内容コード (31 before 41), records by 基礎年金番号;
+    媒体通番 1 until ``plan`` numbers them."""
+    people: dict[str, Atena] = {}
+    atena_nos = sorted({x.atena_no for x in lost} | {x.atena_no for x in asked})
+    for i in range(0, len(atena_nos), CHUNK):
+        people.update((a.atena_no, a) for a in session.scalars(
+            select(Atena).where(Atena.atena_no.in_(atena_nos[i:i + CHUNK]))))
+    sakusei = dt.datetime.now(JST).date()
+    files: dict[tuple[str, str], Z1aFile] = {}
+
+    def add(naiyo: str, gimusha: str, atena_no: str, pension: tuple[str, str], values: dict[str, Any]) -> None:
+        base = person(people[atena_no])
+        if isinstance(base, str):
+            left_out.append((atena_no, base))
+            return
+        file = files.setdefault((gimusha, naiyo), Z1aFile(BatchKey(gimusha, 1, month, naiyo, edition), sakusei))
+        file.atena[pension[0]] = atena_no
+        file.records.append({**base, "kiso_nenkin_no": pension[0], "nenkin_code": pension[1],
+                             "shori_kekka": SHORI_KEKKA, "koki_ikan_code": None, "kingaku3": 0,
+                             "kyosai_shosho_no": None, **values})
+
+    for t in asked:
+        add(TSUIKA, t.gimusha_code, t.atena_no, t.pension,
+            {"kakushu_kubun": TAISHO, "kakushu_ymd": None, "kingaku1": t.amount, "kingaku2": 0})
+    for x in lost:
+        add(SOSHITSU, x.gimusha_code, x.atena_no, x.pension,
+            {"kakushu_kubun": x.kakushu_kubun, "kakushu_ymd": x.soshitsu_date, "kingaku1": 0, "kingaku2": 0})
+    for f in files.values():
+        f.records.sort(key=lambda r: (r["kiso_nenkin_no"], r["nenkin_code"]))
+    return [files[k] for k in sorted(files)]
+
+
+def person(atena: Atena) -> dict[str, Any] | str:
+    """What a record says of the person (as the Z12 does), or why the file cannot carry it."""
+    kana = to_halfwidth_kana(atena.name_kana).strip()
+    if len(kana.encode("cp932", "replace")) > KANA_BYTES:
+        return f"カナ氏名 longer than the Z1A's {KANA_BYTES} bytes in half-width kana"
+    return {"birth_ymd": atena.birth_date, "seibetsu": atena.sex, "kana_shimei": kana,
+            "kanji_shimei": kanji(atena.name_kanji), "yubin_no": atena.postal_code or None,
+            "kana_jusho": None, "kanji_jusho": None}
+
+
+def count(_session: Session, file: Z1aFile) -> int:
+    return len(file.records)
+
+
+def records(_session: Session, file: Z1aFile) -> Iterator[dict[str, Any]]:
+    return iter(file.records)
+
+
+def encoder(bridge: Bridge, layout: Layout, file: Z1aFile) -> Encode:
+    """The whole Z1A frame of ``file``: 管理, ファイル管理, one block of the ward's 市町村コード."""
+    city = bridge.config.shichoson_code
+    control = file.control(city)
+
+    def encode(recs: Iterable[Mapping[str, Any]], policy: CharPolicy) -> Iterator[bytes]:
+        return nenkin_frame.render(control, ({**r, "shichoson_code": city} for r in recs), layout=layout,
+                                   chars=policy)
+
+    return encode
+
+
+def _file(bridge: Bridge, file: Z1aFile) -> dict[str, Any]:
+    with bridge.sessions() as s:
+        transfer = s.scalars(select(Transfer).where(Transfer.flow == FLOW, Transfer.batch == file.key.text())).first()
+    out: dict[str, Any] = {"gimusha_code": file.key.gimusha_code, "tsuchi_naiyo_code": file.key.naiyo,
+                           "baitai_tsuban": file.key.seq, "batch": file.key.text(), "records": len(file.records),
+                           "transfer": transfer.id if transfer else None, "state": transfer.state if transfer else None}
+    if transfer is not None and transfer.state == HELD:
+        _header, rows = z1a_sent.parse_sent(bridge.payloads, transfer)
+        present = {r["kiso_nenkin_no"] for r in rows}
+        out["withheld"] = [file.atena[r["kiso_nenkin_no"]] for r in file.records if r["kiso_nenkin_no"] not in present]
+        out["problem"] = transfer.last_error
+    return out
+
+
+def after(bridge: Bridge, run: Z1aRun) -> dict[str, Any]:
+    """Record what was sent and stopped; the run's summary (宛名番号, never 基礎年金番号)."""
+    marked = z1a_sent.record_sent(bridge.sessions, bridge.payloads)
+    return {"edition": run.edition, "nendo": nendo_of(dt.date(int(run.month[:4]), int(run.month[4:]), 1)),
+            "decided": run.decided.created, "already_decided": run.decided.existing,
+            "listed": [{"atena_no": a, "reason": why} for a, why in run.decided.listed],
+            "left_out": [{"atena_no": a, "reason": why} for a, why in run.left_out],
+            "files": [_file(bridge, f) for f in run.files], "irai_sent": marked["sent"],
+            "irai_stopped": marked["stopped"]}
