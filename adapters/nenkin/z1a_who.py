@@ -3,8 +3,9 @@
 資格喪失等の通知 (41) — a 特別徴収 person whose 資格 was lost by the end of the run's month (no 資格
 of theirs still open), one record per pension:
 - with a 依頼 still pending, sent or accepted for a 期 deducted after the 喪失日 (z1a_sent.ki_after);
-- or, with no 依頼 in the 年度 at all (仮徴収 goes on from last year without one), a matched Z11
-  対象者 of the 年度 and a 特別徴収 賦課 of it, lost within the 年度, not in a 41 already sent;
+- or, with no 依頼 in the 年度 at all (仮徴収 goes on from last year without one), a matched yearly
+  Z11 対象者 (捕捉月 04) of the 年度 and a 特別徴収 賦課 of it, lost within the 年度, not in a 41
+  already sent (a 追加候補者 without a 依頼 is deducted nothing yet: nothing to stop);
 - or in a 41 of an earlier edition of the same month (an edition sends the month again).
 各種区分 from the 喪失事由: 01 死亡, 02 転出, 04 適用除外, 03 anything else [CODE]; the store's
 own codes (adapters/core/models/atena.py) and the vendor's 51/52/53 both mean what they say.
@@ -35,6 +36,7 @@ from adapters.nenkin.judge import nendo_of
 from adapters.nenkin.z1a_sent import ACTIVE, COLLECTED, TSUIKA, Pension, ki_after, tenbiki_day
 
 CANDIDATE = "30"  # 通知内容コード 特別徴収追加候補者情報
+YEARLY = "04"  # 捕捉月 of the yearly 対象者: those whose 仮徴収 goes on without a 依頼
 KUBUN_OF_JIYU = {SOSHITSU_SHIBO: "01", SOSHITSU_TENSHUTSU: "02", "52": "01", "51": "02", "53": "04"}
 OTHER = "03"
 CHUNK = 400
@@ -99,7 +101,7 @@ def losses(session: Session, nendo: int, month_end: dt.date, notified: set[Pensi
                 select(TokuchoTaisho.atena_no, TokuchoTaisho.gimusha_code, TokuchoTaisho.kiso_nenkin_no,
                        TokuchoTaisho.nenkin_code)
                 .where(TokuchoTaisho.atena_no.in_(chunk), TokuchoTaisho.nendo == nendo,
-                       TokuchoTaisho.match_state == MATCHED)):
+                       TokuchoTaisho.match_state == MATCHED, TokuchoTaisho.hosoku_month == YEARLY)):
             taisho[str(taisho_atena)].add((gimusha, kiso, code))
         tokucho.update(session.scalars(select(Fuka.atena_no).where(Fuka.atena_no.in_(chunk), Fuka.nendo == nendo,
                                                                    Fuka.choshu_kubun == TOKUCHO)))
@@ -167,8 +169,8 @@ def decide_tsuika(session: Session, nendo: int, month_end: dt.date) -> TsuikaDec
         if fuka is None:
             out.listed.append((atena, f"no 特別徴収 賦課 of 年度 {n} for 期 {ki}"))
             continue
-        amounts = dict(session.execute(select(FukaKibetsu.ki, FukaKibetsu.amount).where(
-            FukaKibetsu.fuka_id == fuka[0], FukaKibetsu.ki.in_(kis))).tuples().all())
+        amounts = {k: a for k, a in session.execute(select(FukaKibetsu.ki, FukaKibetsu.amount).where(
+            FukaKibetsu.fuka_id == fuka[0], FukaKibetsu.ki.in_(kis)))}
         if set(amounts) != set(kis) or len(set(amounts.values())) != 1:
             out.listed.append((atena, f"期別額 of 期 {kis[0]}–{kis[-1]} of 年度 {n} missing or not one amount: "
                                       "a 追加依頼 carries one"))
