@@ -203,20 +203,22 @@ _SPANS = {"shichoson_code": slice(1, 6), "gimusha_code": slice(6, 9), "tsuchi_na
           "seido_code": slice(12, 13)}
 
 
-def parse(source: Source, *, file: str = "<stream>",
-          layout: Layout | None = None) -> Iterator[ParsedRecord | RecordError]:
+def parse(source: Source, *, file: str = "<stream>", layout: Layout | None = None,
+          by_columns: bool = True) -> Iterator[ParsedRecord | RecordError]:
     """The 管理 and ファイル管理 records, then every header, data and trailer record in order,
     each parsed or a RecordError; frame faults as RecordErrors (field None or the field concerned).
-    Garbage input gives RecordErrors, never another exception."""
-    return _Frame(file, layout or default_layout()).parse(source)
+    Garbage input gives RecordErrors, never another exception. ``by_columns=False`` reads every
+    record on its own: the reference the column path is held to (same items, slower)."""
+    return _Frame(file, layout or default_layout(), by_columns).parse(source)
 
 
 class _Frame:
     """One file being read: the record number, the open block and what the trailers and the
     ファイル管理レコード are checked against."""
 
-    def __init__(self, file: str, layout: Layout) -> None:
+    def __init__(self, file: str, layout: Layout, by_columns: bool = True) -> None:
         self.file = file
+        self.by_columns = by_columns
         self.kinds = {b"1": plan(layout, layout.kind("header")), b"2": plan(layout, layout.kind("data")),
                       b"3": plan(layout, layout.kind("trailer"))}
         self.data = run_plan(layout, layout.kind("data"))
@@ -342,7 +344,7 @@ class _Frame:
     def _data_run(self, header: bytes) -> RunPlan | None:
         """The columns of the block's data records: the header's shared fields, 制度コード 0
         (a header with another 制度 leaves every data record to the full path, which reports it)."""
-        if header[12:13] != KAIGO.encode():
+        if header[12:13] != KAIGO.encode() or not self.by_columns:
             return None
         return self.data.narrowed({name: header[span] for name, span in _SPANS.items()})
 

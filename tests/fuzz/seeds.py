@@ -122,6 +122,20 @@ def nenkin_files() -> dict[str, bytes]:
     return out
 
 
+def nenkin_runs() -> dict[str, bytes]:
+    """年金特徴 files whose blocks hold runs of data records that differ field by field (the column
+    path reads such runs whole), from the hand-written golden records, both forms."""
+    from tests.unit import nenkin_golden as g
+
+    base = g.records()
+    kana, kanji = ["ﾔﾏﾀﾞ ﾀﾛｳ", "ｻﾄｳ ﾊﾅｺ", "ｱ", "ﾄｳｷｮｳﾄ ｾﾀｶﾞﾔｸ"], ["山田　太郎", "佐藤　花子", "亜", "～"]
+    recs = [{**base[i % 2], "kiso_nenkin_no": f"{i:010d}", "kingaku1": 1000 * i, "kana_shimei": kana[i % 4],
+             "kanji_shimei": kanji[i % 4], "birth_ymd": dt.date(1940 + i, 1 + i, 2 * i + 1)} for i in range(6)]
+    recs.append(base[2])
+    return {f"runs-{layout.name}": b"".join(nenkin_frame.render(g.CONTROL, recs, layout=layout))
+            for layout in t.nenkin_layouts()}
+
+
 def _unit_test_examples() -> dict[str, dict[str, bytes]]:
     """The hand-written examples of the unit tests (imported, so they stay the tests' own)."""
     from tests.unit import test_codec_csv as tc
@@ -166,7 +180,8 @@ def _unit_test_examples() -> dict[str, dict[str, bytes]]:
                            **{f"malformed-{k}": v[0] for k, v in tkx.CORPUS.items()}}
     nenkin = {"golden-z12-jis": tn.JIS, "golden-z12-cp932": tn.CP932,
               **{f"malformed-{k}": v[0] for k, v in tn.CORPUS.items() if v[0]}}
-    return {"nenkin_frame": nenkin, "kokuho_frame": frame, "kokuho_kyufu": kyufu, "csv_vendor": vendor,
+    return {"nenkin_frame": nenkin, "nenkin_columns": dict(nenkin),
+            "kokuho_frame": frame, "kokuho_kyufu": kyufu, "csv_vendor": vendor,
             "fixed": fixed, "xml": xml, "kokuho_xml": kokuho_xml_examples,
             "kyufu_quick": {**kyufu, **_simulated_kyufu()}}
 
@@ -204,6 +219,7 @@ def seeds() -> dict[str, dict[str, bytes]]:
         "kokuho_xml": frame_files(kokuho_xml.render),
         "kyufu_quick": {k: v for k, v in frames.items() if "kyufu-jisseki" in k},
         "nenkin_frame": nenkin_files(),
+        "nenkin_columns": {**nenkin_files(), **nenkin_runs()},
     }
     for target, examples in _unit_test_examples().items():
         out[target].update(examples)

@@ -10,8 +10,9 @@ Every input is parsed from three source shapes — bytes, a binary file, and an 
 pieces — and for the line/block parsers the three results must be equal: a record must not depend
 on where the transport happened to cut the stream.
 
-One target is of another kind (``Agreement``): the fast judgement of 給付実績 files against the
-full one, which it must never contradict by vouching for a file the full one refuses.
+Two targets are of another kind: ``Agreement``, the fast judgement of 給付実績 files against the
+full one, which it must never contradict by vouching for a file the full one refuses; and
+``ColumnsAgreement``, 年金特徴 files parsed by columns against record by record.
 """
 
 from __future__ import annotations
@@ -180,8 +181,11 @@ def _xml(lay: Layout | None, src: Source) -> Iterable[object]:
 
 
 class FuzzTarget(Protocol):
-    name: str
-    doc: str
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def doc(self) -> str: ...
 
     def __call__(self, data: bytes) -> int: ...
 
@@ -218,7 +222,31 @@ class Agreement:
         return full.records
 
 
-TARGETS: dict[str, FuzzTarget] = {t.name: t for t in (
+@dataclass(frozen=True)
+class ColumnsAgreement:
+    """nenkin_frame.parse reading runs of data records by their columns (mappings/fixed_columns)
+    against the same parse reading every record on its own (by_columns=False), in both forms: the
+    items must be equal — values, errors, record numbers — from every source shape."""
+
+    name: str
+    doc: str
+
+    def __call__(self, data: bytes) -> int:
+        total = 0
+        for layout in nenkin_layouts():
+            reference = _checked(nenkin_frame.parse(data, file=FILE, layout=layout, by_columns=False), RECORDS)
+            for shape, make in SHAPES:
+                got = _checked(nenkin_frame.parse(make(data), file=FILE, layout=layout), RECORDS)
+                if got != reference:
+                    diff = next((i for i, (a, b) in enumerate(zip(reference, got, strict=False)) if a != b),
+                                min(len(reference), len(got)))
+                    raise BadOutcome(f"{layout.name}, source shape {shape!r}: the column path differs from the "
+                                     f"record path at item {diff} ({len(got)} vs {len(reference)} items)")
+            total += len(reference)
+        return total
+
+
+_ALL: tuple[FuzzTarget, ...] = (
     Target("kokuho_frame", "kokuho_frame.parse: the 国保連 CSV frame, every exchange in the index", _none, _frame),
     Target("kokuho_kyufu", "kokuho_kyufu.claims(kokuho_frame.parse(...)): 給付実績 claims", _none, _kyufu,
            allowed=(kokuho_kyufu.Claim, ParsedRecord, RecordError)),
@@ -236,4 +264,6 @@ TARGETS: dict[str, FuzzTarget] = {t.name: t for t in (
     Target("nenkin_frame", "nenkin_frame.parse: the 年金特徴 file frame, ISO-2022-JP and cp932 forms",
            nenkin_layouts, _nenkin),
     Agreement("kyufu_quick", "kyufu_quick.judge: never vouches for a 給付実績 file kyufu_check would not pass"),
-)}
+    ColumnsAgreement("nenkin_columns", "nenkin_frame.parse by columns: the same items as record by record"),
+)
+TARGETS: dict[str, FuzzTarget] = {t.name: t for t in _ALL}
