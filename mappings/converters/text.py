@@ -22,7 +22,7 @@ from mappings.errors import ConversionError, ParamError
 _HALFWIDTH = re.compile("[ -~]")  # ASCII printable: what fullwidth_only refuses
 # Most bytes one character takes, for encodings where that is known: a text of n characters is
 # then at most n × this many bytes, and a text well under max_bytes need not be encoded to count.
-_MAX_CHAR_BYTES = {"cp932": 2, "shift_jis": 2, "utf-8": 4}
+_MAX_CHAR_BYTES = {"cp932": 2, "shift_jis": 2, "utf-8": 4, "jis_x0208_raw": 2}
 
 
 def byte_len(text: str, encoding: str) -> int:
