@@ -87,8 +87,9 @@ def ki_after(nendo: int, day: dt.date) -> list[tuple[int, int]]:
     return [(n, ki) for n in (nendo, nendo + 1) for ki in COLLECTED if tenbiki_day(n, ki) > day]
 
 
-def parse_sent(payloads: PayloadStore, transfer: Transfer) -> tuple[ParsedRecord, list[ParsedRecord]]:
-    """The header and data records of a stored Z1A, its frame checked."""
+def parse_sent(payloads: PayloadStore, transfer: Transfer) -> tuple[ParsedRecord | None, list[ParsedRecord]]:
+    """The header and data records of a stored Z1A, its frame checked (no header: every record
+    was withheld, the file held)."""
     parsed = list(nenkin_frame.parse(payloads.read(transfer.payload_ref, transfer.id, transfer.flow),
                                      file=f"transfer {transfer.id}"))
     bad = [p for p in parsed if not isinstance(p, ParsedRecord)]
@@ -97,9 +98,9 @@ def parse_sent(payloads: PayloadStore, transfer: Transfer) -> tuple[ParsedRecord
                          f"({len(bad)} problem(s), first: {bad[0]})")
     kept = [p for p in parsed if isinstance(p, ParsedRecord)]
     headers = [p for p in kept if p.kind == "header"]
-    if len(headers) != 1:
+    if len(headers) > 1:
         raise ValueError(f"transfer {transfer.id}: a Z1A has one block, this one has {len(headers)}")
-    return headers[0], [p for p in kept if p.kind == "data"]
+    return (headers[0] if headers else None), [p for p in kept if p.kind == "data"]
 
 
 def delivered(session: Session) -> list[tuple[Transfer, BatchKey]]:
@@ -139,7 +140,7 @@ def record_sent(sessions: sessionmaker[Session], payloads: PayloadStore) -> dict
         todo = _unrecorded(s)
     for transfer, key in todo:
         header, rows = parse_sent(payloads, transfer)
-        if header["tsuchi_naiyo_code"] != key.naiyo or header["gimusha_code"] != key.gimusha_code:
+        if header is None or header["tsuchi_naiyo_code"] != key.naiyo or header["gimusha_code"] != key.gimusha_code:
             raise ValueError(f"transfer {transfer.id}: its header is not the file its batch key names")
         with sessions.begin() as s:
             if key.naiyo == TSUIKA:

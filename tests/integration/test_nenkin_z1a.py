@@ -13,7 +13,7 @@ from typing import Any
 
 from sqlalchemy import select, update
 
-from adapters.core.models import Fuka, FukaKibetsu, Shikaku, TokuchoIrai, TokuchoTaisho, Transfer
+from adapters.core.models import Atena, Fuka, FukaKibetsu, Shikaku, TokuchoIrai, TokuchoTaisho, Transfer
 from adapters.core.models.fuka import TOKUCHO
 from fixtures import population
 from fixtures.nenkin import taisho, z1a
@@ -126,3 +126,22 @@ def test_a_month_of_losses_and_a_tsuika_read_by_the_keiyu_then_refused_then_an_e
         read = z1a.read(delivered(home, name), name)
         assert (read.baitai_tsuban, rows(read)) == (int(name[6:8]), records)
     home.stop_all()
+
+
+def test_a_kana_name_the_file_cannot_carry_holds_its_file_and_stops_nothing(home: Home) -> None:
+    got = setup(home)
+    d = got["dead"].atena_no
+    with home.bridge.sessions.begin() as s:
+        s.execute(update(Atena).where(Atena.atena_no == d).values(name_kana="ヰノウエ　ハナコ"))
+    home.start_worker("--routes", "nenkin.deliver")
+    first = dict(home.cli_json("run", "nenkin.z1a", "--month", MONTH))
+    assert (first["transfers"], first["held"], first["irai_stopped"]) == (3, 1, 0)
+    held = next(f for f in first["files"] if f["state"] == "held")
+    assert (held["batch"], held["withheld"]) == ("nenkin.z1a/00102/202611/41", [d])
+    assert "ヰ" in held["problem"] and "kana_shimei" in held["problem"]
+    delivered(home, "Z1A00201.DTA")
+    home.stop_all()
+    drop = home.config.partners["keiyu"].path
+    assert drop is not None and not (drop / "Z1A00102.DTA").exists(), "a held file is not delivered"
+    with home.bridge.sessions() as s:
+        assert set(s.scalars(select(TokuchoIrai.status).where(TokuchoIrai.atena_no == d))) == {"accepted"}
