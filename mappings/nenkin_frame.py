@@ -13,12 +13,16 @@ ISO-2022-JP shift-code form, by default; tokucho-cp932-v1 for the plain form). E
 and the trailer repeat the header's 市町村コード, 特別徴収義務者コード, 通知内容コード and 制度コード,
 and 制度コード is "0" (介護) throughout (DOMAIN.md §年金特徴, LAYOUTS-EVIDENCE.md §4).
 
-Parse streams (one 500-byte record in hand at a time) and never stops at a problem: each record
-is yielded parsed or as a RecordError naming file, record number (the 管理レコード is 1), byte
+Parse streams (RUN records in hand at a time) and never stops at a problem: each record is
+yielded parsed or as a RecordError naming file, record number (the 管理レコード is 1), byte
 offset, field and rule; frame faults are RecordErrors too: length ((length − 96) mod 500 ≠ 0),
 block_structure, block_order, same_as_header, seido_code, trailer_count, trailer_total,
-file_count, record_kind. Render computes the counts and sums and spools the records (to disk
-past a few MB) because ファイル格納件数 comes before them.
+file_count, record_kind. A block's data records are read a run at a time by their columns
+(mappings/fixed_columns, bound to the header's shared fields and 制度コード 0) when that path can
+vouch for every one of them, else one by one; the items are the same either way
+(``by_columns=False``, the reference, in tests/unit/test_nenkin_columns.py and the fuzz target).
+Render computes the counts and sums and spools the records (to disk past a few MB) because
+ファイル格納件数 comes before them.
 """
 
 from __future__ import annotations
