@@ -3,9 +3,10 @@
 The July Z12 asks for the 本徴収 (期4–6: 10, 12, 2月) of every 特別徴収 賦課 whose person a Z11
 of the 年度 announced (捕捉月 04) and matched. A request is a pending row per person and 期 in
 tokucho_irai; deciding again leaves an existing row as it is, so a run repeated changes nothing.
-Who cannot be asked is listed with the reason, never guessed: no Z11 match for the 賦課, more than
-one matched pension (which one to deduct from is the 年金保険者's choice, not ours), or 期別額 a
-Z12 cannot carry (its 金額2 is the 12月 and the 2月 amount alike: LAYOUTS-EVIDENCE §4 [INF]).
+Who cannot be asked is listed with the reason, never guessed: 資格 lost, no Z11 match for the
+賦課, more than one matched pension (which one to deduct from is the 年金保険者's choice, not
+ours), or 期別額 a Z12 cannot carry (its 金額2 is the 12月 and the 2月 amount alike:
+LAYOUTS-EVIDENCE §4 [INF]).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from adapters.core.inserts import insert_new
-from adapters.core.models import Fuka, FukaKibetsu, TokuchoIrai, TokuchoTaisho
+from adapters.core.models import Fuka, FukaKibetsu, Shikaku, TokuchoIrai, TokuchoTaisho
 from adapters.core.models.fuka import TOKUCHO
 from adapters.core.models.tokucho import MATCHED
 
@@ -51,6 +52,7 @@ def decide_honcho(session: Session, nendo: int) -> Decided:
             .join(Fuka, Fuka.id == FukaKibetsu.fuka_id)
             .where(Fuka.nendo == nendo, Fuka.choshu_kubun == TOKUCHO, FukaKibetsu.ki.in_(HONCHO_KI))):
         amounts[fuka_id][ki] = amount
+    insured = set(session.scalars(select(Shikaku.atena_no).where(Shikaku.soshitsu_date.is_(None))))
     before = _count(session, nendo)
     out = Decided()
     asked = 0
@@ -59,7 +61,8 @@ def decide_honcho(session: Session, nendo: int) -> Decided:
     for fuka_id, atena_no, hihokensha_no in session.execute(
             select(Fuka.id, Fuka.atena_no, Fuka.hihokensha_no)
             .where(Fuka.nendo == nendo, Fuka.choshu_kubun == TOKUCHO).order_by(Fuka.atena_no)):
-        reason = _refusal(pensions.get(atena_no, []), amounts.get(fuka_id, {}))
+        reason = (_refusal(pensions.get(atena_no, []), amounts.get(fuka_id, {})) if atena_no in insured
+                  else "資格 lost: nothing to ask (a Z1A 資格喪失等の通知 tells the 年金保険者)")
         if reason is not None:
             out.listed.append((atena_no, reason))
             continue

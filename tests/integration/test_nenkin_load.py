@@ -86,6 +86,7 @@ def test_z11_matched_and_kept_once_the_twisted_listed(home: Home) -> None:
 @pytest.mark.parametrize(("fault", "rule"), [
     ("other_city", "addressee"), ("seido_1", "seido_code"), ("trailer_total", "trailer_total"),
     ("length", "length"), ("truncated", "length"), ("naiyo_differs", "same_as_header"),
+    ("bad_encoding", "encoding"), ("trailer_count", "trailer_count"),
 ])
 def test_a_faulty_z11_is_quarantined_whole_with_its_rule(home: Home, fault: str, rule: str) -> None:
     people = population(home)

@@ -8,7 +8,7 @@ import datetime as dt
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from adapters.core.models import Atena, Fuka, FukaKibetsu, TokuchoIrai, TokuchoTaisho, Transfer
+from adapters.core.models import Atena, Fuka, FukaKibetsu, Shikaku, TokuchoIrai, TokuchoTaisho, Transfer
 from adapters.core.models.fuka import FUTSUCHO, TOKUCHO
 from adapters.nenkin.irai import decide_honcho
 
@@ -16,12 +16,15 @@ NENDO = 2026
 
 
 def person(s: Session, n: int, kibetsu: tuple[int, ...] | None, *, choshu: str = TOKUCHO,
-           pensions: tuple[tuple[str, str], ...] | None = None, state: str = "matched") -> str:
+           pensions: tuple[tuple[str, str], ...] | None = None, state: str = "matched", lost: bool = False) -> str:
     atena_no = f"{n:015d}"
     pensions = ((f"{n:010d}", "1150"),) if pensions is None else pensions
     s.add(Atena(atena_no=atena_no, setai_no=atena_no, name_kanji="介護太郎", name_kana="カイゴ　タロウ",
                 birth_date=dt.date(1950, 4, 2), sex="1", postal_code="1540001", address="世田谷区池尻1-1-1"))
     s.flush()
+    s.add(Shikaku(hihokensha_no=f"{n:010d}", atena_no=atena_no, hokensha_no="131128", hihokensha_kubun="1",
+                  shutoku_date=dt.date(2015, 4, 2), shutoku_jiyu="01",
+                  soshitsu_date=dt.date(2026, 6, 1) if lost else None, soshitsu_jiyu="02" if lost else None))
     if kibetsu is not None:
         fuka = Fuka(nendo=NENDO, atena_no=atena_no, hihokensha_no=f"{n:010d}", dankai=5, nengaku=sum(kibetsu),
                     choshu_kubun=choshu, nenkin_nengaku=1_200_000)
@@ -48,6 +51,7 @@ def setup(store: sessionmaker[Session]) -> dict[str, str]:
             "unmatched": person(s, 4, (6000,) * 6, state="unmatched"),
             "no_z11": person(s, 5, (6000,) * 6, pensions=()),
             "futsucho": person(s, 6, (6000,) * 10, choshu=FUTSUCHO),
+            "lost": person(s, 7, (6000,) * 6, lost=True),
         }
 
 
@@ -57,7 +61,8 @@ def test_honcho_requests_for_the_matched_and_reasons_for_the_rest(store: session
         decided = decide_honcho(s, NENDO)
     assert (decided.created, decided.existing) == (3, 0)
     listed = dict(decided.listed)
-    assert set(listed) == {who["odd_feb"], who["two_pensions"], who["unmatched"], who["no_z11"]}
+    assert set(listed) == {who["odd_feb"], who["two_pensions"], who["unmatched"], who["no_z11"], who["lost"]}
+    assert listed[who["lost"]].startswith("資格 lost")
     assert "期5 and 期6" in listed[who["odd_feb"]] and "2 pensions" in listed[who["two_pensions"]]
     assert "no Z11" in listed[who["unmatched"]] and listed[who["unmatched"]] == listed[who["no_z11"]]
     with store() as s:
