@@ -268,7 +268,7 @@ class _Frame:
             block = self.block
             if kinds[i] == 0x32 and block is not None and block.run is not None:
                 end = n - len(kinds[i:].lstrip(b"2"))
-                values = block.run.values(piece[i * RECORD:end * RECORD])
+                values = block.run.values(piece if i == 0 and end == n else piece[i * RECORD:end * RECORD])
                 if values is not None:
                     count = end - i
                     out += parsed(self.no + 1, "data", values, self.sensitive)
