@@ -2,8 +2,8 @@
 
 A Z11-shaped file (通知内容コード 00, one block for the ward, 特別徴収義務者 001) is made of the
 people of a synthetic population who have a pension (fixtures/population: カナ氏名 half-width,
-漢字氏名 and 漢字住所 as JIS X 0208 codes, 年金額 in 金額1), each step in a process of its own so
-its peak RSS is its own:
+漢字氏名 and 漢字住所 as JIS X 0208 codes, a twelfth of the 年金額 in 金額1), each step in a process
+of its own so its peak RSS is its own:
 
 - ``render``: ``nenkin_frame.render`` of the records to the file (the time spent making the
   records taken out), information;
@@ -48,7 +48,8 @@ def _jis(text: str, chars: int) -> str | None:
 
 
 def z11_records(count: int, seed: int = 5) -> Iterator[dict[str, Any]]:
-    """Z11 data records of the first ``count`` pensioners of a synthetic population."""
+    """Z11 data records of the first ``count`` pensioners of a synthetic population. 金額1 is a
+    twelfth of the 年金額: 300,000 年金額 add up past the trailer's 11-digit 合計金額1."""
     made = 0
     for person in generate(10 * count, seed=seed, nendo=2026, out_of_jis_rate=0.01):
         if made == count:
@@ -61,7 +62,7 @@ def z11_records(count: int, seed: int = 5) -> Iterator[dict[str, Any]]:
                "kana_shimei": to_halfwidth_kana(person.name_kana)[:25].rstrip(" "),
                "kanji_shimei": _jis(person.name_kanji, 25), "yubin_no": person.postal_code,
                "kanji_jusho": _jis(person.address, 80), "kakushu_kubun": "02" if made % 9 else "01",
-               "shori_kekka": "00", "kingaku1": person.nenkin_nengaku, "kingaku2": 0, "kingaku3": 0}
+               "shori_kekka": "00", "kingaku1": person.nenkin_nengaku // 12, "kingaku2": 0, "kingaku3": 0}
     if made < count:
         raise RuntimeError(f"the population gave {made} pensioners of {count}")
 

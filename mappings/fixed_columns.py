@@ -11,7 +11,7 @@ answers; a column the same in every record is converted once. It accepts a subse
 path (fixed_codec: each span decoded on its own, unpadded, ``Field.parse``) accepts and gives the
 same values: any doubt about any field of any record gives None, and the caller parses the run's
 records one by one on the full path, which names the problems. Tests hold it to that
-(tests/unit/test_fixed_columns.py, the ``nenkin_quick`` fuzz target).
+(tests/unit/test_nenkin_columns.py, the ``nenkin_columns`` fuzz target).
 """
 
 from __future__ import annotations
@@ -283,7 +283,7 @@ class RunPlan:
                     varying.append((column.name, converted))
         except _Doubt:
             return None
-        records = [template.copy() for _ in range(count)]
+        records = list(map(dict.copy, repeat(template, count)))
         for name, converted in varying:
             for record, value in zip(records, converted, strict=True):
                 record[name] = value

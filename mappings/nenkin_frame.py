@@ -52,8 +52,8 @@ AMOUNTS = ("kingaku1", "kingaku2", "kingaku3")
 TOTALS = ("gokei_kingaku1", "gokei_kingaku2", "gokei_kingaku3")
 CONTROL = ("shichoson_code", "baitai_tsuban", "sakusei_ymd", "gimusha_code", "tsuchi_naiyo_code", "baitai_code")
 SPOOL_IN_MEMORY = 8 << 20
-RUN = 128  # records read together: data records of a block by their columns (mappings/fixed_columns)
-READ = 1 << 18  # bytes read from a file at a time
+RUN = 256  # records read together: data records of a block by their columns (mappings/fixed_columns)
+READ = 1 << 19  # bytes read from a file at a time
 _KIND = re.compile(r"(?:^|DE[0-9A-Z]{2})(Z1[1-4A])", re.IGNORECASE)
 
 
