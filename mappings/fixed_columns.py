@@ -20,7 +20,7 @@ import dataclasses
 import re
 import struct
 from collections import deque
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
 from itertools import repeat
@@ -259,14 +259,16 @@ class RunPlan:
             found = self._narrowed[key] = RunPlan(self._layout, self.kind, fixed, self.converts)
         return found
 
-    def values(self, blob: bytes) -> list[dict[str, Any]] | None:
+    def values(self, blob: bytes, totals: Sequence[str] = ()) -> tuple[list[dict[str, Any]], list[int]] | None:
         """The values of each record of ``blob`` (whole records of this kind, back to back) as
-        the full path gives them, or None when any of them may not be valid."""
+        the full path gives them, with the sums of the ``totals`` fields (numbers), or None when
+        any of them may not be valid."""
         count = len(blob) // self.length if self.length else 0
         if not self.possible or not count or len(blob) != count * self.length:
             return None
         template = self.template.copy()
         varying: list[tuple[str, list[Any]]] = []
+        sums: dict[str, int] = {}  # of ``totals`` fields (a literal one is in the template)
         try:
             if self.literals.fullmatch(blob) is None:
                 return None
@@ -277,17 +279,21 @@ class RunPlan:
                     value = column.convert((first,))[0]
                     if column.name is not None:
                         template[column.name] = value
+                        if column.name in totals:
+                            sums[column.name] = value * count
                     continue
                 converted = column.convert(values)
                 if column.name is not None:
                     varying.append((column.name, converted))
+                    if column.name in totals:
+                        sums[column.name] = sum(converted)
         except _Doubt:
             return None
         records = list(map(dict.copy, repeat(template, count)))
         for name, converted in varying:
             for record, value in zip(records, converted, strict=True):
                 record[name] = value
-        return records
+        return records, [sums[name] if name in sums else template[name] * count for name in totals]
 
 
 def _literal_pattern(columns: Sequence[_Column]) -> bytes:
@@ -323,7 +329,8 @@ def parsed(first: int, kind: str, values: Sequence[dict[str, Any]], sensitive: f
     if not _PLAIN:
         return list(map(ParsedRecord, numbers, repeat(kind), values, repeat(sensitive)))
     records = list(map(object.__new__, repeat(ParsedRecord, len(values))))
-    for name, column in zip(_FIELDS, (numbers, repeat(kind), values, repeat(sensitive)), strict=False):
+    columns: tuple[Iterable[Any], ...] = (numbers, repeat(kind), values, repeat(sensitive))
+    for name, column in zip(_FIELDS, columns, strict=True):
         deque(map(object.__setattr__, records, repeat(name), column), maxlen=0)
     return records
 

@@ -31,7 +31,7 @@ import re
 import tempfile
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from operator import itemgetter
+from itertools import chain
 from typing import Any
 
 from mappings.charpolicy import CharPolicy
@@ -233,11 +233,16 @@ class _Frame:
         self.prev_city: bytes | None = None
 
     def parse(self, source: Source) -> Iterator[ParsedRecord | RecordError]:
+        # the items come a piece at a time as lists, walked in C by chain (a generator step each
+        # would cost as much as a record's values)
+        return chain.from_iterable(self._lists(source))
+
+    def _lists(self, source: Source) -> Iterator[list[ParsedRecord | RecordError]]:
         kanri, file_kanri = kanri_layout(), file_kanri_layout()
         try:
             for piece in _pieces(source):
                 if self.no >= 2 and len(piece) >= RECORD:
-                    yield from self._run(piece)
+                    yield self._run(piece)
                     continue
                 self.no += 1
                 at, self.offset = self.offset, self.offset + len(piece)
@@ -245,18 +250,18 @@ class _Frame:
                 if len(piece) < expected:
                     what = ("管理レコード", "ファイル管理レコード")[self.no - 1] if self.no <= 2 else "record"
                     modulo = (self.offset - HEAD) % RECORD if self.offset >= HEAD else "-"
-                    yield RecordError(self.file, self.no, (FieldProblem(
+                    yield [RecordError(self.file, self.no, (FieldProblem(
                         None, "length", f"truncated {what}: {len(piece)} bytes of {expected}; file length "
-                                        f"{self.offset}: (length − 96) mod 500 = {modulo}"),), offset=at)
+                                        f"{self.offset}: (length − 96) mod 500 = {modulo}"),), offset=at)]
                     break
                 lay = kanri if self.no == 1 else file_kanri
                 got = plan(lay, lay.kinds[0]).parse(piece, file=self.file, record_no=self.no, offset=at)
                 if self.no == 2:
                     self.declared = got["file_kensu"] if isinstance(got, ParsedRecord) else None
-                yield got
+                yield [got]
         except TypeError as exc:  # not a binary stream: the caller's error
             raise NenkinFrameError(f"{self.file}: {exc}") from None
-        yield from self._finish()
+        yield list(self._finish())
 
     def _run(self, piece: bytes) -> list[ParsedRecord | RecordError]:
         """Whole records: runs of data records in a block by their columns where all are valid,
@@ -268,16 +273,16 @@ class _Frame:
             block = self.block
             if kinds[i] == 0x32 and block is not None and block.run is not None:
                 end = n - len(kinds[i:].lstrip(b"2"))
-                values = block.run.values(piece if i == 0 and end == n else piece[i * RECORD:end * RECORD])
-                if values is not None:
+                got = block.run.values(piece if i == 0 and end == n else piece[i * RECORD:end * RECORD], AMOUNTS)
+                if got is not None:
+                    values, sums = got
                     count = end - i
                     out += parsed(self.no + 1, "data", values, self.sensitive)
                     self.no += count
                     self.offset += count * RECORD
                     self.records += count
                     block.count += count
-                    for k, name in enumerate(AMOUNTS):
-                        block.sums[k] += sum(map(itemgetter(name), values))
+                    block.sums = [a + b for a, b in zip(block.sums, sums, strict=True)]
                     i = end
                     continue
                 out += map(self._record, [piece[j * RECORD:(j + 1) * RECORD] for j in range(i, end)])

@@ -35,8 +35,14 @@ def base(jis: bool) -> list[bytes]:
 
 
 def columns(layout: Layout, recs: list[bytes]) -> list[dict[str, Any]] | None:
+    """The column path's values of the records, checking the sums it gives of the 金額 with them."""
     kind = layout.kind("data")
-    return fixed_columns.run_plan(layout, kind).narrowed(SHARED).values(b"".join(recs))
+    got = fixed_columns.run_plan(layout, kind).narrowed(SHARED).values(b"".join(recs), nenkin_frame.AMOUNTS)
+    if got is None:
+        return None
+    values, sums = got
+    assert sums == [sum(v[name] for v in values) for name in nenkin_frame.AMOUNTS]
+    return values
 
 
 def full(layout: Layout, rec: bytes) -> ParsedRecord | RecordError:
