@@ -11,7 +11,7 @@ from collections.abc import Callable
 from functools import cached_property
 from typing import Any
 
-from bench import kyufu_load, message_path, nenkin_parse, print_run, transfer_io
+from bench import kyufu_load, message_path, nenkin_parse, nenkin_z11_z12, print_run, transfer_io
 from bench.broker import Broker
 from bench.install import Installation
 from bench.proc import run_child
@@ -39,6 +39,12 @@ class Lab:
     def nenkin(self) -> nenkin_parse.NenkinBench:
         """年金特徴 rows: a Z11 file under this installation's root (no store needed)."""
         return nenkin_parse.NenkinBench(self.home.root / "nenkin", dict(self.home.env), NENKIN_RECORDS, self.log)
+
+    @cached_property
+    def nenkin_year(self) -> nenkin_z11_z12.NenkinZ11Z12Bench:
+        """年金特徴 Z11→Z12: installations of their own (a population of ~420,000 people)."""
+        return nenkin_z11_z12.NenkinZ11Z12Bench(self.home.root / "nenkin-year", dict(self.home.env), NENKIN_RECORDS,
+                                                self.log)
 
     @cached_property
     def kyufu(self) -> kyufu_load.KyufuBench:
@@ -156,4 +162,6 @@ ROWS: dict[str, Callable[[Lab], Row]] = {
     "kyufu.rss_flatness": lambda lab: kyufu_load.rss_row(lab.kyufu),
     "nenkin.parse": lambda lab: nenkin_parse.parse_row(lab.nenkin),
     "nenkin.render": lambda lab: nenkin_parse.render_row(lab.nenkin),
+    "nenkin.z11_z12": lambda lab: nenkin_z11_z12.z11_z12_row(lab.nenkin_year),
+    "nenkin.rss_flatness": lambda lab: nenkin_z11_z12.rss_row(lab.nenkin_year),
 }
