@@ -16,6 +16,7 @@ records one by one on the full path, which names the problems. Tests hold it to 
 
 from __future__ import annotations
 
+import codecs
 import dataclasses
 import re
 import struct
@@ -94,9 +95,11 @@ def _digits(slot: _Slot, required: bool, to_value: Callable[[bytes], Any]) -> Co
 
 def _one_byte_text(field: Field, slot: _Slot) -> Convert | None:
     """A text field whose every allowed character is one byte (ASCII, half-width kana): the
-    column's bytes checked against those bytes, decoded in one call."""
+    column's bytes checked against those bytes, decoded in one call (a byte → character table:
+    charmap, cheaper than a multi-byte codec)."""
     conv = field.converter
     allowed = bytearray()
+    table = ["\ufffe"] * 256  # undefined: charmap refuses it
     for b in range(256):
         try:
             char = bytes((b,)).decode(slot.encoding)
@@ -104,15 +107,17 @@ def _one_byte_text(field: Field, slot: _Slot) -> Convert | None:
             continue
         if len(char) == 1 and FORBIDDEN.match(char) is None and conv.allowed(char):
             allowed.append(b)
+            table[b] = char
     if slot.pad_bytes != b" " or any(b in allowed for b in b"\t\n\x0b\x0c\r"):
         return None
-    chars, blank, required, encoding = bytes(allowed), slot.pad_bytes * slot.width, field.required, slot.encoding
+    table[0x0A] = "\n"  # the separator below
+    chars, blank, required, decoding = bytes(allowed), slot.pad_bytes * slot.width, field.required, "".join(table)
 
     def convert(col: Column) -> list[Any]:
         if b"".join(col).translate(None, chars) or (required and blank in col):
             raise _Doubt
         # Only 0x20 of the whitespace bytes is allowed: rstrip() without arguments, its fast form
-        texts = b"\n".join(map(bytes.rstrip, col)).decode(encoding).split("\n")
+        texts = codecs.charmap_decode(b"\n".join(map(bytes.rstrip, col)), "strict", decoding)[0].split("\n")
         return texts if required else list(map({"": None}.get, texts, texts))
 
     return convert
