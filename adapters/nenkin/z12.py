@@ -149,11 +149,14 @@ def build(session: Session, nendo: int, edition: int, statuses: tuple[str, ...],
             .where(TokuchoIrai.nendo == nendo, TokuchoIrai.ki.in_(irai.HONCHO_KI),
                    TokuchoIrai.status.in_(statuses))):
         asked[(gimusha, kiso, code, atena_no)][ki] = amount
-    people: dict[str, Atena] = {}
+    # The columns a record needs, as rows: whole Atena entities (their 個人番号 ciphertext too)
+    # for every person of a run held hundreds of MB.
+    people: dict[str, Any] = {}
     atena_nos = sorted({key[3] for key in asked})
     for i in range(0, len(atena_nos), CHUNK):
-        people.update((a.atena_no, a) for a in session.scalars(
-            select(Atena).where(Atena.atena_no.in_(atena_nos[i:i + CHUNK]))))
+        people.update((a.atena_no, a) for a in session.execute(
+            select(Atena.atena_no, Atena.name_kana, Atena.name_kanji, Atena.birth_date, Atena.sex,
+                   Atena.postal_code).where(Atena.atena_no.in_(atena_nos[i:i + CHUNK]))))
     files: dict[str, Z12File] = {}
     for (gimusha, kiso, code, atena_no), amounts in sorted(asked.items()):
         missing = [ki for ki in irai.HONCHO_KI if ki not in amounts]

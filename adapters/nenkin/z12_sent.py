@@ -32,19 +32,22 @@ if TYPE_CHECKING:
 CHUNK = 400
 
 
-def parse_sent(payloads: PayloadStore, transfer: Transfer) -> tuple[ParsedRecord, list[ParsedRecord]]:
-    """The header and data records of a stored Z12, its frame checked."""
-    parsed = list(nenkin_frame.parse(payloads.read(transfer.payload_ref, transfer.id, transfer.flow),
-                                     file=f"transfer {transfer.id}"))
-    bad = [p for p in parsed if not isinstance(p, ParsedRecord)]
-    if bad:
-        raise ValueError(f"transfer {transfer.id}: the stored Z12 does not parse back "
-                         f"({len(bad)} problem(s), first: {bad[0]})")
-    kept = [p for p in parsed if isinstance(p, ParsedRecord)]
-    headers = [p for p in kept if p.kind == "header"]
+def parse_sent(payloads: PayloadStore, transfer: Transfer) -> tuple[ParsedRecord, set[tuple[str, str]]]:
+    """The header of a stored Z12 and the pensions (基礎年金番号, 年金コード) of its records, its
+    frame checked; read as a stream (a list of a run's parsed records held hundreds of MB)."""
+    headers: list[ParsedRecord] = []
+    keys: set[tuple[str, str]] = set()
+    for p in nenkin_frame.parse(payloads.read(transfer.payload_ref, transfer.id, transfer.flow),
+                                file=f"transfer {transfer.id}"):
+        if not isinstance(p, ParsedRecord):
+            raise ValueError(f"transfer {transfer.id}: the stored Z12 does not parse back (first problem: {p})")
+        if p.kind == "header":
+            headers.append(p)
+        elif p.kind == "data":
+            keys.add((p.values["kiso_nenkin_no"], p.values["nenkin_code"]))
     if len(headers) != 1:
         raise ValueError(f"transfer {transfer.id}: a Z12 has one block, this one has {len(headers)}")
-    return headers[0], [p for p in kept if p.kind == "data"]
+    return headers[0], keys
 
 
 def unrecorded(sessions: sessionmaker[Session]) -> list[Transfer]:
@@ -63,8 +66,7 @@ def record_sent(sessions: sessionmaker[Session], payloads: PayloadStore) -> int:
         m = _BATCH.fullmatch(transfer.batch or "")
         if m is None:
             raise ValueError(f"transfer {transfer.id}: batch key {transfer.batch!r} is not a Z12's")
-        header, rows = parse_sent(payloads, transfer)
-        keys = {(r["kiso_nenkin_no"], r["nenkin_code"]) for r in rows}
+        header, keys = parse_sent(payloads, transfer)
         with sessions.begin() as s:
             older = set(s.scalars(select(Transfer.id).where(Transfer.flow == FLOW,
                                                             Transfer.created_at < transfer.created_at)))
@@ -93,8 +95,8 @@ def _file(bridge: Bridge, file: Z12File) -> dict[str, Any]:
     out: dict[str, Any] = {"gimusha_code": file.gimusha_code, "batch": file.batch(), "records": len(file.records),
                            "transfer": transfer.id if transfer else None, "state": transfer.state if transfer else None}
     if transfer is not None and transfer.state == HELD:
-        _header, rows = parse_sent(bridge.payloads, transfer)
-        present = {r["kiso_nenkin_no"] for r in rows}
+        _header, keys = parse_sent(bridge.payloads, transfer)
+        present = {kiso for kiso, _code in keys}
         out["withheld"] = [file.atena[r["kiso_nenkin_no"]] for r in file.records
                            if r["kiso_nenkin_no"] not in present]
         out["problem"] = transfer.last_error
