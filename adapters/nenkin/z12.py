@@ -27,7 +27,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -164,20 +164,27 @@ def build(session: Session, nendo: int, edition: int, statuses: tuple[str, ...],
             left_out.append((atena_no, f"期 {', '.join(map(str, missing))} not {' or '.join(statuses)}: "
                                        "a Z12 asks for 期4–6 together"))
             continue
-        person = people[atena_no]
-        kana = to_halfwidth_kana(person.name_kana).strip()
-        if len(kana.encode("cp932", "replace")) > KANA_BYTES:
-            left_out.append((atena_no, f"カナ氏名 longer than the Z12's {KANA_BYTES} bytes in half-width kana"))
+        fields = person(people[atena_no])
+        if isinstance(fields, str):
+            left_out.append((atena_no, fields))
             continue
         file = files.setdefault(gimusha, Z12File(nendo, gimusha, edition, sakusei))
         file.atena[kiso] = atena_no
         file.records.append({
-            "kiso_nenkin_no": kiso, "nenkin_code": code, "birth_ymd": person.birth_date, "seibetsu": person.sex,
-            "kana_shimei": kana, "kanji_shimei": kanji(person.name_kanji), "yubin_no": person.postal_code or None,
-            "kana_jusho": None, "kanji_jusho": None, "kakushu_kubun": KAKUSHU_TAISHO, "shori_kekka": SHORI_KEKKA,
-            "koki_ikan_code": None, "kakushu_ymd": None, "kingaku1": amounts[4], "kingaku2": amounts[5],
-            "kingaku3": 0, "kyosai_shosho_no": None})
+            "kiso_nenkin_no": kiso, "nenkin_code": code, **fields, "kakushu_kubun": KAKUSHU_TAISHO,
+            "shori_kekka": SHORI_KEKKA, "koki_ikan_code": None, "kakushu_ymd": None, "kingaku1": amounts[4],
+            "kingaku2": amounts[5], "kingaku3": 0, "kyosai_shosho_no": None})
     return [files[g] for g in sorted(files)]
+
+
+def person(atena: Any) -> dict[str, Any] | str:
+    """What a Z12 or Z1A record says of the person (a 宛名 row), or why the file cannot carry it."""
+    kana = to_halfwidth_kana(atena.name_kana).strip()
+    if len(kana.encode("cp932", "replace")) > KANA_BYTES:
+        return f"カナ氏名 longer than the file's {KANA_BYTES} bytes in half-width kana"
+    return {"birth_ymd": atena.birth_date, "seibetsu": atena.sex, "kana_shimei": kana,
+            "kanji_shimei": kanji(atena.name_kanji), "yubin_no": atena.postal_code or None,
+            "kana_jusho": None, "kanji_jusho": None}
 
 
 def kanji(name: str) -> str | None:
@@ -191,16 +198,24 @@ def kanji(name: str) -> str | None:
     return text if text and len(raw) <= KANJI_BYTES else None
 
 
-def count(_session: Session, file: Z12File) -> int:
+class File(Protocol):
+    """A file of a Z12 or Z1A run: its records, made before the run, and its 管理/header values."""
+
+    records: list[dict[str, Any]]
+
+    def control(self, shichoson_code: str) -> dict[str, Any]: ...
+
+
+def count(_session: Session, file: File) -> int:
     return len(file.records)
 
 
-def records(_session: Session, file: Z12File) -> Iterator[dict[str, Any]]:
+def records(_session: Session, file: File) -> Iterator[dict[str, Any]]:
     return iter(file.records)
 
 
-def encoder(bridge: Bridge, layout: Layout, file: Z12File) -> Encode:
-    """The whole Z12 frame of ``file``: 管理, ファイル管理, one block of the ward's 市町村コード."""
+def encoder(bridge: Bridge, layout: Layout, file: File) -> Encode:
+    """The whole frame of ``file``: 管理, ファイル管理, one block of the ward's 市町村コード."""
     city = bridge.config.shichoson_code
     control = file.control(city)
 

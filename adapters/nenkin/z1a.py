@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -32,19 +31,14 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from adapters.core.models import Atena, Transfer
-from adapters.kokuho.ido_kana import to_halfwidth_kana
 from adapters.nenkin import z1a_sent, z1a_who
 from adapters.nenkin.judge import nendo_of
 from adapters.nenkin.z1a_sent import FLOW, SOSHITSU, TSUIKA, BatchKey
-from adapters.nenkin.z12 import BAITAI_CODE, JST, KANA_BYTES, NothingToRequest, kanji
-from mappings import nenkin_frame
-from mappings.charpolicy import CharPolicy
-from mappings.layout import Layout
+from adapters.nenkin.z12 import BAITAI_CODE, JST, NothingToRequest, person
 from queues.outbound import HELD, AlreadyRun
 
 if TYPE_CHECKING:
     from bridge.app import Bridge
-    from bridge.flows import Encode
 
 NO_RUN_MONTH = 7  # the Z12's month: no Z1A expected (config/nenkin.toml)
 TAISHO = "01"  # 各種区分 of a 31: 特別徴収対象者 (mappings/codes/nenkin.toml 31-01)
@@ -180,36 +174,6 @@ def build(session: Session, month: str, edition: int, lost: list[z1a_who.Loss], 
     for f in files.values():
         f.records.sort(key=lambda r: (r["kiso_nenkin_no"], r["nenkin_code"]))
     return [files[k] for k in sorted(files)]
-
-
-def person(atena: Atena) -> dict[str, Any] | str:
-    """What a record says of the person (as the Z12 does), or why the file cannot carry it."""
-    kana = to_halfwidth_kana(atena.name_kana).strip()
-    if len(kana.encode("cp932", "replace")) > KANA_BYTES:
-        return f"カナ氏名 longer than the Z1A's {KANA_BYTES} bytes in half-width kana"
-    return {"birth_ymd": atena.birth_date, "seibetsu": atena.sex, "kana_shimei": kana,
-            "kanji_shimei": kanji(atena.name_kanji), "yubin_no": atena.postal_code or None,
-            "kana_jusho": None, "kanji_jusho": None}
-
-
-def count(_session: Session, file: Z1aFile) -> int:
-    return len(file.records)
-
-
-def records(_session: Session, file: Z1aFile) -> Iterator[dict[str, Any]]:
-    return iter(file.records)
-
-
-def encoder(bridge: Bridge, layout: Layout, file: Z1aFile) -> Encode:
-    """The whole Z1A frame of ``file``: 管理, ファイル管理, one block of the ward's 市町村コード."""
-    city = bridge.config.shichoson_code
-    control = file.control(city)
-
-    def encode(recs: Iterable[Mapping[str, Any]], policy: CharPolicy) -> Iterator[bytes]:
-        return nenkin_frame.render(control, ({**r, "shichoson_code": city} for r in recs), layout=layout,
-                                   chars=policy)
-
-    return encode
 
 
 def _file(bridge: Bridge, file: Z1aFile) -> dict[str, Any]:
