@@ -4,8 +4,6 @@ counts, is never sure of a file the full judgement refuses, and leaves what it c
 
 from __future__ import annotations
 
-import io
-
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -16,17 +14,7 @@ from adapters.kokuho.context import KokuhoContext
 from adapters.kokuho.kyufu_load import KyufuLoader
 from fixtures.kokuho import kyufu
 from tests.fuzz.targets import TARGETS
-
-WARD = "131128"
-PEOPLE = [(f"{i:010d}", level) for i, level in zip(range(101, 106), ("21", "12", "25", "13", "22"), strict=True)]
-KNOWN = {p for p, _ in PEOPLE}
-CLAIMS = list(kyufu.claims(PEOPLE, "202610", seed=3, lines=2))
-
-
-def file(*faults: str, claims: list[kyufu.Claim] = CLAIMS) -> bytes:
-    buf = io.BytesIO()
-    kyufu.write(buf, claims, hokensha_no=WARD, shori_ym="202611", faults=faults)
-    return buf.getvalue()
+from tests.unit.test_kyufu_check import CLAIMS, KNOWN, PEOPLE, WARD, file  # the same simulated month
 
 
 def quick(data: bytes, known: set[str] = KNOWN) -> Verdict | None:
