@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from operator import itemgetter
-from typing import Any
+from typing import Any, TypeVar
 
 from mappings import jis_raw  # noqa: F401  (registers the jis_x0208_raw codec fields may name)
 from mappings.charpolicy import CharPolicy, Substitution
@@ -124,14 +124,22 @@ class _Plan:
 _ONE_PER_BYTE_WITHOUT_LEADS = ("cp932", "shift_jis")
 _SJIS_LEADS = bytes((*range(0x81, 0xA0), *range(0xE0, 0xFD)))
 _PLANS: dict[tuple[int, str], _Plan] = {}
+P = TypeVar("P")
+
+
+def per_kind(cache: dict[tuple[int, str], P], layout: Layout, kind: RecordKind,
+             make: Callable[[Layout, RecordKind], P]) -> P:
+    """What ``make`` builds for a record kind, once (the cache checks the kind is the same object:
+    an id may be reused after a layout is dropped)."""
+    key = (id(kind), layout.id)
+    found = cache.get(key)
+    if found is None or getattr(found, "kind", None) is not kind:
+        found = cache[key] = make(layout, kind)
+    return found
 
 
 def plan(layout: Layout, kind: RecordKind) -> _Plan:
-    key = (id(kind), layout.id)
-    found = _PLANS.get(key)
-    if found is None or found.kind is not kind:
-        found = _PLANS[key] = _Plan(layout, kind)
-    return found
+    return per_kind(_PLANS, layout, kind, _Plan)
 
 
 # --- render -------------------------------------------------------------------------------------

@@ -32,7 +32,7 @@ from mappings.charsets import FORBIDDEN
 from mappings.converters.numbers import MAX_DIGITS, Amount, Number
 from mappings.converters.text import Digits, Text
 from mappings.errors import ConversionError
-from mappings.fixed_codec import _Slot, plan
+from mappings.fixed_codec import _Slot, per_kind, plan
 from mappings.layout import Field, Layout, RecordKind
 from mappings.records import ParsedRecord
 
@@ -344,9 +344,5 @@ _PLANS: dict[tuple[int, str], RunPlan] = {}
 
 
 def run_plan(layout: Layout, kind: RecordKind) -> RunPlan:
-    key = (id(kind), layout.id)
-    found = _PLANS.get(key)
-    if found is None or found.kind is not kind:
-        found = _PLANS[key] = RunPlan(layout, kind)
-    return found
+    return per_kind(_PLANS, layout, kind, RunPlan)
 
