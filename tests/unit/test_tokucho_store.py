@@ -112,7 +112,7 @@ def check_upgrade_and_downgrade(url: str) -> None:
             assert s.scalars(select(Transfer.id)).all() == ["z11-a"]
     finally:
         store.kw["bind"].dispose()
-    schema.upgrade(url)
+    schema.upgrade(url, "0009")
     assert schema.current(url) == "0009" and TOKUCHO_TABLES <= tables(url)
 
 

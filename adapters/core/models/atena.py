@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import CheckConstraint, ForeignKey, String
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from adapters.core.models.base import Base, utcnow
@@ -41,6 +41,8 @@ class Atena(Base):
         # Encrypted number and blind index go together: a row has both or neither (a person
         # whose 個人番号 is not yet known, e.g. 住所地特例 from another city).
         CheckConstraint("(kojin_bango_enc IS NULL) = (kojin_bango_index IS NULL)", name="kojin_bango_pair"),
+        # 年金特徴 matching looks people up by birth and sex for an operator's suggestions (0010).
+        Index(None, "birth_date", "sex"),
     )
 
     atena_no: Mapped[str] = mapped_column(String(15), primary_key=True)  # 宛名番号
@@ -58,7 +60,7 @@ class Atena(Base):
     sofu_status: Mapped[str] = mapped_column(  # 送付状態: SOFU_OK / SOFU_RETURNED / SOFU_HELD
         String(10), default=SOFU_OK, server_default=SOFU_OK
     )
-    kiso_nenkin_no: Mapped[str | None] = mapped_column(String(10))  # 基礎年金番号
+    kiso_nenkin_no: Mapped[str | None] = mapped_column(String(10), index=True)  # 基礎年金番号
     nenkin_code: Mapped[str | None] = mapped_column(String(4))  # 年金コード
     kojin_bango_enc: Mapped[bytes | None]  # 個人番号, AES-256-GCM (see mynumber.py)
     kojin_bango_index: Mapped[str | None] = mapped_column(String(64), unique=True)  # blind index
