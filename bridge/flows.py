@@ -111,7 +111,7 @@ SOURCES: dict[str, FlowSource] = {
     # The monthly 追加依頼 (31) and 資格喪失等 (41) of a 処理対象年月 (adapters/nenkin/z1a.py): one file
     # per 特別徴収義務者 and 通知内容コード, made as the Z12s are; 依頼 recorded sent / stopped from the
     # stored files (z1a_sent.py).
-    "nenkin.z1a": FlowSource(count=z12.count, records=z12.records, plan=z1a.plan, encode=z12.encoder,
+    "nenkin.z1a": FlowSource(count=z1a.count, records=z1a.records, plan=z1a.plan, encode=z12.encoder,
                              period="month", before=lambda b: z1a_sent.record_sent(b.sessions, b.payloads),
                              after=z1a.after),
 }

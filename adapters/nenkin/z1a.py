@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -174,6 +175,15 @@ def build(session: Session, month: str, edition: int, lost: list[z1a_who.Loss], 
     for f in files.values():
         f.records.sort(key=lambda r: (r["kiso_nenkin_no"], r["nenkin_code"]))
     return [files[k] for k in sorted(files)]
+
+
+def count(_session: Session, file: Z1aFile) -> int:
+    return len(file.records)
+
+
+def records(_session: Session, file: Z1aFile) -> Iterator[dict[str, Any]]:
+    """A month's files are small: their records are made whole before the run (``build``)."""
+    return iter(file.records)
 
 
 def _file(bridge: Bridge, file: Z1aFile) -> dict[str, Any]:
