@@ -6,6 +6,10 @@
 - ``tokucho_irai``: what the ward asks the 年金保険者 to deduct, per person and 期 (Z12/Z1A).
 - ``tokucho_kekka``: what came back for a person and 期 (Z13 依頼処理結果, Z14 天引結果 /
   異動処理結果).
+- ``tokucho_tsuchi``: the Z1A notices that ask no amount (41 資格喪失等, 81 住所地特例), one row
+  per pension a file told, and what the 年金保険者 answered (Z14 42/82).
+- ``jushochi_tokurei``: 住所地特例 periods of our 被保険者 (a 資格 fact; here because only the
+  年金特徴 uses it so far: the Z1A's 81 and the 各種区分 02 of a 追加依頼).
 - ``shuno``: payments, one row per collected amount, whatever its source.
 
 期 of 特別徴収: 1–3 仮徴収 (4, 6, 8月), 4–6 本徴収 (10, 12, 2月) (DOMAIN.md [DOC]).
@@ -17,7 +21,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from adapters.core.models.base import Base, utcnow
@@ -40,6 +44,11 @@ IRAI_STOPPED = "stopped"  # Z14 or our Z1A: deduction stopped (death, move, pens
 IRAI_STATES = (IRAI_PENDING, IRAI_SENT, IRAI_ACCEPTED, IRAI_REJECTED, IRAI_DEDUCTED, IRAI_STOPPED)
 
 KEKKA_FILES = ("Z13", "Z14")
+
+TSUCHI_SENT = "sent"  # in a Z1A file handed over
+TSUCHI_ACCEPTED = "accepted"  # Z14 42/82 処理結果 00
+TSUCHI_REJECTED = "rejected"  # Z14 42/82 anything else: listed for an operator
+TSUCHI_STATES = (TSUCHI_SENT, TSUCHI_ACCEPTED, TSUCHI_REJECTED)
 
 SHUNO_TOKUCHO = "tokucho"  # the same readable codes as fuka.choshu_kubun
 SHUNO_FUTSUCHO = "futsucho"
@@ -122,12 +131,17 @@ class TokuchoIrai(Base):
 
 class TokuchoKekka(Base):
     """A result for one pension and 期 from a Z13 (依頼処理結果) or Z14 (天引結果, 異動処理結果)
-    record. Unique per notice kind (通知内容コード): the same file applied twice is one row."""
+    record. Unique per notice kind (通知内容コード): the same file applied twice is one row.
+
+    An answer to a Z1A (32/62: to 依頼 of 31/61; 42/82: to notices of 41/81) points at what it
+    answers: ``irai_id`` or ``tsuchi_id``, none when nothing sent matches (listed, never guessed).
+    """
 
     __tablename__ = "tokucho_kekka"
     __table_args__ = (
         # Named by hand: the convention's name would pass PostgreSQL's 63 characters.
-        UniqueConstraint("nendo", "ki", "kiso_nenkin_no", "nenkin_code", "tsuchi_naiyo_code",
+        # 各種区分 in the key: a 住所地特例 該当 (82-01) and its 解除 (82-02) can fall in one 期.
+        UniqueConstraint("nendo", "ki", "kiso_nenkin_no", "nenkin_code", "tsuchi_naiyo_code", "kakushu_kubun",
                          name="uq_tokucho_kekka_per_notice"),
         CheckConstraint("ki >= 1 AND ki <= 6", name="ki_range"),
         CheckConstraint(_in("file_kind", KEKKA_FILES), name="file_kind_code"),
@@ -141,8 +155,12 @@ class TokuchoKekka(Base):
     nenkin_code: Mapped[str] = mapped_column(String(4))  # 年金コード
     # The 依頼 it answers; None when none is found (listed for an operator, never guessed).
     irai_id: Mapped[int | None] = mapped_column(ForeignKey("tokucho_irai.id"), index=True)
+    # The 41/81 notice a 42/82 answers (None: none found).
+    tsuchi_id: Mapped[int | None] = mapped_column(ForeignKey("tokucho_tsuchi.id"), index=True)
     file_kind: Mapped[str] = mapped_column(String(3))  # "Z13" / "Z14"
     tsuchi_naiyo_code: Mapped[str] = mapped_column(String(2))  # 通知内容コード
+    # 各種区分 a Z1A answer echoes; "" for Z13 and 天引結果 (whose 各種区分 is teishi_jiyu).
+    kakushu_kubun: Mapped[str] = mapped_column(String(2), default="", server_default=text("''"))
     shori_kekka: Mapped[str] = mapped_column(String(2))  # 処理結果 as received (the table is [NF])
     tenbiki_amount: Mapped[int | None]  # 天引額 (yen), Z14 天引結果 only
     teishi_jiyu: Mapped[str | None] = mapped_column(String(4))  # 停止事由 (e.g. "T6")
@@ -152,6 +170,62 @@ class TokuchoKekka(Base):
 
     def __repr__(self) -> str:
         return f"TokuchoKekka(id={self.id!r}, file_kind={self.file_kind!r}, ki={self.ki!r})"
+
+
+class TokuchoTsuchi(Base):
+    """One pension told in a Z1A notice that asks no amount: 41 資格喪失等 or 81 住所地特例,
+    recorded from the stored file (adapters/nenkin/z1a_sent.py), and its answer's outcome."""
+
+    __tablename__ = "tokucho_tsuchi"
+    __table_args__ = (
+        UniqueConstraint("transfer_id", "kiso_nenkin_no", "nenkin_code"),
+        CheckConstraint("tsuchi_naiyo_code IN ('41', '81')", name="tsuchi_naiyo_code_code"),
+        CheckConstraint(_in("status", TSUCHI_STATES), name="status_code"),
+        Index(None, "kiso_nenkin_no", "nenkin_code"),  # answers are keyed by the pension
+        Index(None, "tsuchi_naiyo_code", "nendo"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    nendo: Mapped[int]  # 年度 of the run that sent it
+    tsuchi_naiyo_code: Mapped[str] = mapped_column(String(2))  # "41" / "81"
+    gimusha_code: Mapped[str] = mapped_column(String(3))  # 特別徴収義務者コード
+    kiso_nenkin_no: Mapped[str] = mapped_column(String(10))  # 基礎年金番号
+    nenkin_code: Mapped[str] = mapped_column(String(4))  # 年金コード
+    # Whose pension: the 依頼, 対象者 or 宛名 holding it when recorded (None: none found).
+    atena_no: Mapped[str | None] = mapped_column(String(15), ForeignKey("atena.atena_no"), index=True)
+    kakushu_kubun: Mapped[str] = mapped_column(String(2))  # 各種区分 as sent
+    kakushu_date: Mapped[date | None]  # 各種年月日 as sent (喪失日, 適用日 / 解除日)
+    status: Mapped[str] = mapped_column(String(10), default=TSUCHI_SENT, server_default=TSUCHI_SENT)
+    transfer_id: Mapped[str] = mapped_column(String(36), ForeignKey("transfer.id"))  # the Z1A
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    def __repr__(self) -> str:
+        return f"TokuchoTsuchi(id={self.id!r}, tsuchi_naiyo_code={self.tsuchi_naiyo_code!r}, status={self.status!r})"
+
+
+class JushochiTokurei(Base):
+    """住所地特例: a period in which a 被保険者 of ours lives in a 施設 in another 市町村 and stays
+    insured here (介護保険法第13条). Dates as the 資格 system registered them; the 事由 are its
+    codes (LAYOUTS-EVIDENCE.md §5: 適用 05 自特例適用 / 71 自特例転入, 解除 72 自特例解除 [CODE])."""
+
+    __tablename__ = "jushochi_tokurei"
+    __table_args__ = (
+        UniqueConstraint("atena_no", "tekiyo_date"),
+        CheckConstraint("kaijo_date IS NULL OR kaijo_date >= tekiyo_date", name="kaijo_after_tekiyo"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    atena_no: Mapped[str] = mapped_column(String(15), ForeignKey("atena.atena_no"), index=True)  # 宛名番号
+    tekiyo_date: Mapped[date]  # 住所地特例適用年月日
+    tekiyo_jiyu: Mapped[str] = mapped_column(String(2))  # 適用事由
+    kaijo_date: Mapped[date | None]  # 解除年月日 (None: still 住所地特例)
+    kaijo_jiyu: Mapped[str | None] = mapped_column(String(2))  # 解除事由
+    shisetsu_hokensha_no: Mapped[str | None] = mapped_column(String(6))  # 施設所在保険者番号
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    def __repr__(self) -> str:
+        return f"JushochiTokurei(id={self.id!r})"
 
 
 class Shuno(Base):
