@@ -4,20 +4,24 @@ Every month but July (the Z12's; config/nenkin.toml expects Z1A "when changes" i
 run (bridge/flows.py ``plan``):
 - decides the month's 追加依頼 in its own transaction (z1a_who.decide_tsuika: idempotent; whom it
   cannot ask is listed with the reason);
+- decides the month's 仮徴収額変更 in the same transaction (z1a_kari.decide_kari, likewise);
 - makes one file per 特別徴収義務者コード and 通知内容コード — a file has one block (the frame:
   one header per block, one block per 市町村), so 31 and 41 cannot share one — with the records
   sorted by 基礎年金番号, batch key z1a_sent.BatchKey (媒体通番 = the 義務者's n-th Z1A of the 年度,
   also the 管理レコード's 媒体通番, and the delivered name Z1A<義務者><媒体通番>.DTA):
+  - 31 特別徴収追加依頼通知 (z1a_who.tsuika): 各種区分 01 (02 for a person 住所地特例 on the day
+    of the first 期), 金額1 = the first 期's 依頼額, 金額2/3 0;
   - 41 資格喪失等の通知 (z1a_who.losses): 各種区分 by 喪失事由, 各種年月日 = 喪失日, 金額 0;
-  - 31 特別徴収追加依頼通知 (z1a_who.tsuika): 各種区分 01, 金額1 = the first 期's 依頼額, 金額2/3 0;
+  - 61 仮徴収額変更通知 (z1a_kari): 各種区分 00, 金額1 = the first 期 changed's 期別額, 金額2/3 0,
+    各種年月日 blank [INF];
+  - 81 住所地特例該当者通知 (z1a_jutoku): 各種区分 01/02, 各種年月日 = 適用/解除年月日, 金額 0;
   処理結果 "00", 媒体コード "6" (回線), 作成年月日 = the run's date in Japan (LAYOUTS-EVIDENCE §4).
-- 仮徴収額変更 (61) is not made: it needs the 仮徴収 amounts a 年度 changes from last February's,
-  which the store does not keep apart.
 A month already run is refused (AlreadyRun) unless ``--edition n``, which sends the month again
-(pending 31-依頼 and those the month's files sent; the 41 of the month's files and any new) under
-new 媒体通番; a month before one already run is refused; a run that died between files resumes.
-After the transfers exist, z1a_sent.record_sent marks from the stored files: 31-依頼 sent, the 依頼
-a 41 stops stopped. A held file (a カナ氏名 the file cannot carry) marks nothing.
+(pending 31/61-依頼 and those the month's files sent; the 41/81 of the month's files and any new)
+under new 媒体通番; a month before one already run is refused; a run that died between files
+resumes. After the transfers exist, z1a_sent.record_sent marks from the stored files: 31/61-依頼
+sent, the 依頼 a 41 stops stopped, the 41/81 kept as notices for their answers. A held file (a
+カナ氏名 the file cannot carry) marks nothing.
 """
 
 from __future__ import annotations
@@ -32,9 +36,9 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from adapters.core.models import Atena, Transfer
-from adapters.nenkin import z1a_sent, z1a_who
+from adapters.nenkin import z1a_jutoku, z1a_kari, z1a_sent, z1a_who
 from adapters.nenkin.judge import nendo_of
-from adapters.nenkin.z1a_sent import FLOW, SOSHITSU, TSUIKA, BatchKey
+from adapters.nenkin.z1a_sent import FLOW, JUTOKU, KARI, SOSHITSU, TSUIKA, BatchKey, tenbiki_day
 from adapters.nenkin.z12 import BAITAI_CODE, JST, NothingToRequest, person
 from queues.outbound import HELD, AlreadyRun
 
@@ -43,6 +47,8 @@ if TYPE_CHECKING:
 
 NO_RUN_MONTH = 7  # the Z12's month: no Z1A expected (config/nenkin.toml)
 TAISHO = "01"  # 各種区分 of a 31: 特別徴収対象者 (mappings/codes/nenkin.toml 31-01)
+TAISHO_JUTOKU = "02"  # 31-02 特別徴収対象者（住所地特例該当）
+KARI_KUBUN = "00"  # 各種区分 of a 61: 初期値 (61-00)
 SHORI_KEKKA = "00"
 CHUNK = 500
 
@@ -67,6 +73,7 @@ class Z1aRun:
     month: str
     edition: int
     decided: z1a_who.TsuikaDecided
+    kari: z1a_kari.KariDecided
     files: list[Z1aFile] = field(default_factory=list)
     left_out: list[tuple[str, str]] = field(default_factory=list)  # (宛名番号, why)
 
@@ -112,13 +119,17 @@ def plan(bridge: Bridge, flow: str, month: int, edition: int) -> tuple[Z1aRun, l
         raise AlreadyRun(f"{FLOW}: 処理対象年月 {later[-1]} was already run; {ym} cannot come after it")
     with bridge.sessions.begin() as s:
         decided = z1a_who.decide_tsuika(s, nendo, month_end)
-    run = Z1aRun(ym, edition, decided)
-    notified, resend = z1a_sent.notified(bridge.sessions, bridge.payloads, nendo, ym)
-    resent = [t for t, k in _transfers(bridge, ym) if k.naiyo == TSUIKA] if edition > 1 else []
+        kari = z1a_kari.decide_kari(s, nendo, month_end)
+    run = Z1aRun(ym, edition, decided, kari)
+    resent = {n: [t for t, k in _transfers(bridge, ym) if k.naiyo == n] if edition > 1 else [] for n in (TSUIKA, KARI)}
     with bridge.sessions() as s:
-        lost = z1a_who.losses(s, nendo, month_end, notified, resend)
-        asked = z1a_who.tsuika(s, nendo, month_end, resent, run.left_out)
-        files = build(s, ym, edition, lost, asked, run.left_out)
+        notified, resend = z1a_sent.notified(s, nendo, ym)
+        told, retell = z1a_sent.told(s, JUTOKU, nendo, ym)
+        records = Records(lost=z1a_who.losses(s, nendo, month_end, notified, resend),
+                          asked=z1a_who.tsuika(s, nendo, month_end, resent[TSUIKA], run.left_out),
+                          kari=z1a_who.tsuika(s, nendo, month_end, resent[KARI], run.left_out, naiyo=KARI),
+                          jutoku=z1a_jutoku.jutoku(s, nendo, month_end, told, retell if edition > 1 else set()))
+        files = build(s, ym, edition, records, run.left_out)
     seqs: dict[str, int] = {}
     for k in made:
         if k.nendo == nendo:
@@ -133,8 +144,9 @@ def plan(bridge: Bridge, flow: str, month: int, edition: int) -> tuple[Z1aRun, l
         f.key = BatchKey(f.key.gimusha_code, seq, ym, f.key.naiyo, edition)
     run.files = [f for f in files if not mine.get((f.key.gimusha_code, f.key.naiyo), (None, False))[1]]
     if not run.files:
-        raise NothingToRequest(f"{FLOW}: nothing to send for 処理対象年月 {ym}: no 資格喪失 of a 特別徴収 person "
-                               f"and no 追加依頼 ({len(decided.listed)} 追加候補者 listed without one)")
+        raise NothingToRequest(f"{FLOW}: nothing to send for 処理対象年月 {ym}: no 資格喪失 or 住所地特例 of a "
+                               f"特別徴収 person, no 追加依頼 and no 仮徴収額変更 ({len(decided.listed)} 追加候補者 "
+                               f"and {len(kari.listed)} 仮徴収 listed without one)")
     return run, [(f.key.text(), f) for f in run.files]
 
 
@@ -143,12 +155,23 @@ def _transfers(bridge: Bridge, ym: str) -> list[tuple[str, BatchKey]]:
         return [(t.id, k) for t, k in z1a_sent.delivered(s) if k.month == ym]
 
 
-def build(session: Session, month: str, edition: int, lost: list[z1a_who.Loss], asked: list[z1a_who.Tsuika],
+@dataclass
+class Records:
+    """What a run's files say, decided before they are made."""
+
+    lost: list[z1a_who.Loss]
+    asked: list[z1a_who.Tsuika]
+    kari: list[z1a_who.Tsuika]
+    jutoku: list[z1a_jutoku.Jutoku]
+
+
+def build(session: Session, month: str, edition: int, records: Records,
           left_out: list[tuple[str, str]]) -> list[Z1aFile]:
-    """The files of the run, one per 義務者 and 通知内容コード (31 before 41), records by 基礎年金番号;
-    媒体通番 1 until ``plan`` numbers them."""
+    """The files of the run, one per 義務者 and 通知内容コード (31, 41, 61, 81), records by
+    基礎年金番号; 媒体通番 1 until ``plan`` numbers them."""
     people: dict[str, Atena] = {}
-    atena_nos = sorted({x.atena_no for x in lost} | {x.atena_no for x in asked})
+    atena_nos = sorted({x.atena_no for x in records.lost} | {x.atena_no for x in records.asked}
+                       | {x.atena_no for x in records.kari} | {x.atena_no for x in records.jutoku})
     for i in range(0, len(atena_nos), CHUNK):
         people.update((a.atena_no, a) for a in session.scalars(
             select(Atena).where(Atena.atena_no.in_(atena_nos[i:i + CHUNK]))))
@@ -163,17 +186,24 @@ def build(session: Session, month: str, edition: int, lost: list[z1a_who.Loss], 
         file = files.setdefault((gimusha, naiyo), Z1aFile(BatchKey(gimusha, 1, month, naiyo, edition), sakusei))
         file.atena[pension[0]] = atena_no
         file.records.append({**base, "kiso_nenkin_no": pension[0], "nenkin_code": pension[1],
-                             "shori_kekka": SHORI_KEKKA, "koki_ikan_code": None, "kingaku3": 0,
+                             "shori_kekka": SHORI_KEKKA, "koki_ikan_code": None, "kingaku2": 0, "kingaku3": 0,
                              "kyosai_shosho_no": None, **values})
 
-    for t in asked:
+    for t in records.asked:
+        jutoku = z1a_jutoku.active(session, [t.atena_no], tenbiki_day(*t.first))
         add(TSUIKA, t.gimusha_code, t.atena_no, t.pension,
-            {"kakushu_kubun": TAISHO, "kakushu_ymd": None, "kingaku1": t.amount, "kingaku2": 0})
-    for x in lost:
+            {"kakushu_kubun": TAISHO_JUTOKU if jutoku else TAISHO, "kakushu_ymd": None, "kingaku1": t.amount})
+    for x in records.lost:
         add(SOSHITSU, x.gimusha_code, x.atena_no, x.pension,
-            {"kakushu_kubun": x.kakushu_kubun, "kakushu_ymd": x.soshitsu_date, "kingaku1": 0, "kingaku2": 0})
+            {"kakushu_kubun": x.kakushu_kubun, "kakushu_ymd": x.soshitsu_date, "kingaku1": 0})
+    for t in records.kari:
+        add(KARI, t.gimusha_code, t.atena_no, t.pension,
+            {"kakushu_kubun": KARI_KUBUN, "kakushu_ymd": None, "kingaku1": t.amount})
+    for j in records.jutoku:
+        add(JUTOKU, j.gimusha_code, j.atena_no, j.pension,
+            {"kakushu_kubun": j.kakushu_kubun, "kakushu_ymd": j.day, "kingaku1": 0})
     for f in files.values():
-        f.records.sort(key=lambda r: (r["kiso_nenkin_no"], r["nenkin_code"]))
+        f.records.sort(key=lambda r: (r["kiso_nenkin_no"], r["nenkin_code"], r["kakushu_kubun"]))
     return [files[k] for k in sorted(files)]
 
 
@@ -206,6 +236,8 @@ def after(bridge: Bridge, run: Z1aRun) -> dict[str, Any]:
     return {"edition": run.edition, "nendo": nendo_of(dt.date(int(run.month[:4]), int(run.month[4:]), 1)),
             "decided": run.decided.created, "already_decided": run.decided.existing,
             "listed": [{"atena_no": a, "reason": why} for a, why in run.decided.listed],
+            "kari_decided": run.kari.created, "kari_already_decided": run.kari.existing,
+            "kari_listed": [{"atena_no": a, "reason": why} for a, why in run.kari.listed],
             "left_out": [{"atena_no": a, "reason": why} for a, why in run.left_out],
             "files": [_file(bridge, f) for f in run.files], "irai_sent": marked["sent"],
-            "irai_stopped": marked["stopped"]}
+            "irai_stopped": marked["stopped"], "notices_kept": marked["notices"]}

@@ -3,9 +3,9 @@
 資格喪失等の通知 (41) — a 特別徴収 person whose 資格 was lost by the end of the run's month (no 資格
 of theirs still open), one record per pension:
 - with a 依頼 still pending, sent or accepted for a 期 deducted after the 喪失日 (z1a_sent.ki_after);
-- or, with no 依頼 in the 年度 at all (仮徴収 goes on from last year without one), a matched yearly
-  Z11 対象者 (捕捉月 04) of the 年度 and a 特別徴収 賦課 of it, lost within the 年度, not in a 41
-  already sent (a 追加候補者 without a 依頼 is deducted nothing yet: nothing to stop);
+- or, with no 依頼 in the 年度 but 仮徴収額変更 (61) ones (仮徴収 goes on from last year without
+  one), a matched yearly Z11 対象者 (捕捉月 04) of the 年度 and a 特別徴収 賦課 of it, lost within
+  the 年度, not in a 41 already sent (a 追加候補者 without a 依頼 is deducted nothing yet: nothing to stop);
 - or in a 41 of an earlier edition of the same month (an edition sends the month again).
 各種区分 from the 喪失事由: 01 死亡, 02 転出, 04 適用除外, 03 anything else [CODE]; the store's
 own codes (adapters/core/models/atena.py) and the vendor's 51/52/53 both mean what they say.
@@ -33,7 +33,7 @@ from adapters.core.models.atena import SOSHITSU_SHIBO, SOSHITSU_TENSHUTSU
 from adapters.core.models.fuka import TOKUCHO
 from adapters.core.models.tokucho import MATCHED
 from adapters.nenkin.judge import nendo_of
-from adapters.nenkin.z1a_sent import ACTIVE, COLLECTED, TSUIKA, Pension, ki_after, tenbiki_day
+from adapters.nenkin.z1a_sent import ACTIVE, COLLECTED, KARI, TSUIKA, Pension, ki_after, tenbiki_day
 
 CANDIDATE = "30"  # 通知内容コード 特別徴収追加候補者情報
 YEARLY = "04"  # 捕捉月 of the yearly 対象者: those whose 仮徴収 goes on without a 依頼
@@ -88,11 +88,12 @@ def losses(session: Session, nendo: int, month_end: dt.date, notified: set[Pensi
     taisho: dict[str, set[tuple[str, str, str]]] = defaultdict(set)
     tokucho: set[str] = set()
     for chunk in _chunks(sorted(gone)):
-        for irai_atena, n, ki, status, gimusha, kiso, code in session.execute(
+        for irai_atena, n, ki, status, naiyo, gimusha, kiso, code in session.execute(
                 select(TokuchoIrai.atena_no, TokuchoIrai.nendo, TokuchoIrai.ki, TokuchoIrai.status,
-                       TokuchoIrai.gimusha_code, TokuchoIrai.kiso_nenkin_no, TokuchoIrai.nenkin_code)
+                       TokuchoIrai.tsuchi_naiyo_code, TokuchoIrai.gimusha_code, TokuchoIrai.kiso_nenkin_no,
+                       TokuchoIrai.nenkin_code)
                 .where(TokuchoIrai.atena_no.in_(chunk), TokuchoIrai.nendo.in_((nendo, nendo + 1)))):
-            if n == nendo:
+            if n == nendo and naiyo != KARI:  # a 61 only changes the 仮徴収 that goes on without one
                 with_irai.add(irai_atena)
             key = (gimusha, kiso, code)
             still = status in ACTIVE and tenbiki_day(n, ki) > gone[irai_atena][0]
@@ -194,16 +195,17 @@ class Tsuika:
 
 
 def tsuika(session: Session, nendo: int, month_end: dt.date, resent: list[str],
-           left_out: list[tuple[str, str]]) -> list[Tsuika]:
-    """The 31 records of a run: per pension its pending 31-依頼 (and those sent by ``resent``
-    transfers, an edition's month) of 期 deducted after the month; the first 期's amount."""
+           left_out: list[tuple[str, str]], naiyo: str = TSUIKA) -> list[Tsuika]:
+    """The 31 (or, by ``naiyo``, 61) records of a run: per pension its pending 依頼 of that
+    通知内容コード (and those sent by ``resent`` transfers, an edition's month) of 期 deducted after
+    the month; the first 期's amount."""
     ahead = set(ki_after(nendo, month_end))
     rows: dict[tuple[str, str, Pension], list[tuple[int, int, int]]] = defaultdict(list)
     passed: set[str] = set()
     query = (select(TokuchoIrai.atena_no, TokuchoIrai.gimusha_code, TokuchoIrai.kiso_nenkin_no,
                     TokuchoIrai.nenkin_code, TokuchoIrai.nendo, TokuchoIrai.ki, TokuchoIrai.irai_amount,
                     TokuchoIrai.status)
-             .where(TokuchoIrai.tsuchi_naiyo_code == TSUIKA, TokuchoIrai.nendo.in_((nendo, nendo + 1)),
+             .where(TokuchoIrai.tsuchi_naiyo_code == naiyo, TokuchoIrai.nendo.in_((nendo, nendo + 1)),
                     (TokuchoIrai.status == "pending") | TokuchoIrai.transfer_id.in_(resent or [""])))
     for atena, gimusha, kiso, code, n, ki, amount, status in session.execute(query):
         if (n, ki) in ahead:
@@ -214,6 +216,7 @@ def tsuika(session: Session, nendo: int, month_end: dt.date, resent: list[str],
     for (atena, gimusha, pension), kis in rows.items():
         n, ki, amount = min(kis)
         out.append(Tsuika(atena, gimusha, pension, (n, ki), amount))
-    left_out.extend((a, "a pending 追加依頼 whose 期 was deducted before it was sent")
+    what = "追加依頼" if naiyo == TSUIKA else "仮徴収額変更"
+    left_out.extend((a, f"a pending {what} whose 期 was deducted before it was sent")
                     for a in sorted(passed - {t.atena_no for t in out}))
     return sorted(out, key=lambda t: (t.gimusha_code, t.pension, t.atena_no))

@@ -154,7 +154,7 @@ def _files(store: sessionmaker[Session]) -> list[z1a.Z1aFile]:
     with store() as s:
         lost = z1a_who.losses(s, NENDO, END, set(), set())
         asked = z1a_who.tsuika(s, NENDO, END, [], left)
-        return z1a.build(s, MONTH, 1, lost, asked, left)
+        return z1a.build(s, MONTH, 1, z1a.Records(lost, asked, [], []), left)
 
 
 def render(file: z1a.Z1aFile) -> bytes:
@@ -232,7 +232,7 @@ def test_sent_and_stopped_are_what_the_stored_files_hold(store: sessionmaker[Ses
     _store(store, payloads, "t-31", files[0], t0)
     _store(store, payloads, "t-41", files[1], t0)
     _store(store, payloads, "t-held", files[3], t0, state="held")
-    assert z1a_sent.record_sent(store, payloads) == {"sent": 2, "stopped": 2}
+    assert z1a_sent.record_sent(store, payloads) == {"sent": 2, "stopped": 2, "notices": 3}
     st = statuses(store)
     assert (st[(people["tsuika"], 5)], st[(people["tsuika"], 6)]) == (("sent", "t-31"), ("sent", "t-31"))
     assert st[(people["feb"], 6)] == ("pending", None)  # 義務者 002's 31 is another file, not stored
@@ -241,8 +241,9 @@ def test_sent_and_stopped_are_what_the_stored_files_hold(store: sessionmaker[Ses
                                                               ("stopped", "t-41")]
     # In the held file only: nothing marked.
     assert [st[(people["other"], ki)][0] for ki in (4, 5, 6)] == ["accepted", "pending", "pending"]
-    assert z1a_sent.record_sent(store, payloads) == {"sent": 0, "stopped": 0}  # again: nothing changes
+    assert z1a_sent.record_sent(store, payloads) == {"sent": 0, "stopped": 0, "notices": 0}  # again: nothing
     assert statuses(store) == st
     # What the 41 files of the 年度 carried: the (b) persons (no 依頼) are not told twice.
-    every, month = z1a_sent.notified(store, payloads, NENDO, MONTH)
+    with store() as s:
+        every, month = z1a_sent.notified(s, NENDO, MONTH)
     assert every == month == {("1000000001", "1150"), ("2000000002", "1150"), ("2000000006", "1150")}
