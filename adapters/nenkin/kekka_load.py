@@ -6,6 +6,7 @@ LAYOUTS-EVIDENCE.md §4; the 処理結果 and 各種区分 meanings are mappings
 - Z14 (22) reports the 期 collected the month before the file: 各種区分 00 正常 — 金額1 was
   deducted and becomes one 収納; any other (失権, 差止, 不足, 他制度) — nothing was deducted and
   the 依頼 of this and every later 期 stop: the person pays the rest of the 年度 by 普通徴収.
+- Z14 (32, 42, 62, 82) answers a Z1A: applied by adapters/nenkin/z1a_kekka.py.
 
 Each result is one tokucho_kekka row per 期 (unique per notice, so a file applied twice changes
 nothing) pointing at the 依頼 it answers, or at none: those are counted as ``unanswered`` and
@@ -34,7 +35,8 @@ from adapters.core.models.tokucho import (
     SHUNO_TOKUCHO,
 )
 from adapters.judgement import Verdict
-from adapters.nenkin.judge import TENBIKI, NenkinContext, collected_ki, nendo_of, records
+from adapters.nenkin.judge import NenkinContext, collected_ki, nendo_of, records
+from adapters.nenkin.z1a_kekka import ANSWERED, Answers
 from mappings.streams import Source
 
 HONCHO_KI = (4, 5, 6)
@@ -80,6 +82,7 @@ def apply_kekka(session: Session, transfer_id: str, source: Source, file: str, c
     requests: _Requests | None = None
     kekka: list[dict[str, Any]] = []
     shuno: list[dict[str, Any]] = []
+    answers = Answers(session, transfer_id)
     status: dict[str, set[int]] = {IRAI_ACCEPTED: set(), IRAI_REJECTED: set(), IRAI_DEDUCTED: set(),
                                    IRAI_STOPPED: set()}
     for rec in records(source, file, ctx, second):
@@ -104,8 +107,8 @@ def apply_kekka(session: Session, transfer_id: str, source: Source, file: str, c
                               "teishi_jiyu": None, "teishi_date": None})
             kekka = _flush(session, TokuchoKekka, kekka)
             continue
-        if v["tsuchi_naiyo_code"] != TENBIKI:  # 処理結果 of a Z1A's 追加依頼 / 異動: not read yet
-            counts["kept_in_payload"] += 1
+        if v["tsuchi_naiyo_code"] in ANSWERED:
+            answers.add(v, counts)
             continue
         ki = collected_ki(ctx, made)
         assert ki is not None  # the judgement refused a 天引結果 of a month that collects nothing
@@ -136,6 +139,7 @@ def apply_kekka(session: Session, transfer_id: str, source: Source, file: str, c
         kekka = _flush(session, TokuchoKekka, kekka)
     _flush(session, TokuchoKekka, kekka, at=1)
     _flush(session, Shuno, shuno, at=1)
+    answers.finish()
     for state, ids in status.items():
         _set_status(session, state, ids)
     counts["shuno"] = int(session.scalar(select(func.count()).select_from(Shuno)
