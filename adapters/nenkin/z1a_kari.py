@@ -10,11 +10,13 @@ will deduct for a 仮徴収 期 of 年度 n, as the store knows it (仮徴収 ha
 A 61 is decided for a person still insured, with a 特別徴収 賦課 of n, when the 賦課's 期別額 of a
 仮徴収 期 the month's file can still reach differs from that. Reached: a 期 deducted after the end
 of the run's month (the 追加依頼's rule) [INF]: in April and May 期2–3, in June 期3, in February and
-March the next 年度's 期1–3 (once its 賦課 exists). A 61 changes the first 期 it reaches and the
-仮徴収 期 after it [INF: 仮徴収 is one amount going on], so it carries one amount: 金額1 = that 期's
-期別額. (The vendor writes 期2 when run in May or June, else 期1 [CODE]; the same in May, but in June
-our file can no longer reach June's deduction, and in April it can.) Listed, never guessed:
-- the 期 from the first that differs to 期3 do not share one amount;
+March the next 年度's 期1–3 (once its 賦課 exists). A 61 changes every 仮徴収 期 it reaches [INF:
+仮徴収 is one amount going on], so it carries one amount: 金額1 = the first reached 期's 期別額. (The
+vendor writes 期2 when run in May or June, else 期1 [CODE]; the same in May, but in June our file can
+no longer reach June's deduction, and in April it can.) When the first reached 期 is right and a
+later one is not (a 平準化 of 8月 only), the 61 waits for the month that reaches that 期 first
+(June). Listed, never guessed:
+- the reached 期 do not share one amount;
 - a 期 a 61 sent earlier already changed (or one refused): a second change is an operator's;
 - a new amount of 0 (a 停止, not a 変更); no 期別額; two pensions deducted in 期1.
 A person with another 依頼 of a reached 仮徴収 期 (a 追加依頼 asked for it) gets no 61. Pending 61
@@ -163,9 +165,9 @@ def _wanted(n: int, kis: tuple[int, ...], amounts: dict[int, int], rows: dict[in
     sent = {k: r for k, r in rows.items() if r.status != IRAI_PENDING}
     deduct = {k: sent[k].amount if k in sent and sent[k].status in CONTINUES else c.amount for k in kis}
     differ = [k for k in kis if amounts[k] != deduct[k]]
-    if not differ:
-        return {}, None
-    cover = [k for k in kis if k >= differ[0]]
+    if not differ or differ[0] != kis[0]:
+        return {}, None  # nothing to change, or not yet: a 61 now would change the first 期 too
+    cover = list(kis)
     blocked = [k for k in cover if k in sent]
     if blocked:
         k = blocked[0]
