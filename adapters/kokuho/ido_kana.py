@@ -24,20 +24,30 @@ def _table() -> dict[str, str]:
     return table
 
 
-def to_halfwidth_kana(text: str) -> str:
+def _convert(char: str) -> str:
     table = _table()
-    out: list[str] = []
-    for char in text:
-        if char.isascii():
-            out.append(char)
-            continue
-        if char in table:
-            out.append(table[char])
-            continue
-        decomposed = unicodedata.normalize("NFD", char)
-        if len(decomposed) == 2 and decomposed[0] in table and decomposed[1] in _DAKUTEN:
-            out.append(table[decomposed[0]] + _DAKUTEN[decomposed[1]])
-            continue
-        folded = unicodedata.normalize("NFKC", char)
-        out.append(folded if folded.isascii() and folded.isprintable() and len(folded) == 1 else char)
-    return "".join(out)
+    if char.isascii():
+        return char
+    if char in table:
+        return table[char]
+    decomposed = unicodedata.normalize("NFD", char)
+    if len(decomposed) == 2 and decomposed[0] in table and decomposed[1] in _DAKUTEN:
+        return table[decomposed[0]] + _DAKUTEN[decomposed[1]]
+    folded = unicodedata.normalize("NFKC", char)
+    return folded if folded.isascii() and folded.isprintable() and len(folded) == 1 else char
+
+
+class _Memo(dict[int, str]):
+    """Each character's conversion, worked out the first time it is met: ``str.translate`` then
+    converts a name in one C call (a Z12 converts a name per person, 300,000 a run)."""
+
+    def __missing__(self, code: int) -> str:
+        self[code] = converted = _convert(chr(code))
+        return converted
+
+
+_MEMO = _Memo()
+
+
+def to_halfwidth_kana(text: str) -> str:
+    return text.translate(_MEMO)
