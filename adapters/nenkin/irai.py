@@ -11,21 +11,22 @@ LAYOUTS-EVIDENCE §4 [INF]).
 
 from __future__ import annotations
 
-from collections import defaultdict
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, Select, case, func, literal, select
 from sqlalchemy.orm import Session
 
 from adapters.core.inserts import insert_new
 from adapters.core.models import Fuka, FukaKibetsu, Shikaku, TokuchoIrai, TokuchoTaisho
 from adapters.core.models.fuka import TOKUCHO
-from adapters.core.models.tokucho import MATCHED
+from adapters.core.models.tokucho import IRAI_PENDING, MATCHED
 
 HONCHO_KI = (4, 5, 6)  # 本徴収: 10, 12, 2月 (DOMAIN.md [DOC])
 YEARLY = "04"  # 捕捉月 of the yearly 対象者 (通知内容コード 00)
 IRAI_CODE = "01"  # 通知内容コード 特別徴収依頼通知 (mappings/codes/nenkin.toml [CODE])
-BATCH = 5000
+CHUNK = 500  # 賦課 per INSERT … SELECT (an IN list of bound ids)
 
 
 @dataclass
@@ -38,54 +39,77 @@ class Decided:
 
 
 def decide_honcho(session: Session, nendo: int) -> Decided:
-    """Pending 依頼 of 期4–6 for the 年度, in the caller's transaction."""
-    pensions: dict[str, list[tuple[str, str, str]]] = defaultdict(list)
-    for atena_no, gimusha, kiso, code in session.execute(
-            select(TokuchoTaisho.atena_no, TokuchoTaisho.gimusha_code, TokuchoTaisho.kiso_nenkin_no,
-                   TokuchoTaisho.nenkin_code)
-            .where(TokuchoTaisho.nendo == nendo, TokuchoTaisho.match_state == MATCHED,
-                   TokuchoTaisho.hosoku_month == YEARLY)):
-        pensions[str(atena_no)].append((gimusha, kiso, code))
-    amounts: dict[int, dict[int, int]] = defaultdict(dict)
-    for fuka_id, ki, amount in session.execute(
-            select(FukaKibetsu.fuka_id, FukaKibetsu.ki, FukaKibetsu.amount)
-            .join(Fuka, Fuka.id == FukaKibetsu.fuka_id)
-            .where(Fuka.nendo == nendo, Fuka.choshu_kubun == TOKUCHO, FukaKibetsu.ki.in_(HONCHO_KI))):
-        amounts[fuka_id][ki] = amount
-    insured = set(session.scalars(select(Shikaku.atena_no).where(Shikaku.soshitsu_date.is_(None))))
+    """Pending 依頼 of 期4–6 for the 年度, in the caller's transaction.
+
+    Each 特別徴収 賦課 is judged from one row the store aggregates (資格, how many pensions, the
+    期4–6 amounts), so nothing grows with the population but the list of ids asked; the 依頼
+    rows are then made by the store itself (INSERT … SELECT, a chunk of 賦課 at a time)."""
     before = _count(session, nendo)
     out = Decided()
-    asked = 0
-    rows: list[dict[str, object]] = []
-    insert = insert_new(session, TokuchoIrai)
-    for fuka_id, atena_no, hihokensha_no in session.execute(
-            select(Fuka.id, Fuka.atena_no, Fuka.hihokensha_no)
-            .where(Fuka.nendo == nendo, Fuka.choshu_kubun == TOKUCHO).order_by(Fuka.atena_no)):
-        reason = (_refusal(pensions.get(atena_no, []), amounts.get(fuka_id, {})) if atena_no in insured
+    asked: list[int] = []  # the one pension (tokucho_taisho.id) of each 賦課 asked
+    for atena_no, is_insured, n, taisho_id, *amounts in session.execute(_judged(nendo)):
+        found = {ki: amount for ki, amount in zip(HONCHO_KI, amounts, strict=True) if amount is not None}
+        reason = (_refusal(n or 0, found) if is_insured
                   else "資格 lost: nothing to ask (a Z1A 資格喪失等の通知 tells the 年金保険者)")
         if reason is not None:
             out.listed.append((atena_no, reason))
-            continue
-        gimusha, kiso, code = pensions[atena_no][0]
-        asked += 1
-        rows.extend({"nendo": nendo, "ki": ki, "atena_no": atena_no, "hihokensha_no": hihokensha_no,
-                     "gimusha_code": gimusha, "kiso_nenkin_no": kiso, "nenkin_code": code,
-                     "irai_amount": amounts[fuka_id][ki], "tsuchi_naiyo_code": IRAI_CODE} for ki in HONCHO_KI)
-        if len(rows) >= BATCH:
-            session.execute(insert, rows)
-            rows = []
-    if rows:
-        session.execute(insert, rows)
+        else:
+            asked.append(taisho_id)
+    now = datetime.now(UTC)
+    for i in range(0, len(asked), CHUNK):
+        session.execute(_requests(session, nendo, asked[i:i + CHUNK], now))
     out.created = _count(session, nendo) - before
-    out.existing = asked * len(HONCHO_KI) - out.created
+    out.existing = len(asked) * len(HONCHO_KI) - out.created
     return out
 
 
-def _refusal(pensions: list[tuple[str, str, str]], kibetsu: dict[int, int]) -> str | None:
+def _judged(nendo: int) -> Select[Any]:
+    """Per 特別徴収 賦課 of the 年度: id, 宛名番号, insured now, how many matched pensions and the
+    id of one, the 期4–6 amounts."""
+    kibetsu = (select(FukaKibetsu.fuka_id, *(func.max(case((FukaKibetsu.ki == ki, FukaKibetsu.amount)))
+                                             .label(f"k{ki}") for ki in HONCHO_KI))
+               .where(FukaKibetsu.ki.in_(HONCHO_KI)).group_by(FukaKibetsu.fuka_id).subquery())
+    # A pension is one row: (年度, 基礎年金番号, 年金コード, 捕捉月) is unique in tokucho_taisho.
+    pensions = (select(TokuchoTaisho.atena_no, func.count().label("n"), func.min(TokuchoTaisho.id).label("id"))
+                .where(*_matched(nendo)).group_by(TokuchoTaisho.atena_no).subquery())
+    insured = (select(Shikaku.atena_no).where(Shikaku.atena_no == Fuka.atena_no, Shikaku.soshitsu_date.is_(None))
+               .exists())
+    return (select(Fuka.atena_no, insured, pensions.c.n, pensions.c.id,
+                   *(kibetsu.c[f"k{ki}"] for ki in HONCHO_KI))
+            .outerjoin(pensions, pensions.c.atena_no == Fuka.atena_no)
+            .outerjoin(kibetsu, kibetsu.c.fuka_id == Fuka.id)
+            .where(Fuka.nendo == nendo, Fuka.choshu_kubun == TOKUCHO).order_by(Fuka.atena_no))
+
+
+def _matched(nendo: int) -> tuple[ColumnElement[bool], ...]:
+    """The 対象者 of the 年度's yearly Z11 matched to a 宛名: the pensions a Z12 may ask."""
+    return (TokuchoTaisho.nendo == nendo, TokuchoTaisho.match_state == MATCHED, TokuchoTaisho.hosoku_month == YEARLY)
+
+
+def _requests(session: Session, nendo: int, pensions: list[int], now: datetime) -> Any:
+    """INSERT … SELECT of the 依頼 of 期4–6 for ``pensions`` (tokucho_taisho ids), each the one
+    matched pension of a 賦課 with its three 期別額 (decide_honcho saw to it); a 依頼 already there
+    is left as it is. The pensions are picked by primary key and their 賦課 joined by the pension's
+    own (年度, 宛名番号) — no constant on fuka, so no planner starts from it: a list of 賦課 ids, or
+    a constant 年度 on fuka, let SQLite walk every 賦課 or pension of the 年度 once per chunk."""
+    rows = (select(literal(nendo), FukaKibetsu.ki, Fuka.atena_no, Fuka.hihokensha_no, TokuchoTaisho.gimusha_code,
+                   TokuchoTaisho.kiso_nenkin_no, TokuchoTaisho.nenkin_code, FukaKibetsu.amount,
+                   literal(IRAI_CODE), literal(IRAI_PENDING), literal(now, TokuchoIrai.created_at.type),
+                   literal(now, TokuchoIrai.updated_at.type))
+            .join_from(TokuchoTaisho, Fuka,
+                       (Fuka.atena_no == TokuchoTaisho.atena_no) & (Fuka.nendo == TokuchoTaisho.nendo))
+            .join(FukaKibetsu, FukaKibetsu.fuka_id == Fuka.id)
+            .where(TokuchoTaisho.id.in_(pensions), Fuka.choshu_kubun == TOKUCHO, FukaKibetsu.ki.in_(HONCHO_KI)))
+    columns = ["nendo", "ki", "atena_no", "hihokensha_no", "gimusha_code", "kiso_nenkin_no", "nenkin_code",
+               "irai_amount", "tsuchi_naiyo_code", "status", "created_at", "updated_at"]
+    return insert_new(session, TokuchoIrai).from_select(columns, rows)
+
+
+def _refusal(pensions: int, kibetsu: dict[int, int]) -> str | None:
     if not pensions:
         return "no Z11 対象者 of the 年度 matched this 賦課"
-    if len(set(pensions)) > 1:
-        return f"{len(set(pensions))} pensions matched: the 年金保険者 says which one deducts"
+    if pensions > 1:
+        return f"{pensions} pensions matched: the 年金保険者 says which one deducts"
     missing = [ki for ki in HONCHO_KI if ki not in kibetsu]
     if missing:
         return f"no 期別額 for 期 {', '.join(map(str, missing))}"
