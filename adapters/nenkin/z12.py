@@ -23,13 +23,12 @@ set cannot carry) is not delivered: its 依頼 stay pending, and the withheld pe
 from __future__ import annotations
 
 import re
-from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any, Protocol
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, case, func, select
 from sqlalchemy.orm import Session
 
 from adapters.core.models import Atena, TokuchoIrai, Transfer
@@ -60,14 +59,16 @@ class NothingToRequest(AlreadyRun):
 
 @dataclass
 class Z12File:
-    """One file of a run: the 依頼 of one 特別徴収義務者."""
+    """One file of a run: the 依頼 of one 特別徴収義務者, read from the store when it is rendered
+    (``records``); what the run's first pass (``build``) found: how many records, who is left out."""
 
     nendo: int
     gimusha_code: str
     edition: int
     sakusei: date
-    records: list[dict[str, Any]] = field(default_factory=list)
-    atena: dict[str, str] = field(default_factory=dict)  # 基礎年金番号 → 宛名番号, for reports
+    statuses: tuple[str, ...]
+    count: int = 0
+    left_out: set[str] = field(default_factory=set)  # 宛名番号 the file cannot carry
 
     def batch(self, flow: str = FLOW) -> str:
         return f"{flow}/{self.gimusha_code}/{self.nendo}" + (f"#{self.edition}" if self.edition > 1 else "")
@@ -76,6 +77,11 @@ class Z12File:
         return {"shichoson_code": shichoson_code, "baitai_tsuban": self.edition, "sakusei_ymd": self.sakusei,
                 "gimusha_code": self.gimusha_code, "tsuchi_naiyo_code": irai.IRAI_CODE,
                 "baitai_code": BAITAI_CODE}
+
+
+class ChangedDuringRun(RuntimeError):
+    """The 依頼 of a file changed between the run's count and its rendering (e.g. a Z13 applied
+    meanwhile): the file is not made; run again."""
 
 
 @dataclass
@@ -129,7 +135,7 @@ def plan(bridge: Bridge, flow: str, nendo: int, edition: int) -> tuple[Z12Run, l
     run = Z12Run(nendo, edition, decided)
     statuses = (IRAI_PENDING,) if edition == 1 else (IRAI_PENDING, IRAI_SENT)
     sakusei = datetime.now(JST).date()
-    with bridge.sessions() as s:
+    with bridge.read_sessions() as s:
         files = build(s, nendo, edition, statuses, sakusei, run.left_out)
     # An interrupted run resumes: the files it finished are not made again.
     run.files = [f for f in files if not mine.get(f.gimusha_code, False)]
@@ -141,40 +147,67 @@ def plan(bridge: Bridge, flow: str, nendo: int, edition: int) -> tuple[Z12Run, l
 
 def build(session: Session, nendo: int, edition: int, statuses: tuple[str, ...], sakusei: date,
           left_out: list[tuple[str, str]]) -> list[Z12File]:
-    """The files of the 依頼 of 期4–6 in ``statuses``, one per 義務者, records by 基礎年金番号."""
-    asked: dict[tuple[str, str, str, str], dict[int, int]] = defaultdict(dict)
-    for atena_no, gimusha, kiso, code, ki, amount in session.execute(
-            select(TokuchoIrai.atena_no, TokuchoIrai.gimusha_code, TokuchoIrai.kiso_nenkin_no,
-                   TokuchoIrai.nenkin_code, TokuchoIrai.ki, TokuchoIrai.irai_amount)
-            .where(TokuchoIrai.nendo == nendo, TokuchoIrai.ki.in_(irai.HONCHO_KI),
-                   TokuchoIrai.status.in_(statuses))):
-        asked[(gimusha, kiso, code, atena_no)][ki] = amount
-    # The columns a record needs, as rows: whole Atena entities (their 個人番号 ciphertext too)
-    # for every person of a run held hundreds of MB.
-    people: dict[str, Any] = {}
-    atena_nos = sorted({key[3] for key in asked})
-    for i in range(0, len(atena_nos), CHUNK):
-        people.update((a.atena_no, a) for a in session.execute(
-            select(Atena.atena_no, Atena.name_kana, Atena.name_kanji, Atena.birth_date, Atena.sex,
-                   Atena.postal_code).where(Atena.atena_no.in_(atena_nos[i:i + CHUNK]))))
+    """The files of the 依頼 of 期4–6 in ``statuses``, one per 義務者: the first pass over the
+    store, counting each file's records and listing whom a file cannot carry (in ``left_out``)."""
     files: dict[str, Z12File] = {}
-    for (gimusha, kiso, code, atena_no), amounts in sorted(asked.items()):
-        missing = [ki for ki in irai.HONCHO_KI if ki not in amounts]
-        if missing:
-            left_out.append((atena_no, f"期 {', '.join(map(str, missing))} not {' or '.join(statuses)}: "
-                                       "a Z12 asks for 期4–6 together"))
+    for row in session.execute(_asked(nendo, statuses)):
+        made = _record(row, statuses)
+        file = files.get(row.gimusha_code) or Z12File(nendo, row.gimusha_code, edition, sakusei, statuses)
+        if isinstance(made, str):
+            left_out.append((row.atena_no, made))
+            file.left_out.add(row.atena_no)
             continue
-        fields = person(people[atena_no])
-        if isinstance(fields, str):
-            left_out.append((atena_no, fields))
-            continue
-        file = files.setdefault(gimusha, Z12File(nendo, gimusha, edition, sakusei))
-        file.atena[kiso] = atena_no
-        file.records.append({
-            "kiso_nenkin_no": kiso, "nenkin_code": code, **fields, "kakushu_kubun": KAKUSHU_TAISHO,
-            "shori_kekka": SHORI_KEKKA, "koki_ikan_code": None, "kakushu_ymd": None, "kingaku1": amounts[4],
-            "kingaku2": amounts[5], "kingaku3": 0, "kyosai_shosho_no": None})
+        files[row.gimusha_code] = file
+        file.count += 1
     return [files[g] for g in sorted(files)]
+
+
+def rows(session: Session, file: Z12File) -> Iterator[tuple[str, dict[str, Any]]]:
+    """(宛名番号, record) of the file, by 基礎年金番号, streamed from the store; ChangedDuringRun
+    when they are not what ``build`` counted."""
+    made = 0
+    for row in session.execute(_asked(file.nendo, file.statuses, file.gimusha_code)
+                               .execution_options(yield_per=CHUNK)):
+        record = _record(row, file.statuses)
+        if isinstance(record, str):
+            if row.atena_no not in file.left_out:
+                raise ChangedDuringRun(f"{file.batch()}: 宛名 {row.atena_no} can no longer be carried ({record})")
+            continue
+        if row.atena_no in file.left_out:
+            raise ChangedDuringRun(f"{file.batch()}: 宛名 {row.atena_no}, left out when counted, can now be carried")
+        made += 1
+        yield row.atena_no, record
+    if made != file.count:
+        raise ChangedDuringRun(f"{file.batch()}: {made} records where the run counted {file.count}")
+
+
+def _asked(nendo: int, statuses: tuple[str, ...], gimusha: str | None = None) -> Select[Any]:
+    """Per (義務者, pension, 宛名): the 依頼 of 期4–6 in ``statuses`` — how many, the amount of each
+    期 — with what the record says of the person, sorted as the files are."""
+    where = [TokuchoIrai.nendo == nendo, TokuchoIrai.ki.in_(irai.HONCHO_KI), TokuchoIrai.status.in_(statuses)]
+    if gimusha is not None:
+        where.append(TokuchoIrai.gimusha_code == gimusha)
+    keys = (TokuchoIrai.gimusha_code, TokuchoIrai.kiso_nenkin_no, TokuchoIrai.nenkin_code, TokuchoIrai.atena_no)
+    asked = (select(*keys, func.count().label("n"),
+                    *(func.max(case((TokuchoIrai.ki == ki, TokuchoIrai.irai_amount))).label(f"k{ki}")
+                      for ki in irai.HONCHO_KI))
+             .where(*where).group_by(*keys).subquery())
+    return (select(asked, Atena.name_kana, Atena.name_kanji, Atena.birth_date, Atena.sex, Atena.postal_code)
+            .join(Atena, Atena.atena_no == asked.c.atena_no)
+            .order_by(asked.c.gimusha_code, asked.c.kiso_nenkin_no, asked.c.nenkin_code, asked.c.atena_no))
+
+
+def _record(row: Any, statuses: tuple[str, ...]) -> dict[str, Any] | str:
+    """The Z12 record of one row of ``_asked``, or why a file cannot carry it."""
+    missing = [ki for ki in irai.HONCHO_KI if getattr(row, f"k{ki}") is None]
+    if missing:
+        return f"期 {', '.join(map(str, missing))} not {' or '.join(statuses)}: a Z12 asks for 期4–6 together"
+    fields = person(row)
+    if isinstance(fields, str):
+        return fields
+    return {"kiso_nenkin_no": row.kiso_nenkin_no, "nenkin_code": row.nenkin_code, **fields,
+            "kakushu_kubun": KAKUSHU_TAISHO, "shori_kekka": SHORI_KEKKA, "koki_ikan_code": None,
+            "kakushu_ymd": None, "kingaku1": row.k4, "kingaku2": row.k5, "kingaku3": 0, "kyosai_shosho_no": None}
 
 
 def person(atena: Any) -> dict[str, Any] | str:
@@ -199,19 +232,17 @@ def kanji(name: str) -> str | None:
 
 
 class File(Protocol):
-    """A file of a Z12 or Z1A run: its records, made before the run, and its 管理/header values."""
-
-    records: list[dict[str, Any]]
+    """A file of a Z12 or Z1A run, as its encoder sees it: its 管理/header values."""
 
     def control(self, shichoson_code: str) -> dict[str, Any]: ...
 
 
-def count(_session: Session, file: File) -> int:
-    return len(file.records)
+def count(_session: Session, file: Z12File) -> int:
+    return file.count
 
 
-def records(_session: Session, file: File) -> Iterator[dict[str, Any]]:
-    return iter(file.records)
+def records(session: Session, file: Z12File) -> Iterator[dict[str, Any]]:
+    return (record for _atena_no, record in rows(session, file))
 
 
 def encoder(bridge: Bridge, layout: Layout, file: File) -> Encode:

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from adapters.core.models import TokuchoIrai, Transfer
 from adapters.core.models.tokucho import IRAI_PENDING, IRAI_SENT
-from adapters.nenkin import irai
+from adapters.nenkin import irai, z12
 from adapters.nenkin.z12 import _BATCH, FLOW, Z12File, Z12Run
 from mappings import nenkin_frame
 from mappings.records import ParsedRecord
@@ -92,13 +92,13 @@ def _file(bridge: Bridge, file: Z12File) -> dict[str, Any]:
     """A file of the run: its transfer, and for a held one the persons withheld (宛名番号)."""
     with bridge.sessions() as s:
         transfer = s.scalars(select(Transfer).where(Transfer.flow == FLOW, Transfer.batch == file.batch())).first()
-    out: dict[str, Any] = {"gimusha_code": file.gimusha_code, "batch": file.batch(), "records": len(file.records),
+    out: dict[str, Any] = {"gimusha_code": file.gimusha_code, "batch": file.batch(), "records": file.count,
                            "transfer": transfer.id if transfer else None, "state": transfer.state if transfer else None}
     if transfer is not None and transfer.state == HELD:
         _header, keys = parse_sent(bridge.payloads, transfer)
-        present = {kiso for kiso, _code in keys}
-        out["withheld"] = [file.atena[r["kiso_nenkin_no"]] for r in file.records
-                           if r["kiso_nenkin_no"] not in present]
+        with bridge.read_sessions() as s:  # the held file's 依頼 are still as the run found them
+            out["withheld"] = [atena_no for atena_no, r in z12.rows(s, file)
+                               if (r["kiso_nenkin_no"], r["nenkin_code"]) not in keys]
         out["problem"] = transfer.last_error
     return out
 

@@ -58,34 +58,54 @@ def test_one_file_per_gimusha_sorted_by_kiso_with_the_amounts_of_ki_4_and_5(
     left: list[tuple[str, str]] = []
     with store() as s:
         files = z12.build(s, NENDO, 1, ("pending",), DAY, left)
-    assert [(f.gimusha_code, f.batch(), f.edition, f.sakusei) for f in files] == [
-        ("001", "nenkin.z12/001/2026", 1, DAY), ("002", "nenkin.z12/002/2026", 1, DAY)]
-    first, second = files
+        first_rows, second_rows = (list(z12.rows(s, f)) for f in files)
+    assert [(f.gimusha_code, f.batch(), f.edition, f.sakusei, f.count) for f in files] == [
+        ("001", "nenkin.z12/001/2026", 1, DAY, 2), ("002", "nenkin.z12/002/2026", 1, DAY, 1)]
+    first = [r for _a, r in first_rows]
+    second = [r for _a, r in second_rows]
     assert [(r["kiso_nenkin_no"], r["kana_shimei"], r["kanji_shimei"], r["kingaku1"], r["kingaku2"], r["kingaku3"])
-            for r in first.records] == [
+            for r in first] == [
         ("1000000001", "ｺﾞﾄｳ ﾊﾅｺ", None, 8000, 7000, 0),  # 髙 is not JIS X 0208: blank
         ("2000000002", "ﾔﾏﾀﾞ ﾀﾛｳ", "山田　太郎", 12_300, 11_000, 0)]
-    assert [(r["kiso_nenkin_no"], r["kana_shimei"], r["kanji_shimei"]) for r in second.records] == [
+    assert [(r["kiso_nenkin_no"], r["kana_shimei"], r["kanji_shimei"]) for r in second] == [
         ("3000000003", "ﾊﾟｸ ﾐﾝ", "朴　英")]
-    yamada = first.records[1]
+    yamada = first[1]
     assert (yamada["birth_ymd"], yamada["seibetsu"], yamada["yubin_no"], yamada["kakushu_kubun"],
             yamada["shori_kekka"], yamada["kakushu_ymd"]) == (dt.date(1950, 4, 1), "2", "1540001", "01", "00", None)
-    assert first.atena == {"1000000001": people["gotou"], "2000000002": people["yamada"]}
+    assert [a for a, _r in first_rows] == [people["gotou"], people["yamada"]]
     # Left out, with the reason: 期6 not pending; a カナ longer than 25 half-width bytes.
     assert [a for a, _why in left] == [people["partly"], people["long"]]
+    assert files[0].left_out == {people["partly"], people["long"]}
     assert "期 6" in left[0][1] and "25 bytes" in left[1][1]
     # An edition takes the sent 依頼 too.
     with store() as s:
         again = z12.build(s, NENDO, 2, ("pending", "sent"), DAY, [])
-    assert again[0].batch() == "nenkin.z12/001/2026#2"
-    assert [r["kiso_nenkin_no"] for r in again[0].records] == ["1000000001", "2000000002", "6000000006"]
+        assert again[0].batch() == "nenkin.z12/001/2026#2"
+        assert [r["kiso_nenkin_no"] for r in z12.records(s, again[0])] == ["1000000001", "2000000002", "6000000006"]
+
+
+def test_a_file_whose_irai_changed_after_the_count_is_not_made(
+        store: sessionmaker[Session], people: dict[str, str]) -> None:
+    with store() as s:
+        first = z12.build(s, NENDO, 1, ("pending",), DAY, [])[0]
+    with store.begin() as s:  # 後藤's 依頼 went out in another file between the count and the rendering
+        for row in s.scalars(select(TokuchoIrai).where(TokuchoIrai.atena_no == people["gotou"])):
+            row.status, row.transfer_id = "sent", "t-old"
+    with store() as s, pytest.raises(z12.ChangedDuringRun, match="1 records where the run counted 2"):
+        list(z12.records(s, first))
+    with store.begin() as s:  # 佐藤's 期6 now pending: a person left out could now be carried
+        s.add(TokuchoIrai(nendo=NENDO, ki=6, atena_no=people["partly"], hihokensha_no="0000000004",
+                          gimusha_code="001", kiso_nenkin_no="4000000004", nenkin_code="1150", irai_amount=5000,
+                          tsuchi_naiyo_code="01"))
+    with store() as s, pytest.raises(z12.ChangedDuringRun):
+        list(z12.records(s, first))
 
 
 def test_the_rendered_file_is_what_the_keiyu_reads(store: sessionmaker[Session], people: dict[str, str]) -> None:
     with store() as s:
         first = z12.build(s, NENDO, 3, ("pending",), DAY, [])[0]
-    raw = b"".join(nenkin_frame.render(first.control("13112"), ({**r, "shichoson_code": "13112"}
-                                                                for r in first.records)))
+        raw = b"".join(nenkin_frame.render(first.control("13112"), ({**r, "shichoson_code": "13112"}
+                                                                    for r in z12.records(s, first))))
     assert raw[:17] == b"13112 00320260703", "管理レコード: 市町村, 媒体通番 = the edition, 作成年月日"
     read = keiyu_z12.read(raw)
     assert (read.gimusha_code, read.sakusei) == ("001", DAY)
