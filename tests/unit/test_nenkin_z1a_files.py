@@ -13,6 +13,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from adapters.core.models import Atena, Fuka, FukaKibetsu, Shikaku, TokuchoIrai, TokuchoTaisho, Transfer
+from adapters.core.models.tokucho import TokuchoTsuchi
 from adapters.delivery import file_name
 from adapters.nenkin import z1a, z1a_sent, z1a_who
 from adapters.nenkin.z1a_sent import BatchKey
@@ -239,6 +240,13 @@ def test_sent_and_stopped_are_what_the_stored_files_hold(store: sessionmaker[Ses
     # Death on 11月20日: 期4 (10月15日) stays as it was; 期5 and 期6 stop, like a Z14 停止.
     assert [st[(people["dead"], ki)] for ki in (4, 5, 6)] == [("sent", "t-z12"), ("stopped", "t-41"),
                                                               ("stopped", "t-41")]
+    # The 41's records kept as notices (for their 42 answers), each with the 宛名 holding the pension.
+    with store() as s:
+        kept = {(n.kiso_nenkin_no, n.kakushu_kubun, n.kakushu_date, n.atena_no, n.transfer_id, n.status, n.nendo)
+                for n in s.scalars(select(TokuchoTsuchi))}
+    assert kept == {("1000000001", "01", dt.date(2026, 11, 20), people["dead"], "t-41", "sent", 2026),
+                    ("2000000002", "02", dt.date(2026, 5, 10), people["moved"], "t-41", "sent", 2026),
+                    ("2000000006", "01", dt.date(2026, 6, 2), people["told"], "t-41", "sent", 2026)}
     # In the held file only: nothing marked.
     assert [st[(people["other"], ki)][0] for ki in (4, 5, 6)] == ["accepted", "pending", "pending"]
     assert z1a_sent.record_sent(store, payloads) == {"sent": 0, "stopped": 0, "notices": 0}  # again: nothing
