@@ -1,0 +1,37 @@
+"""The Z12's store work on a real PostgreSQL: the 依頼 decided by INSERT … SELECT … ON CONFLICT
+(adapters/nenkin/irai.py) and the files read back by their aggregate query (adapters/nenkin/z12.py)
+are written in SQL both stores must run alike. The SQLite tests run here again, unchanged, with
+``store`` a fresh PostgreSQL database."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from sqlalchemy.orm import Session, sessionmaker
+
+from adapters.core import schema
+from adapters.core.store import open_store
+from tests.unit.test_nenkin_irai import (
+    test_deciding_again_changes_nothing,
+    test_honcho_requests_for_the_matched_and_reasons_for_the_rest,
+)
+from tests.unit.test_nenkin_z12_files import (
+    people,
+    test_a_file_whose_irai_changed_after_the_count_is_not_made,
+    test_one_file_per_gimusha_sorted_by_kiso_with_the_amounts_of_ki_4_and_5,
+)
+
+pytestmark = pytest.mark.postgres
+
+__all__ = ["people", "test_a_file_whose_irai_changed_after_the_count_is_not_made",
+           "test_deciding_again_changes_nothing", "test_honcho_requests_for_the_matched_and_reasons_for_the_rest",
+           "test_one_file_per_gimusha_sorted_by_kiso_with_the_amounts_of_ki_4_and_5"]
+
+
+@pytest.fixture
+def store(pg_url: str) -> Iterator[sessionmaker[Session]]:
+    schema.upgrade(pg_url)
+    factory = open_store(pg_url)
+    yield factory
+    factory.kw["bind"].dispose()
