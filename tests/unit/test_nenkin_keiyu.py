@@ -1,7 +1,7 @@
 """The simulated 経由機関 (fixtures/nenkin): its files read by the project's nenkin_frame without a
-problem (and each fault with its rule), bytes at the positions of the layout evidence, Z13 answers
-and Z14 天引結果 checked against the inputs as the tests work them out, determinism by seed, and
-停止 kept across 期. The store side (Z11 selection) is tests/integration/test_nenkin_keiyu_store.py."""
+problem (and each fault with its rule), bytes at the positions of the layout evidence, Z13 answers,
+Z14 天引結果 and Z14 answers to a Z1A checked against the inputs as the tests work them out,
+determinism by seed, and 停止 kept across 期. The store side (Z11 selection) is tests/integration/test_nenkin_keiyu_store.py."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from fixtures.nenkin import dta, keiyu
+from fixtures.nenkin import dta, keiyu, z1a
 from fixtures.nenkin.dta import Dta, Person, Record, SimulatorError
 from fixtures.nenkin.keiyu import Keiyu, Request
 from fixtures.nenkin.z12 import Z12Refused
@@ -339,3 +339,51 @@ def test_bad_calls() -> None:
         sim.tenbiki(asks(people(1)), 7)
     with pytest.raises(SimulatorError, match="stop_rate"):
         Keiyu(NENDO, stop_rate=1.5)
+
+
+# --- Z14: answers to a Z1A ------------------------------------------------------------------------
+
+def z1a_file(persons: list[Person], naiyo: str, seq: int = 3) -> bytes:
+    """The ward's Z1A as the project writes it (nenkin_frame.render), 31/41/61/81 records."""
+    control = {"shichoson_code": "13112", "baitai_tsuban": seq, "sakusei_ymd": date(NENDO, 11, 5),
+               "gimusha_code": persons[0].gimusha_code, "tsuchi_naiyo_code": naiyo, "baitai_code": "6"}
+    values = {"31": ("01", None, 7000), "41": ("01", date(NENDO, 10, 20), 0), "61": ("00", None, 6500),
+              "81": ("02", date(NENDO, 10, 1), 0)}[naiyo]
+    recs = [{"shichoson_code": "13112", "kiso_nenkin_no": p.kiso_nenkin_no, "nenkin_code": p.nenkin_code,
+             "birth_ymd": p.birth, "seibetsu": p.sex, "kana_shimei": p.kana, "kanji_shimei": p.kanji,
+             "yubin_no": p.yubin_no, "kana_jusho": p.kana_jusho, "kanji_jusho": p.kanji_jusho,
+             "kakushu_kubun": values[0], "shori_kekka": "00", "kakushu_ymd": values[1], "kingaku1": values[2],
+             "kingaku2": 0, "kingaku3": 0} for p in persons]
+    return b"".join(nenkin_frame.render(control, recs))
+
+
+@pytest.mark.parametrize(("naiyo", "answer", "name"), [
+    ("31", "32", "Z1400133.DTA"), ("41", "42", "Z1400143.DTA"), ("61", "62", "Z1400163.DTA"),
+    ("81", "82", "Z1400183.DTA")])
+def test_a_z1a_answered_record_by_record(naiyo: str, answer: str, name: str) -> None:
+    persons = people(6)
+    refused = persons[2].kiso_nenkin_no
+    got = Keiyu(NENDO).answer_z1a(z1a_file(persons, naiyo), refuse=[refused])
+    assert (got.kind, got.name, got.tsuchi_naiyo_code, got.sakusei) == ("Z14", name, answer, date(NENDO, 12, 10))
+    sent = data_of(z1a_file(persons, naiyo))
+    recs = data_of(dta.render(got))
+    keys = ("kiso_nenkin_no", "nenkin_code", "birth_ymd", "kana_shimei", "kakushu_kubun", "kakushu_ymd", "kingaku1",
+            "kingaku2", "kingaku3")
+    assert [tuple(r[k] for k in keys) for r in recs] == [tuple(s[k] for k in keys) for s in sent]
+    assert [r["shori_kekka"] for r in recs] == ["01" if p.kiso_nenkin_no == refused else "00" for p in persons]
+    assert {r["tsuchi_naiyo_code"] for r in recs} == {answer}
+
+
+def test_a_refused_tsuika_is_deducted_nothing_after_and_a_bad_z1a_is_refused() -> None:
+    persons = people(3)
+    sim = Keiyu(NENDO)
+    sim.answer_z1a(z1a_file(persons, "31"), refuse=[persons[0].kiso_nenkin_no])
+    asked = [Request(p, {4: 7000, 5: 7000, 6: 7000}) for p in persons]
+    deducted = {ki: [r["kiso_nenkin_no"] for f in sim.tenbiki(asked, ki) for r in data_of(dta.render(f))]
+                for ki in (4, 5)}
+    # The refusal was answered on 12月10日: 期4 (10月) had been deducted, 期5 (12月15日) is not.
+    assert deducted == {4: [p.kiso_nenkin_no for p in persons], 5: [p.kiso_nenkin_no for p in persons[1:]]}
+    drawn = Keiyu(NENDO, seed=4, refuse_rate=0.5).answer_z1a(z1a_file(people(40), "41"))
+    assert {r.shori_kekka for r in drawn.records} == {"00", "01", "02"}
+    with pytest.raises(z1a.Z1ARefused, match="通知内容コード: '22'"):
+        sim.answer_z1a(z1a_file(persons, "31").replace(b"13112001316", b"13112001226"))
