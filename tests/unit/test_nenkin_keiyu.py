@@ -1,7 +1,8 @@
 """The simulated 経由機関 (fixtures/nenkin): its files read by the project's nenkin_frame without a
 problem (and each fault with its rule), bytes at the positions of the layout evidence, Z13 answers,
 Z14 天引結果 and Z14 answers to a Z1A checked against the inputs as the tests work them out,
-determinism by seed, and 停止 kept across 期. The store side (Z11 selection) is tests/integration/test_nenkin_keiyu_store.py."""
+determinism by seed, and 停止 kept across 期. The store side (Z11 selection) is
+tests/integration/test_nenkin_keiyu_store.py."""
 
 from __future__ import annotations
 
