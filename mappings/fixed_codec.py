@@ -17,14 +17,15 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from operator import itemgetter
+from operator import itemgetter, methodcaller
 from typing import Any, TypeVar
 
 from mappings import jis_raw  # noqa: F401  (registers the jis_x0208_raw codec fields may name)
 from mappings.charpolicy import CharPolicy, Substitution
 from mappings.charsets import mask
 from mappings.errors import RenderError
-from mappings.layout import Field, FixedFormat, Layout, RecordKind
+from mappings.fixed_fast import FastRender
+from mappings.layout import KIND_KEY, Field, FixedFormat, Layout, RecordKind
 from mappings.loader import field_pad
 from mappings.records import FieldProblem, ParsedRecord, RecordError, RecordRenderer, parse_texts
 from mappings.streams import Source, blocks
@@ -85,6 +86,7 @@ class _Plan:
         self.whole = layout.encoding if layout.encoding in _ONE_PER_BYTE_WITHOUT_LEADS else None
         self.own = tuple(i for i, s in enumerate(self.slots) if s.encoding != layout.encoding)
         self.unpads = tuple((i, s.unpad) for i, s in enumerate(self.slots) if not s.field.converter.always)
+        self.fast = FastRender.make(layout.encoding, self.slots, self.byte_order)
 
     def parse(self, rec: bytes, *, file: str, record_no: int, offset: int,
               problems: Sequence[FieldProblem] = ()) -> ParsedRecord | RecordError:
@@ -124,6 +126,7 @@ class _Plan:
 _ONE_PER_BYTE_WITHOUT_LEADS = ("cp932", "shift_jis")
 _SJIS_LEADS = bytes((*range(0x81, 0xA0), *range(0xE0, 0xFD)))
 _PLANS: dict[tuple[int, str], _Plan] = {}
+_KIND = methodcaller("get", KIND_KEY)
 P = TypeVar("P")
 
 
@@ -145,25 +148,69 @@ def plan(layout: Layout, kind: RecordKind) -> _Plan:
 # --- render -------------------------------------------------------------------------------------
 
 class FixedRenderer:
-    """Renders one record at a time to its bytes (with the separator), or None when the
-    CharPolicy withholds it; RenderError on bad data. Records are numbered by the caller."""
+    """Renders records to their bytes (with the separator): one at a time (``record``: None when
+    the CharPolicy withholds it) or a run of them (``run``); RenderError on bad data. Records are
+    numbered by the caller.
 
-    def __init__(self, layout: Layout, chars: CharPolicy | None = None) -> None:
+    Records of the plain kind are rendered by their kind's FastRender (mappings/fixed_fast.py), any
+    other field by field, which reports, withholds and raises; ``fast=False`` renders every record
+    field by field: the reference the fast path is held to (tests/unit/test_fixed_render_fast.py)."""
+
+    def __init__(self, layout: Layout, chars: CharPolicy | None = None, *, fast: bool = True) -> None:
         self.layout = layout
-        self.sep = _fmt(layout).record_separator.encode("ascii")
+        self.sep_text = _fmt(layout).record_separator
+        self.sep = self.sep_text.encode("ascii")
         self.texts = RecordRenderer(layout, chars)
         self.chars = self.texts.chars
         self.plans = {k.name: plan(layout, k) for k in layout.kinds}
+        # by the records' KIND_KEY as RecordRenderer.kind_of finds the kind (None: the only kind)
+        self.fast: dict[str | None, FastRender] = {}
+        for k in layout.kinds if fast else ():
+            found = self.plans[k.name].fast
+            if found is not None:
+                self.fast[k.name] = found
+                if len(layout.kinds) == 1:
+                    self.fast[None] = found
 
     def record(self, index: int, record: Mapping[str, Any]) -> bytes | None:
+        raw, kept = self.run(index, [record])
+        return raw if kept else None
+
+    def run(self, first: int, records: Sequence[Mapping[str, Any]]) -> tuple[bytes, Sequence[Mapping[str, Any]]]:
+        """The bytes of the records (numbered from ``first``) one after the other, and the records
+        not withheld: what ``record`` one by one would give, reports and errors alike."""
+        got: bytes | list[bytes | None] = [None] * len(records)
+        try:  # any doubt, even a record that is not a mapping, leaves it to the full path below
+            kinds = list(map(_KIND, records))
+            name = kinds[0] if kinds else None
+            fast = self.fast.get(name) if name is None or type(name) is str else None
+            if fast is not None and kinds.count(name) == len(kinds):
+                got = fast.render(records, self.sep_text)
+        except Exception:  # noqa: S110  (the full path raises what is wrong, in order)
+            pass
+        if isinstance(got, bytes):
+            return got, records
+        parts: list[bytes] = []
+        kept: list[Mapping[str, Any]] = []
+        for i, (raw, record) in enumerate(zip(got, records, strict=True)):
+            if raw is None:
+                raw = self._per_slot(first + i, record)
+                if raw is None:
+                    continue
+            parts.append(raw)
+            kept.append(record)
+        return b"".join(parts), kept
+
+    def _per_slot(self, index: int, record: Mapping[str, Any]) -> bytes | None:
         got = self.texts.texts(index, record)
         if got is None:
             return None
         kind, texts = got
-        slots = self.plans[kind.name].slots
+        plan = self.plans[kind.name]
+        slots = plan.slots
         parts: list[bytes] = []
         pending: list[Substitution] = []
-        for i in self.plans[kind.name].byte_order:
+        for i in plan.byte_order:
             raw = self._bytes(index, record, slots[i], texts[i], pending)
             if raw is None:
                 self.chars.withheld.append(index)

@@ -32,6 +32,7 @@ import tempfile
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from itertools import chain
+from operator import itemgetter
 from typing import Any
 
 from mappings.charpolicy import CharPolicy
@@ -86,8 +87,19 @@ class _OutBlock:
     city: str
     header: bytes
     first: int  # index of its first data record, for reports
+    next: int  # index of run[0]
     count: int = 0
     sums: list[int] = field(default_factory=lambda: [0, 0, 0])
+    run: list[Mapping[str, Any]] = field(default_factory=list)  # data records read, not yet rendered
+
+    def flush(self, renderer: FixedRenderer, spool: Any) -> int:
+        """The run rendered (as one by one) into the spool, the header first; records written."""
+        run, self.run, first, self.next = self.run, [], self.next, self.next + len(self.run)
+        raw, kept = renderer.run(first, run)
+        spool.write(raw if self.count or not kept else self.header + raw)
+        self.count += len(kept)
+        self.sums = [s + sum(map(int, map(itemgetter(name), kept))) for s, name in zip(self.sums, AMOUNTS, strict=True)]
+        return len(kept) + (self.count == len(kept) > 0)
 
 
 def render(control: Mapping[str, Any], records: Iterable[Mapping[str, Any]], *, layout: Layout | None = None,
@@ -96,7 +108,8 @@ def render(control: Mapping[str, Any], records: Iterable[Mapping[str, Any]], *, 
     sakusei_ymd) and the header values every block shares (gimusha_code, tsuchi_naiyo_code,
     baitai_code); 制度コード is "0". `records`: data values sorted by their shichoson_code (one
     block per 市町村); the header's values are filled in (a record giving another is an error).
-    Records withheld by the CharPolicy are left out and not counted. RenderError on bad data."""
+    Records withheld by the CharPolicy are left out and not counted. RenderError on bad data.
+    Data records are rendered RUN at a time (FixedRenderer.run), after the frame's checks."""
     layout = layout or default_layout()
     missing = [k for k in CONTROL if k not in control]
     extra = sorted(set(control) - set(CONTROL))
@@ -108,36 +121,33 @@ def render(control: Mapping[str, Any], records: Iterable[Mapping[str, Any]], *, 
     written = 0
     with tempfile.SpooledTemporaryFile(max_size=SPOOL_IN_MEMORY) as spool:
         block: _OutBlock | None = None
-        for index, record in enumerate(records, start=1):
-            city = record.get("shichoson_code")
-            if block is None or city != block.city:
-                if block is not None:
-                    written += _close(renderer, spool, block, shared, index - 1)
-                    if not (isinstance(city, str) and city > block.city):
-                        raise RenderError(layout.id, index, renderer.texts.key(record), "shichoson_code",
-                                          "block_order", f"records must come sorted by 市町村コード: {city!r} "
-                                          f"after {block.city!r}")
-                head = {KIND_KEY: "header", "shichoson_code": city, "baitai_code": control["baitai_code"], **shared}
-                block = _OutBlock(str(city), _required(renderer.record(index, head), layout, index), index)
-            for name, value in shared.items():
-                if record.get(name, value) != value:
-                    raise RenderError(layout.id, index, renderer.texts.key(record), name, "same_as_header",
-                                      f"{record[name]!r} differs from the file's {value!r}")
-            raw = renderer.record(index, {**record, **shared, KIND_KEY: "data"})
-            if raw is None:
-                continue  # withheld: reported by the CharPolicy, not counted
-            if block.count == 0:
-                spool.write(block.header)
-                written += 1
-            spool.write(raw)
-            written += 1
-            block.count += 1
-            for i, name in enumerate(AMOUNTS):
-                block.sums[i] += int(record[name])
+        try:
+            for index, record in enumerate(records, start=1):
+                city = record.get("shichoson_code")
+                if block is None or city != block.city:
+                    if block is not None:
+                        written += block.flush(renderer, spool) + _close(renderer, spool, block, shared, index - 1)
+                        if not (isinstance(city, str) and city > block.city):
+                            raise RenderError(layout.id, index, renderer.texts.key(record), "shichoson_code",
+                                              "block_order", f"records must come sorted by 市町村コード: {city!r} "
+                                              f"after {block.city!r}")
+                    head = {KIND_KEY: "header", "shichoson_code": city, "baitai_code": control["baitai_code"], **shared}
+                    block = _OutBlock(str(city), _required(renderer.record(index, head), layout, index), index, index)
+                if not record.keys().isdisjoint(shared):
+                    for name, value in shared.items():
+                        if record.get(name, value) != value:
+                            raise RenderError(layout.id, index, renderer.texts.key(record), name, "same_as_header",
+                                              f"{record[name]!r} differs from the file's {value!r}")
+                block.run.append({**record, **shared, KIND_KEY: "data"})
+                if len(block.run) >= RUN:
+                    written += block.flush(renderer, spool)
+        except BaseException:
+            if block is not None:  # the records read before the fault were rendered first, one by one
+                block.flush(renderer, spool)
+            raise
         if block is not None:
-            written += _close(renderer, spool, block, shared, block.first + block.count)
-        kanri = {"shichoson_code": control["shichoson_code"], "baitai_tsuban": control["baitai_tsuban"],
-                 "sakusei_ymd": control["sakusei_ymd"]}
+            written += block.flush(renderer, spool) + _close(renderer, spool, block, shared, block.first + block.count)
+        kanri = {k: control[k] for k in ("shichoson_code", "baitai_tsuban", "sakusei_ymd")}
         yield _required(FixedRenderer(kanri_layout(), chars).record(0, kanri), layout, 0)
         yield _required(FixedRenderer(file_kanri_layout(), chars).record(0, {"file_kensu": written}), layout, 0)
         spool.seek(0)

@@ -1,0 +1,189 @@
+"""The fast path of fixed-length rendering: records' bytes in a few C calls, or None.
+
+`FixedRenderer` (mappings/fixed_codec.py) renders a record field by field: each value through its
+field's quick path (``Field.quick``, else the full path with its charset rules and CharPolicy), each
+text encoded in the field's encoding, measured against its span and padded. Print runs and 年金特徴
+files render hundreds of thousands of records, nearly all of the plain kind: for those this does the
+same work in one piece, a record or a run of records at a time, and vouches for the result; it gives
+None for anything else, which the field-by-field path then renders, substitutes, withholds or
+refuses exactly as it always has.
+
+Per record kind, built once: the fields that always render the same text (constants, fillers:
+``Converter.always``) are baked into a ``%``-template of the record as their bytes, so a record that
+does not name them skips them; every other field is a ``%-Ns`` conversion, N its width. Then the
+values go through their fields' quick paths (the texts ``RecordRenderer.texts`` gives; a None sends
+the record to the full path); fields of an encoding other than the layout's (``jis_x0208_raw``
+kanji) are padded with their own padding character, encoded together and spliced into the template
+as the ASCII their bytes are (JIS X 0208 codes are 0x21-0x7E); the filled template is encoded once.
+
+The bytes are the field-by-field path's when: no text is longer than its width in characters (so
+the filled template has the record's length, ``%-Ns`` and ljust only lengthening) and the template
+encodes to as many bytes (the layout's encoding takes at least a byte a character, so every one took
+one); a foreign field took exactly its unit a character; no foreign text ends in its full-width
+padding (which the field-by-field path refuses as trailing_space); and a field that does not pad is
+empty or exactly its width, which its converter's check guarantees where ``exact_width`` is the span
+(any other is measured).
+"""
+
+from __future__ import annotations
+
+import codecs
+import re
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from itertools import repeat
+from operator import methodcaller
+from typing import TYPE_CHECKING, Any
+
+from mappings.layout import KIND_KEY
+
+if TYPE_CHECKING:
+    from mappings.fixed_codec import _Slot
+
+# Stateless codecs that write ASCII as itself and no character in less than a byte; and the bytes
+# of every character, the padding too, of the foreign encodings a field may name.
+_ONE_BYTE = frozenset({"cp932", "shift_jis", "utf-8", "ascii", "euc_jp"})
+_UNITS = {"jis_x0208_raw": 2}
+
+Quick = Callable[[Any], str | None]
+
+
+@dataclass(frozen=True)
+class _Field:
+    """A field rendered per record, with what its checks need."""
+
+    name: str
+    quick: Quick
+    get: Callable[[Mapping[str, Any]], Any]
+    width: int  # characters (of `unit` bytes in a foreign encoding)
+    measured: bool  # does not pad, and its converter does not promise its width: lengths checked
+    encoding: str | None  # foreign: its encoding, else None
+    unit: int
+    pad: str
+    chunks: re.Pattern[str]  # cuts a run of its ASCII into records
+
+
+class FastRender:
+    """One record kind's fast path (see the module's docstring)."""
+
+    def __init__(self, encoding: str, fields: Sequence[_Field], template: str, chars: int) -> None:
+        self.encoding = encoding
+        self.fields = tuple(fields)  # rendered per record, in byte order
+        self.accepts = frozenset(f.name for f in fields) | {KIND_KEY}  # naming a baked field: full path
+        self.template = template
+        self.chars = chars
+
+    @classmethod
+    def make(cls, encoding: str, slots: Sequence[_Slot], byte_order: Sequence[int]) -> FastRender | None:
+        """The kind's fast path, or None when its encodings or fields do not allow one."""
+        if _codec(encoding) not in _ONE_BYTE:
+            return None
+        fields: list[_Field] = []
+        parts: list[str] = []
+        for i in byte_order:
+            s = slots[i]
+            own = s.encoding == encoding
+            unit = 1 if own else _UNITS.get(_codec(s.encoding) or "")
+            if unit is None or len(s.pad_bytes) != unit or s.width <= 0 or s.width % unit or (own and s.pad != " "):
+                return None
+            baked = _baked(s, encoding) if s.field.converter.always else None
+            if baked is not None:
+                parts.append(baked.replace("%", "%%"))
+                continue
+            conv = s.field.converter
+            fields.append(_Field(s.field.name, s.field.quick, methodcaller("get", s.field.name), s.width // unit,
+                                 not conv.pads and conv.exact_width() != s.width, None if own else s.encoding,
+                                 unit, s.pad, re.compile(f"(?s).{{{s.width}}}")))
+            parts.append(f"%-{s.width}s" if own else "%s")
+        return cls(encoding, fields, "".join(parts), sum(s.width for s in slots))
+
+    def render(self, records: Sequence[Mapping[str, Any]], sep: str = "") -> bytes | list[bytes | None]:
+        """The bytes of all the records, each followed by ``sep``, when the fast path vouches for
+        every one; else each one's bytes (with ``sep``) or None where the field-by-field path must
+        render it. Field by field down the records: a quick path called for a column of values
+        costs less than a record's quick paths one after the other."""
+        lines = self._lines(records)
+        size = self.chars + len(sep)
+        if None not in lines:
+            whole = _encode(sep.join(lines) + sep, len(lines) * size, self.encoding)  # type: ignore[arg-type]
+            if whole is not None:
+                return whole
+        return [None if line is None else _encode(line + sep, size, self.encoding) for line in lines]
+
+    def _lines(self, records: Sequence[Mapping[str, Any]]) -> list[str | None]:
+        """Each record's text in the layout's encoding (not yet encoded: that is checked after), or
+        None for one that is not of the plain kind as far as the texts tell."""
+        bad: set[int] = set()
+        known = list(map(self.accepts.issuperset, records))
+        if False in known:
+            bad.update(i for i, ok in enumerate(known) if not ok)
+        columns = []
+        for f in self.fields:
+            got = list(map(f.quick, map(f.get, records)))
+            if None in got:
+                bad.update(i for i, t in enumerate(got) if t is None)
+                got = ["" if t is None else t for t in got]
+            texts: list[str] = got  # type: ignore[assignment]  # no None: replaced just above
+            if f.measured:  # a field that does not pad: empty or its width
+                bad.update(i for i, t in enumerate(texts) if len(t) % f.width)
+            columns.append(texts if f.encoding is None else _foreign(f, texts, bad))
+        rows = zip(*columns, strict=True) if columns else repeat((), len(records))
+        lines: list[str | None] = list(map(self.template.__mod__, rows))
+        for i in bad:
+            lines[i] = None
+        return lines
+
+
+def _foreign(f: _Field, texts: list[str], bad: set[int]) -> list[str]:
+    """The ASCII of the bytes of a foreign field's texts (padded), marking those that do not fit."""
+    if f.pad != " ":  # the field-by-field path refuses a text ending in its full-width padding
+        bad.update(i for i, t in enumerate(texts) if t.endswith(f.pad))
+    padded = list(map(str.ljust, texts, repeat(f.width), repeat(f.pad)))
+    size = f.width * f.unit
+    whole = _encode("".join(padded), len(texts) * f.width, f.encoding, f.unit)  # type: ignore[arg-type]
+    if whole is not None and whole.isascii():
+        return f.chunks.findall(whole.decode("ascii"))
+    out = []
+    for i, text in enumerate(padded):  # one of them does not: each on its own
+        raw = _encode(text, f.width, f.encoding, f.unit)  # type: ignore[arg-type]
+        if raw is None or not raw.isascii():
+            bad.add(i)
+            raw = b" " * size
+        out.append(raw.decode("ascii"))
+    return out
+
+
+def _encode(text: str, chars: int, encoding: str, unit: int = 1) -> bytes | None:
+    """``text`` encoded when it has ``chars`` characters of ``unit`` bytes each, else None."""
+    if len(text) != chars:
+        return None
+    try:
+        raw = text.encode(encoding)
+    except UnicodeEncodeError:
+        return None
+    return raw if len(raw) == chars * unit else None
+
+
+def _codec(encoding: str) -> str | None:
+    try:
+        return codecs.lookup(encoding).name
+    except LookupError:
+        return None
+
+
+def _baked(s: _Slot, encoding: str) -> str | None:
+    """The template text of a field that renders one text whatever the record (its quick path's
+    text for no value, padded as the field-by-field path pads it), or None when there is none."""
+    text = s.field.quick(None)
+    if text is None:
+        return None
+    try:
+        raw = text.encode(s.encoding)
+    except UnicodeEncodeError:
+        return None
+    if len(raw) < s.width and (s.field.converter.pads or text == "") and not (s.pad != " " and text.endswith(s.pad)):
+        fill, rest = divmod(s.width - len(raw), len(s.pad_bytes))
+        raw += b"" if rest else s.pad_bytes * fill
+    if len(raw) != s.width or not raw.isascii() or raw.decode("ascii").encode(encoding) != raw:
+        return None
+    return raw.decode("ascii")
