@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any, Protocol
 
-from sqlalchemy import Select, case, func, select
+from sqlalchemy import Select, Subquery, case, func, select
 from sqlalchemy.orm import Session
 
 from adapters.core.models import Atena, TokuchoIrai, Transfer
@@ -68,7 +68,7 @@ class Z12File:
     sakusei: date
     statuses: tuple[str, ...]
     count: int = 0
-    left_out: set[str] = field(default_factory=set)  # 宛名番号 the file cannot carry
+    left_out: set[tuple[str, str, str]] = field(default_factory=set)  # (基礎年金番号, 年金コード, 宛名番号) not carried
 
     def batch(self, flow: str = FLOW) -> str:
         return f"{flow}/{self.gimusha_code}/{self.nendo}" + (f"#{self.edition}" if self.edition > 1 else "")
@@ -147,19 +147,20 @@ def plan(bridge: Bridge, flow: str, nendo: int, edition: int) -> tuple[Z12Run, l
 
 def build(session: Session, nendo: int, edition: int, statuses: tuple[str, ...], sakusei: date,
           left_out: list[tuple[str, str]]) -> list[Z12File]:
-    """The files of the 依頼 of 期4–6 in ``statuses``, one per 義務者: the first pass over the
-    store, counting each file's records and listing whom a file cannot carry (in ``left_out``)."""
-    files: dict[str, Z12File] = {}
-    for row in session.execute(_asked(nendo, statuses)):
+    """The files of the 依頼 of 期4–6 in ``statuses``, one per 義務者, with how many records each
+    holds; whom a file cannot carry is listed in ``left_out`` (宛名番号, why). Only the persons in
+    doubt are read (``_asked(doubtful=True)``): the rest the store counts."""
+    grouped = _grouped(nendo, statuses)
+    totals: dict[str, int] = {g: n for g, n in session.execute(
+        select(grouped.c.gimusha_code, func.count()).group_by(grouped.c.gimusha_code))}
+    left: dict[str, set[tuple[str, str, str]]] = {g: set() for g in totals}
+    for row in session.execute(_asked(nendo, statuses, doubtful=True)):
         made = _record(row, statuses)
-        file = files.get(row.gimusha_code) or Z12File(nendo, row.gimusha_code, edition, sakusei, statuses)
         if isinstance(made, str):
             left_out.append((row.atena_no, made))
-            file.left_out.add(row.atena_no)
-            continue
-        files[row.gimusha_code] = file
-        file.count += 1
-    return [files[g] for g in sorted(files)]
+            left[row.gimusha_code].add(_key(row))
+    files = [Z12File(nendo, g, edition, sakusei, statuses, totals[g] - len(left[g]), left[g]) for g in sorted(totals)]
+    return [f for f in files if f.count]
 
 
 def rows(session: Session, file: Z12File) -> Iterator[tuple[str, dict[str, Any]]]:
@@ -169,32 +170,45 @@ def rows(session: Session, file: Z12File) -> Iterator[tuple[str, dict[str, Any]]
     for row in session.execute(_asked(file.nendo, file.statuses, file.gimusha_code)
                                .execution_options(yield_per=CHUNK)):
         record = _record(row, file.statuses)
+        if isinstance(record, str) != (_key(row) in file.left_out):
+            raise ChangedDuringRun(f"{file.batch()}: 宛名 {row.atena_no} "
+                                   + (f"can no longer be carried ({record})" if isinstance(record, str)
+                                      else "was left out when counted and can now be carried"))
         if isinstance(record, str):
-            if row.atena_no not in file.left_out:
-                raise ChangedDuringRun(f"{file.batch()}: 宛名 {row.atena_no} can no longer be carried ({record})")
             continue
-        if row.atena_no in file.left_out:
-            raise ChangedDuringRun(f"{file.batch()}: 宛名 {row.atena_no}, left out when counted, can now be carried")
         made += 1
         yield row.atena_no, record
     if made != file.count:
         raise ChangedDuringRun(f"{file.batch()}: {made} records where the run counted {file.count}")
 
 
-def _asked(nendo: int, statuses: tuple[str, ...], gimusha: str | None = None) -> Select[Any]:
-    """Per (義務者, pension, 宛名): the 依頼 of 期4–6 in ``statuses`` — how many, the amount of each
-    期 — with what the record says of the person, sorted as the files are."""
+def _key(row: Any) -> tuple[str, str, str]:
+    return row.kiso_nenkin_no, row.nenkin_code, row.atena_no
+
+
+def _grouped(nendo: int, statuses: tuple[str, ...], gimusha: str | None = None) -> Subquery:
+    """Per (義務者, pension, 宛名): the 依頼 of 期4–6 in ``statuses``: how many, each 期's amount."""
     where = [TokuchoIrai.nendo == nendo, TokuchoIrai.ki.in_(irai.HONCHO_KI), TokuchoIrai.status.in_(statuses)]
     if gimusha is not None:
         where.append(TokuchoIrai.gimusha_code == gimusha)
     keys = (TokuchoIrai.gimusha_code, TokuchoIrai.kiso_nenkin_no, TokuchoIrai.nenkin_code, TokuchoIrai.atena_no)
-    asked = (select(*keys, func.count().label("n"),
-                    *(func.max(case((TokuchoIrai.ki == ki, TokuchoIrai.irai_amount))).label(f"k{ki}")
-                      for ki in irai.HONCHO_KI))
-             .where(*where).group_by(*keys).subquery())
-    return (select(asked, Atena.name_kana, Atena.name_kanji, Atena.birth_date, Atena.sex, Atena.postal_code)
-            .join(Atena, Atena.atena_no == asked.c.atena_no)
-            .order_by(asked.c.gimusha_code, asked.c.kiso_nenkin_no, asked.c.nenkin_code, asked.c.atena_no))
+    return (select(*keys, func.count().label("n"),
+                   *(func.max(case((TokuchoIrai.ki == ki, TokuchoIrai.irai_amount))).label(f"k{ki}")
+                     for ki in irai.HONCHO_KI))
+            .where(*where).group_by(*keys).subquery())
+
+
+def _asked(nendo: int, statuses: tuple[str, ...], gimusha: str | None = None, doubtful: bool = False) -> Select[Any]:
+    """``_grouped`` with what the record says of the person, sorted as the files are. ``doubtful``:
+    only rows a file may not carry — a 期 missing, or a カナ氏名 of more than 12 characters (each
+    character takes at most 2 half-width bytes, so 12 always fit the 25)."""
+    asked = _grouped(nendo, statuses, gimusha)
+    query = (select(asked, Atena.name_kana, Atena.name_kanji, Atena.birth_date, Atena.sex, Atena.postal_code)
+             .join(Atena, Atena.atena_no == asked.c.atena_no)
+             .order_by(asked.c.gimusha_code, asked.c.kiso_nenkin_no, asked.c.nenkin_code, asked.c.atena_no))
+    if doubtful:
+        query = query.where((asked.c.n < len(irai.HONCHO_KI)) | (func.length(Atena.name_kana) > KANA_BYTES // 2))
+    return query
 
 
 def _record(row: Any, statuses: tuple[str, ...]) -> dict[str, Any] | str:

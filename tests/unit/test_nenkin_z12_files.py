@@ -75,7 +75,7 @@ def test_one_file_per_gimusha_sorted_by_kiso_with_the_amounts_of_ki_4_and_5(
     assert [a for a, _r in first_rows] == [people["gotou"], people["yamada"]]
     # Left out, with the reason: 期6 not pending; a カナ longer than 25 half-width bytes.
     assert [a for a, _why in left] == [people["partly"], people["long"]]
-    assert files[0].left_out == {people["partly"], people["long"]}
+    assert {a for _kiso, _code, a in files[0].left_out} == {people["partly"], people["long"]}
     assert "期 6" in left[0][1] and "25 bytes" in left[1][1]
     # An edition takes the sent 依頼 too.
     with store() as s:
@@ -162,3 +162,16 @@ def test_sent_is_what_each_file_holds_and_a_newer_file_keeps_its_irai(
     assert z12_sent.record_sent(store, payloads) == 0
     with store() as s:
         assert s.scalar(select(TokuchoIrai.transfer_id).where(TokuchoIrai.atena_no == people["gotou"])) == "t-2"
+
+
+def test_a_kana_name_is_left_out_by_its_half_width_bytes_not_its_characters(store: sessionmaker[Session]) -> None:
+    with store.begin() as s:
+        fits = person(s, 7, "アイウエオカキクケコサシスセソタチツテト", "", "001", "7000000007", HONCHO)  # 20 → 20 bytes
+        over = person(s, 8, "ガギグゲゴザジズゼゾダヂヅ", "", "001", "8000000008", HONCHO)  # 13 → 26 bytes
+        just = person(s, 9, "ガギグゲゴザジズゼゾダヂ", "", "001", "9000000009", HONCHO)  # 12 → 24 bytes
+    left: list[tuple[str, str]] = []
+    with store() as s:
+        [file] = z12.build(s, NENDO, 1, ("pending",), DAY, left)
+        carried = [a for a, _r in z12.rows(s, file)]
+    assert [a for a, _why in left] == [over]
+    assert (file.count, carried) == (2, [fits, just])
