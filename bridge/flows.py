@@ -32,9 +32,30 @@ def batch_key(name: str, nendo: int, edition: int) -> str:
     return f"{name}/{nendo}" + (f"#{edition}" if edition > 1 else "")
 
 
+# What a run makes, from (bridge, flow, period, edition): what ``after`` gets, and the (batch key,
+# scope) of every file, the scope being what ``count`` and ``records`` take. It may write to the
+# store first (e.g. decide what to send).
+Plan = Callable[[Bridge, str, int, int], tuple[Any, list[tuple[str, Any]]]]
+
+
+def one_file(scope: Callable[[Session, str, int, int], tuple[str, Any]]) -> Plan:
+    """The plan of a run of one file, whose (batch key, scope) ``scope`` takes from the store
+    (e.g. a window derived from the batches already made, adapters/vendor/hihokenshasho.py);
+    ``after`` gets the scope."""
+    def plan(bridge: Bridge, name: str, period: int, edition: int) -> tuple[Any, list[tuple[str, Any]]]:
+        with bridge.read_sessions() as session:
+            batch, what = scope(session, name, period, edition)
+        return what, [(batch, what)]
+
+    return plan
+
+
 def per_nendo(_session: Session, name: str, nendo: int, edition: int) -> tuple[str, int]:
     """The default scope of a run: the 年度 itself, keyed "flow/2026" ("#2" for an edition)."""
     return batch_key(name, nendo, edition), nendo
+
+
+ONE_PER_NENDO = one_file(per_nendo)
 
 
 # Renders records through a CharPolicy: (records, policy) → encoded chunks.
@@ -45,21 +66,15 @@ Encode = Callable[[Iterable[Record], CharPolicy], Iterator[bytes]]
 class FlowSource:
     count: Callable[[Session, Any], int]
     records: Callable[[Session, Any], Iterator[dict[str, Any]]]
-    # What one run covers: (batch key, the scope count/records take), from (session, flow,
-    # period, edition). Per 年度 by default; a flow issuing what changed since its last run derives
-    # its window from the batches already made (adapters/vendor/hihokenshasho.py).
-    scope: Callable[[Session, str, int, int], tuple[str, Any]] = per_nendo
+    # What one run makes (see Plan): one file per 年度 by default.
+    plan: Plan = ONE_PER_NENDO
     period: str = "nendo"  # what a run is for: "nendo" (年度, --nendo) or "month" (YYYYMM, --month)
     # How the records become a file, from (bridge, layout, scope); None: the layout's plain CSV.
     encode: Callable[[Bridge, Layout, Any], Encode] | None = None
-    # Runs before the scope is taken and after the transfers exist (e.g. recording what was sent);
+    # Runs before the plan and after the transfers exist (e.g. recording what was sent);
     # ``after`` returns extra summary entries.
     before: Callable[[Bridge], Any] | None = None
     after: Callable[[Bridge, Any], dict[str, Any]] | None = None
-    # A run that makes several files, a batch each (the Z12: one per 特別徴収義務者): from (bridge,
-    # flow, period, edition), what ``after`` gets and the (batch key, scope) of every file to make,
-    # in place of ``scope``; it may write to the store first (e.g. decide what to send).
-    plan: Callable[[Bridge, str, int, int], tuple[Any, list[tuple[str, Any]]]] | None = None
 
 
 def _kokuho_encode(exchange: str) -> Callable[[Bridge, Layout, Any], Encode]:
@@ -92,15 +107,16 @@ SOURCES: dict[str, FlowSource] = {
                                  records=lambda s, nendo: hokenryo.notices(s, nendo, date.today())),
     "print.ninteikekka": FlowSource(count=nintei_kekka.count,
                                     records=lambda s, nendo: nintei_kekka.notices(s, nendo, date.today())),
-    "print.hihokenshasho": FlowSource(count=hihokenshasho.count, scope=hihokenshasho.scope,
+    "print.hihokenshasho": FlowSource(count=hihokenshasho.count, plan=one_file(hihokenshasho.scope),
                                       records=lambda s, window: hihokenshasho.cards(s, window, date.today())),
-    "kokuho.ido": FlowSource(count=ido_run.count, records=ido_run.records, scope=ido_run.scope, period="month",
-                             encode=_kokuho_encode(ido_run.EXCHANGE),
+    "kokuho.ido": FlowSource(count=ido_run.count, records=ido_run.records, plan=one_file(ido_run.scope),
+                             period="month", encode=_kokuho_encode(ido_run.EXCHANGE),
                              before=lambda b: ido_run.record_sent(b.sessions, b.payloads, "kokuho.ido"),
                              after=_kokuho_ido_after),
     # The 訂正 the kokuho.ido runs decided, in their own exchange (5321): run after kokuho.ido
     # for the same month (why a flow of its own: adapters/kokuho/ido_teisei.py).
-    "kokuho.teisei": FlowSource(count=ido_teisei.count, records=ido_teisei.records, scope=ido_teisei.scope,
+    "kokuho.teisei": FlowSource(count=ido_teisei.count, records=ido_teisei.records,
+                                plan=one_file(ido_teisei.scope),
                                 period="month", encode=_kokuho_encode(ido_teisei.EXCHANGE),
                                 before=lambda b: ido_teisei.record_sent(b.sessions, b.payloads),
                                 after=_kokuho_teisei_after),
@@ -167,12 +183,9 @@ def run_flow(bridge: Bridge, name: str, nendo: int | None = None, edition: int =
     if source.before is not None:
         source.before(bridge)
     started = time.perf_counter()
-    run, files = source.plan(bridge, name, period, edition) if source.plan is not None else (None, [])
+    run, files = source.plan(bridge, name, period, edition)
     outcome = Outcome()
     with bridge.read_sessions() as session, Progress(disable=not progress, transient=True) as bar:
-        if source.plan is None:
-            files = [source.scope(session, name, period, edition)]
-            run = files[0][1]
         for batch, scope in files:
             render = csv_renderer(layout, table, source.encode(bridge, layout, scope) if source.encode else None)
             total = source.count(session, scope)
