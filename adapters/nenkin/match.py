@@ -8,14 +8,19 @@ never guessed: no 宛名 with the 基礎年金番号 (unmatched; 宛名 with the
 are offered to the operator as suggestions, not applied), one with other 生年月日 / 性別
 (unmatched), several that カナ氏名 does not tell apart (ambiguous), or a 宛名 who is not a 第1号
 被保険者 (unmatched: 特別徴収 is for them only).
+
+A file is matched a chunk of persons at a time (``match_chunk``): the 宛名 with the chunk's
+基礎年金番号, and for the persons whose number no 宛名 holds those born the same day with the same
+性別, are all the rules can look at; memory follows the chunk, never the ward's population.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import unicodedata
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from adapters.core.models.tokucho import AMBIGUOUS, MATCHED, UNMATCHED
 
@@ -54,7 +59,8 @@ def kana_key(kana: str) -> str:
 
 
 class AtenaIndex:
-    """The ward's 宛名 by 基礎年金番号 and by (生年月日, 性別, カナ), built once per file."""
+    """宛名 by 基礎年金番号 and by (生年月日, 性別, カナ): the one place of the rules. Built from
+    every 宛名, or per chunk from the ones ``match_chunk`` reads (enough for that chunk's persons)."""
 
     def __init__(self, rows: Iterable[Atena]) -> None:
         self.by_kiso: dict[str, list[Atena]] = {}
@@ -84,6 +90,31 @@ class AtenaIndex:
         if not found.dai1go:
             return Match(UNMATCHED, reason="the 宛名 is not a 第1号被保険者", suggestions=(found.atena_no,))
         return Match(MATCHED, found.atena_no)
+
+
+class Candidates(Protocol):
+    """Where a chunk's 宛名 come from (the store: adapters/nenkin/taisho_load.StoreMatcher)."""
+
+    def with_kiso(self, kiso_nos: Collection[str]) -> Iterable[Atena]:
+        """Every 宛名 holding one of these 基礎年金番号."""
+        ...
+
+    def born(self, births: Collection[tuple[dt.date, str]]) -> Iterable[Atena]:
+        """Every 宛名 of one of these (生年月日, 性別)."""
+        ...
+
+
+def match_chunk(persons: Sequence[Person], candidates: Candidates) -> list[Match]:
+    """Each person's match, as an index of every 宛名 would give it, from only the 宛名 that can
+    bear on this chunk: those with its 基礎年金番号, and (for the suggestions of a person whose
+    number no 宛名 holds) those of the same 生年月日 and 性別."""
+    found = {a.atena_no: a for a in candidates.with_kiso({p.kiso_nenkin_no for p in persons if p.kiso_nenkin_no})}
+    held = {a.kiso_nenkin_no for a in found.values()}
+    births = {(p.birth, p.sex) for p in persons if p.kiso_nenkin_no not in held}
+    if births:  # a 宛名 read both ways is one 宛名 (a dict by 宛名番号): suggestions never repeat
+        found.update((a.atena_no, a) for a in candidates.born(births))
+    index = AtenaIndex(found.values())
+    return [index.match(p) for p in persons]
 
 
 def _numbers(rows: Sequence[Atena]) -> tuple[str, ...]:
