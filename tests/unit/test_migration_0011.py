@@ -41,7 +41,8 @@ def test_0011_keeps_the_results_and_goes_back_to_one_per_old_key(tmp_path: Path)
     engine = make_engine(url)
     with engine.begin() as conn:
         for kubun in ("01", "02"):  # a 該当 and its 解除 answered in one 期
-            conn.execute(text(KEKKA.format(extra=", kakushu_kubun", values=", :kubun")), {"naiyo": "82", "kubun": kubun})
+            conn.execute(text(KEKKA.format(extra=", kakushu_kubun", values=", :kubun")),
+                         {"naiyo": "82", "kubun": kubun})
     engine.dispose()
     assert rows(url) == [("22", ""), ("82", "01"), ("82", "02")]
     schema.downgrade(url, "0010")
