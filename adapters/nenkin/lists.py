@@ -117,10 +117,11 @@ def refused(session: Session, nendo: int) -> list[dict[str, Any]]:
                    TokuchoKekka.shori_kekka != "00")
             .order_by(TokuchoKekka.id)):
         key = (k.transfer_id, k.tsuchi_id, k.kiso_nenkin_no, k.kakushu_kubun)
+        day = told or k.teishi_date  # the notice's 各種年月日 (喪失日, 適用/解除年月日), as sent or echoed
         entry = out.setdefault(key, {
             "atena_no": irai_atena or tsuchi_atena, "kiso_nenkin_no": tail(k.kiso_nenkin_no),
             "answer": f"{k.tsuchi_naiyo_code} {meanings.get(k.tsuchi_naiyo_code, '?')}", "shori_kekka": k.shori_kekka,
-            "kakushu_kubun": k.kakushu_kubun, "date": (told or k.teishi_date or "") and str(told or k.teishi_date),
+            "kakushu_kubun": k.kakushu_kubun, "date": day.isoformat() if day else None,
             "ki": [], "amount": 0, "answered": k.irai_id is not None or k.tsuchi_id is not None,
             "follows": FOLLOWS[k.tsuchi_naiyo_code], "transfer": k.transfer_id})
         entry["ki"].append(k.ki)
