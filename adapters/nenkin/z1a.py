@@ -100,7 +100,7 @@ def _made(session: Session) -> dict[BatchKey, bool]:
 
 
 def plan(bridge: Bridge, flow: str, month: int, edition: int) -> tuple[Z1aRun, list[tuple[str, Z1aFile]]]:
-    """Decide the 追加依頼 and the files of the month's run (bridge/flows.py FlowSource.plan)."""
+    """Decide the 追加依頼 and 仮徴収額変更, and the files of the month's run (bridge/flows.py FlowSource.plan)."""
     if flow != FLOW:
         raise ValueError(f"adapters.nenkin.z1a makes {FLOW}, not {flow}")
     ym = month_text(month)
