@@ -64,8 +64,9 @@ class StoreMatcher:
     def match(self, person: Person) -> Match:
         return match_chunk([person], self)[0]
 
-    def match_all(self, persons: Iterable[Person]) -> Iterator[Match]:
-        for chunk in _chunks(persons, CHUNK):
+    def match_all(self, persons: Iterable[Person], size: int = CHUNK) -> Iterator[Match]:
+        """Each person's match, in order, ``size`` persons read and matched together."""
+        for chunk in _chunks(persons, size):
             yield from match_chunk(chunk, self)
 
 
