@@ -11,7 +11,6 @@ yearly 対象者 (00) only in April–June [INF: it is the list of 4月1日, sen
 from __future__ import annotations
 
 import datetime as dt
-import tomllib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cache
@@ -19,7 +18,7 @@ from functools import cache
 from adapters.judgement import Verdict
 from bridge.config import Config
 from mappings import nenkin_frame
-from mappings.converters.codes import CODES_DIR
+from mappings.converters.codes import table_entry
 from mappings.records import ParsedRecord, RecordError
 from mappings.streams import Source
 
@@ -46,8 +45,7 @@ def nenkin_context(config: Config, flow: str) -> NenkinContext:
 @cache
 def codes_of(kind: str) -> frozenset[str]:
     """The 通知内容コード a file kind carries, from the code table's ``files`` (data, not code)."""
-    with (CODES_DIR / "nenkin.toml").open("rb") as fh:
-        files = tomllib.load(fh)["nenkin_tsuchi_naiyo"]["files"]
+    files: dict[str, str] = table_entry("nenkin_tsuchi_naiyo", "files")
     return frozenset(code for code, k in files.items() if k == kind)
 
 

@@ -22,9 +22,9 @@ CODES_DIR = Path(__file__).resolve().parent.parent / "codes"
 
 
 @cache
-def code_tables(directory: Path = CODES_DIR) -> dict[str, dict[str, str]]:
-    """All named code tables: name → {code: meaning}. A name defined twice is an error."""
-    tables: dict[str, dict[str, str]] = {}
+def _tables(directory: Path) -> dict[str, dict[str, Any]]:
+    """Every code table of ``directory`` as written: name → its TOML table (values, source, …)."""
+    tables: dict[str, dict[str, Any]] = {}
     for path in sorted(directory.glob("*.toml")):
         with path.open("rb") as fh:
             data = tomllib.load(fh)
@@ -34,8 +34,23 @@ def code_tables(directory: Path = CODES_DIR) -> dict[str, dict[str, str]]:
                 raise ValueError(f"{path}: code table {name!r} needs values = {{code = meaning, …}}")
             if name in tables:
                 raise ValueError(f"{path}: code table {name!r} is defined twice")
-            tables[name] = dict(values)
+            tables[name] = table
     return tables
+
+
+@cache
+def code_tables(directory: Path = CODES_DIR) -> dict[str, dict[str, str]]:
+    """All named code tables: name → {code: meaning}. A name defined twice is an error."""
+    return {name: dict(table["values"]) for name, table in _tables(directory).items()}
+
+
+def table_entry(name: str, key: str, directory: Path = CODES_DIR) -> Any:
+    """Another entry of a code table than its values (e.g. nenkin_tsuchi_naiyo's ``files``: the
+    file kind each code comes in); KeyError naming the table when it has none."""
+    table = _tables(directory)[name]
+    if key not in table:
+        raise KeyError(f"code table {name!r} has no {key!r}")
+    return table[key]
 
 
 def _encodable(value: str, encoding: str, param: str) -> None:
