@@ -46,6 +46,7 @@ _ONE_BYTE = frozenset({"cp932", "shift_jis", "utf-8", "ascii", "euc_jp"})
 _UNITS = {"jis_x0208_raw": 2}
 
 Quick = Callable[[Any], str | None]
+_DICT_GET: Callable[[Any, str], Any] = dict.get  # a column of dicts' values: cheaper than methodcaller
 
 
 @dataclass(frozen=True)
@@ -61,17 +62,18 @@ class _Field:
     unit: int
     pad: str
     chunks: re.Pattern[str]  # cuts a run of its ASCII into records
+    text: bool  # a padded field of the layout's encoding: padded before the template, to its bytes
 
 
 class FastRender:
     """One record kind's fast path (see the module's docstring)."""
 
-    def __init__(self, encoding: str, fields: Sequence[_Field], template: str, chars: int) -> None:
+    def __init__(self, encoding: str, fields: Sequence[_Field], template: str, size: int) -> None:
         self.encoding = encoding
         self.fields = tuple(fields)  # rendered per record, in byte order
         self.accepts = frozenset(f.name for f in fields) | {KIND_KEY}  # naming a baked field: full path
         self.template = template
-        self.chars = chars
+        self.size = size  # bytes
 
     @classmethod
     def make(cls, encoding: str, slots: Sequence[_Slot], byte_order: Sequence[int]) -> FastRender | None:
@@ -93,8 +95,8 @@ class FastRender:
             conv = s.field.converter
             fields.append(_Field(s.field.name, s.field.quick, methodcaller("get", s.field.name), s.width // unit,
                                  not conv.pads and conv.exact_width() != s.width, None if own else s.encoding,
-                                 unit, s.pad, re.compile(f"(?s).{{{s.width}}}")))
-            parts.append(f"%-{s.width}s" if own else "%s")
+                                 unit, s.pad, re.compile(f"(?s).{{{s.width}}}"), own and conv.pads))
+            parts.append(f"%-{s.width}s" if own and not conv.pads else "%s")
         return cls(encoding, fields, "".join(parts), sum(s.width for s in slots))
 
     def render(self, records: Sequence[Mapping[str, Any]], sep: str = "") -> bytes | list[bytes | None]:
@@ -103,7 +105,7 @@ class FastRender:
         render it. Field by field down the records: a quick path called for a column of values
         costs less than a record's quick paths one after the other."""
         lines = self._lines(records)
-        size = self.chars + len(sep)
+        size = self.size + len(sep)  # every field gives at least its bytes: a line of `size` is exact
         if None not in lines:
             whole = _encode(sep.join(lines) + sep, len(lines) * size, self.encoding)  # type: ignore[arg-type]
             if whole is not None:
@@ -113,19 +115,27 @@ class FastRender:
     def _lines(self, records: Sequence[Mapping[str, Any]]) -> list[str | None]:
         """Each record's text in the layout's encoding (not yet encoded: that is checked after), or
         None for one that is not of the plain kind as far as the texts tell."""
+        n = len(records)
         bad: set[int] = set()
         known = list(map(self.accepts.issuperset, records))
         if False in known:
             bad.update(i for i, ok in enumerate(known) if not ok)
+        plain_dicts = set(map(type, records)) == {dict}
         columns = []
         for f in self.fields:
-            got = list(map(f.quick, map(f.get, records)))
+            values = list(map(_DICT_GET, records, repeat(f.name)) if plain_dicts else map(f.get, records))
+            if n and values.count(values[0]) == n and len(set(map(id, values))) == 1:
+                got = [f.quick(values[0])] * n  # one object down the run (a code, a date, None): once
+            else:
+                got = list(map(f.quick, values))
             if None in got:
                 bad.update(i for i, t in enumerate(got) if t is None)
                 got = ["" if t is None else t for t in got]
             texts: list[str] = got  # type: ignore[assignment]  # no None: replaced just above
             if f.measured:  # a field that does not pad: empty or its width
                 bad.update(i for i, t in enumerate(texts) if len(t) % f.width)
+            if f.text:
+                texts = _padded(f, texts, bad, self.encoding)
             columns.append(texts if f.encoding is None else _foreign(f, texts, bad))
         rows = zip(*columns, strict=True) if columns else repeat((), len(records))
         lines: list[str | None] = list(map(self.template.__mod__, rows))
@@ -134,18 +144,36 @@ class FastRender:
         return lines
 
 
+def _padded(f: _Field, texts: list[str], bad: set[int], encoding: str) -> list[str]:
+    """A text field's texts padded with spaces to its bytes (one a character when all of them are,
+    else counted text by text: a double-byte character takes two), marking those too long."""
+    joined = "".join(texts)
+    if len(joined.encode(encoding, "replace")) == len(joined):  # no character over a byte
+        return list(map(str.ljust, texts, repeat(f.width)))  # one too long makes its line too long
+    out = []
+    for i, text in enumerate(texts):
+        try:
+            fill = f.width - len(text.encode(encoding))
+        except UnicodeEncodeError:
+            fill = -1
+        if fill < 0:
+            bad.add(i)
+        out.append(text + " " * fill)
+    return out
+
+
 def _foreign(f: _Field, texts: list[str], bad: set[int]) -> list[str]:
     """The ASCII of the bytes of a foreign field's texts (padded), marking those that do not fit."""
     if f.pad != " ":  # the field-by-field path refuses a text ending in its full-width padding
         bad.update(i for i, t in enumerate(texts) if t.endswith(f.pad))
     padded = list(map(str.ljust, texts, repeat(f.width), repeat(f.pad)))
     size = f.width * f.unit
-    whole = _encode("".join(padded), len(texts) * f.width, f.encoding, f.unit)  # type: ignore[arg-type]
-    if whole is not None and whole.isascii():
+    whole = _encode("".join(padded), len(texts) * size, f.encoding)  # type: ignore[arg-type]
+    if whole is not None and whole.isascii() and sum(map(len, padded)) == len(texts) * f.width:
         return f.chunks.findall(whole.decode("ascii"))
     out = []
     for i, text in enumerate(padded):  # one of them does not: each on its own
-        raw = _encode(text, f.width, f.encoding, f.unit)  # type: ignore[arg-type]
+        raw = _encode(text, size, f.encoding) if len(text) == f.width else None  # type: ignore[arg-type]
         if raw is None or not raw.isascii():
             bad.add(i)
             raw = b" " * size
@@ -153,15 +181,13 @@ def _foreign(f: _Field, texts: list[str], bad: set[int]) -> list[str]:
     return out
 
 
-def _encode(text: str, chars: int, encoding: str, unit: int = 1) -> bytes | None:
-    """``text`` encoded when it has ``chars`` characters of ``unit`` bytes each, else None."""
-    if len(text) != chars:
-        return None
+def _encode(text: str, size: int, encoding: str) -> bytes | None:
+    """``text`` encoded when that takes ``size`` bytes, else None."""
     try:
         raw = text.encode(encoding)
     except UnicodeEncodeError:
         return None
-    return raw if len(raw) == chars * unit else None
+    return raw if len(raw) == size else None
 
 
 def _codec(encoding: str) -> str | None:
