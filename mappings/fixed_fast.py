@@ -1,28 +1,27 @@
-"""The fast path of fixed-length rendering: records' bytes in a few C calls, or None.
+"""The fast path of fixed-length rendering: a run of records' bytes in a few C calls a field.
 
 `FixedRenderer` (mappings/fixed_codec.py) renders a record field by field: each value through its
 field's quick path (``Field.quick``, else the full path with its charset rules and CharPolicy), each
-text encoded in the field's encoding, measured against its span and padded. Print runs and 年金特徴
-files render hundreds of thousands of records, nearly all of the plain kind: for those this does the
-same work in one piece, a record or a run of records at a time, and vouches for the result; it gives
-None for anything else, which the field-by-field path then renders, substitutes, withholds or
-refuses exactly as it always has.
+text encoded in the field's encoding, measured against its span and padded. 年金特徴 files and print
+runs render hundreds of thousands of records, nearly all of the plain kind: for those this does the
+same work down a run of records, a field at a time, and vouches for the result; a record it cannot
+vouch for is None, and the field-by-field path renders, substitutes, withholds or refuses it exactly
+as it always has (in record order: the fast path has no side effects).
 
 Per record kind, built once: the fields that always render the same text (constants, fillers:
 ``Converter.always``) are baked into a ``%``-template of the record as their bytes, so a record that
-does not name them skips them; every other field is a ``%-Ns`` conversion, N its width. Then the
-values go through their fields' quick paths (the texts ``RecordRenderer.texts`` gives; a None sends
-the record to the full path); fields of an encoding other than the layout's (``jis_x0208_raw``
-kanji) are padded with their own padding character, encoded together and spliced into the template
-as the ASCII their bytes are (JIS X 0208 codes are 0x21-0x7E); the filled template is encoded once.
+does not name them skips them; the others are conversions (``%-Ns`` for N bytes of a field that does
+not pad). Per run: each field's values go through its quick path (the texts ``RecordRenderer.texts``
+gives; None marks the record), once for a column of one object; a text field is padded with spaces
+to its bytes (counted text by text when a character takes two); a field of a foreign encoding
+(``jis_x0208_raw`` kanji) is padded with its own padding character, encoded and spliced in as the
+ASCII its bytes are (JIS X 0208 codes are 0x21-0x7E); the filled templates are encoded at once.
 
-The bytes are the field-by-field path's when: no text is longer than its width in characters (so
-the filled template has the record's length, ``%-Ns`` and ljust only lengthening) and the template
-encodes to as many bytes (the layout's encoding takes at least a byte a character, so every one took
-one); a foreign field took exactly its unit a character; no foreign text ends in its full-width
-padding (which the field-by-field path refuses as trailing_space); and a field that does not pad is
-empty or exactly its width, which its converter's check guarantees where ``exact_width`` is the span
-(any other is measured).
+Every field then gives at least its bytes, so a run of exactly its records' bytes has every field
+exactly its bytes, each character of a ``%-Ns`` field one byte (none takes less): the per-field
+bytes. Besides, no foreign text ends in its full-width padding (refused as trailing_space field by
+field), and a field that does not pad is empty or its width, which its converter's check guarantees
+where ``exact_width`` is the span (any other is measured).
 """
 
 from __future__ import annotations
