@@ -1,7 +1,10 @@
 """年金特徴 files in through a whole installation: the simulated 経由機関 drops Z11 and Z14 files on
 the share, `kaigo-bridge receive` takes them, a worker judges each whole and applies it (Z11:
 matched to 宛名; Z14: deducted amounts become 収納, 停止 stop the rest of the 年度's 依頼) or
-quarantines it whole with its rule. Expected rows come from the simulator's inputs."""
+quarantines it whole with its rule. Expected rows come from the simulator's inputs.
+
+The Z11 matching a chunk at a time runs on a real PostgreSQL too: the checks of
+tests/unit/test_nenkin_match.py on a fresh database (IN lists, dates and ON CONFLICT there)."""
 
 from __future__ import annotations
 
@@ -12,12 +15,15 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
+from adapters.core import schema
 from adapters.core.models import Shuno, TokuchoIrai, TokuchoKekka, TokuchoTaisho, Transfer
+from adapters.core.store import open_store
 from adapters.nenkin.irai import decide_honcho
 from fixtures.nenkin import dta, keiyu, taisho
 from fixtures.nenkin.dta import Dta
 from fixtures.population import load
 from tests.harness import Home, wait_until
+from tests.unit.test_nenkin_match import check_chunks_match_as_one_index, check_kept_a_chunk_at_a_time
 
 NENDO = 2026
 
@@ -153,3 +159,23 @@ def test_z14_deductions_become_shuno_and_a_stop_ends_the_year(home: Home) -> Non
     assert (listed["ki"], listed["futsucho_amount"]) == ([4, 5, 6], sum(requests[0].amounts[k] for k in (4, 5, 6)))
     assert listed["reason"].startswith("02 差止") and listed["kiso_nenkin_no"].endswith(stopped[-4:])
     assert stopped not in home.cli("nenkin", "list", "stopped", "--nendo", str(NENDO)).stdout
+
+
+@pytest.mark.postgres
+def test_z11_chunks_match_as_one_index_on_postgres(pg_url: str) -> None:
+    schema.upgrade(pg_url)
+    store = open_store(pg_url)
+    try:
+        check_chunks_match_as_one_index(store)
+    finally:
+        store.kw["bind"].dispose()
+
+
+@pytest.mark.postgres
+def test_z11_kept_a_chunk_at_a_time_on_postgres(pg_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    schema.upgrade(pg_url)
+    store = open_store(pg_url)
+    try:
+        check_kept_a_chunk_at_a_time(store, monkeypatch)
+    finally:
+        store.kw["bind"].dispose()

@@ -170,9 +170,9 @@ def test_chunks_of_any_size_match_as_one_index_of_every_atena(store: sessionmake
     check_chunks_match_as_one_index(store)
 
 
-def test_a_z11_is_kept_a_chunk_at_a_time_as_one_index_would_match_it(store: sessionmaker[Session],
-                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(taisho_load, "CHUNK", 3)  # seven records: chunks of 3, 3 and 1
+def check_kept_a_chunk_at_a_time(store: sessionmaker[Session], monkeypatch: pytest.MonkeyPatch) -> None:
+    """A Z11 of FILE applied in chunks of 3, 3 and 1: each row as one index of every 宛名 matches it."""
+    monkeypatch.setattr(taisho_load, "CHUNK", 3)
     codes = iter(("1150", "1350", "5350"))  # the person of three pensions
     records = [dta.Record(dta.Person(p.kiso_nenkin_no, next(codes) if p.kiso_nenkin_no == "1111111111" else "1150",
                                      "001", p.birth, p.sex, p.kana), "02", kingaku1=10_000 + i)
@@ -191,3 +191,8 @@ def test_a_z11_is_kept_a_chunk_at_a_time_as_one_index_would_match_it(store: sess
         kept = [(r.match_state, r.atena_no, r.kingaku1, r.nendo, r.hosoku_month)
                 for r in s.scalars(select(TokuchoTaisho).order_by(TokuchoTaisho.kingaku1))]
     assert kept == [(state, no, 10_000 + i, 2026, "04") for i, (state, no, _) in enumerate(EXPECTED)]
+
+
+def test_a_z11_is_kept_a_chunk_at_a_time_as_one_index_would_match_it(store: sessionmaker[Session],
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    check_kept_a_chunk_at_a_time(store, monkeypatch)
