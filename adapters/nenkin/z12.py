@@ -8,8 +8,9 @@ A run (`kaigo-bridge run nenkin.z12 --nendo 2026`, bridge/flows.py ``plan``):
   (``#n`` for an edition). The 義務者 comes first because it names the file: flows.toml's
   ``file_name`` can use the batch key's first segment (``{period}``) but nothing after it;
 - one record per person, sorted by 基礎年金番号: 金額1 = 期4, 金額2 = 期5 (= 期6, which irai.py
-  made sure of), 金額3 = 0, 各種区分 "01", 処理結果 "00", 作成年月日 = the run's date in Japan,
-  媒体通番 = the edition, 媒体コード "6" (回線, LAYOUTS-EVIDENCE.md §4 [CODE]).
+  made sure of), 金額3 = 0, 各種区分 "01" ("02" for a person 住所地特例 on the run's day: the
+  vendor sets it from its 住特 flag, LAYOUTS-EVIDENCE §4), 処理結果 "00", 作成年月日 = the run's
+  date in Japan, 媒体通番 = the edition, 媒体コード "6" (回線, LAYOUTS-EVIDENCE.md §4 [CODE]).
 A 年度 already run is refused (AlreadyRun) unless ``--edition n``, which sends the 年度's 依頼
 that are pending or sent (not yet answered by a Z13) again, as 媒体通番 n. A run that died between
 files resumes with the files it had not made.
@@ -32,9 +33,10 @@ from sqlalchemy import Select, Subquery, case, func, select
 from sqlalchemy.orm import Session
 
 from adapters.core.models import Atena, TokuchoIrai, Transfer
-from adapters.core.models.tokucho import IRAI_PENDING, IRAI_SENT
+from adapters.core.models.tokucho import IRAI_PENDING, IRAI_SENT, JushochiTokurei
 from adapters.kokuho.ido_kana import to_halfwidth_kana
 from adapters.nenkin import irai
+from adapters.nenkin.z1a_jutoku import in_force
 from mappings import jis_raw, nenkin_frame
 from mappings.charpolicy import CharPolicy
 from mappings.layout import Layout
@@ -46,7 +48,8 @@ if TYPE_CHECKING:
 
 FLOW = "nenkin.z12"
 BAITAI_CODE = "6"  # 回線
-KAKUSHU_TAISHO = "01"  # 各種区分 特別徴収対象者 ("02" 住所地特例: not used yet)
+KAKUSHU_TAISHO = "01"  # 各種区分 特別徴収対象者
+KAKUSHU_JUTOKU = "02"  # 特別徴収対象者（住所地特例該当）, 住所地特例 on the run's day (nenkin.toml 01-02)
 SHORI_KEKKA = "00"
 KANA_BYTES, KANJI_BYTES = 25, 50  # the layout's カナ氏名 and 漢字氏名 spans
 JST = timezone(timedelta(hours=9))
@@ -154,7 +157,7 @@ def build(session: Session, nendo: int, edition: int, statuses: tuple[str, ...],
     totals: dict[str, int] = {g: n for g, n in session.execute(
         select(grouped.c.gimusha_code, func.count()).group_by(grouped.c.gimusha_code))}
     left: dict[str, set[tuple[str, str, str]]] = {g: set() for g in totals}
-    for row in session.execute(_asked(nendo, statuses, doubtful=True)):
+    for row in session.execute(_asked(nendo, statuses, sakusei, doubtful=True)):
         made = _record(row, statuses)
         if isinstance(made, str):
             left_out.append((row.atena_no, made))
@@ -167,7 +170,7 @@ def rows(session: Session, file: Z12File) -> Iterator[tuple[str, dict[str, Any]]
     """(宛名番号, record) of the file, by 基礎年金番号, streamed from the store; ChangedDuringRun
     when they are not what ``build`` counted."""
     made = 0
-    for row in session.execute(_asked(file.nendo, file.statuses, file.gimusha_code)
+    for row in session.execute(_asked(file.nendo, file.statuses, file.sakusei, file.gimusha_code)
                                .execution_options(yield_per=CHUNK)):
         record = _record(row, file.statuses)
         if isinstance(record, str) != (_key(row) in file.left_out):
@@ -198,12 +201,16 @@ def _grouped(nendo: int, statuses: tuple[str, ...], gimusha: str | None = None) 
             .where(*where).group_by(*keys).subquery())
 
 
-def _asked(nendo: int, statuses: tuple[str, ...], gimusha: str | None = None, doubtful: bool = False) -> Select[Any]:
-    """``_grouped`` with what the record says of the person, sorted as the files are. ``doubtful``:
+def _asked(nendo: int, statuses: tuple[str, ...], day: date, gimusha: str | None = None,
+           doubtful: bool = False) -> Select[Any]:
+    """``_grouped`` with what the record says of the person (住所地特例 on ``day``: the run's),
+    sorted as the files are. ``doubtful``:
     only rows a file may not carry — a 期 missing, or a カナ氏名 of more than 12 characters (each
     character takes at most 2 half-width bytes, so 12 always fit the 25)."""
     asked = _grouped(nendo, statuses, gimusha)
-    query = (select(asked, Atena.name_kana, Atena.name_kanji, Atena.birth_date, Atena.sex, Atena.postal_code)
+    jutoku = select(JushochiTokurei.id).where(JushochiTokurei.atena_no == asked.c.atena_no, *in_force(day)).exists()
+    query = (select(asked, Atena.name_kana, Atena.name_kanji, Atena.birth_date, Atena.sex, Atena.postal_code,
+                    jutoku.label("jutoku"))
              .join(Atena, Atena.atena_no == asked.c.atena_no)
              .order_by(asked.c.gimusha_code, asked.c.kiso_nenkin_no, asked.c.nenkin_code, asked.c.atena_no))
     if doubtful:
@@ -220,8 +227,9 @@ def _record(row: Any, statuses: tuple[str, ...]) -> dict[str, Any] | str:
     if isinstance(fields, str):
         return fields
     return {"kiso_nenkin_no": row.kiso_nenkin_no, "nenkin_code": row.nenkin_code, **fields,
-            "kakushu_kubun": KAKUSHU_TAISHO, "shori_kekka": SHORI_KEKKA, "koki_ikan_code": None,
-            "kakushu_ymd": None, "kingaku1": row.k4, "kingaku2": row.k5, "kingaku3": 0, "kyosai_shosho_no": None}
+            "kakushu_kubun": KAKUSHU_JUTOKU if row.jutoku else KAKUSHU_TAISHO, "shori_kekka": SHORI_KEKKA,
+            "koki_ikan_code": None, "kakushu_ymd": None, "kingaku1": row.k4, "kingaku2": row.k5, "kingaku3": 0,
+            "kyosai_shosho_no": None}
 
 
 def person(atena: Any) -> dict[str, Any] | str:

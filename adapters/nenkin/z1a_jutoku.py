@@ -23,7 +23,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from sqlalchemy import or_, select
+from sqlalchemy import ColumnElement, or_, select
 from sqlalchemy.orm import Session
 
 from adapters.core.models import Fuka, TokuchoIrai, TokuchoTaisho
@@ -47,14 +47,19 @@ class Jutoku:
     kakushu_kubun: str
 
 
+def in_force(day: dt.date) -> tuple[ColumnElement[bool], ...]:
+    """The 住所地特例 periods in force on ``day`` (begun, not yet ended)."""
+    return (JushochiTokurei.tekiyo_date <= day,
+            or_(JushochiTokurei.kaijo_date.is_(None), JushochiTokurei.kaijo_date > day))
+
+
 def active(session: Session, atena_nos: Iterable[str], day: dt.date) -> set[str]:
     """Those of ``atena_nos`` who are 住所地特例 on ``day``."""
     keys = sorted(set(atena_nos))
     out: set[str] = set()
     for i in range(0, len(keys), CHUNK):
         out.update(session.scalars(select(JushochiTokurei.atena_no).where(
-            JushochiTokurei.atena_no.in_(keys[i:i + CHUNK]), JushochiTokurei.tekiyo_date <= day,
-            or_(JushochiTokurei.kaijo_date.is_(None), JushochiTokurei.kaijo_date > day))))
+            JushochiTokurei.atena_no.in_(keys[i:i + CHUNK]), *in_force(day))))
     return out
 
 

@@ -11,6 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from adapters.core.models import Atena, TokuchoIrai, Transfer
+from adapters.core.models.tokucho import JushochiTokurei
 from adapters.nenkin import z12, z12_sent
 from fixtures.nenkin import z12 as keiyu_z12
 from mappings import nenkin_frame
@@ -171,12 +172,27 @@ def test_sent_is_what_each_file_holds_and_a_newer_file_keeps_its_irai(
 
 def test_a_kana_name_is_left_out_by_its_half_width_bytes_not_its_characters(store: sessionmaker[Session]) -> None:
     with store.begin() as s:
-        fits = person(s, 7, "アイウエオカキクケコサシスセソタチツテト", "", "001", "7000000007", HONCHO)  # 20 → 20 bytes
-        over = person(s, 8, "ガギグゲゴザジズゼゾダヂヅ", "", "001", "8000000008", HONCHO)  # 13 → 26 bytes
-        just = person(s, 9, "ガギグゲゴザジズゼゾダヂ", "", "001", "9000000009", HONCHO)  # 12 → 24 bytes
+        fits = person(s, 7, "アイウエオカキクケコサシスセソタチツテト", "", "001", "7000000007", HONCHO)  # 20 bytes
+        over = person(s, 8, "ガギグゲゴザジズゼゾダヂヅ", "", "001", "8000000008", HONCHO)  # 26 bytes
+        just = person(s, 9, "ガギグゲゴザジズゼゾダヂ", "", "001", "9000000009", HONCHO)  # 24 bytes
     left: list[tuple[str, str]] = []
     with store() as s:
         [file] = z12.build(s, NENDO, 1, ("pending",), DAY, left)
         carried = [a for a, _r in z12.rows(s, file)]
     assert [a for a, _why in left] == [over]
     assert (file.count, carried) == (2, [fits, just])
+
+
+def test_a_person_jushochi_tokurei_on_the_run_day_is_kakushu_kubun_02(store: sessionmaker[Session]) -> None:
+    with store.begin() as s:
+        now = person(s, 7, "イマ　ジュウトク", "", "001", "7000000007", HONCHO)
+        ended = person(s, 8, "モウ　オワリ", "", "001", "8000000008", HONCHO)
+        later = person(s, 9, "コレ　カラ", "", "001", "9000000009", HONCHO)
+        s.add_all([JushochiTokurei(atena_no=now, tekiyo_date=dt.date(2025, 10, 1), tekiyo_jiyu="05"),
+                   JushochiTokurei(atena_no=ended, tekiyo_date=dt.date(2024, 4, 1), tekiyo_jiyu="05",
+                                   kaijo_date=DAY, kaijo_jiyu="01"),  # ended on the run's day
+                   JushochiTokurei(atena_no=later, tekiyo_date=DAY + dt.timedelta(days=1), tekiyo_jiyu="05")])
+    with store() as s:
+        [file] = z12.build(s, NENDO, 1, ("pending",), DAY, [])
+        kubun = {a: r["kakushu_kubun"] for a, r in z12.rows(s, file)}
+    assert kubun == {now: "02", ended: "01", later: "01"}
