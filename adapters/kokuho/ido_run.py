@@ -46,6 +46,7 @@ from adapters.core.models import ChangeJournal, KokuhoIdo, KokuhoIdoFile, Shikak
 from adapters.core.models.kokuho_ido import PENDING, REPORTED
 from adapters.kokuho import ido
 from adapters.kokuho.ido_state import CHUNK, states
+from adapters.readback import read_back
 from mappings import kokuho_frame
 from mappings.records import ParsedRecord
 from queues.outbound import HELD, AlreadyRun
@@ -245,13 +246,11 @@ def record_sent(sessions: sessionmaker[Session], payloads: PayloadStore, flow: s
 
 
 def parse_sent(payloads: PayloadStore, transfer: Transfer) -> tuple[ParsedRecord, list[ParsedRecord]]:
-    parsed = list(kokuho_frame.parse(payloads.read(transfer.payload_ref, transfer.id, transfer.flow),
-                                     file=f"transfer {transfer.id}"))
-    bad = [p for p in parsed if not isinstance(p, ParsedRecord)]
-    if bad or not parsed:
-        raise ValueError(f"transfer {transfer.id}: the stored file does not parse back "
-                         f"({len(bad)} problem(s), first: {bad[0] if bad else 'empty'})")
-    control, *rows = [p for p in parsed if isinstance(p, ParsedRecord)]
+    """The control record and the data records of a stored 国保連 file (a month's: small)."""
+    parsed = list(read_back(payloads, transfer, kokuho_frame.parse))
+    if not parsed:
+        raise ValueError(f"transfer {transfer.id}: the stored file is empty")
+    control, *rows = parsed
     return control, rows
 
 

@@ -21,6 +21,7 @@ from adapters.core.models import TokuchoIrai, Transfer
 from adapters.core.models.tokucho import IRAI_PENDING, IRAI_SENT
 from adapters.nenkin import irai, z12
 from adapters.nenkin.z12 import _BATCH, FLOW, Z12File, Z12Run
+from adapters.readback import read_back
 from mappings import nenkin_frame
 from mappings.records import ParsedRecord
 from queues.outbound import HELD
@@ -37,10 +38,7 @@ def parse_sent(payloads: PayloadStore, transfer: Transfer) -> tuple[ParsedRecord
     frame checked; read as a stream (a list of a run's parsed records held hundreds of MB)."""
     headers: list[ParsedRecord] = []
     keys: set[tuple[str, str]] = set()
-    for p in nenkin_frame.parse(payloads.read(transfer.payload_ref, transfer.id, transfer.flow),
-                                file=f"transfer {transfer.id}"):
-        if not isinstance(p, ParsedRecord):
-            raise ValueError(f"transfer {transfer.id}: the stored Z12 does not parse back (first problem: {p})")
+    for p in read_back(payloads, transfer, nenkin_frame.parse):
         if p.kind == "header":
             headers.append(p)
         elif p.kind == "data":

@@ -37,6 +37,7 @@ from adapters.core.inserts import insert_new
 from adapters.core.models import Atena, TokuchoIrai, TokuchoTaisho, Transfer
 from adapters.core.models.tokucho import IRAI_ACCEPTED, IRAI_PENDING, IRAI_SENT, IRAI_STOPPED, MATCHED, TokuchoTsuchi
 from adapters.nenkin.judge import nendo_of
+from adapters.readback import read_back
 from mappings import nenkin_frame
 from mappings.records import ParsedRecord
 from queues.outbound import HELD
@@ -99,13 +100,7 @@ def ki_after(nendo: int, day: dt.date) -> list[tuple[int, int]]:
 def parse_sent(payloads: PayloadStore, transfer: Transfer) -> tuple[ParsedRecord | None, list[ParsedRecord]]:
     """The header and data records of a stored Z1A, its frame checked (no header: every record
     was withheld, the file held)."""
-    parsed = list(nenkin_frame.parse(payloads.read(transfer.payload_ref, transfer.id, transfer.flow),
-                                     file=f"transfer {transfer.id}"))
-    bad = [p for p in parsed if not isinstance(p, ParsedRecord)]
-    if bad:
-        raise ValueError(f"transfer {transfer.id}: the stored Z1A does not parse back "
-                         f"({len(bad)} problem(s), first: {bad[0]})")
-    kept = [p for p in parsed if isinstance(p, ParsedRecord)]
+    kept = list(read_back(payloads, transfer, nenkin_frame.parse))
     headers = [p for p in kept if p.kind == "header"]
     if len(headers) > 1:
         raise ValueError(f"transfer {transfer.id}: a Z1A has one block, this one has {len(headers)}")
