@@ -127,7 +127,7 @@ class FastRender:
                 got = [f.quick(values[0])] * n  # one object down the run (a code, a date, None): once
             else:
                 got = list(map(f.quick, values))
-            if None in got:
+            if not all(got) and None in got:  # (all: a truth test a text, cheaper than == None)
                 bad.update(i for i, t in enumerate(got) if t is None)
                 got = ["" if t is None else t for t in got]
             texts: list[str] = got  # type: ignore[assignment]  # no None: replaced just above
