@@ -1,12 +1,16 @@
 """nenkin calendar [--nendo YYYY] [--as-of YYYY-MM-DD] [--json]: the 年金特徴 year at a glance;
-nenkin list unmatched|stopped|unanswered [--nendo YYYY] [--json]: what an operator must look at.
+nenkin list unmatched|stopped|refused|unanswered [--nendo YYYY] [--json]: what an operator must
+look at (adapters/nenkin/lists.py).
 
 Each month of the 年度 (config/nenkin.toml) with its collection (仮徴収/本徴収 and 期) and the
 files it expects, each judged against the store's transfers of the file's flow made (sent or
 received) in that month, in Japan time:
 
 - done: one of them reached its end — outbound ``sent`` (or ``receipted``/``closed``), inbound
-  ``applied``;
+  ``applied``; for an entry naming 通知内容コード (``codes``: a Z14 of 天引結果 22 or of answers to
+  a Z1A 32/42/62/82), an applied one whose result records (tokucho_kekka) carry one of them. A
+  transfer whose codes are not known (not applied yet, or applied with no records) is listed under
+  each entry of its file;
 - pending: not done and its due day has not passed;
 - overdue: not done, past its due day, and needed — always, or a transfer of it exists (made but
   stuck), or for an answer, the file it answers was done the month before;
@@ -27,7 +31,7 @@ from rich.table import Table
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from adapters.core.models import Transfer
+from adapters.core.models import TokuchoKekka, Transfer
 from adapters.nenkin.judge import nendo_of
 from adapters.nenkin.lists import LISTS
 from bridge.config.nenkin import ANSWER, CHANGES, COLLECTIONS, Expected, NenkinCalendar
@@ -57,8 +61,9 @@ class FileStatus:
     when: str
     due: str  # ISO date
     status: str
-    transfers: list[dict[str, str]]  # {"id", "state"} of the month's transfers of the flow
+    transfers: list[dict[str, str]]  # {"id", "state"} of the month's transfers of the flow (of the entry)
     note: str
+    codes: list[str]  # the 通知内容コード that make the entry ([]: any file of the kind)
 
 
 def today_in_japan() -> date:
@@ -109,13 +114,27 @@ def _transfers(session: Session, cal: NenkinCalendar, nendo: int) -> dict[tuple[
     return out
 
 
-def judge(expected: Expected, due: date, month_start: date, as_of: date, transfers: list[Transfer],
+def _codes_of(session: Session, cal: NenkinCalendar, nendo: int) -> dict[str, set[str]]:
+    """通知内容コード of the result records each transfer of the 年度's span applied, by its id:
+    how the entries of one file that name ``codes`` are told apart."""
+    coded = {cal.files[e.file].flow for m in cal.months for e in m.expect if e.codes}
+    rows = session.execute(select(TokuchoKekka.transfer_id, TokuchoKekka.tsuchi_naiyo_code).distinct()
+                           .join(Transfer, Transfer.id == TokuchoKekka.transfer_id)
+                           .where(Transfer.flow.in_(coded), Transfer.created_at >= _start(nendo, 3),
+                                  Transfer.created_at < _start(nendo + 1, 4)))
+    out: dict[str, set[str]] = defaultdict(set)
+    for transfer_id, code in rows:
+        out[transfer_id].add(code)
+    return out
+
+
+def judge(expected: Expected, due: date, month_start: date, as_of: date, stuck: list[Transfer],
           done: bool, answered: bool) -> str:
-    """``done``: a transfer of the month reached its end; ``answered``: (an answer) a file it
-    answers was done the month before."""
+    """``done``: a transfer of the month reached its end; ``stuck``: its transfers that did not;
+    ``answered``: (an answer) a file it answers was done the month before."""
     if done:
         return DONE
-    needed = bool(transfers) or expected.when not in (CHANGES, ANSWER) or (expected.when == ANSWER and answered)
+    needed = bool(stuck) or expected.when not in (CHANGES, ANSWER) or (expected.when == ANSWER and answered)
     if needed:
         return OVERDUE if as_of > due else PENDING
     if expected.when == ANSWER:  # what it answers is known once the month before is over
@@ -126,10 +145,18 @@ def judge(expected: Expected, due: date, month_start: date, as_of: date, transfe
 def calendar_status(session: Session, cal: NenkinCalendar, nendo: int, as_of: date) -> dict[str, Any]:
     """The whole year as plain data (the JSON of the command)."""
     by_key = _transfers(session, cal, nendo)
+    codes_of = _codes_of(session, cal, nendo)
 
     def done_in(kind: str, month: Month) -> bool:
         f = cal.files[kind]
         return any(t.state in DONE_STATES[f.direction] for t in by_key.get((f.flow, f.direction, month), []))
+
+    def carries(e: Expected, t: Transfer) -> bool | None:
+        """Whether ``t`` is a file of entry ``e``; None when its codes are not known."""
+        if not e.codes:
+            return True
+        seen = codes_of.get(t.id)
+        return bool(seen & set(e.codes)) if seen else None
 
     months: list[dict[str, Any]] = []
     counts = {DONE: 0, PENDING: 0, OVERDUE: 0, NONE: 0}
@@ -138,13 +165,17 @@ def calendar_status(session: Session, cal: NenkinCalendar, nendo: int, as_of: da
         files = []
         for e in m.expect:
             f = cal.files[e.file]
-            transfers = by_key.get((f.flow, f.direction, key), [])
-            status = judge(e, m.due(nendo, e), date(*key, 1), as_of, transfers, done_in(e.file, key),
+            transfers = [t for t in by_key.get((f.flow, f.direction, key), []) if carries(e, t) is not False]
+            ended = [t.state in DONE_STATES[f.direction] for t in transfers]
+            done = any(end and carries(e, t) for t, end in zip(transfers, ended, strict=True))
+            status = judge(e, m.due(nendo, e), date(*key, 1), as_of,
+                           [t for t, end in zip(transfers, ended, strict=True) if not end], done,
                            any(done_in(a, _previous(key)) for a in e.answers))
             counts[status] += 1
             files.append(FileStatus(file=e.file, title=f.title, flow=f.flow, direction=f.direction, when=e.when,
                                     due=m.due(nendo, e).isoformat(), status=status,
-                                    transfers=[{"id": t.id, "state": t.state} for t in transfers], note=e.note))
+                                    transfers=[{"id": t.id, "state": t.state} for t in transfers], note=e.note,
+                                    codes=list(e.codes)))
         months.append({"month": f"{key[0]}-{key[1]:02d}", "collection": m.collection,
                        "collection_title": COLLECTIONS.get(m.collection or ""), "ki": m.ki,
                        "files": [asdict(x) for x in files]})
@@ -170,7 +201,8 @@ def render(report: dict[str, Any]) -> Table:
                 table.add_row(*first, *[""] * 8)
                 continue
             transfers = ", ".join(f"{t['id']} {t['state']}" for t in f["transfers"])
-            table.add_row(*first, f["file"], f["title"], f["flow"], f["direction"], f["due"],
+            kind = f"{f['file']} ({'/'.join(f['codes'])})" if f["codes"] else f["file"]
+            table.add_row(*first, kind, f["title"], f["flow"], f["direction"], f["due"],
                           f"[{STYLE[f['status']]}]{f['status']}[/]", transfers, f["note"])
         table.add_section()
     return table
@@ -187,7 +219,8 @@ def register(app: typer.Typer) -> None:
                                                            "default: today in Japan)")] = None,
                  json_out: Annotated[bool, typer.Option("--json", help="print JSON instead of a table")] = False,
                  ) -> None:
-        """The year's months and files: done, pending or overdue, from the store's transfers."""
+        """The year's months and files: done, pending, overdue or none, from the store's transfers (a Z14
+        entry by the 通知内容コード its applied records carry)."""
         try:
             day = parse_as_of(as_of)
             year = parse_nendo(nendo, day)
@@ -205,8 +238,9 @@ def register(app: typer.Typer) -> None:
     @nenkin_app.command("list")
     def list_(ctx: typer.Context,
               what: Annotated[str, typer.Argument(help="unmatched (Z11 対象者 not matched to one 宛名), stopped "
-                                                       "(依頼 refused or stopped: 普通徴収 to collect), unanswered "
-                                                       "(results answering no 依頼)")],
+                                                       "(依頼 refused or stopped: 普通徴収 to collect), refused "
+                                                       "(Z1A records the 年金保険者 refused, Z14 32/42/62/82), "
+                                                       "unanswered (results answering nothing sent)")],
               nendo: Annotated[str | None, typer.Option(help="the 年度 (YYYY; default: this one)")] = None,
               json_out: Annotated[bool, typer.Option("--json", help="print JSON instead of a table")] = False,
               ) -> None:

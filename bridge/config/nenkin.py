@@ -3,7 +3,9 @@
 Per month of the 年度 (4月 … 3月): whether pensions are deducted that month (仮徴収 or 本徴収,
 and which 期), and which files go out or are expected in, by which day. The files name the flows
 that carry them; ``kaigo-bridge nenkin calendar`` judges each month against the store's
-transfers of those flows (bridge/commands/nenkin.py).
+transfers of those flows (bridge/commands/nenkin.py). A file may be expected twice in a month
+when each entry names the 通知内容コード it carries (``codes``): a Z14 holds 天引結果 (22) or the
+answers to a Z1A (32/42/62/82), one code a file (mappings/codes/nenkin.toml ``files``).
 """
 
 from __future__ import annotations
@@ -14,7 +16,9 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+from adapters.core.models.tokucho import KEKKA_FILES
 from bridge.config.reader import Reader, each
+from mappings.converters.codes import table_entry
 
 FILE = "nenkin.toml"
 NENDO_MONTHS = (4, 5, 6, 7, 8, 9, 10, 11, 12, 1, 2, 3)  # a 年度 runs from April to March
@@ -27,7 +31,8 @@ FILE_KIND = re.compile(r"Z[0-9A-Z]{2}")  # the .DTA name prefix: Z11, Z12, Z1A �
 DIRECTIONS = ("in", "out")
 FILE_KEYS = {"title", "flow", "direction"}
 MONTH_KEYS = {"collection", "ki", "expect"}
-EXPECT_KEYS = {"file", "due_day", "when", "answers", "note"}
+EXPECT_KEYS = {"file", "due_day", "when", "answers", "codes", "note"}
+TSUCHI_TABLE = "nenkin_tsuchi_naiyo"  # its ``files``: 通知内容コード → the file kind carrying it
 
 
 @dataclass(frozen=True)
@@ -47,6 +52,9 @@ class Expected:
     when: str  # ALWAYS / CHANGES (only when there is something to send) / ANSWER
     answers: tuple[str, ...]  # ANSWER: expected when one of these was done the month before
     note: str
+    # 通知内容コード of the records that make it (empty: any file of the kind does); how two
+    # entries of one file in a month are told apart.
+    codes: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -152,8 +160,9 @@ def _month(r: Reader, month: int, t: dict[str, Any], files: dict[str, NenkinFile
             r.problems.append(f"{FILE}: {w}expect[{i}]: expected a table")
             continue
         expected = _expected(r, month, f"{w}expect[{i}].", e, files)
-        r.check(all(x.file != expected.file for x in expect), FILE, f"{w}expect[{i}].file",
-                f"{expected.file} is expected twice in the month")
+        r.check(all(_apart(x, expected) for x in expect if x.file == expected.file), FILE, f"{w}expect[{i}].file",
+                f"{expected.file} is expected twice in the month (allowed only when each entry names its "
+                "通知内容コード in codes, none shared)")
         expect.append(expected)
     return CalendarMonth(month=month, collection=kind,
                          ki=ki, expect=tuple(expect))
@@ -182,7 +191,28 @@ def _expected(r: Reader, month: int, w: str, e: dict[str, Any], files: dict[str,
                 f"{a!r} is not an outbound file under [file]")
     note = e.get("note", "")
     r.check(isinstance(note, str), FILE, f"{w}note", "must be text")
-    return Expected(file=kind, due_day=due_day, when=when, answers=answers, note=note if isinstance(note, str) else "")
+    return Expected(file=kind, due_day=due_day, when=when, answers=answers, note=note if isinstance(note, str) else "",
+                    codes=_codes(r, w, kind, e.get("codes", [])))
+
+
+def _codes(r: Reader, w: str, kind: str, raw: Any) -> tuple[str, ...]:
+    """The entry's 通知内容コード: each one the code table says the file carries."""
+    codes = tuple(dict.fromkeys(c for c in raw if isinstance(c, str))) if isinstance(raw, list) else ()
+    ok = isinstance(raw, list) and len(codes) == len(raw)
+    r.check(ok, FILE, f"{w}codes", "must be a list of distinct 通知内容コード (text, e.g. \"22\")")
+    # The calendar tells a file's codes by the result rows (tokucho_kekka) it applied.
+    r.check(not codes or kind in KEKKA_FILES, FILE, f"{w}codes",
+            f"only for a file whose records are kept as results ({', '.join(KEKKA_FILES)})")
+    carried: dict[str, str] = table_entry(TSUCHI_TABLE, "files")
+    wrong = [c for c in codes if carried.get(c) != kind]
+    r.check(not wrong, FILE, f"{w}codes", f"not carried by {kind} (mappings/codes/nenkin.toml {TSUCHI_TABLE} "
+            f"files): {', '.join(wrong)}")
+    return codes
+
+
+def _apart(a: Expected, b: Expected) -> bool:
+    """Two entries of one file in a month can be told apart: both name codes, none shared."""
+    return bool(a.codes) and bool(b.codes) and not set(a.codes) & set(b.codes)
 
 
 def _check_ki(r: Reader, months: tuple[CalendarMonth, ...]) -> None:

@@ -41,20 +41,27 @@ def test_shipped_calendar(config_dir: Path) -> None:
     collected = {m.month: (m.collection, m.ki) for m in cal.months if m.collection}
     assert collected == {4: ("kari", 1), 6: ("kari", 2), 8: ("kari", 3), 10: ("hon", 4), 12: ("hon", 5),
                          2: ("hon", 6)}  # fmt: skip
-    files = {m.month: {e.file: e for e in m.expect} for m in cal.months}
+    files = {m.month: {e.file: e for e in m.expect if e.file != "Z14"} for m in cal.months}
     assert [m for m, f in files.items() if "Z11" in f] == [5]  # 対象者 in May
     assert [m for m, f in files.items() if "Z12" in f] == [7]  # 依頼 out in July
-    assert [m for m, f in files.items() if "Z14" in f] == [5, 7, 9, 11, 1, 3]  # 天引結果: odd months
     assert 7 not in [m for m, f in files.items() if "Z1A" in f]  # July's file is the Z12
     assert all(f["Z1A"].when == "changes" for f in files.values() if "Z1A" in f)
-    assert files[8]["Z13"].answers == ("Z12", "Z1A") and files[8]["Z13"].when == "answer"
+    # The Z13 answers the July Z12 only, in August; the Z1A are answered in Z14s.
+    assert [m for m, f in files.items() if "Z13" in f] == [8]
+    assert files[8]["Z13"].answers == ("Z12",) and files[8]["Z13"].when == "answer" and files[8]["Z13"].codes == ()
+    z14 = {m.month: [(e.when, e.answers, e.codes) for e in m.expect if e.file == "Z14"] for m in cal.months}
+    tenbiki = ("always", (), ("22",))
+    answer = ("answer", ("Z1A",), ("32", "42", "62", "82"))
+    assert [m for m, kinds in z14.items() if tenbiki in kinds] == [5, 7, 9, 11, 1, 3]  # 天引結果: odd months
+    assert [m for m, kinds in z14.items() if answer in kinds] == [4, 5, 6, 7, 8, 9, 10, 11, 12, 1, 2, 3]
+    assert all(len(kinds) == 1 + (tenbiki in kinds) for kinds in z14.values())  # no other Z14
     assert cal.flows == ("nenkin.z11", "nenkin.z12", "nenkin.z1a", "nenkin.z13", "nenkin.z14")
     assert {k: f.direction for k, f in cal.files.items()} == {"Z11": "in", "Z12": "out", "Z1A": "out",
                                                                "Z13": "in", "Z14": "in"}  # fmt: skip
     may = cal.months[1]
     assert may.due(2026, files[5]["Z11"]) == date(2026, 5, 31)
     january = cal.months[9]
-    assert january.year(2026) == 2027 and january.due(2026, files[1]["Z14"]) == date(2027, 1, 20)
+    assert january.year(2026) == 2027 and january.due(2026, january.expect[0]) == date(2027, 1, 20)
 
 
 # (what to change in nenkin.toml, the problem it must give)
@@ -96,16 +103,36 @@ BAD = {
                         "nenkin.toml: month.7.expect[0].due_day: expected int, got str"),
     "unknown when": ('{ file = "Z11", due_day = 31, when = "always"', '{ file = "Z11", due_day = 31, when = "often"',
                      "nenkin.toml: month.5.expect[0].when: must be one of always, changes, answer, got 'often'"),
-    "answer without answers": ('when = "answer", answers = ["Z12", "Z1A"]', 'when = "answer"',
+    "answer without answers": ('when = "answer", answers = ["Z12"]', 'when = "answer"',
                                "nenkin.toml: month.8.expect[1].answers: missing"),
-    "answers an inbound file": ('answers = ["Z12", "Z1A"]', 'answers = ["Z11"]',
+    "answers an inbound file": ('answers = ["Z12"]', 'answers = ["Z11"]',
                                 "nenkin.toml: month.8.expect[1].answers: 'Z11' is not an outbound file"),
     "answers on another kind": ('{ file = "Z11", due_day = 31, when = "always"',
                                 '{ file = "Z11", due_day = 31, when = "always", answers = ["Z12"]',
                                 "nenkin.toml: month.5.expect[0].answers: only for when = 'answer'"),
-    "file twice in a month": ('{ file = "Z14", due_day = 20, when = "always", note = "4月',
+    "file twice in a month": ('{ file = "Z14", due_day = 20, when = "always", codes = ["22"], note = "4月',
                               '{ file = "Z11", due_day = 20, when = "always", note = "4月',
                               "nenkin.toml: month.5.expect[1].file: Z11 is expected twice in the month"),
+    # May's Z14s: [1] 天引結果 (22), [3] the answers to April's Z1A (32/42/62/82).
+    "a second Z14 without codes": ('codes = ["22"], note = "4月', 'note = "4月',
+                                   "nenkin.toml: month.5.expect[3].file: Z14 is expected twice in the month (allowed "
+                                   "only when each entry names its 通知内容コード in codes, none shared)"),
+    "two Z14s sharing a code": ('codes = ["22"], note = "4月', 'codes = ["22", "42"], note = "4月',
+                                "nenkin.toml: month.5.expect[3].file: Z14 is expected twice in the month"),
+    "a code another file carries": ('codes = ["22"], note = "4月', 'codes = ["02"], note = "4月',
+                                    "nenkin.toml: month.5.expect[1].codes: not carried by Z14 "
+                                    "(mappings/codes/nenkin.toml nenkin_tsuchi_naiyo files): 02"),
+    "a code of no table": ('codes = ["22"], note = "4月', 'codes = ["22", "23"], note = "4月',
+                           "nenkin.toml: month.5.expect[1].codes: not carried by Z14 "
+                           "(mappings/codes/nenkin.toml nenkin_tsuchi_naiyo files): 23"),
+    "a code as a number": ('codes = ["22"], note = "4月', 'codes = [22], note = "4月',
+                           "nenkin.toml: month.5.expect[1].codes: must be a list of distinct 通知内容コード"),
+    "a code twice": ('codes = ["22"], note = "4月', 'codes = ["22", "22"], note = "4月',
+                     "nenkin.toml: month.5.expect[1].codes: must be a list of distinct 通知内容コード"),
+    "codes on a file not kept as results": ('{ file = "Z11", due_day = 31, when = "always"',
+                                            '{ file = "Z11", due_day = 31, when = "always", codes = ["00"]',
+                                            "nenkin.toml: month.5.expect[0].codes: only for a file whose records "
+                                            "are kept as results (Z13, Z14)"),
     "expect not a list": ('[month.11]\nexpect = [', '[month.11]\nexpect = "Z14"\nunused = [',
                           "nenkin.toml: month.11.expect: expected a list of tables"),
 }
