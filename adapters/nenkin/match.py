@@ -20,6 +20,7 @@ import datetime as dt
 import unicodedata
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Protocol
 
 from adapters.core.models.tokucho import AMBIGUOUS, MATCHED, UNMATCHED
@@ -63,12 +64,19 @@ class AtenaIndex:
     every 宛名, or per chunk from the ones ``match_chunk`` reads (enough for that chunk's persons)."""
 
     def __init__(self, rows: Iterable[Atena]) -> None:
+        self.rows = list(rows)
         self.by_kiso: dict[str, list[Atena]] = {}
-        self.by_person: dict[tuple[dt.date, str, str], list[str]] = {}
-        for a in rows:
+        for a in self.rows:
             if a.kiso_nenkin_no:
                 self.by_kiso.setdefault(a.kiso_nenkin_no, []).append(a)
-            self.by_person.setdefault((a.birth, a.sex, kana_key(a.kana)), []).append(a.atena_no)
+
+    @cached_property
+    def by_person(self) -> dict[tuple[dt.date, str, str], list[str]]:
+        """Made when a person's number is in no 宛名 (few are, in most files): the カナ keys cost."""
+        by_person: dict[tuple[dt.date, str, str], list[str]] = {}
+        for a in self.rows:
+            by_person.setdefault((a.birth, a.sex, kana_key(a.kana)), []).append(a.atena_no)
+        return by_person
 
     def match(self, p: Person) -> Match:
         same_no = self.by_kiso.get(p.kiso_nenkin_no, [])

