@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from functools import partial
 from operator import itemgetter, methodcaller
 from typing import Any, TypeVar
 
@@ -149,12 +150,13 @@ def plan(layout: Layout, kind: RecordKind) -> _Plan:
 
 class FixedRenderer:
     """Renders records to their bytes (with the separator): one at a time (``record``: None when
-    the CharPolicy withholds it) or a run of them (``run``); RenderError on bad data. Records are
-    numbered by the caller.
+    the CharPolicy withholds it), field by field, or a run of them (``run``); RenderError on bad
+    data. Records are numbered by the caller.
 
-    Records of the plain kind are rendered by their kind's FastRender (mappings/fixed_fast.py), any
-    other field by field, which reports, withholds and raises; ``fast=False`` renders every record
-    field by field: the reference the fast path is held to (tests/unit/test_fixed_render_fast.py)."""
+    In a run, records of the plain kind are rendered by their kind's FastRender
+    (mappings/fixed_fast.py), the others field by field, which reports, withholds and raises;
+    ``fast=False`` renders every record field by field: the reference the fast path is held to
+    (tests/unit/test_fixed_render_fast.py)."""
 
     def __init__(self, layout: Layout, chars: CharPolicy | None = None, *, fast: bool = True) -> None:
         self.layout = layout
@@ -173,8 +175,7 @@ class FixedRenderer:
                     self.fast[None] = found
 
     def record(self, index: int, record: Mapping[str, Any]) -> bytes | None:
-        raw, kept = self.run(index, [record])
-        return raw if kept else None
+        return self._per_slot(index, record)  # one record: field by field costs less than a run
 
     def run(self, first: int, records: Sequence[Mapping[str, Any]]) -> tuple[bytes, Sequence[Mapping[str, Any]]]:
         """The bytes of the records (numbered from ``first``) one after the other, and the records
@@ -262,19 +263,39 @@ class FixedRenderer:
 
 def render(layout: Layout, records: Iterable[Mapping[str, Any]], *, chars: CharPolicy | None = None,
            batch: int = 1000) -> Iterator[bytes]:
-    """Encoded records, a chunk per `batch` records. Records are numbered from 1 in errors/reports."""
+    """Encoded records, a chunk per `batch` records. Records are numbered from 1 in errors/reports.
+    They are read up to the chunk's end and rendered together (FixedRenderer.run)."""
     renderer = FixedRenderer(layout, chars)
+    source = iter(records)
     out: list[bytes] = []
-    for index, record in enumerate(records, start=1):
-        raw = renderer.record(index, record)
-        if raw is None:
-            continue
+    index, kept, done = 1, 0, False
+    while not done:
+        piece, done = _read(source, max(1, batch - kept), partial(renderer.run, index))
+        raw, rendered = renderer.run(index, piece)
+        index += len(piece)
         out.append(raw)
-        if len(out) >= batch:
+        kept += len(rendered)
+        if kept and kept >= batch:
             yield b"".join(out)
             out.clear()
-    if out:
+            kept = 0
+    if kept:
         yield b"".join(out)
+
+
+def _read(source: Iterator[P], n: int, fault: Callable[[list[P]], object]) -> tuple[list[P], bool]:
+    """Up to ``n`` items of ``source`` and whether it is done; when it fails, ``fault`` has the
+    items read before (rendered first, as one by one, their errors first)."""
+    got: list[P] = []
+    try:
+        for item in source:
+            got.append(item)
+            if len(got) == n:
+                return got, False
+    except Exception:
+        fault(got)
+        raise
+    return got, True
 
 
 # --- parse --------------------------------------------------------------------------------------

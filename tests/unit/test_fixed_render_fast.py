@@ -15,7 +15,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mappings import jis_raw, layouts, nenkin_frame
+from mappings import fixed_codec, jis_raw, layouts, nenkin_frame
 from mappings.charpolicy import CharPolicy
 from mappings.errors import EncodingError, RenderError
 from mappings.fixed_codec import FixedRenderer, plan
@@ -75,17 +75,21 @@ def layouts_kinds() -> list[tuple[Layout, RecordKind]]:
     return [(lay, kind) for lay in NENKIN for kind in lay.kinds]
 
 
-def outcome(layout: Layout, records: Sequence[Mapping[str, Any]], policy: Mapping[str, Any], *, fast: bool,
-            run: bool) -> tuple[Any, ...]:
-    """Bytes (and which records were kept), or the RenderError; and the CharPolicy's reports."""
+def outcome(layout: Layout, records: Sequence[Mapping[str, Any]], policy: Mapping[str, Any], how: str,
+            first: int = 7) -> tuple[Any, ...]:
+    """Bytes (and which records were kept), or the RenderError; and the CharPolicy's reports:
+    record by record field by field (the reference), by FixedRenderer.run, or by fixed_codec.render
+    in chunks of 4 (records numbered from 1; which were kept is not told)."""
     chars = CharPolicy(**policy)
-    renderer = FixedRenderer(layout, chars, fast=fast)
+    renderer = FixedRenderer(layout, chars, fast=how != "record")
     try:
-        if run:
-            raw, kept = renderer.run(7, records)
+        if how == "run":
+            raw, kept = renderer.run(first, records)
             got: Any = (raw, [any(k is r for k in kept) for r in records])
+        elif how == "stream":
+            got = (b"".join(fixed_codec.render(layout, records, chars=chars, batch=4)), None)
         else:
-            each = [renderer.record(7 + i, r) for i, r in enumerate(records)]
+            each = [renderer.record(first + i, r) for i, r in enumerate(records)]
             got = (b"".join(b for b in each if b is not None), [b is not None for b in each])
     except RenderError as exc:
         got = (type(exc), exc.layout, exc.record_index, exc.record_key, exc.field, exc.rule, exc.detail, str(exc))
@@ -93,9 +97,12 @@ def outcome(layout: Layout, records: Sequence[Mapping[str, Any]], policy: Mappin
 
 
 def assert_same(layout: Layout, records: Sequence[Mapping[str, Any]], policy: Mapping[str, Any]) -> Any:
-    reference = outcome(layout, records, policy, fast=False, run=False)
-    assert outcome(layout, records, policy, fast=True, run=False) == reference
-    assert outcome(layout, records, policy, fast=True, run=True) == reference
+    reference = outcome(layout, records, policy, "record")
+    assert outcome(layout, records, policy, "run") == reference
+    from_one = outcome(layout, records, policy, "record", first=1)
+    if len(from_one[0]) == 2:
+        from_one = ((from_one[0][0], None), *from_one[1:])
+    assert outcome(layout, records, policy, "stream") == from_one
     return reference
 
 
@@ -242,6 +249,7 @@ def test_frame_errors_come_in_record_order() -> None:
 def test_a_record_read_before_the_source_fails_is_rendered_first() -> None:
     def source(bad: bool) -> Iterator[dict[str, Any]]:
         records = people(10)
+        records[9] = {**records[9], "kanji_shimei": "髙田"}  # substituted: the last read, rendered on the fault
         if bad:
             records[2] = {**records[2], "nenkin_code": "12"}
         yield from records
@@ -253,4 +261,42 @@ def test_a_record_read_before_the_source_fails_is_rendered_first() -> None:
     chars = CharPolicy(TABLE, "withhold")
     with pytest.raises(OSError, match="went away"):
         b"".join(nenkin_frame.render(g.CONTROL, source(bad=False), chars=chars))
-    assert [s.record_index for s in chars.substitutions] == [4] and chars.withheld == [6]
+    assert [s.record_index for s in chars.substitutions] == [4, 10] and chars.withheld == [6]
+
+
+# --- fixed_codec.render: chunks of `batch` records, read ahead to the chunk's end ----------------------
+
+def data_records(n: int) -> list[dict[str, Any]]:
+    return [{**rec, KIND_KEY: "data", **plain(JIS_FORM, JIS_FORM.kind("data"))} | {
+        "kiso_nenkin_no": rec["kiso_nenkin_no"], "kanji_shimei": rec["kanji_shimei"]} for rec in people(n)]
+
+
+@pytest.mark.parametrize(("batch", "sizes"), [(3, [3, 3, 3, 3, 2]), (1, [1] * 14), (0, [1] * 14), (1000, [14])])
+def test_stream_chunks_hold_batch_records_kept(batch: int, sizes: list[int]) -> None:
+    records = data_records(16)  # the 6th (①) and the 16th withheld (every 53rd: i = 5; and i = 15 below)
+    records[15] = {**records[15], "kanji_shimei": "①"}
+    chars = CharPolicy(TABLE, "withhold")
+    chunks = list(fixed_codec.render(JIS_FORM, records, chars=chars, batch=batch))
+    assert [len(c) // 500 for c in chunks] == sizes and chars.withheld == [6, 16]
+    assert b"".join(chunks) == outcome(JIS_FORM, records, {"table": TABLE, "on_unmapped": "withhold"}, "record")[0][0]
+
+
+def test_stream_renders_what_it_read_before_the_source_failed() -> None:
+    def source(bad: bool) -> Iterator[dict[str, Any]]:
+        records = data_records(8)
+        records[7] = {**records[7], "kanji_shimei": "髙田"}  # substituted: the last read, rendered on the fault
+        if bad:
+            records[2] = {**records[2], "kingaku1": "12"}
+        yield from records
+        raise OSError("the database went away")
+
+    with pytest.raises(RenderError) as exc:
+        b"".join(fixed_codec.render(JIS_FORM, source(bad=True), chars=CharPolicy(TABLE, "withhold")))
+    assert (exc.value.record_index, exc.value.field, exc.value.rule) == (3, "kingaku1", "type")
+    chars = CharPolicy(TABLE, "withhold")
+    got = fixed_codec.render(JIS_FORM, source(bad=False), chars=chars, batch=2)
+    assert len(next(got)) == len(next(got)) == 1000 and chars.withheld == []  # records 1-4: chunks as they fill
+    assert len(next(got)) == 1000 and chars.withheld == [6]  # records 5 and 7
+    with pytest.raises(OSError, match="went away"):
+        next(got)  # record 8 rendered, its chunk not full when the source fails
+    assert [s.record_index for s in chars.substitutions] == [4, 8] and chars.withheld == [6]
