@@ -22,7 +22,7 @@ from mappings.fixed_codec import FixedRenderer, plan
 from mappings.fixed_fast import _ONE_BYTE
 from mappings.layout import KIND_KEY, Layout, RecordKind
 from tests.unit import nenkin_golden as g
-from tests.unit.test_codec_fixed import FRAMED_LAYOUT, SJIS, UTF8
+from tests.unit.test_codec_fixed import FRAMED_LAYOUT, SJIS, UTF8, person
 
 JIS_FORM = layouts.get("nenkin", "tokucho", "1")
 CP932_FORM = layouts.get("nenkin", "tokucho-cp932", "1")
@@ -57,6 +57,12 @@ def sized(f: Any) -> list[Any]:
 def plain(layout: Layout, kind: RecordKind) -> dict[str, Any]:
     """A record every field of which takes the quick path (from the golden file's values)."""
     rec = {KIND_KEY: kind.name} if len(layout.kinds) > 1 else {}
+    if layout in (SJIS, UTF8):
+        return person(kana="ﾀｶﾊ")
+    if layout is FRAMED_LAYOUT:
+        values: dict[str, dict[str, Any]] = {"header": {"city": "13112", "created": dt.date(2026, 7, 1)},
+                                             "data": {"seq": 1, "amount": 100}, "trailer": {"count": 1}}
+        return {**rec, **values[kind.name]}
     if layout.name == "kanri":
         return {**rec, "shichoson_code": "13112", "baitai_tsuban": 1, "sakusei_ymd": dt.date(2026, 7, 1)}
     if layout.name == "file-kanri":
@@ -72,7 +78,7 @@ def plain(layout: Layout, kind: RecordKind) -> dict[str, Any]:
 
 
 def layouts_kinds() -> list[tuple[Layout, RecordKind]]:
-    return [(lay, kind) for lay in NENKIN for kind in lay.kinds]
+    return [(lay, kind) for lay in NENKIN + OTHERS for kind in lay.kinds]
 
 
 def outcome(layout: Layout, records: Sequence[Mapping[str, Any]], policy: Mapping[str, Any], how: str,
@@ -118,10 +124,10 @@ def test_the_assumptions_of_the_fast_path() -> None:
 def test_every_kind_has_a_fast_path_that_takes_plain_records(layout: Layout, kind: RecordKind) -> None:
     fast = plan(layout, kind).fast
     assert fast is not None
-    if layout in NENKIN:
-        rec = plain(layout, kind)
-        assert isinstance(fast.render([rec, rec]), bytes)  # vouched for: not left to the full path
-        assert isinstance(fast.render([rec, {**rec, "no_such_field": 1}, rec]), list)
+    rec = plain(layout, kind)  # in the person layouts, kanji of 2 and 3 bytes (cp932, UTF-8)
+    assert isinstance(fast.render([rec, rec]), bytes)  # vouched for: not left to the full path
+    assert isinstance(fast.render([rec, {**rec, "no_such_field": 1}, rec]), list)
+    assert_same(layout, [rec, {**rec, "no_such_field": 1}, rec], {})
 
 
 @pytest.mark.parametrize(("layout", "kind"), layouts_kinds(), ids=lambda x: getattr(x, "id", None) or x.name)
