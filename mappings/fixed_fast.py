@@ -27,11 +27,10 @@ where ``exact_width`` is the span (any other is measured).
 from __future__ import annotations
 
 import codecs
-import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from itertools import repeat
-from operator import methodcaller
+from itertools import accumulate, repeat
+from operator import methodcaller, mul
 from typing import TYPE_CHECKING, Any
 
 from mappings.layout import KIND_KEY
@@ -60,7 +59,7 @@ class _Field:
     encoding: str | None  # foreign: its encoding, else None
     unit: int
     pad: str
-    chunks: re.Pattern[str]  # cuts a run of its ASCII into records
+    pad_ascii: str  # foreign: the one ASCII byte its padding repeats
     text: bool  # a padded field of the layout's encoding: padded before the template, to its bytes
 
 
@@ -87,6 +86,8 @@ class FastRender:
             unit = 1 if own else _UNITS.get(_codec(s.encoding) or "")
             if unit is None or len(s.pad_bytes) != unit or s.width <= 0 or s.width % unit or (own and s.pad != " "):
                 return None
+            if not own and (not s.pad_bytes.isascii() or s.pad_bytes != s.pad_bytes[:1] * unit):
+                return None  # a padding of other bytes than one ASCII byte repeated: not foreseen
             baked = _baked(s, encoding) if s.field.converter.always else None
             if baked is not None:
                 parts.append(baked.replace("%", "%%"))
@@ -94,7 +95,7 @@ class FastRender:
             conv = s.field.converter
             fields.append(_Field(s.field.name, s.field.quick, methodcaller("get", s.field.name), s.width // unit,
                                  not conv.pads and conv.exact_width() != s.width, None if own else s.encoding,
-                                 unit, s.pad, re.compile(f"(?s).{{{s.width}}}"), own and conv.pads))
+                                 unit, s.pad, s.pad_bytes[:1].decode("ascii"), own and conv.pads))
             parts.append(f"%-{s.width}s" if own and not conv.pads else "%s")
         return cls(encoding, fields, "".join(parts), sum(s.width for s in slots))
 
@@ -162,20 +163,23 @@ def _padded(f: _Field, texts: list[str], bad: set[int], encoding: str) -> list[s
 
 
 def _foreign(f: _Field, texts: list[str], bad: set[int]) -> list[str]:
-    """The ASCII of the bytes of a foreign field's texts (padded), marking those that do not fit."""
+    """The ASCII of the bytes of a foreign field's texts, padded, marking those that do not fit.
+    Every character takes `unit` bytes: the texts are encoded together as they are and cut where
+    each ends (less to encode than padded texts)."""
     if f.pad != " ":  # the field-by-field path refuses a text ending in its full-width padding
         bad.update(i for i, t in enumerate(texts) if t.endswith(f.pad))
-    padded = list(map(str.ljust, texts, repeat(f.width), repeat(f.pad)))
-    size = f.width * f.unit
-    whole = _encode("".join(padded), len(texts) * size, f.encoding)  # type: ignore[arg-type]
-    if whole is not None and whole.isascii() and sum(map(len, padded)) == len(texts) * f.width:
-        return f.chunks.findall(whole.decode("ascii"))
+    joined = "".join(texts)
+    whole = _encode(joined, len(joined) * f.unit, f.encoding)  # type: ignore[arg-type]
+    if whole is not None and whole.isascii() and max(map(len, texts), default=0) <= f.width:
+        ascii_, ends = whole.decode("ascii"), list(accumulate(map(mul, map(len, texts), repeat(f.unit))))
+        cut = map(ascii_.__getitem__, map(slice, [0, *ends[:-1]], ends))
+        return list(map(str.ljust, cut, repeat(f.width * f.unit), repeat(f.pad_ascii)))
     out = []
-    for i, text in enumerate(padded):  # one of them does not: each on its own
-        raw = _encode(text, size, f.encoding) if len(text) == f.width else None  # type: ignore[arg-type]
-        if raw is None or not raw.isascii():
+    for i, text in enumerate(texts):  # one of them does not: each on its own
+        raw = _encode(text.ljust(f.width, f.pad), f.width * f.unit, f.encoding)  # type: ignore[arg-type]
+        if raw is None or not raw.isascii() or len(text) > f.width:
             bad.add(i)
-            raw = b" " * size
+            raw = b" " * (f.width * f.unit)
         out.append(raw.decode("ascii"))
     return out
 
