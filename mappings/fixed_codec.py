@@ -177,16 +177,19 @@ class FixedRenderer:
     def record(self, index: int, record: Mapping[str, Any]) -> bytes | None:
         return self._per_slot(index, record)  # one record: field by field costs less than a run
 
-    def run(self, first: int, records: Sequence[Mapping[str, Any]]) -> tuple[bytes, Sequence[Mapping[str, Any]]]:
+    def run(self, first: int, records: Sequence[Mapping[str, Any]],
+            same: Mapping[str, Any] | None = None) -> tuple[bytes, Sequence[Mapping[str, Any]]]:
         """The bytes of the records (numbered from ``first``) one after the other, and the records
-        not withheld: what ``record`` one by one would give, reports and errors alike."""
+        not withheld: what ``record`` one by one would give, reports and errors alike. ``same``:
+        values every record takes over its own (``{**record, **same}``; a frame's shared fields)."""
+        same = same or {}
         got: bytes | list[bytes | None] = [None] * len(records)
         try:  # any doubt, even a record that is not a mapping, leaves it to the full path below
-            kinds = list(map(_KIND, records))
+            kinds = [same[KIND_KEY]] * len(records) if KIND_KEY in same else list(map(_KIND, records))
             name = kinds[0] if kinds else None
             fast = self.fast.get(name) if name is None or type(name) is str else None
             if fast is not None and kinds.count(name) == len(kinds):
-                got = fast.render(records, self.sep_text)
+                got = fast.render(records, self.sep_text, same)
         except Exception:  # noqa: S110  (the full path raises what is wrong, in order)
             pass
         if isinstance(got, bytes):
@@ -195,7 +198,7 @@ class FixedRenderer:
         kept: list[Mapping[str, Any]] = []
         for i, (raw, record) in enumerate(zip(got, records, strict=True)):
             if raw is None:
-                raw = self._per_slot(first + i, record)
+                raw = self._per_slot(first + i, {**record, **same} if same else record)
                 if raw is None:
                     continue
             parts.append(raw)

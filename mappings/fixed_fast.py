@@ -44,6 +44,7 @@ _ONE_BYTE = frozenset({"cp932", "shift_jis", "utf-8", "ascii", "euc_jp"})
 _UNITS = {"jis_x0208_raw": 2}
 
 Quick = Callable[[Any], str | None]
+_NONE: Mapping[str, Any] = {}
 _DICT_GET: Callable[[Any, str], Any] = dict.get  # a column of dicts' values: cheaper than methodcaller
 
 
@@ -99,12 +100,13 @@ class FastRender:
             parts.append(f"%-{s.width}s" if own and not conv.pads else "%s")
         return cls(encoding, fields, "".join(parts), sum(s.width for s in slots))
 
-    def render(self, records: Sequence[Mapping[str, Any]], sep: str = "") -> bytes | list[bytes | None]:
-        """The bytes of all the records, each followed by ``sep``, when the fast path vouches for
-        every one; else each one's bytes (with ``sep``) or None where the field-by-field path must
-        render it. Field by field down the records: a quick path called for a column of values
-        costs less than a record's quick paths one after the other."""
-        lines = self._lines(records)
+    def render(self, records: Sequence[Mapping[str, Any]], sep: str = "",
+               same: Mapping[str, Any] = _NONE) -> bytes | list[bytes | None]:
+        """The bytes of all the records (each taking ``same`` over its own values), each followed by
+        ``sep``, when the fast path vouches for every one; else each one's bytes (with ``sep``) or
+        None where the field-by-field path must render it. Field by field down the records: a quick
+        path called for a column of values costs less than a record's quick paths one by one."""
+        lines = self._lines(records, same)
         size = self.size + len(sep)  # every field gives at least its bytes: a line of `size` is exact
         if None not in lines:
             whole = _encode(sep.join(lines) + sep, len(lines) * size, self.encoding)  # type: ignore[arg-type]
@@ -112,18 +114,21 @@ class FastRender:
                 return whole
         return [None if line is None else _encode(line + sep, size, self.encoding) for line in lines]
 
-    def _lines(self, records: Sequence[Mapping[str, Any]]) -> list[str | None]:
+    def _lines(self, records: Sequence[Mapping[str, Any]], same: Mapping[str, Any]) -> list[str | None]:
         """Each record's text in the layout's encoding (not yet encoded: that is checked after), or
         None for one that is not of the plain kind as far as the texts tell."""
         n = len(records)
-        bad: set[int] = set()
+        bad: set[int] = set() if self.accepts.issuperset(same) else set(range(n))
         known = list(map(self.accepts.issuperset, records))
         if False in known:
             bad.update(i for i, ok in enumerate(known) if not ok)
         plain_dicts = set(map(type, records)) == {dict}
         columns = []
         for f in self.fields:
-            values = list(map(_DICT_GET, records, repeat(f.name)) if plain_dicts else map(f.get, records))
+            if f.name in same:
+                values = [same[f.name]] * n
+            else:
+                values = list(map(_DICT_GET, records, repeat(f.name)) if plain_dicts else map(f.get, records))
             if n and values.count(values[0]) == n and len(set(map(id, values))) == 1:
                 got = [f.quick(values[0])] * n  # one object down the run (a code, a date, None): once
             else:

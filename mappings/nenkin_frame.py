@@ -91,11 +91,12 @@ class _OutBlock:
     count: int = 0
     sums: list[int] = field(default_factory=lambda: [0, 0, 0])
     run: list[Mapping[str, Any]] = field(default_factory=list)  # data records read, not yet rendered
+    same: Mapping[str, Any] = field(default_factory=dict)  # what they all take: KIND_KEY, shared values
 
     def flush(self, renderer: FixedRenderer, spool: Any) -> int:
         """The run rendered (as one by one) into the spool, the header first; records written."""
         run, self.run, first, self.next = self.run, [], self.next, self.next + len(self.run)
-        raw, kept = renderer.run(first, run)
+        raw, kept = renderer.run(first, run, self.same)
         spool.write(raw if self.count or not kept else self.header + raw)
         self.count += len(kept)
         self.sums = [s + sum(map(int, map(itemgetter(name), kept))) for s, name in zip(self.sums, AMOUNTS, strict=True)]
@@ -111,8 +112,7 @@ def render(control: Mapping[str, Any], records: Iterable[Mapping[str, Any]], *, 
     Records withheld by the CharPolicy are left out and not counted. RenderError on bad data.
     Data records are rendered RUN at a time (FixedRenderer.run), after the frame's checks."""
     layout = layout or default_layout()
-    missing = [k for k in CONTROL if k not in control]
-    extra = sorted(set(control) - set(CONTROL))
+    missing, extra = [k for k in CONTROL if k not in control], sorted(set(control) - set(CONTROL))
     if missing or extra:
         raise NenkinFrameError(f"control values: missing {missing}, unknown {extra}")
     shared = {"gimusha_code": control["gimusha_code"], "tsuchi_naiyo_code": control["tsuchi_naiyo_code"],
@@ -132,13 +132,14 @@ def render(control: Mapping[str, Any], records: Iterable[Mapping[str, Any]], *, 
                                               "block_order", f"records must come sorted by 市町村コード: {city!r} "
                                               f"after {block.city!r}")
                     head = {KIND_KEY: "header", "shichoson_code": city, "baitai_code": control["baitai_code"], **shared}
-                    block = _OutBlock(str(city), _required(renderer.record(index, head), layout, index), index, index)
+                    header = _required(renderer.record(index, head), layout, index)
+                    block = _OutBlock(str(city), header, index, index, same={**shared, KIND_KEY: "data"})
                 if not record.keys().isdisjoint(shared):
                     for name, value in shared.items():
                         if record.get(name, value) != value:
                             raise RenderError(layout.id, index, renderer.texts.key(record), name, "same_as_header",
                                               f"{record[name]!r} differs from the file's {value!r}")
-                block.run.append({**record, **shared, KIND_KEY: "data"})
+                block.run.append(record)
                 if len(block.run) >= RUN:
                     written += block.flush(renderer, spool)
         except BaseException:
@@ -147,8 +148,7 @@ def render(control: Mapping[str, Any], records: Iterable[Mapping[str, Any]], *, 
             raise
         if block is not None:
             written += block.flush(renderer, spool) + _close(renderer, spool, block, shared, block.first + block.count)
-        kanri = {k: control[k] for k in ("shichoson_code", "baitai_tsuban", "sakusei_ymd")}
-        yield _required(FixedRenderer(kanri_layout(), chars).record(0, kanri), layout, 0)
+        yield _required(FixedRenderer(kanri_layout(), chars).record(0, {k: control[k] for k in CONTROL[:3]}), layout, 0)
         yield _required(FixedRenderer(file_kanri_layout(), chars).record(0, {"file_kensu": written}), layout, 0)
         spool.seek(0)
         yield from iter(lambda: spool.read(1 << 16), b"")

@@ -169,6 +169,31 @@ def test_runs_mixing_plain_and_odd_records(layout: Layout, policy: dict[str, Any
             assert got[0] is RenderError and got[2] == 7 + 9 and got[5] == rule
 
 
+@pytest.mark.parametrize("layout", [JIS_FORM, CP932_FORM], ids=["jis", "cp932"])
+@pytest.mark.parametrize("same", [{KIND_KEY: "data", "gimusha_code": "002", "sakusei_ymd": dt.date(2026, 8, 1)},
+                                  {"gimusha_code": "002"}, {KIND_KEY: "data", "record_kubun": "2"},
+                                  {KIND_KEY: "data", "seibetsu": "3"}, {KIND_KEY: "header"}],
+                         ids=["shared", "no-kind", "a-constant", "bad-code", "other-kind"])
+def test_runs_with_values_every_record_takes(layout: Layout, same: dict[str, Any]) -> None:
+    """``run(..., same)`` is ``run`` of ``{**record, **same}``: a record's own value given too,
+    equal or not (the frame checks that), a record without it, a KIND_KEY only in ``same``."""
+    base = plain(layout, layout.kind("data"))
+    records = [base, {k: v for k, v in base.items() if k not in ("gimusha_code", KIND_KEY)}, base,
+               {**base, "kanji_shimei": "髙田"}, {**base, "sakusei_ymd": None}, base]
+    policy: dict[str, Any] = {"table": TABLE, "on_unmapped": "withhold"}
+    reference = outcome(layout, [{**r, **same} for r in records], policy, "record")
+    chars = CharPolicy(**policy)
+    try:
+        raw, kept = FixedRenderer(layout, chars).run(7, records, same)
+        got: Any = (raw, [any(k is r for k in kept) for r in records])
+    except RenderError as exc:
+        got = (type(exc), exc.layout, exc.record_index, exc.record_key, exc.field, exc.rule, exc.detail, str(exc))
+    assert (got, chars.substitutions, chars.issues, chars.withheld) == reference
+    if "sakusei_ymd" in same:  # the plain records, with and without the value: the fast path's
+        fast = plan(layout, layout.kind("data")).fast
+        assert fast is not None and isinstance(fast.render([base, records[1]], "", same), bytes)
+
+
 def record_values(kind: RecordKind) -> st.SearchStrategy[dict[str, Any]]:
     """Records of the kind: each field absent, an edge value, or one its converter takes."""
     def value(f: Any) -> st.SearchStrategy[Any]:
