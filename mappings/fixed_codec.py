@@ -269,7 +269,7 @@ def render(layout: Layout, records: Iterable[Mapping[str, Any]], *, chars: CharP
     """Encoded records, a chunk per `batch` records. Records are numbered from 1 in errors/reports.
     They are read up to the chunk's end and rendered together (FixedRenderer.run)."""
     renderer = FixedRenderer(layout, chars)
-    source = iter(records)
+    source = map(_own, records)
     out: list[bytes] = []
     index, kept, done = 1, 0, False
     while not done:
@@ -284,6 +284,11 @@ def render(layout: Layout, records: Iterable[Mapping[str, Any]], *, chars: CharP
             kept = 0
     if kept:
         yield b"".join(out)
+
+
+def _own(record: Mapping[str, Any]) -> Mapping[str, Any]:
+    """A record as read, for rendering later (a source may hand out one dict changed each time)."""
+    return record.copy() if type(record) is dict else record
 
 
 def _read(source: Iterator[P], n: int, fault: Callable[[list[P]], object]) -> tuple[list[P], bool]:

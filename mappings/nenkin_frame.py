@@ -139,7 +139,7 @@ def render(control: Mapping[str, Any], records: Iterable[Mapping[str, Any]], *, 
                         if record.get(name, value) != value:
                             raise RenderError(layout.id, index, renderer.texts.key(record), name, "same_as_header",
                                               f"{record[name]!r} differs from the file's {value!r}")
-                block.run.append(record)
+                block.run.append(record.copy() if type(record) is dict else record)  # rendered later
                 if len(block.run) >= RUN:
                     written += block.flush(renderer, spool)
         except BaseException:

@@ -331,3 +331,20 @@ def test_stream_renders_what_it_read_before_the_source_failed() -> None:
     with pytest.raises(OSError, match="went away"):
         next(got)  # record 8 rendered, its chunk not full when the source fails
     assert [s.record_index for s in chars.substitutions] == [4, 8] and chars.withheld == [6]
+
+
+def test_a_source_that_hands_out_one_dict_changed_each_time() -> None:
+    """Records are rendered a run after they are read: what was read is what is rendered."""
+    def reused(records: list[dict[str, Any]]) -> Iterator[dict[str, Any]]:
+        one: dict[str, Any] = {}
+        for rec in records:
+            one.clear()
+            one.update(rec)
+            yield one
+
+    records = people(300)
+    assert b"".join(nenkin_frame.render(g.CONTROL, reused(records), chars=CharPolicy(TABLE, "withhold"))) \
+        == reference_file(JIS_FORM, records, CharPolicy(TABLE, "withhold"))
+    rows = data_records(9)
+    assert b"".join(fixed_codec.render(JIS_FORM, reused(rows), chars=CharPolicy(TABLE, "withhold"))) \
+        == outcome(JIS_FORM, rows, {"table": TABLE, "on_unmapped": "withhold"}, "record")[0][0]
