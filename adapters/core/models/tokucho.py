@@ -107,14 +107,14 @@ class TokuchoIrai(Base):
         # Anything past pending went out in a file.
         CheckConstraint("status = 'pending' OR transfer_id IS NOT NULL", name="sent_in_a_transfer"),
         Index(None, "kiso_nenkin_no", "nenkin_code", "nendo"),  # results are keyed by the pension
-        Index(None, "status", "nendo", "ki"),
+        # No index by status or 被保険者番号: no query starts from them (0012).
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     nendo: Mapped[int]  # 年度
     ki: Mapped[int]  # 期 1–6
     atena_no: Mapped[str] = mapped_column(String(15), ForeignKey("atena.atena_no"))  # 宛名番号
-    hihokensha_no: Mapped[str] = mapped_column(String(10), index=True)  # 被保険者番号
+    hihokensha_no: Mapped[str] = mapped_column(String(10))  # 被保険者番号
     gimusha_code: Mapped[str] = mapped_column(String(3))  # 特別徴収義務者コード
     kiso_nenkin_no: Mapped[str] = mapped_column(String(10))  # 基礎年金番号
     nenkin_code: Mapped[str] = mapped_column(String(4))  # 年金コード
