@@ -11,14 +11,16 @@ Runs before a run decides anything (a run that died after making its files) and 
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, cast
 
-from sqlalchemy import CursorResult, select, update
+from sqlalchemy import Column, CursorResult, String, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from adapters.core.models import TokuchoIrai, Transfer
 from adapters.core.models.tokucho import IRAI_PENDING, IRAI_SENT
+from adapters.core.scratch import fill, scratch
 from adapters.nenkin import irai, z12
 from adapters.nenkin.z12 import _BATCH, FLOW, Z12File, Z12Run
 from adapters.readback import read_back
@@ -30,22 +32,18 @@ from queues.payloads import PayloadStore
 if TYPE_CHECKING:
     from bridge.app import Bridge
 
-CHUNK = 400
 
 
-def parse_sent(payloads: PayloadStore, transfer: Transfer) -> tuple[ParsedRecord, set[tuple[str, str]]]:
-    """The header of a stored Z12 and the pensions (基礎年金番号, 年金コード) of its records, its
-    frame checked; read as a stream (a list of a run's parsed records held hundreds of MB)."""
-    headers: list[ParsedRecord] = []
-    keys: set[tuple[str, str]] = set()
+def pensions(payloads: PayloadStore, transfer: Transfer, header: list[ParsedRecord]) -> Iterator[tuple[str, str]]:
+    """The pensions (基礎年金番号, 年金コード) of a stored Z12's records, streamed, its frame
+    checked; its header into ``header`` (ValueError, once read, unless a Z12's one block)."""
     for p in read_back(payloads, transfer, nenkin_frame.parse):
         if p.kind == "header":
-            headers.append(p)
+            header.append(p)
         elif p.kind == "data":
-            keys.add((p.values["kiso_nenkin_no"], p.values["nenkin_code"]))
-    if len(headers) != 1:
-        raise ValueError(f"transfer {transfer.id}: a Z12 has one block, this one has {len(headers)}")
-    return headers[0], keys
+            yield p.values["kiso_nenkin_no"], p.values["nenkin_code"]
+    if len(header) != 1:
+        raise ValueError(f"transfer {transfer.id}: a Z12 has one block, this one has {len(header)}")
 
 
 def unrecorded(sessions: sessionmaker[Session]) -> list[Transfer]:
@@ -64,37 +62,30 @@ def record_sent(sessions: sessionmaker[Session], payloads: PayloadStore) -> int:
         m = _BATCH.fullmatch(transfer.batch or "")
         if m is None:
             raise ValueError(f"transfer {transfer.id}: batch key {transfer.batch!r} is not a Z12's")
-        header, keys = parse_sent(payloads, transfer)
         with sessions.begin() as s:
-            older = select(Transfer.id).where(Transfer.flow == FLOW, Transfer.created_at < transfer.created_at)
-            older_ids = set(s.scalars(older))
-            # The 依頼 of the file's 年度 and 義務者 read once and picked here: a row-value IN list
-            # per chunk made SQLite scan the table once per chunk (quadratic in the file's size).
-            where = [TokuchoIrai.nendo == int(m[2]), TokuchoIrai.ki.in_(irai.HONCHO_KI),
-                     TokuchoIrai.gimusha_code == header["gimusha_code"],
-                     TokuchoIrai.status.in_((IRAI_PENDING, IRAI_SENT))]
-            ids: list[int] = []
-            others: list[int] = []
-            for id_, kiso, code, sent_in in s.execute(select(TokuchoIrai.id, TokuchoIrai.kiso_nenkin_no,
-                                                             TokuchoIrai.nenkin_code, TokuchoIrai.transfer_id)
-                                                      .where(*where)):
-                mine = (kiso, code) in keys and (sent_in is None or sent_in in older_ids)
-                (ids if mine else others).append(id_)
-            values = {"status": IRAI_SENT, "transfer_id": transfer.id, "updated_at": datetime.now(UTC)}
-            if len(others) <= CHUNK:
-                # Nearly every 依頼 read is in the file (a run's own): one UPDATE of them all, less
-                # the few that are not — the same rows, without a statement per chunk of ids.
-                marked += _update(s, [*where, TokuchoIrai.id.not_in(others)], values)
-            else:
-                for i in range(0, len(ids), CHUNK):
-                    marked += _update(s, [TokuchoIrai.id.in_(ids[i:i + CHUNK])], values)
+            connection = s.connection()
+            header: list[ParsedRecord] = []
+            # The file's pensions for the store to match its 依頼 against (a set of a run's 300,000
+            # pensions and the 900,000 依頼 read to pick from held hundreds of MB).
+            with scratch(connection, "z12_sent_pensions", Column("kiso_nenkin_no", String(10), primary_key=True),
+                         Column("nenkin_code", String(4), primary_key=True)) as in_file:
+                fill(connection, in_file, ({"kiso_nenkin_no": k, "nenkin_code": c}
+                                           for k, c in pensions(payloads, transfer, header)))
+                held = (select(in_file.c.kiso_nenkin_no)
+                        .where(in_file.c.kiso_nenkin_no == TokuchoIrai.kiso_nenkin_no,
+                               in_file.c.nenkin_code == TokuchoIrai.nenkin_code).exists())
+                # A 依頼 a newer file sent stays that file's.
+                older = select(Transfer.id).where(Transfer.flow == FLOW, Transfer.created_at < transfer.created_at)
+                result = cast(CursorResult[Any], s.execute(
+                    update(TokuchoIrai)
+                    .where(TokuchoIrai.nendo == int(m[2]), TokuchoIrai.ki.in_(irai.HONCHO_KI),
+                           TokuchoIrai.gimusha_code == header[0]["gimusha_code"],
+                           TokuchoIrai.status.in_((IRAI_PENDING, IRAI_SENT)), held,
+                           or_(TokuchoIrai.transfer_id.is_(None), TokuchoIrai.transfer_id.in_(older)))
+                    .values(status=IRAI_SENT, transfer_id=transfer.id, updated_at=datetime.now(UTC))
+                    .execution_options(synchronize_session=False)))
+                marked += result.rowcount
     return marked
-
-
-def _update(session: Session, where: list[Any], values: dict[str, Any]) -> int:
-    result = cast(CursorResult[Any], session.execute(update(TokuchoIrai).where(*where).values(**values)
-                                                     .execution_options(synchronize_session=False)))
-    return result.rowcount
 
 
 def _file(bridge: Bridge, file: Z12File) -> dict[str, Any]:
@@ -104,7 +95,7 @@ def _file(bridge: Bridge, file: Z12File) -> dict[str, Any]:
     out: dict[str, Any] = {"gimusha_code": file.gimusha_code, "batch": file.batch(), "records": file.count,
                            "transfer": transfer.id if transfer else None, "state": transfer.state if transfer else None}
     if transfer is not None and transfer.state == HELD:
-        _header, keys = parse_sent(bridge.payloads, transfer)
+        keys = set(pensions(bridge.payloads, transfer, []))
         with bridge.read_sessions() as s:  # the held file's 依頼 are still as the run found them
             out["withheld"] = [atena_no for atena_no, r in z12.rows(s, file)
                                if (r["kiso_nenkin_no"], r["nenkin_code"]) not in keys]

@@ -1,6 +1,7 @@
 """The Z12's store work on a real PostgreSQL: the 依頼 decided by INSERT … SELECT … ON CONFLICT
-(adapters/nenkin/irai.py) and the files read back by their aggregate query (adapters/nenkin/z12.py)
-are written in SQL both stores must run alike. The SQLite tests run here again, unchanged, with
+(adapters/nenkin/irai.py), the files read back by their aggregate query (adapters/nenkin/z12.py)
+and the 依頼 marked sent through a temporary table of the file's pensions (z12_sent.py) are
+written in SQL both stores must run alike. The SQLite tests run here again, unchanged, with
 ``store`` a fresh PostgreSQL database."""
 
 from __future__ import annotations
@@ -20,13 +21,15 @@ from tests.unit.test_nenkin_z12_files import (
     people,
     test_a_file_whose_irai_changed_after_the_count_is_not_made,
     test_one_file_per_gimusha_sorted_by_kiso_with_the_amounts_of_ki_4_and_5,
+    test_sent_is_what_each_file_holds_and_a_newer_file_keeps_its_irai,
 )
 
 pytestmark = pytest.mark.postgres
 
 __all__ = ["people", "test_a_file_whose_irai_changed_after_the_count_is_not_made",
            "test_deciding_again_changes_nothing", "test_honcho_requests_for_the_matched_and_reasons_for_the_rest",
-           "test_one_file_per_gimusha_sorted_by_kiso_with_the_amounts_of_ki_4_and_5"]
+           "test_one_file_per_gimusha_sorted_by_kiso_with_the_amounts_of_ki_4_and_5",
+           "test_sent_is_what_each_file_holds_and_a_newer_file_keeps_its_irai"]
 
 
 @pytest.fixture

@@ -141,13 +141,8 @@ def _store_file(store: sessionmaker[Session], payloads: PayloadStore, tid: str, 
                        part_count=1, created_at=created, updated_at=created))
 
 
-# record_sent marks a file's 依頼 by one UPDATE when at most CHUNK of the 依頼 it reads are not
-# the file's, else by id a chunk at a time: CHUNK = 1 takes the second way here.
-@pytest.mark.parametrize("chunk", [z12_sent.CHUNK, 1])
 def test_sent_is_what_each_file_holds_and_a_newer_file_keeps_its_irai(
-        store: sessionmaker[Session], people: dict[str, str], tmp_path: Path, chunk: int,
-        monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(z12_sent, "CHUNK", chunk)
+        store: sessionmaker[Session], people: dict[str, str], tmp_path: Path) -> None:
     payloads = PayloadStore(tmp_path / "payloads", Keyring.create(tmp_path / "keys"))
     t0 = dt.datetime(2026, 7, 1, tzinfo=dt.UTC)
     _store_file(store, payloads, "t-1", "nenkin.z12/001/2026", t0, ["1000000001"])
