@@ -122,6 +122,15 @@ def pg_url(postgres: PostgresServer) -> Iterator[str]:
     postgres.drop_database(name)
 
 
+@pytest.fixture
+def pg_store(pg_url: str) -> Iterator[sessionmaker[Session]]:
+    """A core store on a fresh PostgreSQL database, migrated to head, for one test."""
+    schema.upgrade(pg_url)
+    factory = open_store(pg_url)
+    yield factory
+    factory.kw["bind"].dispose()
+
+
 # --- the core store ----------------------------------------------------------------------------
 
 

@@ -78,7 +78,7 @@ def _judged(nendo: int) -> Select[Any]:
                .scalar_subquery().label(f"k{ki}") for ki in HONCHO_KI]
     # A pension is one row: (年度, 基礎年金番号, 年金コード, 捕捉月) is unique in tokucho_taisho.
     pensions = (select(TokuchoTaisho.atena_no, func.count().label("n"), func.min(TokuchoTaisho.id).label("id"))
-                .where(*_matched(nendo)).group_by(TokuchoTaisho.atena_no).subquery())
+                .where(*matched_yearly(nendo)).group_by(TokuchoTaisho.atena_no).subquery())
     insured = (select(Shikaku.atena_no).where(Shikaku.atena_no == Fuka.atena_no, Shikaku.soshitsu_date.is_(None))
                .exists())
     return (select(Fuka.atena_no, insured, pensions.c.n, pensions.c.id, *kibetsu)
@@ -86,7 +86,7 @@ def _judged(nendo: int) -> Select[Any]:
             .where(Fuka.nendo == nendo, Fuka.choshu_kubun == TOKUCHO).order_by(Fuka.atena_no))
 
 
-def _matched(nendo: int) -> tuple[ColumnElement[bool], ...]:
+def matched_yearly(nendo: int) -> tuple[ColumnElement[bool], ...]:
     """The 対象者 of the 年度's yearly Z11 matched to a 宛名: the pensions a Z12 may ask."""
     return (TokuchoTaisho.nendo == nendo, TokuchoTaisho.match_state == MATCHED, TokuchoTaisho.hosoku_month == YEARLY)
 

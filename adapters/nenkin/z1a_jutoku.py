@@ -26,11 +26,10 @@ from dataclasses import dataclass
 from sqlalchemy import ColumnElement, or_, select
 from sqlalchemy.orm import Session
 
-from adapters.core.models import Fuka, TokuchoIrai, TokuchoTaisho
-from adapters.core.models.fuka import TOKUCHO
-from adapters.core.models.tokucho import IRAI_DEDUCTED, MATCHED, JushochiTokurei
+from adapters.core.models import TokuchoIrai
+from adapters.core.models.tokucho import IRAI_DEDUCTED, JushochiTokurei
 from adapters.nenkin.z1a_sent import ACTIVE, Pension, Told
-from adapters.nenkin.z1a_who import YEARLY, lost
+from adapters.nenkin.z1a_who import lost, yearly_pensions
 
 GAITO, KAIJO = "01", "02"  # 各種区分 of an 81: 住所地特例該当 / 該当解除
 CHUNK = 400
@@ -76,14 +75,7 @@ def tokucho_pensions(session: Session, nendo: int, atena_nos: list[str]) -> dict
                 .where(TokuchoIrai.atena_no.in_(chunk), TokuchoIrai.nendo.in_((nendo, nendo + 1)),
                        TokuchoIrai.status.in_((*ACTIVE, IRAI_DEDUCTED)))):
             by_irai[atena].add((gimusha, kiso, code))
-        for matched, gimusha, kiso, code in session.execute(
-                select(TokuchoTaisho.atena_no, TokuchoTaisho.gimusha_code, TokuchoTaisho.kiso_nenkin_no,
-                       TokuchoTaisho.nenkin_code)
-                .where(TokuchoTaisho.atena_no.in_(chunk), TokuchoTaisho.nendo == nendo,
-                       TokuchoTaisho.match_state == MATCHED, TokuchoTaisho.hosoku_month == YEARLY)):
-            by_taisho[str(matched)].add((gimusha, kiso, code))
-        tokucho.update(session.scalars(select(Fuka.atena_no).where(Fuka.atena_no.in_(chunk), Fuka.nendo == nendo,
-                                                                   Fuka.choshu_kubun == TOKUCHO)))
+        yearly_pensions(session, nendo, chunk, by_taisho, tokucho)
     out = dict(by_irai)
     for atena, pensions in by_taisho.items():
         if atena not in out and atena in tokucho:

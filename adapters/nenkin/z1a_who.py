@@ -32,11 +32,13 @@ from adapters.core.models import Fuka, FukaKibetsu, Shikaku, TokuchoIrai, Tokuch
 from adapters.core.models.atena import SOSHITSU_SHIBO, SOSHITSU_TENSHUTSU
 from adapters.core.models.fuka import TOKUCHO
 from adapters.core.models.tokucho import MATCHED
+from adapters.nenkin import irai
+from adapters.nenkin.irai import matched_yearly
 from adapters.nenkin.judge import nendo_of
 from adapters.nenkin.z1a_sent import ACTIVE, COLLECTED, KARI, TSUIKA, Pension, ki_after, tenbiki_day
 
 CANDIDATE = "30"  # 通知内容コード 特別徴収追加候補者情報
-YEARLY = "04"  # 捕捉月 of the yearly 対象者: those whose 仮徴収 goes on without a 依頼
+YEARLY = irai.YEARLY  # 捕捉月 of the yearly 対象者: those whose 仮徴収 goes on without a 依頼
 KUBUN_OF_JIYU = {SOSHITSU_SHIBO: "01", SOSHITSU_TENSHUTSU: "02", "52": "01", "51": "02", "53": "04"}
 OTHER = "03"
 CHUNK = 400
@@ -79,6 +81,19 @@ def lost(session: Session, by: dt.date) -> dict[str, tuple[dt.date, str | None]]
     return {a: v for a, v in out.items() if v[0] <= by}
 
 
+def yearly_pensions(session: Session, nendo: int, chunk: list[str], pensions: dict[str, set[tuple[str, str, str]]],
+                    tokucho: set[str]) -> None:
+    """Into ``pensions``: 宛名番号 → (義務者, 基礎年金番号, 年金コード) of the 年度's matched yearly
+    対象者 among ``chunk``; into ``tokucho``: those of ``chunk`` with a 特別徴収 賦課 of the 年度."""
+    for atena, gimusha, kiso, code in session.execute(
+            select(TokuchoTaisho.atena_no, TokuchoTaisho.gimusha_code, TokuchoTaisho.kiso_nenkin_no,
+                   TokuchoTaisho.nenkin_code)
+            .where(TokuchoTaisho.atena_no.in_(chunk), *matched_yearly(nendo))):
+        pensions[str(atena)].add((gimusha, kiso, code))
+    tokucho.update(session.scalars(select(Fuka.atena_no).where(Fuka.atena_no.in_(chunk), Fuka.nendo == nendo,
+                                                               Fuka.choshu_kubun == TOKUCHO)))
+
+
 def losses(session: Session, nendo: int, month_end: dt.date, notified: set[Pension],
            resend: set[Pension]) -> list[Loss]:
     """The 41 records of a month's run (see the module's doc), by 義務者 and 基礎年金番号."""
@@ -98,14 +113,7 @@ def losses(session: Session, nendo: int, month_end: dt.date, notified: set[Pensi
             key = (gimusha, kiso, code)
             still = status in ACTIVE and tenbiki_day(n, ki) > gone[irai_atena][0]
             irai[irai_atena][key] = irai[irai_atena].get(key, False) or still
-        for taisho_atena, gimusha, kiso, code in session.execute(
-                select(TokuchoTaisho.atena_no, TokuchoTaisho.gimusha_code, TokuchoTaisho.kiso_nenkin_no,
-                       TokuchoTaisho.nenkin_code)
-                .where(TokuchoTaisho.atena_no.in_(chunk), TokuchoTaisho.nendo == nendo,
-                       TokuchoTaisho.match_state == MATCHED, TokuchoTaisho.hosoku_month == YEARLY)):
-            taisho[str(taisho_atena)].add((gimusha, kiso, code))
-        tokucho.update(session.scalars(select(Fuka.atena_no).where(Fuka.atena_no.in_(chunk), Fuka.nendo == nendo,
-                                                                   Fuka.choshu_kubun == TOKUCHO)))
+        yearly_pensions(session, nendo, chunk, taisho, tokucho)
     start = dt.date(nendo, 4, 1)
     out: list[Loss] = []
     for atena, (day, jiyu) in gone.items():

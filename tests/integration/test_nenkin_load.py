@@ -14,10 +14,9 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session, sessionmaker
 
-from adapters.core import schema
 from adapters.core.models import Shuno, TokuchoIrai, TokuchoKekka, TokuchoTaisho, Transfer
-from adapters.core.store import open_store
 from adapters.nenkin.irai import decide_honcho
 from fixtures.nenkin import dta, keiyu, taisho
 from fixtures.nenkin.dta import Dta
@@ -162,20 +161,11 @@ def test_z14_deductions_become_shuno_and_a_stop_ends_the_year(home: Home) -> Non
 
 
 @pytest.mark.postgres
-def test_z11_chunks_match_as_one_index_on_postgres(pg_url: str) -> None:
-    schema.upgrade(pg_url)
-    store = open_store(pg_url)
-    try:
-        check_chunks_match_as_one_index(store)
-    finally:
-        store.kw["bind"].dispose()
+def test_z11_chunks_match_as_one_index_on_postgres(pg_store: sessionmaker[Session]) -> None:
+    check_chunks_match_as_one_index(pg_store)
 
 
 @pytest.mark.postgres
-def test_z11_kept_a_chunk_at_a_time_on_postgres(pg_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    schema.upgrade(pg_url)
-    store = open_store(pg_url)
-    try:
-        check_kept_a_chunk_at_a_time(store, monkeypatch)
-    finally:
-        store.kw["bind"].dispose()
+def test_z11_kept_a_chunk_at_a_time_on_postgres(pg_store: sessionmaker[Session],
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    check_kept_a_chunk_at_a_time(pg_store, monkeypatch)

@@ -6,13 +6,9 @@ written in SQL both stores must run alike. The SQLite tests run here again, unch
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
-from adapters.core import schema
-from adapters.core.store import open_store
 from tests.unit.test_nenkin_irai import (
     test_deciding_again_changes_nothing,
     test_honcho_requests_for_the_matched_and_reasons_for_the_rest,
@@ -33,8 +29,5 @@ __all__ = ["people", "test_a_file_whose_irai_changed_after_the_count_is_not_made
 
 
 @pytest.fixture
-def store(pg_url: str) -> Iterator[sessionmaker[Session]]:
-    schema.upgrade(pg_url)
-    factory = open_store(pg_url)
-    yield factory
-    factory.kw["bind"].dispose()
+def store(pg_store: sessionmaker[Session]) -> sessionmaker[Session]:
+    return pg_store

@@ -4,13 +4,9 @@ the answers' ON CONFLICT, status updates and the lists' outer joins)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
-from adapters.core import schema
-from adapters.core.store import open_store
 from tests.unit.test_nenkin_z1a_answers import (
     sent,
     test_answers_accept_and_refuse_what_they_answer_once,
@@ -25,8 +21,5 @@ __all__ = ["people", "sent", "test_answers_accept_and_refuse_what_they_answer_on
 
 
 @pytest.fixture
-def store(pg_url: str) -> Iterator[sessionmaker[Session]]:
-    schema.upgrade(pg_url)
-    factory = open_store(pg_url)
-    yield factory
-    factory.kw["bind"].dispose()
+def store(pg_store: sessionmaker[Session]) -> sessionmaker[Session]:
+    return pg_store

@@ -4,9 +4,8 @@
 from __future__ import annotations
 
 import pytest
+from sqlalchemy.orm import Session, sessionmaker
 
-from adapters.core import schema
-from adapters.core.store import open_store
 from tests.unit.test_tokucho_store import (
     check_constraints,
     check_received_again_changes_nothing,
@@ -20,19 +19,9 @@ def test_migration_0009_upgrades_and_downgrades_on_postgres(pg_url: str) -> None
     check_upgrade_and_downgrade(pg_url)
 
 
-def test_check_constraints_on_postgres(pg_url: str) -> None:
-    schema.upgrade(pg_url)
-    store = open_store(pg_url)
-    try:
-        check_constraints(store)
-    finally:
-        store.kw["bind"].dispose()
+def test_check_constraints_on_postgres(pg_store: sessionmaker[Session]) -> None:
+    check_constraints(pg_store)
 
 
-def test_a_file_received_or_applied_again_changes_nothing_on_postgres(pg_url: str) -> None:
-    schema.upgrade(pg_url)
-    store = open_store(pg_url)
-    try:
-        check_received_again_changes_nothing(store)
-    finally:
-        store.kw["bind"].dispose()
+def test_a_file_received_or_applied_again_changes_nothing_on_postgres(pg_store: sessionmaker[Session]) -> None:
+    check_received_again_changes_nothing(pg_store)

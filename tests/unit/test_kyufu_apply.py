@@ -12,10 +12,8 @@ from sqlalchemy import func, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from adapters.core import schema
 from adapters.core.kyufu_apply import ApplyCounts, KyufuGroupError, apply_kyufu
 from adapters.core.models import KyufuJisseki, KyufuMeisai, KyufuShukei
-from adapters.core.store import open_store
 
 
 def group(i: int, lines: int = 2, **changes: Any) -> dict[str, Any]:
@@ -76,13 +74,8 @@ def test_applying_the_same_groups_again_changes_nothing(store: sessionmaker[Sess
 
 
 @pytest.mark.postgres
-def test_applying_the_same_groups_again_changes_nothing_on_postgres(pg_url: str) -> None:
-    schema.upgrade(pg_url)
-    factory = open_store(pg_url)
-    try:
-        check_idempotent(factory)
-    finally:
-        factory.kw["bind"].dispose()
+def test_applying_the_same_groups_again_changes_nothing_on_postgres(pg_store: sessionmaker[Session]) -> None:
+    check_idempotent(pg_store)
 
 
 def test_a_missing_field_is_named_and_nothing_is_written(store: sessionmaker[Session]) -> None:
