@@ -12,6 +12,7 @@ from datetime import date
 from typing import Any
 
 from sqlalchemy import select, update
+from sqlalchemy.orm import Session
 
 from adapters.core.models import Atena, Fuka, FukaKibetsu, Shikaku, TokuchoIrai, TokuchoTaisho, Transfer
 from adapters.core.models.fuka import TOKUCHO
@@ -23,19 +24,25 @@ NENDO, SEED, PEOPLE = 2026, 37, 200
 MONTH = "202611"
 
 
+def tokucho_fuka(s: Session, nendo: int) -> tuple[dict[str, dict[int, int]], dict[str, str]]:
+    """The 特別徴収 賦課 of the 年度: 宛名番号 → 期 → amount, and 宛名番号 → 被保険者番号."""
+    kibetsu: dict[str, dict[int, int]] = {}
+    hiho_of: dict[str, str] = {}
+    for atena, hiho, ki, amount in s.execute(
+            select(Fuka.atena_no, Fuka.hihokensha_no, FukaKibetsu.ki, FukaKibetsu.amount)
+            .join(FukaKibetsu, FukaKibetsu.fuka_id == Fuka.id)
+            .where(Fuka.nendo == nendo, Fuka.choshu_kubun == TOKUCHO)):
+        kibetsu.setdefault(atena, {})[ki] = amount
+        hiho_of[atena] = hiho
+    return kibetsu, hiho_of
+
+
 def setup(home: Home) -> dict[str, Any]:
     """Yearly 対象者 matched, 依頼 of 期4–6 sent for all but one; then the month's changes."""
     population.load(home.bridge.sessions, home.bridge.mynumber, people=PEOPLE, seed=SEED, nendo=NENDO)
     with home.bridge.sessions.begin() as s:
         people = taisho.pensioners(s, NENDO, seed=SEED)
-        kibetsu: dict[str, dict[int, int]] = {}
-        hiho_of: dict[str, str] = {}
-        for atena, hiho, ki, amount in s.execute(
-                select(Fuka.atena_no, Fuka.hihokensha_no, FukaKibetsu.ki, FukaKibetsu.amount)
-                .join(FukaKibetsu, FukaKibetsu.fuka_id == Fuka.id)
-                .where(Fuka.nendo == NENDO, Fuka.choshu_kubun == TOKUCHO)):
-            kibetsu.setdefault(atena, {})[ki] = amount
-            hiho_of[atena] = hiho
+        kibetsu, hiho_of = tokucho_fuka(s, NENDO)
         people = [p for p in people if p.atena_no in kibetsu and kibetsu[p.atena_no][5] == kibetsu[p.atena_no][6]]
         dead, moved = (next(p for p in people if p.person.gimusha_code == g) for g in ("001", "002"))
         kouho = next(p for p in people if p.person.gimusha_code == "001" and p is not dead)

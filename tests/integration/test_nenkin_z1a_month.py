@@ -15,13 +15,13 @@ from typing import Any
 
 from sqlalchemy import func, select, update
 
-from adapters.core.models import Fuka, FukaKibetsu, Shikaku, TokuchoIrai, TokuchoKekka, TokuchoTaisho, Transfer
-from adapters.core.models.fuka import TOKUCHO
+from adapters.core.models import Shikaku, TokuchoIrai, TokuchoKekka, TokuchoTaisho, Transfer
 from adapters.core.models.tokucho import JushochiTokurei, TokuchoTsuchi
 from fixtures import population
 from fixtures.nenkin import keiyu, taisho, z1a
 from tests.harness import Home, wait_until
 from tests.integration.test_nenkin_load import deliver, settled
+from tests.integration.test_nenkin_z1a import tokucho_fuka
 
 NENDO, SEED, PEOPLE = 2026, 41, 160
 MONTH = "202605"
@@ -32,14 +32,7 @@ def setup(home: Home) -> dict[str, Any]:
     """Five 特別徴収 persons of 義務者 001, each given what makes one notice."""
     population.load(home.bridge.sessions, home.bridge.mynumber, people=PEOPLE, seed=SEED, nendo=NENDO)
     with home.bridge.sessions.begin() as s:
-        kibetsu: dict[str, dict[int, int]] = {}
-        hiho_of: dict[str, str] = {}
-        for atena, hiho, ki, amount in s.execute(
-                select(Fuka.atena_no, Fuka.hihokensha_no, FukaKibetsu.ki, FukaKibetsu.amount)
-                .join(FukaKibetsu, FukaKibetsu.fuka_id == Fuka.id)
-                .where(Fuka.nendo == NENDO, Fuka.choshu_kubun == TOKUCHO)):
-            kibetsu.setdefault(atena, {})[ki] = amount
-            hiho_of[atena] = hiho
+        kibetsu, hiho_of = tokucho_fuka(s, NENDO)
         people = [p for p in taisho.pensioners(s, NENDO, seed=SEED) if p.person.gimusha_code == "001"
                   and p.atena_no in kibetsu and kibetsu[p.atena_no][2] == kibetsu[p.atena_no][3]]
         kouho, dead, kari, gaito, kaijo = people[:5]
