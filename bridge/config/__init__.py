@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from adapters.core.identifiers import InvalidIdentifier, validate_hokensha_no
+from bridge.config.chukan import ChukanConfig, chukan_config
 from bridge.config.nenkin import NenkinCalendar, nenkin_calendar
 from bridge.config.partners import PartnerConfig, SftpChannel, partners
 from bridge.config.reader import ConfigError, Reader, config_file, each, read_files
@@ -112,6 +113,7 @@ class Config:
     partners: dict[str, PartnerConfig]
     flows: dict[str, FlowConfig]
     nenkin: NenkinCalendar  # the 年金特徴 calendar (nenkin.toml)
+    chukan: ChukanConfig  # the 中間サーバー and the permission list (chukan.toml, permissions.csv)
 
     def route(self, name: str) -> RouteConfig:
         try:
@@ -150,6 +152,7 @@ def load(config_dir: Path | None = None) -> Config:
     flows = _flows(r, raw.get("flows.toml", {}), routes, partner_map)
     nenkin = (nenkin_calendar(r, raw["nenkin.toml"], {f.name: f.direction for f in flows.values()})
               if "nenkin.toml" in raw else NenkinCalendar({}, ()))  # a missing file is reported already
+    chukan = chukan_config(r, raw.get("chukan.toml", {}))
     config = Config(
         config_dir=config_dir,
         var=var,
@@ -169,6 +172,7 @@ def load(config_dir: Path | None = None) -> Config:
         partners=partner_map,
         flows=flows,
         nenkin=nenkin,
+        chukan=chukan,
     )
     r.check(config.store_url != config.custody_url, "bridge.toml", "custody.url",
             "must differ from store.url (the custody log is a separate database)")

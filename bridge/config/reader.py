@@ -12,7 +12,7 @@ from typing import Any, TypeVar
 
 T = TypeVar("T")
 
-FILES = ("bridge.toml", "routes.toml", "partners.toml", "flows.toml", "nenkin.toml")
+FILES = ("bridge.toml", "routes.toml", "partners.toml", "flows.toml", "nenkin.toml", "chukan.toml")
 ENV_REF = re.compile(r"\$\{([A-Z][A-Z0-9_]*)\}")
 
 
