@@ -8,7 +8,22 @@ from typing import Annotated
 import typer
 
 from bridge import logs
-from bridge.commands import custody, dead, fixtures, handovers, nenkin, ops, quarantine, runtime, setup
+from bridge.commands import (
+    approvals,
+    chukan,
+    custody,
+    dead,
+    fixtures,
+    handovers,
+    nenkin,
+    ops,
+    quarantine,
+    queries,
+    records,
+    retention,
+    runtime,
+    setup,
+)
 from bridge.context import State
 
 app = typer.Typer(help="kaigo-bridge: the 介護保険 integration hub.", no_args_is_help=True,
@@ -24,5 +39,6 @@ def main(ctx: typer.Context,
     ctx.obj = State(config)
 
 
-for module in (setup, runtime, ops, dead, quarantine, custody, handovers, fixtures, nenkin):
+for module in (setup, runtime, ops, dead, quarantine, custody, handovers, fixtures, nenkin, chukan, queries, approvals,
+               records, retention):
     module.register(app)
