@@ -64,6 +64,11 @@ class Atena(Base):
     nenkin_code: Mapped[str | None] = mapped_column(String(4))  # 年金コード
     kojin_bango_enc: Mapped[bytes | None]  # 個人番号, AES-256-GCM (see mynumber.py)
     kojin_bango_index: Mapped[str | None] = mapped_column(String(64), unique=True)  # blind index
+    # 団体内統合宛名番号: how the 中間サーバー knows the person (through the 団体内統合宛名機能);
+    # None until the 統合宛名 is assigned. Never 個人番号.
+    togo_atena_no: Mapped[str | None] = mapped_column(String(15), unique=True)
+    # 転入前住所地の機関コード: the municipality a 転入者 came from (whom the income query asks).
+    zenjusho_kikan_code: Mapped[str | None] = mapped_column(String(16))
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
     def __repr__(self) -> str:  # names and numbers stay out of logs
