@@ -7,6 +7,7 @@ Runtime tables (the bridge's own): outbox, inbox, transfer, change_journal, cust
 quarantine; what the 国保連 was sent of 受給者異動 (kokuho_ido, kokuho_ido_file) and the 突合結果
 it returned (totsugo_kekka).
 特別徴収 with the 年金保険者 (tokucho_taisho, tokucho_irai, tokucho_kekka) and 収納 (shuno).
+情報照会 through the 中間サーバー (shokai) and the income applied for 賦課 (shotoku).
 """
 
 from adapters.core.models.atena import Atena, Shikaku
@@ -19,6 +20,7 @@ from adapters.core.models.kyufu import KyufuJisseki, KyufuMeisai, KyufuShukei
 from adapters.core.models.nintei import Nintei
 from adapters.core.models.quarantine import Quarantine
 from adapters.core.models.runtime import ChangeJournal, CustodyPending, Inbox, Outbox, Transfer
+from adapters.core.models.shokai import Shokai, Shotoku
 from adapters.core.models.tokucho import Shuno, TokuchoIrai, TokuchoKekka, TokuchoTaisho
 from adapters.core.models.totsugo import TotsugoKekka
 
@@ -47,6 +49,8 @@ __all__ = [
     "Quarantine",
     "Shikaku",
     "ShikyuGendogaku",
+    "Shokai",
+    "Shotoku",
     "Shuno",
     "TokuchoIrai",
     "TokuchoKekka",
