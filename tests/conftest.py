@@ -21,8 +21,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
+from adapters.chukan.client import ChukanClient
 from adapters.core import schema
 from adapters.core.store import open_store
+from fixtures.chukan.sim import ChukanSim, Pki, make_pki
 from fixtures.services import PostgresServer, RabbitNode, SshdServer
 from fixtures.services.sshd import SftpTree
 
@@ -142,3 +144,29 @@ def store(tmp_path: Path) -> Iterator[sessionmaker[Session]]:
     factory = open_store(url)
     yield factory
     factory.kw["bind"].dispose()
+
+
+# --- the 中間サーバー simulator (issue 6) --------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def chukan_pki(tmp_path_factory: pytest.TempPathFactory) -> Pki:
+    """A test CA with server and client certificates (EC keys: made in milliseconds)."""
+    return make_pki(tmp_path_factory.mktemp("chukan-pki"))
+
+
+@pytest.fixture
+def chukan_sim(chukan_pki: Pki) -> Iterator[ChukanSim]:
+    """A fresh simulated 中間サーバー over TLS (client certificate required) for one test."""
+    with ChukanSim(chukan_pki) as sim:
+        yield sim
+        sim.wait_idle(10.0)  # a slow answer still sleeping finishes before the port closes
+
+
+@pytest.fixture
+def chukan_client(chukan_sim: ChukanSim, chukan_pki: Pki) -> Iterator[ChukanClient]:
+    """A ChukanClient to ``chukan_sim``: 1.0 s timeout, 3 attempts."""
+    client = ChukanClient(chukan_sim.url, ca_file=chukan_pki.ca_cert, cert_file=chukan_pki.client_cert,
+                          key_file=chukan_pki.client_key, timeout=1.0, attempts=3)
+    yield client
+    client.close()

@@ -1,0 +1,197 @@
+"""The 中間サーバー client: zeep over HTTPS with a client certificate, short retries that resend the
+SAME idempotency key, and errors that never carry a value.
+
+One place decides where each function group lives: ``PORTS`` (base URL + "/dbm" …).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Callable, Sequence
+from datetime import date
+from functools import cache
+from pathlib import Path
+from typing import Any, TypeVar
+
+import requests
+import zeep
+from lxml import etree
+from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential
+from zeep.exceptions import Fault, TransportError, XMLParseError, XMLSyntaxError
+from zeep.wsdl import Document
+
+from adapters.chukan import soap
+from adapters.chukan.errors import ChukanFault, ChukanProtocolError, ChukanUnavailable
+from adapters.chukan.messages import (
+    Ack,
+    ExchangeRecord,
+    Item,
+    ProvisionRequest,
+    Query,
+    QueryResult,
+    Replica,
+    ReplicaKey,
+)
+from adapters.chukan.transport import ChukanTransport, Transient
+from fixtures.chukan import WSDL
+
+NS = "urn:kaigo-bridge:chukan:v1"
+# function group -> (binding in chukan.wsdl, path under the base URL)
+PORTS = {"dbm": "DbmBinding", "ski": "SkiBinding", "tky": "TkyBinding", "tkm": "TkmBinding"}
+KEY = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+USER = re.compile(r"[0-9A-Za-z_.\-]{1,20}")
+MAX_RETRY_WAIT = 2.0  # seconds: the queue, not this client, waits out a long outage
+
+# zeep logs whole envelopes (item values) at DEBUG from these loggers; ours never emits a body,
+# and a DEBUG logging setup must not switch zeep's on either.
+for _name in ("zeep.transports", "zeep.wsdl.bindings", "zeep.xsd", "zeep"):
+    logging.getLogger(_name).setLevel(logging.WARNING)
+
+T = TypeVar("T")
+
+
+def _settings() -> zeep.Settings:
+    return zeep.Settings(strict=True, forbid_dtd=True, forbid_entities=True, forbid_external=True,
+                         xml_huge_tree=False)
+
+
+@cache
+def _document() -> Document:
+    """chukan.wsdl parsed once per process, from disk only."""
+    loader = ChukanTransport(requests.Session(), timeout=1.0)
+    return Document(str(WSDL), loader, settings=_settings())  # type: ignore[arg-type]  # zeep's hint is wrong
+
+
+class ChukanClient:
+    def __init__(self, url: str, *, ca_file: Path, cert_file: Path | None, key_file: Path | None,
+                 timeout: float, attempts: int) -> None:
+        if attempts < 1:
+            raise ValueError(f"attempts must be at least 1, got {attempts}")
+        if timeout <= 0:
+            raise ValueError(f"timeout must be positive, got {timeout}")
+        if (cert_file is None) != (key_file is None):
+            raise ValueError("give cert_file and key_file together, or neither")
+        self.attempts = attempts
+        self._session = requests.Session()
+        # trust_env off: REQUESTS_CA_BUNDLE / proxy variables would otherwise override the CA
+        # and the route given here (requests lets the environment win over session.verify)
+        self._session.trust_env = False
+        self._session.verify = str(ca_file)
+        if cert_file is not None and key_file is not None:
+            self._session.cert = (str(cert_file), str(key_file))
+        self._transport = ChukanTransport(self._session, timeout)
+        self._zeep = zeep.Client(_document(), transport=self._transport, settings=_settings())
+        base = url.rstrip("/")
+        self._services = {path: self._zeep.create_service(f"{{{NS}}}{binding}", f"{base}/{path}")
+                          for path, binding in PORTS.items()}
+
+    # --- measurement ------------------------------------------------------------------------
+    @property
+    def wait_seconds(self) -> float:
+        """Seconds spent inside HTTP calls (waiting on the service), all calls so far."""
+        return self._transport.wait_seconds
+
+    @property
+    def http_calls(self) -> int:
+        return self._transport.calls
+
+    def close(self) -> None:
+        self._session.close()
+
+    def __enter__(self) -> ChukanClient:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+    # --- DBM 副本登録 -------------------------------------------------------------------------
+    def register(self, replicas: Sequence[Replica], *, key: str, by: str) -> Ack:
+        return soap.ack_in(self._call("dbm", "RegisterReplica", key, by,
+                                      Replica=[soap.replica_out(r, "RegisterReplica") for r in replicas]))
+
+    def replace(self, replicas: Sequence[Replica], *, key: str, by: str) -> Ack:
+        return soap.ack_in(self._call("dbm", "ReplaceReplica", key, by,
+                                      Replica=[soap.replica_out(r, "ReplaceReplica") for r in replicas]))
+
+    def delete(self, keys: Sequence[ReplicaKey], *, key: str, by: str) -> Ack:
+        return soap.ack_in(self._call("dbm", "DeleteReplica", key, by,
+                                      ReplicaKey=[soap.key_out(k) for k in keys]))
+
+    # --- SKI 情報照会 -------------------------------------------------------------------------
+    def submit_query(self, query: Query, *, key: str, by: str) -> Ack:
+        return soap.ack_in(self._call("ski", "SubmitQuery", key, by, **soap.query_out(query)))
+
+    def query_status(self, query_id: str, *, key: str, by: str) -> str:
+        return str(self._call("ski", "GetQueryStatus", key, by, QueryId=query_id).Status)
+
+    def query_result(self, query_id: str, *, key: str, by: str) -> QueryResult:
+        return soap.result_in(self._call("ski", "GetQueryResult", key, by, QueryId=query_id))
+
+    # --- TKY 情報提供 -------------------------------------------------------------------------
+    def list_provisions(self, *, key: str, by: str, togo_atena_no: str | None = None) -> list[ProvisionRequest]:
+        fields = {} if togo_atena_no is None else {"TogoAtenaNo": togo_atena_no}
+        return soap.provisions_in(self._call("tky", "ListProvisionRequests", key, by, **fields))
+
+    def answer_provision(self, request_id: str, version: str, items: Sequence[Item], *, key: str, by: str) -> Ack:
+        return soap.ack_in(self._call("tky", "AnswerProvision", key, by, ProvisionRequestId=request_id,
+                                      LayoutVersion=version, Item=soap.items_out(items, "AnswerProvision")))
+
+    def refuse_provision(self, request_id: str, reason: str, *, key: str, by: str) -> Ack:
+        return soap.ack_in(self._call("tky", "RefuseProvision", key, by, ProvisionRequestId=request_id,
+                                      RefusalReason=reason))
+
+    # --- TKM 情報提供等記録 --------------------------------------------------------------------
+    def records(self, togo_atena_no: str, start: date, end: date, *, key: str, by: str) -> list[ExchangeRecord]:
+        return soap.records_in(self._call("tkm", "GetRecords", key, by, TogoAtenaNo=togo_atena_no,
+                                          StartDate=soap.date8(start), EndDate=soap.date8(end)))
+
+    # --- one call ---------------------------------------------------------------------------
+    def _call(self, port: str, op: str, key: str, by: str, **fields: Any) -> Any:
+        if not isinstance(key, str) or not KEY.fullmatch(key):
+            raise ValueError(f"中間サーバー {op}: key must be a lower-case UUID")
+        if not isinstance(by, str) or not USER.fullmatch(by):
+            raise ValueError(f"中間サーバー {op}: by must be an operator id (1-20 of A-Z a-z 0-9 _ . -)")
+        method: Callable[..., Any] = getattr(self._services[port], op)
+        retrying = Retrying(
+            retry=retry_if_exception_type(Transient), stop=stop_after_attempt(self.attempts),
+            wait=_wait, reraise=True)
+        try:
+            # every attempt sends the SAME key: the service answers a resend as a replay
+            return retrying(self._once, method, op, IdempotencyKey=key, RequestedBy=by, **fields)
+        except Transient as failed:
+            raise ChukanUnavailable(op, failed.reason, attempts=self.attempts, key=key) from None
+
+    @staticmethod
+    def _once(method: Callable[..., T], op: str, **fields: Any) -> T:
+        try:
+            return method(**fields)
+        except Fault as fault:
+            raise ChukanFault(op, _fault_code(fault), key=fields.get("IdempotencyKey")) from None
+        except TransportError as failed:
+            # a 5xx answered with XML that is not a fault: zeep says TransportError
+            if failed.status_code in (500, 502, 503, 504):
+                raise Transient(f"HTTP {failed.status_code}") from None
+            raise ChukanProtocolError(f"中間サーバー {op}: HTTP {failed.status_code} with no SOAP answer",
+                                      operation=op) from None
+        except (XMLSyntaxError, XMLParseError, etree.XMLSyntaxError):
+            raise ChukanProtocolError(f"中間サーバー {op}: the answer is not the XML chukan.wsdl promises",
+                                      operation=op) from None
+
+
+def _wait(state: RetryCallState) -> float:
+    """A small exponential backoff, or the service's Retry-After (capped) when it gave one."""
+    backoff = wait_exponential(multiplier=0.05, max=MAX_RETRY_WAIT)(state)
+    failed = state.outcome.exception() if state.outcome is not None else None
+    if isinstance(failed, Transient) and failed.retry_after is not None:
+        return min(max(backoff, failed.retry_after), MAX_RETRY_WAIT)
+    return backoff
+
+
+def _fault_code(fault: Fault) -> str:
+    detail = fault.detail
+    if detail is not None:
+        code = detail.findtext(f".//{{{NS}}}Code")
+        if code and re.fullmatch(r"[A-Z]{3}[0-9]{4}", code):
+            return code
+    return "UNKNOWN"
