@@ -1,8 +1,10 @@
 """The layout model: one `Field` type, record kinds, and the layout that frames them.
 
-A field is located by a fixed byte range (`span`), a CSV column, or an XPath relative to its
-record element. A field may carry more than one locator, so the same field definitions can frame a
-CSV file and its XML twin; the layout says which framings it supports.
+A field is located by a fixed byte range (`span`), a CSV column, an XPath relative to its
+record element, or an item number (`item`: the 項目番号 of a 中間サーバー data set, whose items travel
+as numbered values, mappings/standard_layout.py). A field may carry more than one locator, so the
+same field definitions can frame a CSV file and its XML twin; the layout says which framings it
+supports.
 """
 
 from __future__ import annotations
@@ -46,7 +48,12 @@ class XPath:
     path: str  # relative to the record element: "name", "a/b", "@attr", "a/@attr"
 
 
-Locator = ByteRange | Column | XPath
+@dataclass(frozen=True)
+class ItemNo:
+    no: str  # 項目番号 within a data set, 1-4 digits as the 中間サーバー XSD has it
+
+
+Locator = ByteRange | Column | XPath | ItemNo
 
 
 @dataclass(frozen=True, eq=False)
@@ -60,12 +67,13 @@ class Field:
     span: ByteRange | None = None
     column: Column | None = None
     xpath: XPath | None = None
+    item: ItemNo | None = None
     params: Mapping[str, Any] = field(default_factory=dict)
     encoding: str | None = None  # fixed-length only: this field's own codec (None: the layout's)
 
     @property
     def locator(self) -> Locator:
-        loc = self.span or self.column or self.xpath
+        loc = self.span or self.column or self.xpath or self.item
         assert loc is not None, f"field {self.name} has no locator"
         return loc
 

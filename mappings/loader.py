@@ -265,6 +265,13 @@ def _field(fd: Any, j: int, where: str, encoding: str, fixed: bool, default_xpat
                  span=span, column=column, xpath=xpath, params=params, encoding=field_encoding)
 
 
+def build_field(table: Mapping[str, Any], where: str, encoding: str, problems: list[str]) -> Field | None:
+    """One field of a layout that frames by none of byte span / column / xpath (the caller adds its
+    own locator, e.g. an item number): the field keys and converter params as in any layout file,
+    every problem appended to `problems` prefixed with `where`. None when the field cannot be built."""
+    return _field(dict(table), 0, where, encoding, False, None, problems)
+
+
 def field_pad(encoding: str) -> str:
     """The character a padded field of `encoding` is filled with: the ASCII space, or the
     full-width space where the encoding has no ASCII (jis_x0208_raw)."""

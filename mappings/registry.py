@@ -8,6 +8,9 @@ from mappings.layout import Layout
 from mappings.loader import FILE_NAME, load_layout
 
 LAYOUTS_DIR = Path(__file__).resolve().parent / "layouts"
+# Folders of layouts in another form: chukan/ holds データ標準レイアウト (numbered items of data sets,
+# no record framing), loaded by mappings/standard_layout.py.
+OTHER_FORMS = frozenset({"chukan"})
 
 
 def _version_key(version: str) -> tuple[int, ...]:
@@ -29,6 +32,8 @@ class LayoutRegistry:
         return sorted(found, key=_version_key)
 
     def get(self, partner: str, name: str, version: str | int | None = None) -> Layout:
+        if partner in OTHER_FORMS:
+            raise LookupError(f"{partner}/ holds layouts of another form (mappings/standard_layout.py)")
         if version is None:
             versions = self.versions(partner, name)
             if not versions:
@@ -49,7 +54,7 @@ class LayoutRegistry:
         out = []
         for path in self.root.glob("*/*.toml"):
             m = FILE_NAME.fullmatch(path.name)
-            if m:
+            if m and path.parent.name not in OTHER_FORMS:
                 out.append((path.parent.name, m["name"], m["version"]))
         return sorted(out, key=lambda t: (t[0], t[1], _version_key(t[2])))
 

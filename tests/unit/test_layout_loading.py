@@ -185,7 +185,7 @@ def test_every_shipped_layout_loads() -> None:
     for partner, name, version in found:
         layout = layouts.get(partner, name, version)
         assert layout.source and layout.version == version
-    assert len(list(LAYOUTS_DIR.glob("*/*.toml"))) == len(found)
+    assert len([p for p in LAYOUTS_DIR.glob("*/*.toml") if p.parent.name != "chukan"]) == len(found)
 
 
 HOKENRYO = ["notice_no", "nendo", "atena_no", "hihokensha_no", "postal_code", "address", "name_kanji",
