@@ -8,10 +8,13 @@ quarantine; what the 国保連 was sent of 受給者異動 (kokuho_ido, kokuho_i
 it returned (totsugo_kekka).
 特別徴収 with the 年金保険者 (tokucho_taisho, tokucho_irai, tokucho_kekka) and 収納 (shuno).
 情報照会 through the 中間サーバー (shokai) and the income applied for 賦課 (shotoku).
+The 情報提供等記録 (teikyo_kiroku), provision requests seen (chukan_provision) and their approvals
+(chukan_approval).
 """
 
 from adapters.core.models.atena import Atena, Shikaku
 from adapters.core.models.base import NAMING_CONVENTION, Base, UtcDateTime, utcnow
+from adapters.core.models.chukan import ChukanApproval, ChukanProvision, TeikyoKiroku
 from adapters.core.models.fuka import FUTSUCHO, TOKUCHO, Fuka, FukaKibetsu
 from adapters.core.models.handover import Handover
 from adapters.core.models.jukyusha import FutanGendogaku, FutanWariai, KyotakuKeikaku, ShikyuGendogaku
@@ -31,6 +34,8 @@ __all__ = [
     "Atena",
     "Base",
     "ChangeJournal",
+    "ChukanApproval",
+    "ChukanProvision",
     "CustodyPending",
     "Fuka",
     "FukaKibetsu",
@@ -52,6 +57,7 @@ __all__ = [
     "Shokai",
     "Shotoku",
     "Shuno",
+    "TeikyoKiroku",
     "TokuchoIrai",
     "TokuchoKekka",
     "TokuchoTaisho",
