@@ -1,6 +1,7 @@
-"""zeep's HTTP transport for the 中間サーバー: every request checked against chukan.xsd before it
-leaves, a (connect, read) timeout on every call, transient failures told apart from SOAP faults,
-and the seconds spent waiting on the service counted.
+"""zeep's HTTP transport for the 中間サーバー: every request checked against chukan.xsd (and for
+anything shaped like a 個人番号) before it leaves, a (connect, read) timeout on every call,
+transient failures told apart from SOAP faults, and the seconds spent waiting on the service
+counted.
 
 zeep's own Transport.post logs whole bodies at DEBUG; this one logs nothing of a body.
 """
@@ -17,7 +18,9 @@ from zeep.transports import Transport
 from zeep.wsdl.utils import etree_to_string
 
 from adapters.chukan.errors import ChukanRequestInvalid
+from adapters.core.identifiers import is_valid_kojin_bango
 from fixtures.chukan import XSD
+from queues.redact import SHAPE
 
 SOAP_ENV = "http://schemas.xmlsoap.org/soap/envelope/"
 RETRY_STATUSES = frozenset({500, 502, 503, 504})
@@ -78,13 +81,30 @@ def check(envelope: etree._Element) -> None:
         raise ChukanRequestInvalid("a SOAP body with one request element", operation="?")
     element = body[0]
     op = etree.QName(element).localname.removesuffix("Request")
+    standalone = etree.ElementTree(etree.fromstring(etree.tostring(element), _PARSER))
     with _SCHEMA_LOCK:
-        if _SCHEMA.validate(etree.ElementTree(etree.fromstring(etree.tostring(element), _PARSER))):
-            return
+        valid = _SCHEMA.validate(standalone)
         error = _SCHEMA.error_log.last_error
         # path and rule only: lxml's message quotes the refused value
         where = f"{error.path}: {error.type_name}" if error is not None else "unknown"
-    raise ChukanRequestInvalid(f"中間サーバー {op}: request refused by chukan.xsd at {where}", operation=op)
+    if not valid:
+        raise ChukanRequestInvalid(f"中間サーバー {op}: request refused by chukan.xsd at {where}", operation=op)
+    for node in standalone.iter(*_FREE_TEXT):
+        if node.text and _carries_kojin_bango(node.text):
+            raise ChukanRequestInvalid(f"中間サーバー {op}: {standalone.getpath(node)} holds what looks like a "
+                                       "個人番号; the 中間サーバー never gets one", operation=op)
+
+
+# Elements whose pattern lets 12 digits through and whose text is ours. Idempotency keys (a UUID
+# can hold 4-4-4 digits by chance) and the server's own ids (QueryId, …: echoed back) are left out.
+_FREE_TEXT = tuple(f"{{urn:kaigo-bridge:chukan:v1}}{name}" for name in ("Value", "DepartmentCode", "UserId",
+                                                                         "RequestedBy"))
+_WIDE = str.maketrans("０１２３４５６７８９", "0123456789", "- ")
+
+
+def _carries_kojin_bango(text: str) -> bool:
+    """A 12-digit run (perhaps 4-4-4, perhaps full-width) whose check digit is a 個人番号's."""
+    return any(is_valid_kojin_bango(m.group().translate(_WIDE)) for m in SHAPE.finditer(text))
 
 
 def _is_fault(response: requests.Response) -> bool:
