@@ -9,13 +9,14 @@ it returned (totsugo_kekka).
 特別徴収 with the 年金保険者 (tokucho_taisho, tokucho_irai, tokucho_kekka) and 収納 (shuno).
 情報照会 through the 中間サーバー (shokai) and the income applied for 賦課 (shotoku).
 The 情報提供等記録 (teikyo_kiroku), provision requests seen (chukan_provision) and their approvals
-(chukan_approval).
+(chukan_approval). The 副本 the 中間サーバー holds (fukuhon_state).
 """
 
 from adapters.core.models.atena import Atena, Shikaku
 from adapters.core.models.base import NAMING_CONVENTION, Base, UtcDateTime, utcnow
 from adapters.core.models.chukan import ChukanApproval, ChukanProvision, TeikyoKiroku
 from adapters.core.models.fuka import FUTSUCHO, TOKUCHO, Fuka, FukaKibetsu
+from adapters.core.models.fukuhon import FukuhonState
 from adapters.core.models.handover import Handover
 from adapters.core.models.jukyusha import FutanGendogaku, FutanWariai, KyotakuKeikaku, ShikyuGendogaku
 from adapters.core.models.kokuho_ido import KokuhoIdo, KokuhoIdoFile
@@ -39,6 +40,7 @@ __all__ = [
     "CustodyPending",
     "Fuka",
     "FukaKibetsu",
+    "FukuhonState",
     "FutanGendogaku",
     "FutanWariai",
     "Handover",
