@@ -178,10 +178,18 @@ def _build(data: dict[str, Any], path: Path, problems: list[str]) -> StandardLay
     layout_id = f"chukan/{name}-v{version}"
     datasets = [d for i, t in enumerate(raw) if (d := _dataset(t, i, layout_id, problems)) is not None]
     seen: set[str] = set()
+    numbers: dict[tuple[str, str], str] = {}  # (TM, 項目番号) -> data set
     for d in datasets:
         if d.code in seen:
             problems.append(f"data set {d.code}: defined twice")
         seen.add(d.code)
+        # a provision answer carries the TM's items without their data set: numbers unique per TM
+        for f in d.items:
+            assert f.item is not None
+            other = numbers.setdefault((d.tm, f.item.no), d.code)
+            if other != d.code:
+                problems.append(f"data set {d.code}: item {f.item.no}: number also used by data set {other} "
+                                f"of {d.tm} (item numbers are unique within a 特定個人情報名)")
     if problems:
         return None
     assert isinstance(name, str) and isinstance(version, str) and isinstance(valid_from, dt.date)

@@ -61,7 +61,7 @@ def test_shipped_versions_load_and_differ_by_one_item() -> None:
         "0202": "TM00000000000101", "0300": "TM00000000000102", "0400": "TM00000000000102",
     }
     assert v2.dataset("0201").sources - v1.dataset("0201").sources == {"gendo_tani"}
-    assert v2.dataset("0201").items[-1].item == ItemNo("7")
+    assert v2.dataset("0201").items[-1].item == ItemNo("27")
     for d1 in v1.datasets:
         if d1.code != "0201":
             assert d1.sources == v2.dataset(d1.code).sources
@@ -90,8 +90,8 @@ def test_render_value_or_reason() -> None:
     ds = load_standard_layout(CHUKAN_DIR / "kaigo-fukuhon-v1.toml").dataset("0202")
     items = ds.render({"hihokensha_no": "0000012345", "wariai": 2, "valid_from": dt.date(2026, 8, 1),
                        "valid_to": dt.date(2027, 7, 31)})
-    assert items == (RenderedItem("1", "0000012345", None), RenderedItem("2", "2", None),
-                     RenderedItem("3", "20260801", None), RenderedItem("4", "20270731", None))
+    assert items == (RenderedItem("31", "0000012345", None), RenderedItem("32", "2", None),
+                     RenderedItem("33", "20260801", None), RenderedItem("34", "20270731", None))
 
 
 def test_absent_value_takes_item_or_dataset_reason(tmp_path: Path) -> None:
@@ -164,3 +164,13 @@ def test_every_shipped_standard_layout_loads() -> None:
     for path in paths:
         layout = load_standard_layout(path)
         assert layout.source and path.name == f"{layout.name}-v{layout.version}.toml"
+
+
+def test_item_numbers_unique_within_a_tm(tmp_path: Path) -> None:
+    text = GOOD.format(version="1", valid_from="2026-04-01")
+    second = text[text.index("[[datasets]]"):].replace('code = "0101"', 'code = "0102"')
+    found = problems(tmp_path, text + second)
+    assert any("data set 0102: item 1: number also used by data set 0101 of TM00000000000101" in p
+               for p in found), found
+    other_tm = second.replace('tm = "TM00000000000101"', 'tm = "TM00000000000102"')
+    assert load_standard_layout(write(tmp_path, text + other_tm)).dataset("0102").tm == "TM00000000000102"
