@@ -4,8 +4,12 @@ without a certificate from our CA; an idempotency key answers a resend as a repl
 
 from __future__ import annotations
 
+import signal
+import subprocess
+import sys
 import uuid
 from datetime import date, datetime
+from pathlib import Path
 
 import pytest
 import requests
@@ -280,3 +284,25 @@ def test_client_checks_key_and_operator(chukan_client: ChukanClient, k: str, by:
 def _client(sim: ChukanSim, pki: Pki) -> ChukanClient:
     return ChukanClient(sim.url, ca_file=pki.ca_cert, cert_file=pki.client_cert, key_file=pki.client_key,
                         timeout=1.0, attempts=3)
+
+
+def test_sim_runs_as_its_own_process(tmp_path: Path) -> None:
+    """``python -m fixtures.chukan.sim``: certificates in --dir, the URL on stdout, SIGTERM stops it."""
+    process = subprocess.Popen([sys.executable, "-m", "fixtures.chukan.sim", "--port", "0", "--dir", str(tmp_path)],
+                               stdout=subprocess.PIPE, text=True)
+    try:
+        assert process.stdout is not None
+        url = process.stdout.readline().strip()
+        assert url.startswith("https://127.0.0.1:") and url.endswith("/chukan")
+        client = ChukanClient(url, ca_file=tmp_path / "ca.pem", cert_file=tmp_path / "client.pem",
+                              key_file=tmp_path / "client.key", timeout=5.0, attempts=2)
+        with client:
+            k = key()
+            assert client.register([replica()], key=k, by=BY).count == 1
+            assert client.register([replica()], key=k, by=BY).replayed
+            assert client.submit_query(query(), key=key(), by=BY).query_id
+            assert [r.direction for r in client.records(TOGO, date(2000, 1, 1), date(2100, 1, 1),
+                                                        key=key(), by=BY)] == ["Query"]
+    finally:
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=10) == 0
