@@ -15,15 +15,15 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from adapters.chukan import approvals, provision
 from adapters.chukan.client import ChukanClient
-from adapters.chukan.messages import Item
 from adapters.chukan.permits import Permits
-from adapters.core.models import Atena, CustodyPending, Shikaku
+from adapters.core.models import CustodyPending
 from adapters.core.models.chukan import ChukanApproval, ChukanProvision, TeikyoKiroku
 from adapters.core.mynumber import MyNumberCipher
 from bridge import config as config_module
 from bridge.config.chukan import ChukanConfig
 from fixtures.chukan.sim import ChukanSim
 from fixtures.population import Person, generate, load
+from tests.integration.chukan_items import answer_items as build_items
 
 REPO = Path(__file__).resolve().parents[2]
 CIPHER = MyNumberCipher(bytes(range(32)), bytes(range(50, 82)))
@@ -48,15 +48,6 @@ def chukan(tmp_path_factory: pytest.TempPathFactory) -> ChukanConfig:
 def people(store: sessionmaker[Session]) -> list[Person]:
     load(store, CIPHER, 6, seed=7, nendo=2025)
     return list(generate(6, seed=7, nendo=2025))
-
-
-def build_items(s: Session, tm: str, togo: str) -> tuple[str, tuple[Item, ...]]:
-    """A stand-in for fukuhon.answer_items with its signature: reads the store, as it will."""
-    number = s.scalar(select(Shikaku.hihokensha_no).join(Atena, Atena.atena_no == Shikaku.atena_no)
-                      .where(Atena.togo_atena_no == togo))
-    if number is None:
-        raise LookupError(f"{togo}: no 資格")
-    return "1", (Item("1", number), Item("2", unset="NotCovered"))
 
 
 class Ward:
