@@ -17,7 +17,7 @@ import requests
 from adapters.chukan.client import ChukanClient
 from adapters.chukan.errors import ChukanFault, ChukanRequestInvalid, ChukanUnavailable
 from adapters.chukan.messages import Item, Query, Replica, ReplicaKey
-from fixtures.chukan.sim import ChukanSim, Pki
+from fixtures.chukan.sim import ChukanSim, Pki, SimControl
 
 TM = "TM00000000000101"
 JT = "JT00000000000034"
@@ -103,6 +103,17 @@ def test_query_default_answer_is_the_same_for_the_same_person(chukan_client: Chu
     other = chukan_client.submit_query(query("000000000011111"), key=key(), by=BY)
     assert other.query_id is not None
     assert chukan_client.query_result(other.query_id, key=key(), by=BY).items != results[0].items
+
+
+def test_a_failed_query_stays_failed(chukan_pki: Pki) -> None:
+    with ChukanSim(chukan_pki, query_polls=2) as sim, _client(sim, chukan_pki) as client:
+        ack = client.submit_query(query(), key=key(), by=BY)
+        assert ack.query_id is not None
+        sim.fail_query(ack.query_id)
+        assert [client.query_status(ack.query_id, key=key(), by=BY) for _ in range(3)] == ["Failed"] * 3
+        with pytest.raises(ChukanFault) as failed:
+            client.query_result(ack.query_id, key=key(), by=BY)
+        assert failed.value.code == "SKI0003"
 
 
 def test_unknown_query_is_a_fault(chukan_client: ChukanClient) -> None:
@@ -287,7 +298,8 @@ def _client(sim: ChukanSim, pki: Pki) -> ChukanClient:
 
 
 def test_sim_runs_as_its_own_process(tmp_path: Path) -> None:
-    """``python -m fixtures.chukan.sim``: certificates in --dir, the URL on stdout, SIGTERM stops it."""
+    """``python -m fixtures.chukan.sim``: certificates in --dir, the URL on stdout, steered through
+    its control endpoint (SimControl), SIGTERM stops it."""
     process = subprocess.Popen([sys.executable, "-m", "fixtures.chukan.sim", "--port", "0", "--dir", str(tmp_path)],
                                stdout=subprocess.PIPE, text=True)
     try:
@@ -296,13 +308,24 @@ def test_sim_runs_as_its_own_process(tmp_path: Path) -> None:
         assert url.startswith("https://127.0.0.1:") and url.endswith("/chukan")
         client = ChukanClient(url, ca_file=tmp_path / "ca.pem", cert_file=tmp_path / "client.pem",
                               key_file=tmp_path / "client.key", timeout=5.0, attempts=2)
-        with client:
+        with client, SimControl(url, tmp_path) as control:
             k = key()
-            assert client.register([replica()], key=k, by=BY).count == 1
-            assert client.register([replica()], key=k, by=BY).replayed
+            control.misbehave("RegisterReplica", "drop_after")
+            assert client.register([replica()], key=k, by=BY).replayed  # the resend after the drop
             assert client.submit_query(query(), key=key(), by=BY).query_id
             assert [r.direction for r in client.records(TOGO, date(2000, 1, 1), date(2100, 1, 1),
                                                         key=key(), by=BY)] == ["Query"]
+            held = control.hold_provision(TOGO, OTHER, JT, TM, requested_at=datetime(2026, 11, 2, 9, 0, 0, 120000))
+            assert client.list_provisions(key=key(), by=BY) == [held]
+            control.set_answer(TM, "3", (Item("1", value="5"), Item("2", unset="NotCovered")))
+            ack = client.submit_query(query(), key=key(), by=BY)
+            assert ack.query_id is not None
+            assert client.query_result(ack.query_id, key=key(), by=BY).items == (
+                Item("1", value="5"), Item("2", unset="NotCovered"))
+            stats = control.stats()
+            assert (stats["replicas"], stats["effects"]["RegisterReplica"], stats["queries"]) == (1, 1, 2)
+            with pytest.raises(RuntimeError, match="explode"):
+                control.misbehave("RegisterReplica", "explode")
     finally:
         process.send_signal(signal.SIGTERM)
         assert process.wait(timeout=10) == 0
