@@ -1,0 +1,114 @@
+"""What a 副本 refresh sends: built replicas compared with fukuhon_state, and the payload lines.
+
+Per 統合宛名番号 + TM + data set:
+- built, no state row → register;
+- built, the registered 版 differs → delete the old 版's key and register the new one (the
+  中間サーバー keys a 副本 by 版, so a 版 change is not a replace);
+- built, same 版, another SHA-256 of the items → replace;
+- built, same hash → nothing;
+- not built but registered, for a person looked at (or anyone, on --all) → delete.
+
+A transfer's payload is JSON lines, one change each (items as [no, value, unset]); it lives only
+encrypted in the payload store. ``parse`` reads it back for the chukan-dbm handler.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from adapters.chukan.fukuhon import Built, Slot, items_hash
+from adapters.chukan.messages import Item, Replica, ReplicaKey
+from adapters.core.models import FukuhonState
+
+REGISTER, REPLACE, DELETE = "register", "replace", "delete"
+OPS = (DELETE, REGISTER, REPLACE)  # the order a refresh makes its transfers in
+CHUNK = 500
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    op: str
+    key: ReplicaKey
+    items: tuple[Item, ...] = ()  # none for a delete
+    sha256: str | None = None  # of the items; none for a delete
+
+    @property
+    def slot(self) -> Slot:
+        return (self.key.togo_atena_no, self.key.tm, self.key.dataset)
+
+    def replica(self) -> Replica:
+        return Replica(self.key, self.items)
+
+
+def _states(session: Session, persons: set[str], everyone: bool) -> dict[Slot, FukuhonState]:
+    if everyone:
+        return {(r.togo_atena_no, r.tm, r.dataset): r for r in session.scalars(select(FukuhonState))}
+    found: dict[Slot, FukuhonState] = {}
+    ordered = sorted(persons)
+    for i in range(0, len(ordered), CHUNK):
+        for r in session.scalars(select(FukuhonState).where(FukuhonState.togo_atena_no.in_(ordered[i:i + CHUNK]))):
+            found[(r.togo_atena_no, r.tm, r.dataset)] = r
+    return found
+
+
+def plan(session: Session, built: Built, everyone: bool) -> dict[str, list[Change]]:
+    """The changes that bring the 中間サーバー to ``built``, by operation (each list in slot order)."""
+    states = _states(session, built.persons, everyone)
+    out: dict[str, list[Change]] = {op: [] for op in OPS}
+    for slot in sorted(built.replicas):
+        replica = built.replicas[slot]
+        digest = items_hash(replica.items)
+        state = states.get(slot)
+        if state is None:
+            out[REGISTER].append(Change(REGISTER, replica.key, replica.items, digest))
+        elif state.version != replica.key.version:
+            out[DELETE].append(Change(DELETE, _key(state)))
+            out[REGISTER].append(Change(REGISTER, replica.key, replica.items, digest))
+        elif state.sha256 != digest:
+            out[REPLACE].append(Change(REPLACE, replica.key, replica.items, digest))
+    for slot in sorted(states):
+        if slot not in built.replicas and (everyone or slot[0] in built.persons):
+            out[DELETE].append(Change(DELETE, _key(states[slot])))
+    out[DELETE].sort(key=lambda c: c.slot)
+    return out
+
+
+def _key(state: FukuhonState) -> ReplicaKey:
+    return ReplicaKey(tm=state.tm, dataset=state.dataset, version=state.version, togo_atena_no=state.togo_atena_no)
+
+
+def line(change: Change) -> dict[str, Any]:
+    k = change.key
+    out: dict[str, Any] = {"op": change.op, "tm": k.tm, "dataset": k.dataset, "version": k.version,
+                           "togo": k.togo_atena_no}
+    if change.op != DELETE:
+        out["sha256"] = change.sha256
+        out["items"] = [[i.no, i.value, i.unset] for i in change.items]
+    return out
+
+
+def render(records: Iterable[Mapping[str, Any]]) -> Iterator[bytes]:
+    for record in records:
+        yield json.dumps(record, ensure_ascii=False, separators=(",", ":")).encode() + b"\n"
+
+
+def parse(chunks: Iterable[bytes]) -> list[Change]:
+    """A stored payload back to its changes (one operation per transfer)."""
+    text = b"".join(chunks).decode()
+    changes = []
+    for n, raw in enumerate(text.splitlines(), start=1):
+        d = json.loads(raw)
+        if d.get("op") not in OPS:
+            raise ValueError(f"payload line {n}: unknown operation")
+        key = ReplicaKey(tm=d["tm"], dataset=d["dataset"], version=d["version"], togo_atena_no=d["togo"])
+        items = tuple(Item(no, value=v) if v is not None else Item(no, unset=u) for no, v, u in d.get("items", ()))
+        changes.append(Change(d["op"], key, items, d.get("sha256")))
+    if len({c.op for c in changes}) > 1:
+        raise ValueError("payload mixes operations: one transfer is one DBM call")
+    return changes
