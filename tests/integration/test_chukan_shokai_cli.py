@@ -1,0 +1,91 @@
+"""`kaigo-bridge queries run|poll|list|show|ask` and `retention run` as an operator runs them: the real
+CLI in its own process, a whole installation (tests/harness.py), the TLS simulator as the
+中間サーバー. Every screen is scanned for 個人番号 and result values."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy import select, update
+
+from adapters.core.models import Shokai, Shotoku
+from fixtures import population
+from fixtures.chukan.sim import ChukanSim, Pki
+from tests.harness import Home
+
+PEOPLE, SEED, NENDO = 80, 63, 2026
+TM_NENKIN = "TM00000000000202"
+
+
+@pytest.fixture
+def ward(home: Home, chukan_sim: ChukanSim, chukan_pki: Pki) -> Home:
+    """The installation's chukan.toml pointed at the simulator, with the test CA and client certificate."""
+    tls = home.root / "var" / "chukan"
+    tls.mkdir(parents=True, exist_ok=True)
+    for source, name in ((chukan_pki.ca_cert, "ca.pem"), (chukan_pki.client_cert, "client.pem"),
+                         (chukan_pki.client_key, "client.key")):
+        shutil.copyfile(source, tls / name)
+    home.edit_config("chukan.toml", lambda text: text.replace('url = "https://127.0.0.1:8443/chukan/"',
+                                                              f'url = "{chukan_sim.url}/"'))
+    population.load(home.bridge.sessions, home.bridge.mynumber, PEOPLE, seed=SEED, nendo=NENDO)
+    return home
+
+
+def test_an_operator_runs_polls_lists_shows_asks_and_purges(ward: Home, chukan_sim: ChukanSim) -> None:
+    people = list(population.generate(PEOPLE, SEED, NENDO))
+    movers = [p for p in people if p.hihokensha_kubun == "1" and p.shutoku_jiyu == "01"]
+    screens: list[str] = []
+
+    def cli(*args: str, code: int = 0) -> str:
+        result = ward.cli(*args, check=False)
+        screens.append(result.stdout + result.stderr)
+        assert result.returncode == code, result.stdout + result.stderr
+        return result.stdout
+
+    def cli_json(*args: str) -> Any:
+        return json.loads(cli(*args, "--json"))
+
+    cli("queries", "run", "income", "--by", "op1", "--nendo", str(NENDO))
+    assert chukan_sim.effects["SubmitQuery"] == len(movers)
+    assert cli_json("queries", "poll", "--by", "op2") == {
+        "sent": 0, "waiting": 0, "applied": len(movers), "kept_not_applied": 0, "failed": 0, "unreachable": 0}
+    listed = cli_json("queries", "list")
+    assert sorted(r["atena_no"] for r in listed) == sorted(p.atena_no for p in movers)
+    assert {r["state"] for r in listed} == {"applied"}
+    cli("queries", "list")
+    first = listed[0]["id"]
+    shown = cli_json("queries", "show", str(first))
+    assert re.fullmatch(r"1:●●●, 2:●●●, 3:(●●●|NotCovered)", shown["result_items"])
+    assert shown["shotoku"] == f"年度 {NENDO} (values masked)" and shown["basis"].startswith("番号法第19条第8号")
+    cli("queries", "show", str(first))
+
+    # one refused query: 年金 asked of a municipality, for the 賦課 事務 — refused, recorded, never sent
+    wire_before = len(chukan_sim.wire)
+    refused = cli("queries", "ask", "--atena", movers[0].atena_no, "--tm", TM_NENKIN, "--kikan",
+                  str(movers[0].zenjusho_kikan_code), "--by", "op1", code=1)
+    assert "refused" in refused and len(chukan_sim.wire) == wire_before
+    assert [r["state"] for r in cli_json("queries", "list", "--state", "refused")] == ["refused"]
+
+    # retention: nothing is due yet; once the results are 31 days old, they go
+    assert cli_json("retention", "run", "--by", "op9", "--dry-run")["query_results"] == 0
+    with ward.bridge.sessions.begin() as s:
+        s.execute(update(Shokai).where(Shokai.result_at.is_not(None))
+                  .values(result_at=datetime.now(UTC) - timedelta(days=31)))
+    purged = cli_json("retention", "run", "--by", "op9")
+    assert (purged["query_results"], purged["payloads_deleted"], purged["problems"]) == (len(movers), len(movers), "")
+    assert cli_json("retention", "run", "--by", "op9")["query_results"] == 0
+    assert cli_json("queries", "show", str(first))["result_items"] == "(deleted)"
+    cli("retention", "run", "--by", "op9")
+
+    with ward.bridge.sessions() as s:
+        amounts = {str(v) for row in s.scalars(select(Shotoku))
+                   for v in (row.gokei_shotoku, row.nenkin_shunyu) if v is not None and abs(v) >= 1000}
+    assert amounts
+    text = "\n".join(screens)
+    assert not [p.kojin_bango for p in people if p.kojin_bango in text]
+    assert not [a for a in amounts if re.search(rf"(?<![0-9]){a}(?![0-9])", text)]
