@@ -162,3 +162,25 @@ def test_bad_operator_and_unknown_approval_are_refused(cli: Cli) -> None:
     assert "no such approval" in cli("approvals", "show", "99", code=1).output
     assert "no such approval" in cli("approvals", "approve", "99", "--by", "op-b", code=1).output
     assert as_json(cli("records", "person", "000000000000000", "--json")) == []
+
+
+def test_with_the_real_fukuhon_builder(cli: Cli, chukan_sim: ChukanSim, people: list[Person],
+                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    """The CLI wired to adapters.chukan.fukuhon.answer_items: what was answered is what that builds
+    from the store; the held one's screen shows its item numbers and labels, values masked."""
+    monkeypatch.setattr(approvals_cli, "FUKUHON", "adapters.chukan.fukuhon")
+    auto = chukan_sim.hold_provision(people[3].togo_atena_no, *AUTO)
+    flagged = chukan_sim.hold_provision(people[3].togo_atena_no, *FLAGGED)
+    assert "answered 1" in cli("approvals", "fetch", "--by", "op-a").output
+    answered = chukan_sim.provision(auto.id)
+    assert answered.state == "answered"
+    # 0101 item 1 is the 被保険者番号 (mappings/layouts/chukan/kaigo-fukuhon-v1.toml).
+    assert next(i.value for i in answered.items if i.no == "1") == people[3].hihokensha_no
+    approval_id = as_json(cli("approvals", "list", "--json"))[0]["id"]
+    shown = as_json(cli("approvals", "show", str(approval_id), "--json"))
+    assert shown["request"] == flagged.id and shown["items"]
+    assert {i["value"] for i in shown["items"]} <= {"(値あり)"} | {f"未設定 ({r})" for r in (
+        "NotAcceptable", "NotCovered", "NotApplicable", "NotYetDetermined")}
+    assert next(i for i in shown["items"] if i["no"] == "1")["label"] == "0300 給付 被保険者番号"
+    cli("approvals", "approve", str(approval_id), "--by", "op-b")
+    assert chukan_sim.provision(flagged.id).state == "answered"
