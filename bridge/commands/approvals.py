@@ -89,8 +89,13 @@ def register(app: typer.Typer) -> None:
     def run(ctx: typer.Context, by: str, act: Callable[..., provision.PollReport], what: str) -> None:
         bridge = state(ctx).bridge
         chukan = bridge.config.chukan
-        with client_for(chukan) as client:
-            result = act(bridge.sessions, client, Permits(chukan), chukan, by, build_items())
+        try:
+            with client_for(chukan) as client:
+                result = act(bridge.sessions, client, Permits(chukan), chukan, by, build_items())
+        except ChukanError as exc:  # the list itself could not be fetched: nothing decided
+            bridge.flush_custody()
+            typer.echo(str(exc), err=True)
+            raise typer.Exit(1) from exc
         bridge.flush_custody()
         _report(result, what)
 

@@ -184,3 +184,11 @@ def test_with_the_real_fukuhon_builder(cli: Cli, chukan_sim: ChukanSim, people: 
     assert next(i for i in shown["items"] if i["no"] == "1")["label"] == "0300 給付 被保険者番号"
     cli("approvals", "approve", str(approval_id), "--by", "op-b")
     assert chukan_sim.provision(flagged.id).state == "answered"
+
+
+def test_fetch_when_the_service_is_down_says_so(cli: Cli, chukan_sim: ChukanSim, people: list[Person]) -> None:
+    chukan_sim.hold_provision(people[0].togo_atena_no, *AUTO)
+    chukan_sim.misbehave("ListProvisionRequests", "http503", times=3)
+    down = cli("approvals", "fetch", "--by", "op-a", code=1)
+    assert "ListProvisionRequests: unavailable after 3 attempt(s)" in down.output
+    assert "answered 1" in cli("approvals", "fetch", "--by", "op-a").output
