@@ -60,8 +60,15 @@ class World:
             return list(s.scalars(select(CustodyPending).order_by(CustodyPending.seq)))
 
 
+@pytest.fixture(params=["sqlite"])
+def backend(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
 @pytest.fixture
-def world(store: sessionmaker[Session], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
+def world(backend: str, request: pytest.FixtureRequest, tmp_path: Path,
+          monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
+    store: sessionmaker[Session] = request.getfixturevalue("store" if backend == "sqlite" else "pg_store")
     shutil.copytree(REPO / "config", tmp_path / "config")
     monkeypatch.setenv("KAIGO_VAR", str(tmp_path / "var"))
     chukan = config_module.load(tmp_path / "config").chukan
@@ -71,6 +78,7 @@ def world(store: sessionmaker[Session], tmp_path: Path, monkeypatch: pytest.Monk
                 people)
 
 
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"], indirect=True)
 def test_permitted_round_trip_applies_each_movers_income(world: World, chukan_sim: ChukanSim,
                                                          chukan_client: ChukanClient) -> None:
     movers = world.movers()
@@ -183,6 +191,7 @@ def test_a_query_in_progress_waits_then_is_applied(world: World, chukan_sim: Chu
     assert [(len(p.waiting), len(p.applied)) for p in waits] == [(1, 0), (1, 0), (0, 1)]
 
 
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"], indirect=True)
 def test_a_result_fetched_twice_is_applied_once(world: World, chukan_sim: ChukanSim,
                                                 chukan_client: ChukanClient) -> None:
     chukan_sim.set_answer(TM_INCOME, ("1", (Item("1", value="2150000"), Item("2", value="1"),
