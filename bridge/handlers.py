@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from adapters.chukan.client import ChukanClient
+from adapters.chukan.fukuhon_send import FukuhonHandler, client_from_config
 from adapters.core.journal import JournalHandler
 from adapters.delivery import DeliverHandler
 from adapters.load import LoadHandler
@@ -28,8 +30,22 @@ def _load(bridge: Bridge, _route: RouteConfig) -> Handler:
     return LoadHandler(bridge.config, bridge.keyring, bridge.payloads, bridge.actor, bridge.read_sessions)
 
 
+def _chukan_dbm(bridge: Bridge, _route: RouteConfig) -> Handler:
+    client = None
+
+    def connect() -> ChukanClient:  # on first use: a worker without 副本 work never opens TLS
+        nonlocal client
+        if client is None:
+            client = client_from_config(bridge.config.chukan)
+        return client
+
+    return FukuhonHandler(bridge.keyring, bridge.payloads, bridge.actor, bridge.sessions, bridge.read_sessions,
+                          connect)
+
+
 HANDLERS: dict[str, Callable[[Bridge, RouteConfig], Handler]] = {
     "change-journal": _journal,
     "deliver": _deliver,
     "load": _load,
+    "chukan-dbm": _chukan_dbm,
 }
