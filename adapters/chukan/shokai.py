@@ -21,7 +21,7 @@ from sqlalchemy import exists, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from adapters.chukan import kiroku
-from adapters.chukan.client import ChukanClient
+from adapters.chukan.client import USER, ChukanClient
 from adapters.chukan.errors import ChukanFault, ChukanUnavailable
 from adapters.chukan.messages import Query
 from adapters.chukan.permits import NotPermitted, Permits
@@ -75,7 +75,10 @@ def income_candidates(session: Session, nendo: int, since: date | None) -> list[
 def open_query(session: Session, chukan: ChukanConfig, permits: Permits, *, kind: str, nendo: int,
                atena_no: str, togo_atena_no: str, kikan: str, jimu: str, tetsuzuki: str, tm: str, by: str,
                now: datetime) -> Shokai:
-    """The shokai row for one query, permission decided: ``pending`` or ``refused`` (recorded)."""
+    """The shokai row for one query, permission decided: ``pending`` or ``refused`` (recorded).
+    ``by`` is sent as the query's ユーザーID, so it must be one the service takes."""
+    if not USER.fullmatch(by):
+        raise ValueError(f"operator id {by!r}: must be 1-20 of A-Z a-z 0-9 _ . - (the ユーザーID sent)")
     row = Shokai(kind=kind, nendo=nendo, atena_no=atena_no, togo_atena_no=togo_atena_no, provider_kikan=kikan,
                  jimu=jimu, tetsuzuki=tetsuzuki, tm=tm, idem_key=str(uuid.uuid4()), requested_by=by,
                  created_at=now)

@@ -251,3 +251,9 @@ def test_no_kojin_bango_on_the_wire_or_in_logs_no_result_value_in_logs(
         assert not [n for n in numbers if n in text]
         assert not [v for v in values if re.search(rf"(?<![0-9]){v}(?![0-9])", text)]
 
+
+
+def test_an_operator_id_the_service_would_not_take_is_refused_first(world: World) -> None:
+    with world.sessions.begin() as s, pytest.raises(ValueError, match="operator id 'op 1'"):
+        decide_income(s, world.chukan, world.permits, nendo=NENDO, since=None, by="op 1", now=NOW)
+    assert world.rows() == []
