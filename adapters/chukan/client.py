@@ -18,12 +18,12 @@ import requests
 import zeep
 from lxml import etree
 from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential
-from zeep.exceptions import Fault, TransportError, XMLParseError, XMLSyntaxError
+from zeep.exceptions import Fault, TransportError, ValidationError, XMLParseError, XMLSyntaxError
 from zeep.wsdl import Document
 from zeep.wsdl.utils import etree_to_string
 
 from adapters.chukan import dbm, soap
-from adapters.chukan.errors import ChukanFault, ChukanProtocolError, ChukanUnavailable
+from adapters.chukan.errors import ChukanFault, ChukanProtocolError, ChukanRequestInvalid, ChukanUnavailable
 from adapters.chukan.messages import (
     Ack,
     ExchangeRecord,
@@ -191,6 +191,8 @@ def _once(op: str, key: str, send: Callable[[], T]) -> T:
         return send()
     except Fault as fault:
         raise ChukanFault(op, _fault_code(fault), key=key) from None
+    except ValidationError as invalid:  # zeep's own check while building: names and paths, no values
+        raise ChukanRequestInvalid(f"中間サーバー {op}: request refused by zeep: {invalid}", operation=op) from None
     except TransportError as failed:
         # a 5xx answered with XML that is not a fault: zeep says TransportError
         if failed.status_code in (500, 502, 503, 504):

@@ -4,6 +4,7 @@ without a certificate from our CA; an idempotency key answers a resend as a repl
 
 from __future__ import annotations
 
+import dataclasses
 import signal
 import subprocess
 import sys
@@ -260,7 +261,7 @@ def test_sim_refuses_a_client_without_a_certificate(chukan_sim: ChukanSim, chuka
         client.register([replica()], key=key(), by=BY)
     assert refused.value.attempts == 2
     assert chukan_sim.requests == {} and chukan_sim.replica_count() == 0
-    assert chukan_sim.tls_rejections >= 1
+    assert chukan_sim.wait_rejections(2) == 2  # one refused handshake per attempt
 
 
 def test_sim_refuses_a_certificate_from_another_ca(chukan_sim: ChukanSim, chukan_pki: Pki) -> None:
@@ -269,6 +270,7 @@ def test_sim_refuses_a_certificate_from_another_ca(chukan_sim: ChukanSim, chukan
     with client, pytest.raises(ChukanUnavailable):
         client.list_provisions(key=key(), by=BY)
     assert chukan_sim.requests == {}
+    assert chukan_sim.wait_rejections(1) == 1
 
 
 def test_client_refuses_a_malformed_code_before_sending(chukan_sim: ChukanSim, chukan_client: ChukanClient) -> None:
@@ -276,6 +278,15 @@ def test_client_refuses_a_malformed_code_before_sending(chukan_sim: ChukanSim, c
     with pytest.raises(ChukanRequestInvalid) as refused:
         chukan_client.register([bad], key=key(), by=BY)
     assert "TokuteiJohoMeiCode" in str(refused.value) and "TM1" not in str(refused.value)
+    assert chukan_sim.wire == []
+
+
+def test_client_refuses_a_missing_field_before_sending(chukan_sim: ChukanSim, chukan_client: ChukanClient) -> None:
+    with pytest.raises(ChukanRequestInvalid, match=r"GetQueryStatus.*QueryId"):
+        chukan_client.query_status(None, key=key(), by=BY)  # type: ignore[arg-type]
+    incomplete = dataclasses.replace(query(), atena_no="")
+    with pytest.raises(ChukanRequestInvalid, match=r"SubmitQuery.*AtenaNo"):
+        chukan_client.submit_query(incomplete, key=key(), by=BY)
     assert chukan_sim.wire == []
 
 

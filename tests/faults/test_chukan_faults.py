@@ -12,10 +12,12 @@ from typing import Any
 
 import pytest
 from lxml import etree
+from tenacity import RetryCallState, Retrying
 
-from adapters.chukan.client import ChukanClient
+from adapters.chukan.client import ChukanClient, _wait
 from adapters.chukan.errors import ChukanFault, ChukanUnavailable
 from adapters.chukan.messages import Ack, Item, Query, Replica, ReplicaKey
+from adapters.chukan.transport import Transient
 from fixtures.chukan.sim import ChukanSim, Pki
 
 TM = "TM00000000000101"
@@ -206,3 +208,12 @@ def test_unknown_misbehaviour_is_refused(chukan_sim: ChukanSim) -> None:
         chukan_sim.misbehave("Register", "fault")
     with pytest.raises(ValueError, match="mode"):
         chukan_sim.misbehave("RegisterReplica", "explode")  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(("retry_after", "expected"), [(None, 0.05), (1.0, 1.0), (0.0, 0.05), (30.0, 2.0)])
+def test_retry_wait_takes_the_services_retry_after_up_to_two_seconds(
+    retry_after: float | None, expected: float
+) -> None:
+    state = RetryCallState(Retrying(), None, (), {})
+    state.set_exception((Transient, Transient("HTTP 503", retry_after), None))  # first attempt failed
+    assert _wait(state) == pytest.approx(expected)
