@@ -11,7 +11,7 @@ from collections.abc import Callable
 from functools import cached_property
 from typing import Any
 
-from bench import kyufu_load, message_path, nenkin_parse, nenkin_z11_z12, print_run, transfer_io
+from bench import chukan_fukuhon, kyufu_load, message_path, nenkin_parse, nenkin_z11_z12, print_run, transfer_io
 from bench.broker import Broker
 from bench.install import Installation
 from bench.proc import run_child
@@ -51,6 +51,11 @@ class Lab:
         """給付実績 rows: an installation of their own under this one's root (its own store)."""
         return kyufu_load.KyufuBench(self.home.root / "kyufu", dict(self.home.env), people=KYUFU_PEOPLE,
                                      records=self.kyufu_records, log=self.log)
+
+    @cached_property
+    def fukuhon(self) -> chukan_fukuhon.FukuhonBench:
+        """副本登録: an installation of its own (``people`` persons) and the simulator in its own process."""
+        return chukan_fukuhon.FukuhonBench(self.home.root / "chukan", dict(self.home.env), self.people, self.log)
 
     def _child(self, target: str, **kwargs: Any) -> tuple[dict[str, Any], float]:
         return run_child(target, kwargs, env=self.home.env)
@@ -164,4 +169,6 @@ ROWS: dict[str, Callable[[Lab], Row]] = {
     "nenkin.render": lambda lab: nenkin_parse.render_row(lab.nenkin),
     "nenkin.z11_z12": lambda lab: nenkin_z11_z12.z11_z12_row(lab.nenkin_year),
     "nenkin.rss_flatness": lambda lab: nenkin_z11_z12.rss_row(lab.nenkin_year),
+    "chukan.fukuhon": lambda lab: chukan_fukuhon.fukuhon_row(lab.fukuhon),
+    "chukan.fukuhon.our_share": lambda lab: chukan_fukuhon.share_row(lab.fukuhon),
 }
