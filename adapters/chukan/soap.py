@@ -92,9 +92,14 @@ def ack_in(answer: Any) -> Ack:
 
 
 def items_in(nodes: Sequence[Any] | None) -> tuple[Item, ...]:
-    return tuple(Item(str(n.ItemNo), value=n.Value if n.Value is not None else None,
-                      unset=None if n.Value is not None else n.UnsetReason)
-                 for n in nodes or ())
+    items = []
+    for n in nodes or ():
+        if n.UnsetReason is not None:
+            items.append(Item(str(n.ItemNo), unset=str(n.UnsetReason)))
+        else:
+            # zeep reads an empty <Value/> as None; the schema's choice says one was there
+            items.append(Item(str(n.ItemNo), value="" if n.Value is None else str(n.Value)))
+    return tuple(items)
 
 
 def result_in(answer: Any) -> QueryResult:

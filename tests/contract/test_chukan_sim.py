@@ -93,6 +93,16 @@ def test_query_polls_then_result(chukan_pki: Pki) -> None:
         assert result.items == (Item("1", value="1234000"), Item("2", unset="NotApplicable"))
 
 
+def test_result_values_come_back_as_sent(chukan_sim: ChukanSim, chukan_client: ChukanClient) -> None:
+    """An empty value, spaces and line breaks, non-ASCII text: each item as the service gave it."""
+    items = (Item("1", value=""), Item("2", value="  a\n b "), Item("3", value="介護 ５"),
+             Item("4", unset="NotYetDetermined"))
+    chukan_sim.set_answer(TM, ("12", items))
+    ack = chukan_client.submit_query(query(), key=key(), by=BY)
+    assert ack.query_id is not None
+    assert chukan_client.query_result(ack.query_id, key=key(), by=BY).items == items
+
+
 def test_query_default_answer_is_the_same_for_the_same_person(chukan_client: ChukanClient) -> None:
     results = []
     for _ in range(2):

@@ -5,8 +5,10 @@ caller gets ChukanUnavailable naming the operation, and no value."""
 
 from __future__ import annotations
 
+import threading
 import uuid
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from datetime import date, datetime
 from typing import Any
 
@@ -217,3 +219,24 @@ def test_retry_wait_takes_the_services_retry_after_up_to_two_seconds(
     state = RetryCallState(Retrying(), None, (), {})
     state.set_exception((Transient, Transient("HTTP 503", retry_after), None))  # first attempt failed
     assert _wait(state) == pytest.approx(expected)
+
+
+def test_concurrent_requests_with_one_key_apply_once(chukan_sim: ChukanSim, chukan_pki: Pki) -> None:
+    """Four clients send the same request with the same key at once (a resend racing the
+    original): one effect, every answer the same count, all but one a replay."""
+    k = key()
+    batch = [Replica(ReplicaKey(TM, "0101", "7", f"{n:015d}"), (Item("1", value=str(n)),)) for n in range(200)]
+    clients = [client_for(chukan_sim, chukan_pki, timeout=5.0) for _ in range(4)]
+    start = threading.Barrier(len(clients))
+
+    def send(client: ChukanClient) -> Ack:
+        start.wait()
+        return client.register(batch, key=k, by=BY)
+
+    with ThreadPoolExecutor(len(clients)) as pool:
+        acks = list(pool.map(send, clients))
+    for client in clients:
+        client.close()
+    assert [a.count for a in acks] == [200] * 4
+    assert sorted(a.replayed for a in acks) == [False, True, True, True]
+    assert chukan_sim.effects["RegisterReplica"] == 1 and chukan_sim.replica_count() == 200
