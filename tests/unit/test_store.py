@@ -31,7 +31,8 @@ TABLES = {
     "custody_pending", "handover", "nintei", "futan_wariai", "shikyu_gendogaku", "kyotaku_keikaku",
     "futan_gendogaku", "kyufu_jisseki", "kyufu_meisai", "kyufu_shukei", "quarantine", "kokuho_ido",
     "kokuho_ido_file", "totsugo_kekka", "tokucho_taisho", "tokucho_irai", "tokucho_kekka", "shuno",
-    "tokucho_tsuchi", "jushochi_tokurei",
+    "tokucho_tsuchi", "jushochi_tokurei", "teikyo_kiroku", "chukan_provision", "chukan_approval", "fukuhon_state",
+    "shokai", "shotoku",
 }  # fmt: skip
 CIPHER = MyNumberCipher(bytes(range(32)), bytes(range(50, 82)))
 
