@@ -50,6 +50,7 @@ for _name in ("zeep.transports", "zeep.wsdl.bindings", "zeep.xsd", "zeep"):
     logging.getLogger(_name).setLevel(logging.WARNING)
 
 T = TypeVar("T")
+log = logging.getLogger(__name__)  # operation, attempt, reason and key only: never a body
 
 
 def _settings() -> zeep.Settings:
@@ -73,6 +74,11 @@ class ChukanClient:
             raise ValueError(f"timeout must be positive, got {timeout}")
         if (cert_file is None) != (key_file is None):
             raise ValueError("give cert_file and key_file together, or neither")
+        if not url.startswith("https://"):
+            raise ValueError(f"中間サーバー url must be https://, got {url!r}")
+        for name, path in (("ca_file", ca_file), ("cert_file", cert_file), ("key_file", key_file)):
+            if path is not None and not Path(path).is_file():
+                raise ValueError(f"中間サーバー {name}: no such file {path}")
         self.attempts = attempts
         self._session = requests.Session()
         # trust_env off: REQUESTS_CA_BUNDLE / proxy variables would otherwise override the CA
@@ -177,7 +183,7 @@ class ChukanClient:
 
     def _retrying(self, op: str, key: str, send: Callable[[], T]) -> T:
         retrying = Retrying(retry=retry_if_exception_type(Transient), stop=stop_after_attempt(self.attempts),
-                            wait=_wait, reraise=True)
+                            wait=_wait, reraise=True, before_sleep=lambda state: _log_retry(op, key, state))
         try:
             # every attempt sends the SAME key: the service answers a resend as a replay
             return retrying(_once, op, key, send)
@@ -202,6 +208,13 @@ def _once(op: str, key: str, send: Callable[[], T]) -> T:
     except (XMLSyntaxError, XMLParseError, etree.XMLSyntaxError):
         raise ChukanProtocolError(f"中間サーバー {op}: the answer is not the XML chukan.wsdl promises",
                                   operation=op) from None
+
+
+def _log_retry(op: str, key: str, state: RetryCallState) -> None:
+    failed = state.outcome.exception() if state.outcome is not None else None
+    reason = failed.reason if isinstance(failed, Transient) else type(failed).__name__
+    log.warning("中間サーバー %s: attempt %d failed (%s); sending again with the same key %s",
+                op, state.attempt_number, reason, key)
 
 
 def _wait(state: RetryCallState) -> float:

@@ -61,11 +61,14 @@ def test_soap_fault_is_not_retried(chukan_sim: ChukanSim, chukan_client: ChukanC
 
 @pytest.mark.parametrize("mode", ["http500", "http503"])
 def test_http_5xx_is_retried_with_the_same_key_and_applied_once(
-    chukan_sim: ChukanSim, chukan_client: ChukanClient, mode: Any
+    chukan_sim: ChukanSim, chukan_client: ChukanClient, mode: Any, caplog: pytest.LogCaptureFixture
 ) -> None:
     chukan_sim.misbehave("RegisterReplica", mode, times=2)
     k = key()
     ack = chukan_client.register([REPLICA], key=k, by=BY)
+    retries = [r.getMessage() for r in caplog.records if r.name == "adapters.chukan.client"]
+    assert retries == [f"中間サーバー RegisterReplica: attempt {n} failed (HTTP {mode[-3:]}); sending again with "
+                       f"the same key {k}" for n in (1, 2)]
     assert (ack.key, ack.replayed, ack.count) == (k, False, 1)
     assert chukan_sim.requests_for(k) == 3
     assert chukan_sim.effects["RegisterReplica"] == 1
@@ -203,6 +206,20 @@ def test_misbehaviour_counts_down_per_operation(chukan_sim: ChukanSim, chukan_cl
             chukan_client.records(TOGO, date(2026, 1, 1), date(2026, 12, 31), key=key(), by=BY)
     chukan_client.list_provisions(key=key(), by=BY)  # another operation is not affected
     assert chukan_client.records(TOGO, date(2026, 1, 1), date(2026, 12, 31), key=key(), by=BY) == []
+
+
+def test_client_settings_are_checked(chukan_pki: Pki, tmp_path: Any) -> None:
+    files = {"ca_file": chukan_pki.ca_cert, "cert_file": chukan_pki.client_cert, "key_file": chukan_pki.client_key}
+    with pytest.raises(ValueError, match="https"):
+        ChukanClient("http://127.0.0.1:1/chukan", **files, timeout=1.0, attempts=1)
+    with pytest.raises(ValueError, match="ca_file: no such file"):
+        ChukanClient("https://127.0.0.1:1/chukan", **{**files, "ca_file": tmp_path / "none.pem"}, timeout=1.0,
+                     attempts=1)
+    with pytest.raises(ValueError, match="together"):
+        ChukanClient("https://127.0.0.1:1/chukan", ca_file=chukan_pki.ca_cert, cert_file=chukan_pki.client_cert,
+                     key_file=None, timeout=1.0, attempts=1)
+    with pytest.raises(ValueError, match="attempts"):
+        ChukanClient("https://127.0.0.1:1/chukan", **files, timeout=1.0, attempts=0)
 
 
 def test_unknown_misbehaviour_is_refused(chukan_sim: ChukanSim) -> None:

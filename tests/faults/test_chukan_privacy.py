@@ -116,6 +116,7 @@ def test_no_kojin_bango_on_the_wire_or_in_logs_and_no_value_in_errors(
 
     logged = [r.getMessage() + (caplog.text if r.exc_info else "") for r in caplog.records]
     assert any("127.0.0.1" in line for line in logged)  # urllib3's DEBUG lines were captured
+    assert any("sending again with the same key" in line for line in logged)  # and our retry warnings
     values = _values(people)
     assert [line for line in logged for n in numbers if n in line] == []
     assert [line for line in logged for v in values if v in line] == []
