@@ -5,9 +5,6 @@ without a certificate from our CA; an idempotency key answers a resend as a repl
 from __future__ import annotations
 
 import dataclasses
-import signal
-import subprocess
-import sys
 import uuid
 from datetime import date, datetime
 from pathlib import Path
@@ -18,7 +15,7 @@ import requests
 from adapters.chukan.client import ChukanClient
 from adapters.chukan.errors import ChukanFault, ChukanRequestInvalid, ChukanUnavailable
 from adapters.chukan.messages import Item, Query, Replica, ReplicaKey
-from fixtures.chukan.sim import ChukanSim, Pki, SimControl
+from fixtures.chukan.sim import ChukanSim, Pki, SimProcess
 
 TM = "TM00000000000101"
 JT = "JT00000000000034"
@@ -319,17 +316,13 @@ def _client(sim: ChukanSim, pki: Pki) -> ChukanClient:
 
 
 def test_sim_runs_as_its_own_process(tmp_path: Path) -> None:
-    """``python -m fixtures.chukan.sim``: certificates in --dir, the URL on stdout, steered through
-    its control endpoint (SimControl), SIGTERM stops it."""
-    process = subprocess.Popen([sys.executable, "-m", "fixtures.chukan.sim", "--port", "0", "--dir", str(tmp_path)],
-                               stdout=subprocess.PIPE, text=True)
+    """``python -m fixtures.chukan.sim`` (through SimProcess): certificates in --dir, the URL on
+    stdout, steered through its control endpoint (SimControl), SIGTERM stops it cleanly."""
+    process = SimProcess(tmp_path).start()
     try:
-        assert process.stdout is not None
-        url = process.stdout.readline().strip()
-        assert url.startswith("https://127.0.0.1:") and url.endswith("/chukan")
-        client = ChukanClient(url, ca_file=tmp_path / "ca.pem", cert_file=tmp_path / "client.pem",
-                              key_file=tmp_path / "client.key", timeout=5.0, attempts=2)
-        with client, SimControl(url, tmp_path) as control:
+        assert process.url.startswith("https://127.0.0.1:") and process.url.endswith("/chukan")
+        client = ChukanClient(process.url, **process.client_files(), timeout=5.0, attempts=2)
+        with client, process.control() as control:
             k = key()
             control.misbehave("RegisterReplica", "drop_after")
             assert client.register([replica()], key=k, by=BY).replayed  # the resend after the drop
@@ -348,5 +341,4 @@ def test_sim_runs_as_its_own_process(tmp_path: Path) -> None:
             with pytest.raises(RuntimeError, match="explode"):
                 control.misbehave("RegisterReplica", "explode")
     finally:
-        process.send_signal(signal.SIGTERM)
-        assert process.wait(timeout=10) == 0
+        assert process.stop() == 0
