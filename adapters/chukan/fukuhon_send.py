@@ -21,7 +21,7 @@ import re
 from collections.abc import Callable
 from datetime import UTC, datetime
 
-from sqlalchemy import select
+from sqlalchemy import delete, insert, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from adapters.chukan import fukuhon_plan as fp
@@ -130,22 +130,29 @@ def _transfer(session: Session, transfer_id: str) -> Transfer:
 
 def _apply(session: Session, changes: list[fp.Change], transfer_id: str, now: datetime) -> None:
     """fukuhon_state as the Ack made it: a register/replace sets the slot; a delete removes it only
-    if it still holds the deleted 版 (a new 版's register may have been acknowledged first)."""
+    if it still holds the deleted 版 (a new 版's register may have been acknowledged first).
+    Core statements, not ORM objects: a batch is hundreds of rows."""
     togos = sorted({c.key.togo_atena_no for c in changes})
-    rows: dict[tuple[str, str, str], FukuhonState] = {}
+    held: set[tuple[str, str, str]] = set()
     for i in range(0, len(togos), CHUNK):
-        for r in session.scalars(select(FukuhonState).where(FukuhonState.togo_atena_no.in_(togos[i:i + CHUNK]))):
-            rows[(r.togo_atena_no, r.tm, r.dataset)] = r
+        query = (select(FukuhonState.togo_atena_no, FukuhonState.tm, FukuhonState.dataset)
+                 .where(FukuhonState.togo_atena_no.in_(togos[i:i + CHUNK])))
+        held.update((t, tm, ds) for t, tm, ds in session.execute(query))
+    new: list[dict[str, object]] = []
+    changed: list[dict[str, object]] = []
     for c in changes:
-        row = rows.get(c.slot)
+        k = c.key
         if c.op == fp.DELETE:
-            if row is not None and row.version == c.key.version:
-                session.delete(row)
+            if c.slot in held:
+                session.execute(delete(FukuhonState).where(
+                    FukuhonState.togo_atena_no == k.togo_atena_no, FukuhonState.tm == k.tm,
+                    FukuhonState.dataset == k.dataset, FukuhonState.version == k.version))
             continue
-        assert c.sha256 is not None
-        if row is None:
-            session.add(FukuhonState(togo_atena_no=c.key.togo_atena_no, tm=c.key.tm, dataset=c.key.dataset,
-                                     version=c.key.version, sha256=c.sha256, transfer_id=transfer_id,
-                                     registered_at=now))
-        else:
-            row.version, row.sha256, row.transfer_id, row.registered_at = c.key.version, c.sha256, transfer_id, now
+        row: dict[str, object] = {"togo_atena_no": k.togo_atena_no, "tm": k.tm, "dataset": k.dataset,
+                                  "version": k.version, "sha256": c.sha256, "transfer_id": transfer_id,
+                                  "registered_at": now}
+        (changed if c.slot in held else new).append(row)
+    if new:
+        session.execute(insert(FukuhonState), new)
+    if changed:
+        session.execute(update(FukuhonState), changed)  # by primary key
