@@ -165,6 +165,9 @@ def submit(sessions: sessionmaker[Session], client: ChukanClient, chukan: Chukan
         with sessions.begin() as s:
             row = s.get(Shokai, shokai_id)
             assert row is not None and ack.query_id is not None
+            if row.state != PENDING:  # another run sent it too (same key: the service saw one query)
+                replayed.append(shokai_id)
+                continue
             at = now or datetime.now(UTC)
             row.state, row.query_id, row.submitted_at = SUBMITTED, ack.query_id, at
             kiroku.record(s, kiroku.Entry(
