@@ -46,9 +46,7 @@ class Change:
         return Replica(self.key, self.items)
 
 
-def _states(session: Session, persons: set[str], everyone: bool) -> dict[Slot, FukuhonState]:
-    if everyone:
-        return {(r.togo_atena_no, r.tm, r.dataset): r for r in session.scalars(select(FukuhonState))}
+def _states(session: Session, persons: set[str]) -> dict[Slot, FukuhonState]:
     found: dict[Slot, FukuhonState] = {}
     ordered = sorted(persons)
     for i in range(0, len(ordered), CHUNK):
@@ -57,9 +55,10 @@ def _states(session: Session, persons: set[str], everyone: bool) -> dict[Slot, F
     return found
 
 
-def plan(session: Session, built: Built, everyone: bool) -> dict[str, list[Change]]:
-    """The changes that bring the 中間サーバー to ``built``, by operation (each list in slot order)."""
-    states = _states(session, built.persons, everyone)
+def plan(session: Session, built: Built) -> dict[str, list[Change]]:
+    """The changes that bring the 中間サーバー to ``built`` for the persons it looked at, by
+    operation (each list in slot order)."""
+    states = _states(session, built.persons)
     out: dict[str, list[Change]] = {op: [] for op in OPS}
     for slot in sorted(built.replicas):
         replica = built.replicas[slot]
@@ -73,10 +72,19 @@ def plan(session: Session, built: Built, everyone: bool) -> dict[str, list[Chang
         elif state.sha256 != digest:
             out[REPLACE].append(Change(REPLACE, replica.key, replica.items, digest))
     for slot in sorted(states):
-        if slot not in built.replicas and (everyone or slot[0] in built.persons):
+        if slot not in built.replicas:
             out[DELETE].append(Change(DELETE, _key(states[slot])))
     out[DELETE].sort(key=lambda c: c.slot)
     return out
+
+
+def orphans(session: Session, seen: set[str]) -> Iterator[Change]:
+    """Deletes for the registered 副本 of persons no longer in the store at all (gone from atena,
+    or without their 統合宛名番号): what ``--all`` adds to the per-person plans."""
+    query = select(FukuhonState).order_by(FukuhonState.togo_atena_no, FukuhonState.tm, FukuhonState.dataset)
+    for state in session.scalars(query.execution_options(yield_per=2000)):
+        if state.togo_atena_no not in seen:
+            yield Change(DELETE, _key(state))
 
 
 def _key(state: FukuhonState) -> ReplicaKey:

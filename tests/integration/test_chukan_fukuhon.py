@@ -121,12 +121,16 @@ def test_refresh_registers_replaces_deletes_and_follows_the_version(ward: Home, 
     wait_until(lambda: journal(ward) > before, 60, "the change journaled")
     second = screens.refresh()
     assert second["counts"] == {"delete": 0, "register": 0, "replace": 1}
+    assert first["window"].startswith("all-")  # the next window starts where the finished --all ended
+    assert second["window"] == f"{first['window'][4:]}-{journal(ward)}"
     settled(ward)
     revision, replaced = chukan_sim.replica(ReplicaKey(TM, "0201", "1", person.togo_atena_no)) or (0, ())
     assert revision == 2 and {i.no: i.value for i in replaced}["22"] == "25"
 
-    # again: nothing to send
-    assert screens.refresh()["counts"] == {"delete": 0, "register": 0, "replace": 0}
+    # again: nothing to send, from where the last finished refresh ended
+    again = screens.refresh()
+    assert again["counts"] == {"delete": 0, "register": 0, "replace": 0}
+    assert again["window"] == f"{journal(ward)}-{journal(ward)}" and again["transfers"] == {}
 
     # 資格喪失: every 副本 of the person deleted, at the service and in fukuhon_state
     held = [k for k in states(ward) if k[0] == person.togo_atena_no]

@@ -146,15 +146,14 @@ def test_plan_register_replace_delete_nothing_and_version(store: sessionmaker[Se
         _state(s, ReplicaKey(TM, "0101", "1", "999999999999999"), "2" * 64)  # not looked at: kept
         _state(s, ReplicaKey(TM, "0101", "0", d.togo_atena_no), "3" * 64)  # d: another 版 → delete + register
     with store() as s:
-        plan = fp.plan(s, built, everyone=False)
-        everyone = fp.plan(s, built, everyone=True)
+        plan = fp.plan(s, built)
+        orphans = list(fp.orphans(s, built.persons))
     slots = {op: [(c.key.togo_atena_no, c.key.dataset, c.key.version) for c in plan[op]] for op in fp.OPS}
     assert (a.togo_atena_no, "0101", "1") in slots["register"] and (d.togo_atena_no, "0101", "1") in slots["register"]
     assert slots["replace"] == [(c.togo_atena_no, "0101", "1")]
     assert sorted(slots["delete"]) == sorted([(a.togo_atena_no, "0202", "1"), (d.togo_atena_no, "0101", "0")])
     assert (b.togo_atena_no, "0101", "1") not in {x for v in slots.values() for x in v}
-    assert [c.key.togo_atena_no for c in everyone["delete"] if c.key.togo_atena_no == "999999999999999"] == [
-        "999999999999999"]
+    assert [(c.op, c.key.togo_atena_no) for c in orphans] == [(fp.DELETE, "999999999999999")]
     assert plan[fp.REPLACE][0].sha256 == items_hash(rc.items)
 
 
