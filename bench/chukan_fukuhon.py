@@ -30,9 +30,10 @@ import requests
 from sqlalchemy import select
 
 from adapters.chukan import fukuhon_plan as fp
+from adapters.chukan.connect import client_for
 from adapters.chukan.fukuhon import today
 from adapters.chukan.fukuhon_refresh import FLOW, ROUTE, refresh
-from adapters.chukan.fukuhon_send import FukuhonHandler, client_from_config
+from adapters.chukan.fukuhon_send import FukuhonHandler
 from adapters.core.models import Outbox, Transfer
 from bench.install import REPO
 from bench.proc import run_child
@@ -58,7 +59,7 @@ def prepare(config_dir: str, people: int) -> dict[str, Any]:
 
 def run(config_dir: str) -> dict[str, Any]:
     bridge = Bridge(config_module.load(Path(config_dir)), actor="bench")
-    client = client_from_config(bridge.config.chukan)
+    client = client_for(bridge.config.chukan)
     handler = FukuhonHandler(bridge.keyring, bridge.payloads, "bench", bridge.sessions, bridge.read_sessions,
                              lambda: client)
     applier = Applier(ROUTE, bridge.sessions, handler, "bench")

@@ -6,7 +6,8 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from adapters.chukan.client import ChukanClient
-from adapters.chukan.fukuhon_send import FukuhonHandler, client_from_config
+from adapters.chukan.connect import client_for
+from adapters.chukan.fukuhon_send import FukuhonHandler
 from adapters.core.journal import JournalHandler
 from adapters.delivery import DeliverHandler
 from adapters.load import LoadHandler
@@ -36,7 +37,7 @@ def _chukan_dbm(bridge: Bridge, _route: RouteConfig) -> Handler:
     def connect() -> ChukanClient:  # on first use: a worker without 副本 work never opens TLS
         nonlocal client
         if client is None:
-            client = client_from_config(bridge.config.chukan)
+            client = client_for(bridge.config.chukan)
         return client
 
     return FukuhonHandler(bridge.keyring, bridge.payloads, bridge.actor, bridge.sessions, bridge.read_sessions,

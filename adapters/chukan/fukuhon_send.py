@@ -30,7 +30,6 @@ from adapters.chukan.errors import ChukanError, ChukanFault, ChukanUnavailable
 from adapters.chukan.fukuhon_refresh import PARTNER, RECEIPTED, REJECTED
 from adapters.chukan.messages import Ack
 from adapters.core.models import FukuhonState, Transfer
-from bridge.config.chukan import ChukanConfig
 from queues.apply import Handler
 from queues.crypto import Keyring
 from queues.custody import CustodyEvent
@@ -41,12 +40,6 @@ from queues.payloads import PayloadStore
 
 OPERATOR = re.compile(r"(?:operator:)?([0-9A-Za-z_.\-]{1,20})")
 CHUNK = 500
-
-
-def client_from_config(chukan: ChukanConfig) -> ChukanClient:
-    server = chukan.server
-    return ChukanClient(server.url, ca_file=server.ca_file, cert_file=server.cert_file, key_file=server.key_file,
-                        timeout=server.timeout, attempts=server.attempts)
 
 
 class FukuhonHandler(Handler):
