@@ -11,7 +11,7 @@ import threading
 from functools import cached_property
 from pathlib import Path
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -32,9 +32,11 @@ from queues.apply import Applier
 from queues.crypto import Keyring, KeyringError, rewrap
 from queues.custody import CustodyEvent, CustodyLog, SigningKeyError
 from queues.custody.signing import load_private_key
+from queues.dead import DROPPED
 from queues.errors import PermanentError, TransientError
+from queues.inbound import RECEIVED
 from queues.message import Message
-from queues.outbound import characters_ref
+from queues.outbound import QUEUED, characters_ref
 from queues.outbox import Relay
 from queues.payloads import PayloadStore
 from queues.publisher import Publisher
@@ -194,10 +196,17 @@ class Bridge:
             log.warning("housekeeping: %s", type(exc).__name__)
 
     def record_operator_action(self, message: Message, event: str, operator: str, detail: str) -> None:
-        """Custody entry for an operator acting on a message (replay, drop)."""
+        """Custody entry for an operator acting on a message (replay, drop). A dropped message's
+        transfer, if it was still on its way (queued out, received in), is ``dropped``: nothing
+        will move it any more, and whatever waits for it (e.g. one 副本 refresh at a time) must
+        not wait for ever."""
         with self.sessions.begin() as s:
             handover_log.record(s, CustodyEvent(transfer_id=message.transfer, event=event, actor=f"operator:{operator}",
                                                 detail=f"{detail} (message {message.id})"))
+            if event == "dropped":
+                s.execute(update(Transfer).where(Transfer.id == message.transfer,
+                                                 Transfer.state.in_((QUEUED, RECEIVED)))
+                          .values(state=DROPPED, last_error=f"dead letter dropped by {operator}"[:500]))
 
     def rotate_keys(self) -> dict[str, object]:
         """A new key-encryption key becomes active; stored payloads and pending outbox bodies are

@@ -17,6 +17,8 @@ from queues import topology
 from queues.message import Message
 from queues.publisher import Publisher
 
+DROPPED = "dropped"  # the state of a transfer whose dead message an operator removed for good
+
 
 @dataclass(frozen=True)
 class DeadLetter:

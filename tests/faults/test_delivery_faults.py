@@ -96,8 +96,13 @@ def test_dead_drop_removes_only_the_named_message_and_records_who(home: Home) ->
 
     home.cli("dead", "drop", "print.deliver", "--by", "operator-2", "--id", "no-such-id", "--reason", "typo")
     assert [d["id"] for d in home.cli_json("dead", "list", "print.deliver")] == [message_id]
+    with home.bridge.sessions() as s:
+        assert s.get(Transfer, transfer_id).state == "queued"
     home.cli("dead", "drop", "print.deliver", "--by", "operator-2", "--id", message_id,
              "--reason", "re-issued by hand")
     assert home.cli_json("dead", "list", "print.deliver") == []
     chain = home.cli_json("custody", "show", transfer_id)
     assert chain[-1]["event"] == "dropped" and chain[-1]["actor"] == "operator:operator-2"
+    with home.bridge.sessions() as s:  # nothing will move it any more: not left "queued" for ever
+        transfer = s.get(Transfer, transfer_id)
+        assert transfer.state == "dropped" and "operator-2" in (transfer.last_error or "")
