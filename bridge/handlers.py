@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 from adapters.chukan.client import ChukanClient
 from adapters.chukan.connect import client_for
 from adapters.chukan.fukuhon_send import FukuhonHandler
+from adapters.chukan.shokai_apply import ShokaiHandler
 from adapters.core.journal import JournalHandler
 from adapters.delivery import DeliverHandler
 from adapters.load import LoadHandler
@@ -44,9 +45,15 @@ def _chukan_dbm(bridge: Bridge, _route: RouteConfig) -> Handler:
                           connect)
 
 
+def _chukan_shokai(bridge: Bridge, _route: RouteConfig) -> Handler:
+    return ShokaiHandler(bridge.config.chukan, bridge.keyring, bridge.payloads, bridge.actor, bridge.sessions,
+                         bridge.read_sessions)
+
+
 HANDLERS: dict[str, Callable[[Bridge, RouteConfig], Handler]] = {
     "change-journal": _journal,
     "deliver": _deliver,
     "load": _load,
     "chukan-dbm": _chukan_dbm,
+    "chukan-shokai": _chukan_shokai,
 }

@@ -7,8 +7,9 @@ result was kept:
 - the shokai row: the ref, the SHA-256 of the plaintext and the 版 — cleared (a hash of a few
   amounts could be guessed back); the row keeps codes, states and times, which say that a query
   was made and its result deleted (the 提供等記録 keep the same for 7 years anyway);
-- dead-letter queues: a message parked on a ``.dead`` queue of ``routes`` whose transfer id is a
-  purged result's (its idempotency key) — dropped. Every purged result is looked for, not only
+- dead-letter queues: a message parked on a ``.dead`` queue of ``routes`` (always ROUTE, the route
+  results travel on to be applied: one that did not fit or could not be read parks there) whose
+  transfer id is a purged result's (its idempotency key) — dropped. Every purged result is looked for, not only
   this run's, so a copy missed while the broker was away is dropped by a later run.
 The income applied for 賦課 (shotoku) is KEPT: it is the input of a 保険料 decision, business data
 of the 賦課 事務 kept as long as that decision's records are, not the 照会結果 the PIA speaks of
@@ -29,7 +30,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from adapters.chukan import kiroku
-from adapters.chukan.shokai_poll import FLOW
+from adapters.chukan.shokai_poll import ROUTE
 from adapters.core.models import Shokai
 from adapters.core.models.chukan import TeikyoKiroku
 from adapters.core.models.shokai import APPLIED, COMPLETED, PURGED
@@ -38,8 +39,6 @@ from queues import dead, handover_log
 from queues.custody import CustodyEvent
 from queues.message import Message
 from queues.payloads import PayloadStore
-
-ROUTE = FLOW  # the route a query result would travel on; its .dead queue is always swept
 
 
 @dataclass(frozen=True, slots=True)
