@@ -1,5 +1,7 @@
 """queries run|poll|list|show|ask: 情報照会 made through the 中間サーバー and their results.
 
+``poll`` stores each fetched result encrypted and queues it on chukan.shokai; a worker applies it.
+
 Screens show codes, states and times; a result's items are shown by number and label with the
 value masked, never the value itself, never 個人番号.
 """
@@ -10,6 +12,7 @@ from datetime import UTC, date, datetime
 from typing import Annotated, Any
 
 import typer
+from pika.exceptions import AMQPError
 from sqlalchemy import select
 
 from adapters.chukan.client import USER
@@ -23,6 +26,7 @@ from adapters.core.models.shokai import KIND_INCOME, STATES
 from bridge.app import Bridge
 from bridge.context import state
 from bridge.output import console, emit, emit_object
+from queues.publisher import PublishError
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="print JSON instead of a table")]
 ByOpt = Annotated[str, typer.Option("--by", help="operator id (sent as the 中間サーバー user, recorded)")]
@@ -83,19 +87,23 @@ def register(app: typer.Typer) -> None:
 
     @group.command("poll")
     def poll_(ctx: typer.Context, by: ByOpt, json_out: JsonOpt = False) -> None:
-        """Send what is pending again, then status → result (kept encrypted) → applied to 賦課 input."""
+        """Send what is pending again, then status → result (kept encrypted) → queued on chukan.shokai;
+        a running worker (`kaigo-bridge worker`) applies each result to the 賦課 input."""
         bridge = state(ctx).bridge
         chukan = bridge.config.chukan
         with client_for(chukan) as client:
             sent = submit(bridge.sessions, client, chukan)
             polled = poll(bridge.sessions, client, chukan, bridge.payloads, by=_operator(by))
         bridge.flush_custody()
+        try:
+            published: int | str = bridge.publish_pending()
+        except (AMQPError, OSError, PublishError) as exc:  # the events stay in the outbox: a worker's relay sends them
+            published = f"not yet: broker unavailable ({type(exc).__name__}); a worker's relay publishes them"
         counts = {"sent": len(sent.sent) + len(sent.replayed), "waiting": len(polled.waiting),
-                  "applied": len(polled.applied), "kept_not_applied": len(polled.kept),
-                  "failed": len(sent.failed) + len(polled.failed),
-                  "unreachable": len(sent.unreachable) + len(polled.unreachable)}
-        emit_object(counts, json_out, title="queries poll")
-        if counts["unreachable"]:
+                  "received": len(polled.received), "failed": len(sent.failed) + len(polled.failed),
+                  "unreachable": len(sent.unreachable) + len(polled.unreachable), "published": published}
+        emit_object(counts, json_out, title="queries poll (results are applied by a worker)")
+        if counts["unreachable"] or isinstance(published, str):
             raise typer.Exit(1)
 
     @group.command("list")
