@@ -10,6 +10,7 @@ from typing import Annotated
 
 import typer
 
+from bridge import chukan_duties
 from bridge.context import state
 from bridge.flows import run_flow
 from bridge.output import console, emit, emit_object
@@ -40,7 +41,8 @@ def register(app: typer.Typer) -> None:
         signal.signal(signal.SIGINT, shutdown)
         threads = [threading.Thread(target=bridge.housekeeping, args=(stop,), name="housekeeping", daemon=True),
                    threading.Thread(target=bridge.poll_partners, args=(stop,), name="partner-answers", daemon=True),
-                   threading.Thread(target=bridge.poll_inbound, args=(stop,), name="inbound", daemon=True)]
+                   threading.Thread(target=bridge.poll_inbound, args=(stop,), name="inbound", daemon=True),
+                   threading.Thread(target=chukan_duties.run, args=(bridge, stop), name="chukan", daemon=True)]
         if relay:
             threads.append(threading.Thread(target=bridge.relay().run_forever, args=(stop,), name="relay",
                                             daemon=True))

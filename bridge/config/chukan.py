@@ -84,6 +84,15 @@ class QueryConfig:
 
 
 @dataclass(frozen=True)
+class ScheduleConfig:
+    """What a worker does unasked (bridge/chukan_duties.py); 0 turns a duty off."""
+
+    poll_seconds: int  # provision requests, income queries and their results
+    retention_hours: int  # the retention run
+    income_days: int  # 転入者 whose 資格 began this many days back or less are queried
+
+
+@dataclass(frozen=True)
 class ChukanConfig:
     server: ServerConfig
     kikan_code: str  # the ward's 機関コード
@@ -94,6 +103,7 @@ class ChukanConfig:
     records_years: int
     query_results_days: int
     fukuhon_batch_size: int
+    schedule: ScheduleConfig
     queries: dict[str, QueryConfig]
     permissions: tuple[Permission, ...]
 
@@ -124,6 +134,9 @@ def chukan_config(r: Reader, raw: dict[str, Any]) -> ChukanConfig:
         records_years=r.get(raw, f, "retention.records_years", int),
         query_results_days=r.get(raw, f, "retention.query_results_days", int),
         fukuhon_batch_size=r.get(raw, f, "fukuhon.batch_size", int),
+        schedule=ScheduleConfig(poll_seconds=r.get(raw, f, "schedule.poll_seconds", int),
+                                retention_hours=r.get(raw, f, "schedule.retention_hours", int),
+                                income_days=r.get(raw, f, "schedule.income_days", int)),
         queries=_queries(r, raw.get("query", {})),
         permissions=permissions(r, r.config_dir / PERMISSIONS),
     )
@@ -135,6 +148,8 @@ def chukan_config(r: Reader, raw: dict[str, Any]) -> ChukanConfig:
     r.check(config.records_years >= 1, f, "retention.records_years", "must be at least 1")
     r.check(config.query_results_days >= 1, f, "retention.query_results_days", "must be at least 1")
     r.check(config.fukuhon_batch_size >= 1, f, "fukuhon.batch_size", "must be at least 1")
+    for key in ("poll_seconds", "retention_hours", "income_days"):
+        r.check(getattr(config.schedule, key) >= 0, f, f"schedule.{key}", "must be 0 (off) or more")
     return config
 
 

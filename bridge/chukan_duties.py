@@ -1,0 +1,99 @@
+"""What a worker does with the 中間サーバー on its own, now and then (chukan.toml ``[schedule]``).
+
+Every ``poll_seconds``: the provision requests the 中間サーバー holds for us (refused off the list,
+held for a second operator when 自動応答不可, answered otherwise), decided answers not yet
+acknowledged, the 転入者 income queries of 資格 acquired in the last ``income_days`` (permission
+list first), and the results of submitted queries. Every ``retention_hours``: query results past
+their period deleted everywhere they were kept (the PIA: 一定期間経過後に自動で削除), 提供等記録 past
+theirs. The operator commands do the same on demand; this is what makes it happen unasked.
+
+Each duty is its own try: a 中間サーバー that cannot be reached leaves the provisions and queries
+for the next round (their idempotency keys are stored, so nothing is doubled), and never stops the
+retention run.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from datetime import UTC, datetime, timedelta
+
+from adapters.chukan import provision, retention, shokai, shokai_poll
+from adapters.chukan.connect import client_for
+from adapters.chukan.errors import ChukanError
+from adapters.chukan.fukuhon import answer_items
+from adapters.chukan.permits import Permits
+from bridge.app import Bridge
+from bridge.config import ConfigError
+from queues.publisher import PublishError
+
+log = logging.getLogger(__name__)
+# Their messages name operations, codes and ids, never values: logged whole. Anything else (a
+# database error carries its SQL parameters) is logged by its type alone, and the duty goes on.
+TOLD = (ChukanError, PublishError)
+SETTLE = 5.0  # seconds after start before the first retention run
+BY = "kaigo-bridge"  # the worker's user id on the 中間サーバー (RequestedBy) and in the records
+
+
+def purge(bridge: Bridge, *, by: str, now: datetime, dry_run: bool = False) -> retention.Purge:
+    """The retention run, for the worker and for ``kaigo-bridge retention run``: every chukan
+    route's dead-letter queue is swept beside the store and the payload store."""
+    try:
+        amqp_url: str | None = bridge.config.broker.url()
+    except ConfigError:
+        amqp_url = None
+    routes = [retention.ROUTE, *(name for name in bridge.config.routes if name.startswith("chukan."))]
+    done = retention.run(bridge.sessions, bridge.config.chukan, bridge.payloads, by=by, now=now,
+                         amqp_url=amqp_url, routes=routes, dry_run=dry_run)
+    bridge.flush_custody()
+    return done
+
+
+def exchange(bridge: Bridge, by: str, now: datetime) -> None:
+    """One round with the 中間サーバー: provisions, then income queries and their results."""
+    chukan = bridge.config.chukan
+    permits = Permits(chukan)
+    with client_for(chukan) as client:
+        report = provision.poll(bridge.sessions, client, permits, chukan, by, answer_items)
+        if report.new or report.failed:
+            log.info("provision requests: %d new, %d held, %d answered, %d refused, %d not sent", report.new,
+                     report.held, report.sent[provision.ANSWER], report.sent[provision.REFUSE], len(report.failed))
+        bridge.flush_custody()
+        with bridge.sessions.begin() as s:
+            made = shokai.decide_income(s, chukan, permits, nendo=shokai.nendo_of(now.date()),
+                                        since=now.date() - timedelta(days=chukan.schedule.income_days), by=by,
+                                        now=now)
+        if made:
+            log.info("income queries: %d new (refusals recorded)", len(made))
+        shokai.submit(bridge.sessions, client, chukan)
+        shokai_poll.poll(bridge.sessions, client, chukan, bridge.payloads, by=by, now=now)
+    bridge.flush_custody()
+    bridge.publish_pending()
+
+
+def run(bridge: Bridge, stop: threading.Event) -> None:
+    """In a worker, until ``stop``: the exchange every poll_seconds, retention every retention_hours
+    (the first a few seconds after start, once the worker has declared the queues it sweeps: a
+    worker down for a while catches up at once). 0 turns a duty off."""
+    schedule = bridge.config.chukan.schedule
+    if not (schedule.retention_hours or schedule.poll_seconds):
+        return
+    by = BY
+    next_purge = time.monotonic() + SETTLE if schedule.retention_hours else float("inf")
+    next_exchange = time.monotonic() + schedule.poll_seconds if schedule.poll_seconds else float("inf")
+    while not stop.wait(max(0.0, min(next_purge, next_exchange) - time.monotonic())):
+        if time.monotonic() >= next_purge:
+            next_purge = time.monotonic() + schedule.retention_hours * 3600
+            try:
+                done = purge(bridge, by=by, now=datetime.now(UTC))
+                for problem in done.problems:
+                    log.warning("retention: %s", problem)
+            except Exception as exc:  # the next round tries again
+                log.warning("retention: %s", exc if isinstance(exc, TOLD) else type(exc).__name__)
+        if time.monotonic() >= next_exchange:
+            next_exchange = time.monotonic() + schedule.poll_seconds
+            try:
+                exchange(bridge, by, datetime.now(UTC))
+            except Exception as exc:  # the next round tries again
+                log.warning("中間サーバー: %s", exc if isinstance(exc, TOLD) else type(exc).__name__)
