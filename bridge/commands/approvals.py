@@ -8,19 +8,17 @@ show codes, 宛名番号 and item numbers with labels; an item's value is never 
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Callable
 from typing import Annotated, Any
 
 import typer
-from sqlalchemy.orm import Session
 
 from adapters.chukan import approvals as decisions
 from adapters.chukan import provision
 from adapters.chukan.client import USER
 from adapters.chukan.connect import client_for
 from adapters.chukan.errors import ChukanError
-from adapters.chukan.messages import Item
+from adapters.chukan.fukuhon import answer_items
 from adapters.chukan.permits import Permits
 from bridge.context import state
 from bridge.output import console, emit, emit_object
@@ -28,24 +26,7 @@ from mappings.standard_layout import CHUKAN_DIR, load_standard_layout
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="print JSON instead of a table")]
 ByOpt = Annotated[str, typer.Option("--by", help="operator id (recorded; sent as RequestedBy)")]
-FUKUHON = "adapters.chukan.fukuhon"
 SHOWN_VALUE = "(値あり)"  # what a screen shows for an item value: that there is one, never what
-
-
-def build_items() -> provision.BuildItems:
-    """adapters.chukan.fukuhon.answer_items, when the 副本 part is installed; until then every
-    answer fails by name (refusals and holds still go through)."""
-    try:
-        module = importlib.import_module(FUKUHON)
-    except ModuleNotFoundError as exc:
-        if exc.name != FUKUHON:
-            raise
-
-        def missing(_s: Session, tm: str, _togo: str) -> tuple[str, tuple[Item, ...]]:
-            raise LookupError(f"{tm}: no items builder ({FUKUHON}.answer_items is not installed)")
-        return missing
-    answer_items: provision.BuildItems = module.answer_items
-    return answer_items
 
 
 def item_labels(tm: str, version: str) -> dict[str, str]:
@@ -91,7 +72,7 @@ def register(app: typer.Typer) -> None:
         chukan = bridge.config.chukan
         try:
             with client_for(chukan) as client:
-                result = act(bridge.sessions, client, Permits(chukan), chukan, by, build_items())
+                result = act(bridge.sessions, client, Permits(chukan), chukan, by, answer_items)
         except ChukanError as exc:  # the list itself could not be fetched: nothing decided
             bridge.flush_custody()
             typer.echo(str(exc), err=True)
@@ -131,7 +112,7 @@ def register(app: typer.Typer) -> None:
                 raise typer.Exit(1) from exc
             row = _row(held) | {"jimu": held.request.jimu, "basis": held.request.basis}
             try:
-                version, items = build_items()(s, held.request.tm, held.request.togo_atena_no)
+                version, items = answer_items(s, held.request.tm, held.request.togo_atena_no)
             except (LookupError, ValueError) as exc:
                 row["items"] = f"not built: {exc}"
             else:
