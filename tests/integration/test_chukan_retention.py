@@ -1,26 +1,29 @@
 """Retention of 情報照会 results with a frozen clock: nothing before the period, everything after —
-store reference, payload store, dead-letter copies on real RabbitMQ — each deletion recorded, and
-a second run finds nothing more. 提供等記録 go after their 7 years."""
+store reference, payload store, dead-letter copies on real RabbitMQ (messages a real worker parked
+on chukan.shokai.dead) — each deletion recorded, and a second run finds nothing more. 提供等記録
+go after their 7 years."""
 
 from __future__ import annotations
 
 import shutil
+import threading
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pika
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from adapters.chukan import retention
 from adapters.chukan.client import ChukanClient
 from adapters.chukan.permits import Permits
 from adapters.chukan.shokai import decide_income, submit
-from adapters.chukan.shokai_poll import poll
+from adapters.chukan.shokai_apply import ShokaiHandler
+from adapters.chukan.shokai_poll import ROUTE, poll
 from adapters.core.models import CustodyPending, Shokai, Shotoku
 from adapters.core.models.chukan import TeikyoKiroku
 from adapters.core.mynumber import MyNumberCipher
@@ -29,15 +32,21 @@ from bridge.config import RouteConfig
 from bridge.config.chukan import ChukanConfig
 from fixtures import population
 from fixtures.chukan.sim import ChukanSim
+from fixtures.services import RabbitNode
 from queues import dead, topology
+from queues.apply import Applier
 from queues.crypto import Keyring
-from queues.message import Message, seal_body
+from queues.outbox import Relay, enqueue
 from queues.payloads import PayloadStore
+from queues.publisher import Publisher
+from queues.worker import Worker
+from tests.harness import _management, wait_until
 
 REPO = Path(__file__).resolve().parents[2]
 CIPHER = MyNumberCipher(bytes(range(32)), bytes(range(50, 82)))
 PEOPLE, SEED, NENDO = 60, 62, 2026
 FETCHED = datetime(2026, 10, 1, 10, 0, tzinfo=UTC)
+EXCHANGE = "kaigo.test"
 
 
 @dataclass
@@ -45,9 +54,9 @@ class Kept:
     sessions: sessionmaker[Session]
     chukan: ChukanConfig
     payloads: PayloadStore
-    keyring: Keyring
     amqp_url: str
-    route: str
+    broken: int  # the shokai whose stored copy a worker could not read: its message parked in .dead
+    stranger: str  # the transfer of a parked message that is no query result
 
     def rows(self) -> list[Shokai]:
         with self.sessions() as s:
@@ -58,80 +67,119 @@ class Kept:
             return list(s.scalars(select(CustodyPending).where(CustodyPending.event == event)
                                   .order_by(CustodyPending.seq)))
 
-    def run(self, days: float, dry_run: bool = False) -> retention.Purge:
+    def run(self, days: float, dry_run: bool = False, broker: bool = True) -> retention.Purge:
+        # routes left at their default: the real chukan.shokai is swept without being named
         return retention.run(self.sessions, self.chukan, self.payloads, by="op9", now=FETCHED + timedelta(days=days),
-                             amqp_url=self.amqp_url, routes=[self.route], dry_run=dry_run)
+                             amqp_url=self.amqp_url if broker else None, dry_run=dry_run)
 
-    def park(self, transfer_id: str, content: dict[str, object]) -> str:
-        """A message parked on the route's dead queue, as the worker parks one past its budget."""
-        message_id = str(uuid.uuid4())
-        message = Message(id=message_id, route=self.route, kind="shokai.result", transfer_id=transfer_id,
-                          body=seal_body(self.keyring, message_id, self.route, content), attempt=5,
-                          reason="apply failed")
-        connection = pika.BlockingConnection(pika.URLParameters(self.amqp_url))
-        try:
-            channel = connection.channel()
-            channel.confirm_delivery()
-            channel.basic_publish("", topology.dead_queue(self.route), message.body,
-                                  properties=message.properties(), mandatory=True)
-        finally:
-            connection.close()
-        return message_id
+    def parked(self) -> dict[str, str]:
+        """Transfer → message id of what sits on chukan.shokai.dead."""
+        return {m.transfer: m.id for m in dead.list_dead(self.amqp_url, ROUTE)}
+
+
+def dead_count(url: str) -> int:
+    connection = pika.BlockingConnection(pika.URLParameters(url))
+    try:
+        return connection.channel().queue_declare(topology.dead_queue(ROUTE), passive=True).method.message_count
+    finally:
+        connection.close()
+
+
+def work(sessions: sessionmaker[Session], chukan: ChukanConfig, payloads: PayloadStore, route: RouteConfig,
+         url: str, until: int) -> None:
+    """Publish the outbox, then a real worker on chukan.shokai until ``until`` messages were handled."""
+    relay = Relay(sessions, lambda: Publisher(url, EXCHANGE, setup=lambda ch: topology.declare(ch, EXCHANGE, [route])))
+    relay.drain()
+    relay.close()
+    handler = ShokaiHandler(chukan, payloads.keyring, payloads, "worker:test", sessions, sessions)
+    applier = Applier(ROUTE, sessions, handler, "worker:test")
+    consumer = Worker(url, EXCHANGE, [route], {ROUTE: applier})
+    thread = threading.Thread(target=consumer.run, daemon=True)
+    thread.start()
+    try:
+        def handled() -> bool:
+            with sessions() as s:
+                done = s.scalar(select(func.count()).select_from(Shokai).where(Shokai.state == "applied")) or 0
+            return done + dead_count(url) == until
+        wait_until(handled, 60, f"{until} messages applied or parked")
+    finally:
+        consumer.stop()
+        thread.join(timeout=30)
+
+
+@pytest.fixture
+def vhost(rabbit: RabbitNode) -> Iterator[str]:
+    name = f"t-{uuid.uuid4().hex[:10]}"
+    _management(rabbit, "PUT", f"/api/vhosts/{name}")
+    _management(rabbit, "PUT", f"/api/permissions/{name}/guest", {"configure": ".*", "write": ".*", "read": ".*"})
+    yield rabbit.amqp_url.rsplit("/", 1)[0] + "/" + name
+    _management(rabbit, "DELETE", f"/api/vhosts/{name}")
 
 
 @pytest.fixture
 def kept(store: sessionmaker[Session], tmp_path: Path, monkeypatch: pytest.MonkeyPatch, chukan_sim: ChukanSim,
-         chukan_client: ChukanClient, rabbit_url: str, unique_name: Callable[[str], str]) -> Iterator[Kept]:
-    """Every 転入者's income query made, its result fetched at FETCHED and applied."""
+         chukan_client: ChukanClient, vhost: str) -> Iterator[Kept]:
+    """Every 転入者's income query made and its result fetched at FETCHED; a worker applied all
+    but one, whose stored copy had been damaged (parked in .dead), and parked a message about a
+    shokai that does not exist."""
     shutil.copytree(REPO / "config", tmp_path / "config")
     monkeypatch.setenv("KAIGO_VAR", str(tmp_path / "var"))
-    chukan = config_module.load(tmp_path / "config").chukan
+    config = config_module.load(tmp_path / "config")
+    chukan = config.chukan
     population.load(store, CIPHER, PEOPLE, seed=SEED, nendo=NENDO)
     keyring = Keyring.create(tmp_path / "keys")
     payloads = PayloadStore(tmp_path / "payloads", keyring)
     with store.begin() as s:
         decide_income(s, chukan, Permits(chukan), nendo=NENDO, since=None, by="op1", now=FETCHED)
     submit(store, chukan_client, chukan, now=FETCHED)
-    assert poll(store, chukan_client, chukan, payloads, by="op1", now=FETCHED).applied
-    route = unique_name("chukan.shokai")
-    connection = pika.BlockingConnection(pika.URLParameters(rabbit_url))
-    try:
-        topology.declare(connection.channel(), unique_name("x"), [RouteConfig(
-            name=route, handler="none", retry_delays=(1,), delivery_limit=5, prefetch=1, batch_size=1)])
-    finally:
-        connection.close()
-    yield Kept(store, chukan, payloads, keyring, rabbit_url, route)
+    received = poll(store, chukan_client, chukan, payloads, by="op1", now=FETCHED).received
+    assert len(received) >= 3
+    with store() as s:
+        broken = s.get(Shokai, received[0])
+        assert broken is not None and broken.result_ref is not None
+        copy = payloads.root / broken.result_ref
+    data = bytearray(copy.read_bytes())
+    data[-1] ^= 0x01  # the last chunk's tag: the copy no longer authenticates
+    copy.write_bytes(bytes(data))
+    stranger = str(uuid.uuid4())
+    with store.begin() as s:
+        enqueue(s, keyring, ROUTE, "shokai.result", "999999", {"shokai_id": 999999}, transfer_id=stranger)
+    work(store, chukan, payloads, config.route(ROUTE), vhost, until=len(received) + 1)
+    yield Kept(store, chukan, payloads, vhost, broken.id, stranger)
 
 
 def test_results_are_purged_everywhere_after_the_period_and_only_then(kept: Kept) -> None:
     rows = kept.rows()
-    assert rows and all(r.state == "applied" for r in rows)
+    assert {r.id: r.state for r in rows} == {r.id: "completed" if r.id == kept.broken else "applied" for r in rows}
     refs = [str(r.result_ref) for r in rows]
-    copy = kept.park(rows[0].idem_key, {"shokai": rows[0].id, "ref": refs[0]})
-    other = kept.park(str(uuid.uuid4()), {"shokai": 0})  # not a query result: stays
+    broken_key = next(r.idem_key for r in rows if r.id == kept.broken)
+    parked = kept.parked()
+    assert set(parked) == {broken_key, kept.stranger}  # parked by the worker, not by this test
+    [reason] = [m.reason for m in dead.list_dead(kept.amqp_url, ROUTE) if m.transfer == broken_key]
+    assert reason == f"shokai {kept.broken}: stored result unreadable (IntegrityError)"
 
     early = kept.run(days=29)
     assert early == retention.Purge()
     assert all(kept.payloads.exists(ref) for ref in refs)
-    assert {m.id for m in dead.list_dead(kept.amqp_url, kept.route)} == {copy, other}
+    assert kept.parked() == parked
     assert kept.run(days=31, dry_run=True).results == tuple(r.id for r in rows)
     assert all(kept.payloads.exists(ref) for ref in refs)  # a dry run deletes nothing
 
     done = kept.run(days=31)
     assert done == retention.Purge(results=tuple(r.id for r in rows), payloads=len(rows), dead_copies=1)
     assert not [ref for ref in refs if kept.payloads.exists(ref)]
-    assert [m.id for m in dead.list_dead(kept.amqp_url, kept.route)] == [other]
+    assert kept.parked() == {kept.stranger: parked[kept.stranger]}  # not a query result: stays
     for row in kept.rows():
         assert (row.state, row.result_ref, row.result_sha256, row.result_version) == ("purged", None, None, None)
         assert (row.purged_at, row.purged_by) == (FETCHED + timedelta(days=31), "op9")
     # the 賦課 input derived from the results stays (business data; see adapters/chukan/retention.py)
     with kept.sessions() as s:
-        assert len(s.scalars(select(Shotoku)).all()) == len(rows)
+        assert len(s.scalars(select(Shotoku)).all()) == len(rows) - 1
     purged = kept.events("purged")
     assert len(purged) == len(rows) + 1
     dropped = [e for e in purged if e.detail and "dead-letter copy" in e.detail]
     assert [(e.transfer_id, e.detail) for e in dropped] == [
-        (rows[0].idem_key, f"dead-letter copy {copy} on {kept.route}.dead dropped")]
+        (broken_key, f"dead-letter copy {parked[broken_key]} on chukan.shokai.dead dropped")]
     by_transfer = {e.transfer_id: e for e in purged if e not in dropped}
     for row in rows:
         entry = by_transfer[row.idem_key]
@@ -142,25 +190,21 @@ def test_results_are_purged_everywhere_after_the_period_and_only_then(kept: Kept
     assert len(kept.events("purged")) == len(rows) + 1
 
 
-def test_a_copy_parked_after_its_result_was_purged_is_dropped_by_the_next_run(kept: Kept) -> None:
+def test_a_copy_missed_while_the_broker_was_away_is_dropped_by_the_next_run(kept: Kept) -> None:
     rows = kept.rows()
-    assert kept.run(days=31).dead_copies == 0
-    late = kept.park(rows[-1].idem_key, {"shokai": rows[-1].id})
+    away = kept.run(days=31, broker=False)
+    assert len(away.results) == len(rows) and away.dead_copies == 0
+    assert away.problems == ("dead-letter queues not swept: no broker configured",)
+    broken_key = next(r.idem_key for r in rows if r.id == kept.broken)
+    late = kept.parked()[broken_key]
     assert kept.run(days=32) == retention.Purge(dead_copies=1)
-    assert [m.id for m in dead.list_dead(kept.amqp_url, kept.route)] == []
-    assert any(e.detail == f"dead-letter copy {late} on {kept.route}.dead dropped" for e in kept.events("purged"))
-
-
-def test_without_a_broker_the_store_is_purged_and_the_sweep_reported(kept: Kept) -> None:
-    done = retention.run(kept.sessions, kept.chukan, kept.payloads, by="op9", now=FETCHED + timedelta(days=31),
-                         amqp_url=None, routes=[kept.route])
-    assert len(done.results) == len(kept.rows()) and done.problems == (
-        "dead-letter queues not swept: no broker configured",)
+    assert set(kept.parked()) == {kept.stranger}
+    assert any(e.detail == f"dead-letter copy {late} on chukan.shokai.dead dropped" for e in kept.events("purged"))
 
 
 def test_a_route_without_queues_holds_nothing(kept: Kept) -> None:
     done = retention.run(kept.sessions, kept.chukan, kept.payloads, by="op9", now=FETCHED + timedelta(days=31),
-                         amqp_url=kept.amqp_url, routes=[f"{kept.route}.undeclared"])
+                         amqp_url=kept.amqp_url, routes=[f"{ROUTE}.undeclared"])
     assert done.problems == () and done.dead_copies == 0
 
 
