@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from adapters.chukan import approvals, provision
 from adapters.chukan.client import ChukanClient
+from adapters.chukan.fukuhon import answer_items as build_items
 from adapters.chukan.permits import Permits
 from adapters.core.models import CustodyPending
 from adapters.core.models.chukan import ChukanApproval, ChukanProvision, TeikyoKiroku
@@ -23,7 +24,6 @@ from bridge import config as config_module
 from bridge.config.chukan import ChukanConfig
 from fixtures.chukan.sim import ChukanSim
 from fixtures.population import Person, generate, load
-from tests.integration.chukan_items import answer_items as build_items
 
 REPO = Path(__file__).resolve().parents[2]
 CIPHER = MyNumberCipher(bytes(range(32)), bytes(range(50, 82)))
@@ -101,9 +101,11 @@ def test_poll_answers_refuses_and_holds(ward: Ward, people: list[Person]) -> Non
     assert (report.listed, report.new, report.held, report.sent, report.failed) == (
         3, 3, 1, {"answer": 1, "refuse": 1}, [])
     answered = ward.sim.provision(auto.id)
-    assert answered.state == "answered" and answered.version == "1"
-    assert [(i.no, i.value, i.unset) for i in answered.items] == [
-        ("1", people[0].hihokensha_no, None), ("2", None, "NotCovered")]
+    assert answered.state == "answered"
+    with ward.store() as s:  # what the 副本 builder makes of the store, sent as it is
+        assert (answered.version, answered.items) == build_items(s, AUTO[2], people[0].togo_atena_no)
+    # データ標準レイアウト 0101 item 1 is the 被保険者番号 (kaigo-fukuhon-v1.toml)
+    assert (answered.items[0].no, answered.items[0].value) == ("1", people[0].hihokensha_no)
     assert (ward.sim.provision(off.id).state, ward.sim.provision(off.id).reason) == ("refused", "01")
     assert ward.sim.provision(flagged.id).state == "held"
     with ward.store() as s:
@@ -144,7 +146,9 @@ def test_four_eyes_then_approval_answers_and_rejection_refuses(ward: Ward, peopl
     report = ward.send("op-b")
     assert report.sent == {"answer": 1, "refuse": 1} and report.failed == []
     assert ward.sim.provision(one.id).state == "answered"
-    assert ward.sim.provision(one.id).items[0].value == people[0].hihokensha_no
+    with ward.store() as s:  # built when sent: 0300 給付, NotApplicable for a person with no 給付実績
+        assert (ward.sim.provision(one.id).version, ward.sim.provision(one.id).items) == build_items(
+            s, FLAGGED[2], people[0].togo_atena_no)
     assert (ward.sim.provision(two.id).state, ward.sim.provision(two.id).reason) == ("refused", "01")
     with ward.store() as s:
         states = {r: st for r, st in s.execute(select(ChukanApproval.request_id, ChukanApproval.state))}

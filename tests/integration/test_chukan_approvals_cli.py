@@ -19,7 +19,6 @@ from adapters.core.mynumber import MyNumberCipher
 from bridge import config as config_module
 from bridge.app import Bridge
 from bridge.cli import app
-from bridge.commands import approvals as approvals_cli
 from fixtures.chukan.sim import ChukanSim, Pki
 from fixtures.population import Person, generate, load
 from queues.custody import CustodyLog
@@ -61,9 +60,6 @@ def cli(tmp_path: Path, chukan_sim: ChukanSim, chukan_pki: Pki, people: list[Per
     bridge.custody.create_schema()
     load(bridge.sessions, CIPHER, len(people), seed=21, nendo=2025)
     bridge.sessions.kw["bind"].dispose()
-    # The 副本 items builder is found by module name; until adapters.chukan.fukuhon lands, a
-    # stand-in with its signature that reads the store.
-    monkeypatch.setattr(approvals_cli, "FUKUHON", "tests.integration.chukan_items")
     runner = CliRunner()
     outputs: list[str] = []
 
@@ -103,10 +99,13 @@ def test_fetch_four_eyes_approve_reject_and_records(cli: Cli, chukan_sim: Chukan
     shown = as_json(cli("approvals", "show", str(first), "--json"))
     assert shown["request"] == one.id and shown["tm"] == FLAGGED[2] and "旧別表第2 第17項" in shown["basis"]
     # Labels from mappings/layouts/chukan/kaigo-fukuhon-v1.toml, data set 0300 (TM00000000000102).
-    assert shown["items"] == [{"no": "1", "label": "0300 給付 被保険者番号", "value": "(値あり)"},
-                              {"no": "2", "label": "0300 給付 サービス提供年月 (直近)", "value": "未設定 (NotCovered)"}]
+    # Labels from mappings/layouts/chukan/kaigo-fukuhon-v1.toml, data set 0300 (TM00000000000102); the
+    # store has no 給付実績 for anyone, so every item says why it has no value.
+    assert [(i["no"], i["label"]) for i in shown["items"][:2]] == [
+        ("1", "0300 給付 被保険者番号"), ("2", "0300 給付 サービス提供年月 (直近)")]
+    assert {i["value"] for i in shown["items"]} <= {"未設定 (NotApplicable)", "未設定 (NotCovered)"}
     table = cli("approvals", "show", str(first)).output
-    assert "(値あり)" in table and "被保険者番号" in table and one.id in table
+    assert "NotApplicable" in table and "被保険者番号" in table and one.id in table
 
     refused = cli("approvals", "approve", str(first), "--by", "op-a", code=1)
     assert "op-a held this request and may not decide it" in refused.output
@@ -164,11 +163,10 @@ def test_bad_operator_and_unknown_approval_are_refused(cli: Cli) -> None:
     assert as_json(cli("records", "person", "000000000000000", "--json")) == []
 
 
-def test_with_the_real_fukuhon_builder(cli: Cli, chukan_sim: ChukanSim, people: list[Person],
-                                       monkeypatch: pytest.MonkeyPatch) -> None:
-    """The CLI wired to adapters.chukan.fukuhon.answer_items: what was answered is what that builds
+def test_answers_are_what_the_fukuhon_builder_makes(cli: Cli, chukan_sim: ChukanSim,
+                                                    people: list[Person]) -> None:
+    """The CLI answers with adapters.chukan.fukuhon.answer_items: what was answered is what that builds
     from the store; the held one's screen shows its item numbers and labels, values masked."""
-    monkeypatch.setattr(approvals_cli, "FUKUHON", "adapters.chukan.fukuhon")
     auto = chukan_sim.hold_provision(people[3].togo_atena_no, *AUTO)
     flagged = chukan_sim.hold_provision(people[3].togo_atena_no, *FLAGGED)
     assert "answered 1" in cli("approvals", "fetch", "--by", "op-a").output

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from adapters.chukan import approvals, provision
 from adapters.chukan.client import ChukanClient
+from adapters.chukan.fukuhon import answer_items
 from adapters.chukan.permits import Permits
 from adapters.core.models.chukan import ChukanApproval
 from adapters.core.mynumber import MyNumberCipher
@@ -23,7 +24,6 @@ from bridge import config as config_module
 from bridge.config.chukan import ChukanConfig
 from fixtures.chukan.sim import ChukanSim
 from fixtures.population import Person, generate, load
-from tests.integration.chukan_items import answer_items
 
 REPO = Path(__file__).resolve().parents[2]
 CIPHER = MyNumberCipher(bytes(range(32)), bytes(range(50, 82)))
