@@ -1,22 +1,27 @@
 """`kaigo-bridge queries run|poll|list|show|ask` and `retention run` as an operator runs them: the real
 CLI in its own process, a whole installation (tests/harness.py), the TLS simulator as the
-中間サーバー. Every screen is scanned for 個人番号 and result values."""
+中間サーバー, real RabbitMQ and `kaigo-bridge worker` processes applying the results (one killed
+before the poll: the results wait on chukan.shokai for the next). Every screen is scanned for
+個人番号 and result values."""
 
 from __future__ import annotations
 
 import json
 import re
 import shutil
+import signal
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import pika
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 
 from adapters.core.models import Shokai, Shotoku
 from fixtures import population
 from fixtures.chukan.sim import ChukanSim, Pki
-from tests.harness import Home
+from queues import topology
+from tests.harness import Home, wait_until
 
 PEOPLE, SEED, NENDO = 80, 63, 2026
 TM_NENKIN = "TM00000000000202"
@@ -30,8 +35,12 @@ def ward(home: Home, chukan_sim: ChukanSim, chukan_pki: Pki) -> Home:
     for source, name in ((chukan_pki.ca_cert, "ca.pem"), (chukan_pki.client_cert, "client.pem"),
                          (chukan_pki.client_key, "client.key")):
         shutil.copyfile(source, tls / name)
-    home.edit_config("chukan.toml", lambda text: text.replace('url = "https://127.0.0.1:8443/chukan/"',
-                                                              f'url = "{chukan_sim.url}/"'))
+    def edit(text: str) -> str:  # the worker's own 中間サーバー schedule off: this test runs the commands
+        text = text.replace('url = "https://127.0.0.1:8443/chukan/"', f'url = "{chukan_sim.url}/"')
+        text = text.replace("poll_seconds = 60", "poll_seconds = 0")
+        return text.replace("retention_hours = 24", "retention_hours = 0")
+
+    home.edit_config("chukan.toml", edit)
     population.load(home.bridge.sessions, home.bridge.mynumber, PEOPLE, seed=SEED, nendo=NENDO)
     return home
 
@@ -52,8 +61,19 @@ def test_an_operator_runs_polls_lists_shows_asks_and_purges(ward: Home, chukan_s
 
     cli("queries", "run", "income", "--by", "op1", "--nendo", str(NENDO))
     assert chukan_sim.effects["SubmitQuery"] == len(movers)
+    # a worker that dies (SIGKILL) before the results come: nothing is lost, the next one applies them
+    crashed = ward.start_worker("--routes", "chukan.shokai")
+    wait_until(lambda: "worker consuming chukan.shokai" in ward.worker_logs(), 60, "the first worker consuming")
+    crashed.send_signal(signal.SIGKILL)
+    crashed.wait(timeout=30)
     assert cli_json("queries", "poll", "--by", "op2") == {
-        "sent": 0, "waiting": 0, "applied": len(movers), "kept_not_applied": 0, "failed": 0, "unreachable": 0}
+        "sent": 0, "waiting": 0, "received": len(movers), "failed": 0, "unreachable": 0, "published": len(movers)}
+    assert waiting(ward) == len(movers) and applied(ward) == 0
+    assert {r["state"] for r in cli_json("queries", "list")} == {"completed"}
+    ward.start_worker("--routes", "chukan.shokai")
+    wait_until(lambda: applied(ward) == len(movers), 90, "every result applied by the second worker")
+    assert waiting(ward) == 0
+    assert cli_json("queries", "poll", "--by", "op2")["received"] == 0  # fetched once
     listed = cli_json("queries", "list")
     assert sorted(r["atena_no"] for r in listed) == sorted(p.atena_no for p in movers)
     assert {r["state"] for r in listed} == {"applied"}
@@ -89,3 +109,18 @@ def test_an_operator_runs_polls_lists_shows_asks_and_purges(ward: Home, chukan_s
     text = "\n".join(screens)
     assert not [p.kojin_bango for p in people if p.kojin_bango in text]
     assert not [a for a in amounts if re.search(rf"(?<![0-9]){a}(?![0-9])", text)]
+
+
+def applied(home: Home) -> int:
+    with home.bridge.read_sessions() as s:
+        return s.scalar(select(func.count()).select_from(Shotoku)) or 0
+
+
+def waiting(home: Home) -> int:
+    """Messages ready on chukan.shokai (the broker's own count)."""
+    connection = pika.BlockingConnection(pika.URLParameters(home.env["KAIGO_AMQP_URL"]))
+    try:
+        return connection.channel().queue_declare(topology.work_queue("chukan.shokai"),
+                                                  passive=True).method.message_count
+    finally:
+        connection.close()
