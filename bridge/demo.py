@@ -6,13 +6,17 @@ to a synthetic print vendor over SFTP with OpenPGP and applies the changes; the 
 (stock gpg, paramiko) answers with a signed receipt, returned mail and a deletion certificate;
 a supervisor confirms the hand-over; the custody log is verified. Then a 国保連 month: the
 受給者異動連絡票 of the changes goes to the 国保連's share, and the simulated 国保連 sends back a
-給付実績 file (applied) and a faulty one (quarantined with its report).
+給付実績 file (applied) and a faulty one (quarantined with its report). Then the 年金特徴 files of
+the year's start with the simulated 経由機関 (bridge/demo_nenkin.py), and the 中間サーバー (a
+simulator process over TLS, bridge/demo_chukan.py): 副本 refresh, one permitted query with its
+result, one refused, one provision held for approval and approved by a second operator.
 Needs KAIGO_AMQP_URL, KAIGO_RABBIT_API and KAIGO_SFTP_* (``./dev demo`` starts the services).
 """
 
 from __future__ import annotations
 
 import argparse
+import atexit
 import os
 import shutil
 import signal
@@ -31,7 +35,7 @@ from sqlalchemy import func, select
 from adapters.core.models import ChangeJournal, Handover, Transfer
 from adapters.vendor import register as ledger
 from bridge import config as config_module
-from bridge import demo_kokuho, demo_nenkin
+from bridge import demo_chukan, demo_kokuho, demo_nenkin
 from bridge.app import Bridge, init
 from bridge.config.partners import with_partner
 from bridge.flows import run_flow
@@ -107,6 +111,8 @@ def main(argv: list[str] | None = None) -> int:
     shutil.rmtree(state, ignore_errors=True)
     os.environ["KAIGO_VAR"] = str(state)
     vendor = vendor_setup(state)
+    sim = demo_chukan.start(state, state / "config")
+    atexit.register(sim.stop)  # whatever step fails, the simulator process goes with the demo
     config = config_module.load()
     bridge = Bridge(config, actor="operator:clerk-1")
     summary: list[tuple[str, str, float]] = []
@@ -172,6 +178,14 @@ def main(argv: list[str] | None = None) -> int:
               lambda: demo_nenkin.z14_kari_in(bridge, args.nendo, facts, lambda c, w: _wait(c, 300, w, worker)))
         _step(summary, "年金特徴 July: Z12 特別徴収依頼 out (nenkin.z12)",
               lambda: demo_nenkin.z12_out(bridge, args.nendo, lambda c, w: _wait(c, 300, w, worker)))
+        _step(summary, "中間サーバー: 副本 refresh (chukan refresh --all)",
+              lambda: demo_chukan.fukuhon(bridge, sim, lambda c, w: _wait(c, 300, w, worker)))
+        _step(summary, "中間サーバー: 転入者 income query (permitted)",
+              lambda: demo_chukan.income_query(bridge, sim, facts, lambda c, w: _wait(c, 120, w, worker)))
+        _step(summary, "中間サーバー: a query not on the permission list",
+              lambda: demo_chukan.refused_query(facts, sim))
+        _step(summary, "中間サーバー: provision held (自動応答不可), approved by a second operator",
+              lambda: demo_chukan.provision(bridge, sim, facts))
     finally:
         stop.set()
         robot_thread.join(timeout=30)
