@@ -32,7 +32,6 @@ from bridge.config import RouteConfig
 from bridge.config.chukan import ChukanConfig
 from fixtures import population
 from fixtures.chukan.sim import ChukanSim
-from fixtures.services import RabbitNode
 from queues import dead, topology
 from queues.apply import Applier
 from queues.crypto import Keyring
@@ -40,13 +39,15 @@ from queues.outbox import Relay, enqueue
 from queues.payloads import PayloadStore
 from queues.publisher import Publisher
 from queues.worker import Worker
-from tests.harness import _management, wait_until
+from tests.harness import wait_until
+from tests.integration import test_chukan_shokai as shokai_tests
 
 REPO = Path(__file__).resolve().parents[2]
 CIPHER = MyNumberCipher(bytes(range(32)), bytes(range(50, 82)))
 PEOPLE, SEED, NENDO = 60, 62, 2026
 FETCHED = datetime(2026, 10, 1, 10, 0, tzinfo=UTC)
 EXCHANGE = "kaigo.test"
+vhost = shokai_tests.vhost  # the fixture: a vhost of the test's own, the real queue names
 
 
 @dataclass
@@ -105,15 +106,6 @@ def work(sessions: sessionmaker[Session], chukan: ChukanConfig, payloads: Payloa
     finally:
         consumer.stop()
         thread.join(timeout=30)
-
-
-@pytest.fixture
-def vhost(rabbit: RabbitNode) -> Iterator[str]:
-    name = f"t-{uuid.uuid4().hex[:10]}"
-    _management(rabbit, "PUT", f"/api/vhosts/{name}")
-    _management(rabbit, "PUT", f"/api/permissions/{name}/guest", {"configure": ".*", "write": ".*", "read": ".*"})
-    yield rabbit.amqp_url.rsplit("/", 1)[0] + "/" + name
-    _management(rabbit, "DELETE", f"/api/vhosts/{name}")
 
 
 @pytest.fixture
