@@ -7,8 +7,7 @@ from typing import Annotated
 
 import typer
 
-from adapters.chukan import retention
-from bridge.config import ConfigError
+from bridge import chukan_duties
 from bridge.context import state
 from bridge.output import console, emit_object
 
@@ -25,16 +24,7 @@ def register(app: typer.Typer) -> None:
             json_out: Annotated[bool, typer.Option("--json", help="print JSON")] = False) -> None:
         """情報照会 results past retention.query_results_days: deleted from the store, the payload
         store and dead-letter queues; 提供等記録 past retention.records_years. Each deletion recorded."""
-        bridge = state(ctx).bridge
-        config = bridge.config
-        try:
-            amqp_url: str | None = config.broker.url()
-        except ConfigError:
-            amqp_url = None
-        routes = [retention.ROUTE, *(name for name in config.routes if name.startswith("chukan."))]
-        done = retention.run(bridge.sessions, config.chukan, bridge.payloads, by=by, now=datetime.now(UTC),
-                             amqp_url=amqp_url, routes=routes, dry_run=dry_run)
-        bridge.flush_custody()
+        done = chukan_duties.purge(state(ctx).bridge, by=by, now=datetime.now(UTC), dry_run=dry_run)
         shown = {"dry_run": dry_run, "query_results": len(done.results),
                  "shokai_ids": " ".join(str(i) for i in done.results), "payloads_deleted": done.payloads,
                  "dead_letter_copies_dropped": done.dead_copies, "records_purged": done.kiroku,
