@@ -24,9 +24,13 @@ from sqlalchemy.orm import Session, sessionmaker
 from adapters.chukan.client import ChukanClient
 from adapters.core import schema
 from adapters.core.store import open_store
+from bridge import config as config_module
+from bridge.config.chukan import ChukanConfig
 from fixtures.chukan.sim import ChukanSim, Pki, make_pki
 from fixtures.services import PostgresServer, RabbitNode, SshdServer
 from fixtures.services.sshd import SftpTree
+
+REPO = Path(__file__).resolve().parent.parent
 
 # A whole kaigo-bridge installation per test (config, var, vhost, CLI and worker processes).
 pytest_plugins = ["tests.harness"]
@@ -170,3 +174,17 @@ def chukan_client(chukan_sim: ChukanSim, chukan_pki: Pki) -> Iterator[ChukanClie
                           key_file=chukan_pki.client_key, timeout=1.0, attempts=3)
     yield client
     client.close()
+
+
+@pytest.fixture(scope="module")
+def shipped_chukan(tmp_path_factory: pytest.TempPathFactory) -> ChukanConfig:
+    """chukan.toml and permissions.csv as shipped in config/, loaded (state folder: a temporary one)."""
+    root = tmp_path_factory.mktemp("config")
+    shutil.copytree(REPO / "config", root / "config")
+    mp = pytest.MonkeyPatch()
+    mp.setenv("KAIGO_VAR", str(root / "var"))
+    try:
+        return config_module.load(root / "config").chukan
+    finally:
+        mp.undo()
+

@@ -24,6 +24,7 @@ from adapters.core.models import Transfer
 from bridge import config as config_module
 from bridge.app import Bridge, init
 from bridge.config import Config
+from fixtures.chukan.sim import Pki
 from fixtures.services import RabbitNode
 from fixtures.vendor.keys import stop_agent
 from queues import topology
@@ -163,3 +164,21 @@ def home(tmp_path: Path, rabbit: RabbitNode) -> Iterator[Home]:
         os.environ.clear()
         os.environ.update(saved)
         _management(rabbit, "DELETE", f"/api/vhosts/{vhost}")
+
+
+def wire_chukan(home: Home, url: str, pki: Pki, *edits: tuple[str, str]) -> None:
+    """``home``'s chukan.toml pointed at the simulated 中間サーバー at ``url``, the test CA and the
+    client certificate where it looks ({var}/chukan/); ``edits``: more (old, new) of chukan.toml."""
+    tls = home.root / "var" / "chukan"
+    tls.mkdir(parents=True, exist_ok=True)
+    for source, name in ((pki.ca_cert, "ca.pem"), (pki.client_cert, "client.pem"), (pki.client_key, "client.key")):
+        shutil.copyfile(source, tls / name)
+
+    def edit(text: str) -> str:
+        for old, new in (('url = "https://127.0.0.1:8443/chukan/"', f'url = "{url}/"'), *edits):
+            assert old in text, f"chukan.toml has no {old!r}"
+            text = text.replace(old, new, 1)
+        return text
+
+    home.edit_config("chukan.toml", edit)
+

@@ -4,7 +4,6 @@ and every step in the 提供等記録 and the custody log."""
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -20,7 +19,6 @@ from adapters.chukan.permits import Permits
 from adapters.core.models import CustodyPending
 from adapters.core.models.chukan import ChukanApproval, ChukanProvision, TeikyoKiroku
 from adapters.core.mynumber import MyNumberCipher
-from bridge import config as config_module
 from bridge.config.chukan import ChukanConfig
 from fixtures.chukan.sim import ChukanSim
 from fixtures.population import Person, generate, load
@@ -30,18 +28,6 @@ CIPHER = MyNumberCipher(bytes(range(32)), bytes(range(50, 82)))
 AUTO = ("2000000000000001", "JT00000000000101", "TM00000000000101")  # 第1項: 被保険者・受給者, auto
 FLAGGED = ("2000000000000017", "JT00000000001701", "TM00000000000102")  # 第17項: 給付, 自動応答不可
 OFF_LIST = ("2000000000000099", "JT00000000000101", "TM00000000000101")  # no such 提供先
-
-
-@pytest.fixture(scope="module")
-def chukan(tmp_path_factory: pytest.TempPathFactory) -> ChukanConfig:
-    root = tmp_path_factory.mktemp("approvals")
-    shutil.copytree(REPO / "config", root / "config")
-    mp = pytest.MonkeyPatch()
-    mp.setenv("KAIGO_VAR", str(root / "var"))
-    try:
-        return config_module.load(root / "config").chukan
-    finally:
-        mp.undo()
 
 
 @pytest.fixture
@@ -89,8 +75,8 @@ class Ward:
 
 @pytest.fixture
 def ward(store: sessionmaker[Session], chukan_sim: ChukanSim, chukan_client: ChukanClient,
-         chukan: ChukanConfig) -> Iterator[Ward]:
-    yield Ward(store, chukan_sim, chukan_client, chukan)
+         shipped_chukan: ChukanConfig) -> Iterator[Ward]:
+    yield Ward(store, chukan_sim, chukan_client, shipped_chukan)
 
 
 def test_poll_answers_refuses_and_holds(ward: Ward, people: list[Person]) -> None:
@@ -209,10 +195,11 @@ def test_an_answer_without_approval_never_leaves(ward: Ward, people: list[Person
     assert ward.sim.provision(flagged.id).state == "held" and ward.sim.effects["AnswerProvision"] == 0
 
 
-def test_every_row_of_the_list_and_off_it(ward: Ward, people: list[Person], chukan: ChukanConfig) -> None:
+def test_every_row_of_the_list_and_off_it(ward: Ward, people: list[Person],
+                                          shipped_chukan: ChukanConfig) -> None:
     """Exhaustive over the permission list's 提供 rows, each with a 機関 not its own: no flagged
     特定個人情報名 answered, every one held; nothing off the list answered."""
-    rows = [p for p in chukan.permissions if p.direction == "provision"]
+    rows = [p for p in shipped_chukan.permissions if p.direction == "provision"]
     held = {}
     for i, p in enumerate(rows):
         person = people[i % len(people)]
@@ -220,7 +207,7 @@ def test_every_row_of_the_list_and_off_it(ward: Ward, people: list[Person], chuk
         held[ward.sim.hold_provision(person.togo_atena_no, "2999999999999999", p.tetsuzuki, p.tm).id] = ("off", p.tm)
     report = ward.poll()
     assert report.failed == [] and report.new == len(held)
-    flagged = chukan.no_auto_answer
+    flagged = shipped_chukan.no_auto_answer
     for request_id, (where, tm) in held.items():
         state = ward.sim.provision(request_id).state
         expected = "refused" if where == "off" else "held" if tm in flagged else "answered"

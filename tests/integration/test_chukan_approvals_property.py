@@ -5,7 +5,6 @@ and nothing is answered twice."""
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
@@ -20,7 +19,6 @@ from adapters.chukan.fukuhon import answer_items
 from adapters.chukan.permits import Permits
 from adapters.core.models.chukan import ChukanApproval
 from adapters.core.mynumber import MyNumberCipher
-from bridge import config as config_module
 from bridge.config.chukan import ChukanConfig
 from fixtures.chukan.sim import ChukanSim
 from fixtures.population import Person, generate, load
@@ -44,13 +42,6 @@ step = st.one_of(
 
 
 @pytest.fixture
-def chukan(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> ChukanConfig:
-    shutil.copytree(REPO / "config", tmp_path / "config")
-    monkeypatch.setenv("KAIGO_VAR", str(tmp_path / "var"))
-    return config_module.load(tmp_path / "config").chukan
-
-
-@pytest.fixture
 def people(store: sessionmaker[Session]) -> list[Person]:
     load(store, CIPHER, 3, seed=5, nendo=2025)
     return list(generate(3, seed=5, nendo=2025))
@@ -68,9 +59,11 @@ def seen() -> dict[str, str]:
 @given(kinds=st.lists(st.sampled_from(sorted(KINDS)), min_size=1, max_size=5),
        fetcher=st.sampled_from(OPERATORS), steps=st.lists(step, max_size=8))
 def test_no_flagged_answer_without_a_second_operator(
-        store: sessionmaker[Session], chukan_sim: ChukanSim, chukan_client: ChukanClient, chukan: ChukanConfig,
+        store: sessionmaker[Session], chukan_sim: ChukanSim, chukan_client: ChukanClient,
+        shipped_chukan: ChukanConfig,
         people: list[Person], seen: dict[str, str], kinds: list[str], fetcher: str,
         steps: list[tuple[str, int, str]]) -> None:
+    chukan = shipped_chukan
     permits = Permits(chukan)
     mine = {chukan_sim.hold_provision(people[i % 3].togo_atena_no, *KINDS[k]).id: k for i, k in enumerate(kinds)}
     provision.poll(store, chukan_client, permits, chukan, fetcher, answer_items)

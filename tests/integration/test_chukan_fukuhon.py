@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import math
-import shutil
 from datetime import date, timedelta
 from typing import Any
 
@@ -20,7 +19,7 @@ from adapters.chukan.messages import ReplicaKey
 from adapters.core.models import Atena, ChangeJournal, FukuhonState, Nintei, Shikaku, Transfer
 from fixtures import activity, population
 from fixtures.chukan.sim import ChukanSim, Pki
-from tests.harness import Home, wait_until
+from tests.harness import Home, wait_until, wire_chukan
 
 PEOPLE, SEED, NENDO = 60, 71, 2026
 BATCH = 25
@@ -30,17 +29,8 @@ TM = "TM00000000000101"
 
 @pytest.fixture
 def ward(home: Home, chukan_sim: ChukanSim, chukan_pki: Pki) -> Home:
-    tls = home.root / "var" / "chukan"
-    tls.mkdir(parents=True, exist_ok=True)
-    for source, name in ((chukan_pki.ca_cert, "ca.pem"), (chukan_pki.client_cert, "client.pem"),
-                         (chukan_pki.client_key, "client.key")):
-        shutil.copyfile(source, tls / name)
-
-    def edit(text: str) -> str:
-        text = text.replace('url = "https://127.0.0.1:8443/chukan/"', f'url = "{chukan_sim.url}/"')
-        return text.replace("batch_size = 500", f"batch_size = {BATCH}").replace("timeout = 10", "timeout = 2")
-
-    home.edit_config("chukan.toml", edit)
+    wire_chukan(home, chukan_sim.url, chukan_pki, ("batch_size = 500", f"batch_size = {BATCH}"),
+                ("timeout = 10", "timeout = 2"))
     population.load(home.bridge.sessions, home.bridge.mynumber, PEOPLE, seed=SEED, nendo=NENDO)
     return home
 

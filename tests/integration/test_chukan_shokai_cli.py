@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
 import signal
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -21,7 +20,7 @@ from adapters.core.models import Shokai, Shotoku
 from fixtures import population
 from fixtures.chukan.sim import ChukanSim, Pki
 from queues import topology
-from tests.harness import Home, wait_until
+from tests.harness import Home, wait_until, wire_chukan
 
 PEOPLE, SEED, NENDO = 80, 63, 2026
 TM_NENKIN = "TM00000000000202"
@@ -29,18 +28,10 @@ TM_NENKIN = "TM00000000000202"
 
 @pytest.fixture
 def ward(home: Home, chukan_sim: ChukanSim, chukan_pki: Pki) -> Home:
-    """The installation's chukan.toml pointed at the simulator, with the test CA and client certificate."""
-    tls = home.root / "var" / "chukan"
-    tls.mkdir(parents=True, exist_ok=True)
-    for source, name in ((chukan_pki.ca_cert, "ca.pem"), (chukan_pki.client_cert, "client.pem"),
-                         (chukan_pki.client_key, "client.key")):
-        shutil.copyfile(source, tls / name)
-    def edit(text: str) -> str:  # the worker's own 中間サーバー schedule off: this test runs the commands
-        text = text.replace('url = "https://127.0.0.1:8443/chukan/"', f'url = "{chukan_sim.url}/"')
-        text = text.replace("poll_seconds = 60", "poll_seconds = 0")
-        return text.replace("retention_hours = 24", "retention_hours = 0")
-
-    home.edit_config("chukan.toml", edit)
+    """The installation wired to the simulator; the worker's own 中間サーバー schedule off (this test
+    runs the commands)."""
+    wire_chukan(home, chukan_sim.url, chukan_pki, ("poll_seconds = 60", "poll_seconds = 0"),
+                ("retention_hours = 24", "retention_hours = 0"))
     population.load(home.bridge.sessions, home.bridge.mynumber, PEOPLE, seed=SEED, nendo=NENDO)
     return home
 

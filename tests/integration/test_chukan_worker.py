@@ -6,7 +6,6 @@ the TLS simulator; the simulator's state and the store are what the test reads."
 
 from __future__ import annotations
 
-import shutil
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
@@ -16,7 +15,7 @@ from adapters.chukan.messages import Item
 from adapters.core.models import Atena, ChukanApproval, ChukanProvision, Shikaku, Shokai, Shotoku
 from fixtures import population
 from fixtures.chukan.sim import ChukanSim, Pki
-from tests.harness import Home, wait_until
+from tests.harness import Home, wait_until, wire_chukan
 
 PEOPLE, SEED, NENDO = 30, 83, 2026
 TM_AUTO, TM_HELD, TM_INCOME = "TM00000000000101", "TM00000000000102", "TM00000000000201"
@@ -26,17 +25,8 @@ STRANGER = ("9999999999999999", "JT00000000001701")  # on no row of permissions.
 
 @pytest.fixture
 def ward(home: Home, chukan_sim: ChukanSim, chukan_pki: Pki) -> Home:
-    tls = home.root / "var" / "chukan"
-    tls.mkdir(parents=True, exist_ok=True)
-    for source, name in ((chukan_pki.ca_cert, "ca.pem"), (chukan_pki.client_cert, "client.pem"),
-                         (chukan_pki.client_key, "client.key")):
-        shutil.copyfile(source, tls / name)
-
-    def edit(text: str) -> str:
-        text = text.replace('url = "https://127.0.0.1:8443/chukan/"', f'url = "{chukan_sim.url}/"')
-        return text.replace("poll_seconds = 60", "poll_seconds = 1").replace("timeout = 10", "timeout = 2")
-
-    home.edit_config("chukan.toml", edit)
+    wire_chukan(home, chukan_sim.url, chukan_pki, ("poll_seconds = 60", "poll_seconds = 1"),
+                ("timeout = 10", "timeout = 2"))
     population.load(home.bridge.sessions, home.bridge.mynumber, PEOPLE, seed=SEED, nendo=NENDO)
     return home
 

@@ -3,7 +3,6 @@ permitted, every 自動応答不可 特定個人情報名 never auto-answered.""
 
 from __future__ import annotations
 
-import shutil
 from dataclasses import replace
 from pathlib import Path
 
@@ -12,7 +11,6 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from adapters.chukan.permits import NotPermitted, Permits
-from bridge import config as config_module
 from bridge.config.chukan import ChukanConfig, Permission
 
 REPO = Path(__file__).resolve().parents[2]
@@ -22,18 +20,6 @@ JIMU = ["JM00000000000001", "JM00000000000002", "JM00000000000003"]
 TETSUZUKI = ["JT00000000000101", "JT00000000000102", "JT00000000000201"]
 TM = ["TM00000000000101", "TM00000000000102", "TM00000000000201"]
 KIKAN = ["2000000000000001", "2000000000000002", "0000000000010001"]
-
-
-@pytest.fixture(scope="module")
-def chukan(tmp_path_factory: pytest.TempPathFactory) -> ChukanConfig:
-    root = tmp_path_factory.mktemp("permits")
-    shutil.copytree(REPO / "config", root / "config")
-    mp = pytest.MonkeyPatch()
-    mp.setenv("KAIGO_VAR", str(root / "var"))
-    try:
-        return config_module.load(root / "config").chukan
-    finally:
-        mp.undo()
 
 
 def row(direction: str, jimu: str, tetsuzuki: str, tm: str, kikan: str, line: int = 2) -> Permission:
@@ -52,10 +38,10 @@ request_strategy = st.tuples(st.sampled_from(["query", "provision"]), st.sampled
 
 @settings(max_examples=300, deadline=None)
 @given(rows=rows_strategy, request=request_strategy, flagged=st.sets(st.sampled_from(TM)))
-def test_permitted_iff_a_row_matches(chukan: ChukanConfig, rows: list[tuple[str, str, str, str, str]],
+def test_permitted_iff_a_row_matches(shipped_chukan: ChukanConfig, rows: list[tuple[str, str, str, str, str]],
                                      request: tuple[str, str, str, str, str], flagged: set[str]) -> None:
     permissions = tuple(row(*r, line=i + 2) for i, r in enumerate(rows))
-    permits = Permits(replace(chukan, permissions=permissions, no_auto_answer=frozenset(flagged)))
+    permits = Permits(replace(shipped_chukan, permissions=permissions, no_auto_answer=frozenset(flagged)))
     direction, jimu, tetsuzuki, tm, kikan = request
     # The oracle, written from the rule and not from the code: same direction and codes, and the
     # row's 機関 is the request's or "*". A provision request names no 事務.
@@ -78,26 +64,26 @@ def test_permitted_iff_a_row_matches(chukan: ChukanConfig, rows: list[tuple[str,
         assert permits.auto_answer(tm_code) is (tm_code not in flagged)
 
 
-def test_every_shipped_row_is_permitted_and_nothing_else_of_its_shape(chukan: ChukanConfig) -> None:
-    permits = Permits(chukan)
-    for p in chukan.permissions:
+def test_every_shipped_row_is_permitted_and_nothing_else_of_its_shape(shipped_chukan: ChukanConfig) -> None:
+    permits = Permits(shipped_chukan)
+    for p in shipped_chukan.permissions:
         kikan = "1311200000000099" if p.kikan == "*" else p.kikan
         found = permits.query(p.jimu, p.tetsuzuki, p.tm, kikan) if p.direction == "query" else \
             permits.provision(p.tetsuzuki, p.tm, kikan)
         assert found == p
         assert "番号法第19条第8号" in found.basis and f"第{p.beppyo2}項" in found.basis
     # A 提供 row is no 照会 permission, and a 照会 row none for 提供.
-    first_provision = next(p for p in chukan.permissions if p.direction == "provision")
+    first_provision = next(p for p in shipped_chukan.permissions if p.direction == "provision")
     with pytest.raises(NotPermitted):
         permits.query(first_provision.jimu, first_provision.tetsuzuki, first_provision.tm, first_provision.kikan)
-    income = chukan.queries["income"]
+    income = shipped_chukan.queries["income"]
     with pytest.raises(NotPermitted):
         permits.provision(income.tetsuzuki, income.tm, "1311200000000099")
 
 
-def test_flagged_tm_of_the_shipped_config_is_not_auto_answered(chukan: ChukanConfig) -> None:
-    permits = Permits(chukan)
-    assert chukan.no_auto_answer == {"TM00000000000102"}
+def test_flagged_tm_of_the_shipped_config_is_not_auto_answered(shipped_chukan: ChukanConfig) -> None:
+    permits = Permits(shipped_chukan)
+    assert shipped_chukan.no_auto_answer == {"TM00000000000102"}
     assert permits.auto_answer("TM00000000000102") is False
     assert permits.auto_answer("TM00000000000101") is True
 
@@ -110,18 +96,18 @@ def test_flagged_tm_of_the_shipped_config_is_not_auto_answered(chukan: ChukanCon
     (("JM00000000009301", "JT00000000930101", "TM00000000000201", "*"), "機関"),
 ])
 def test_a_refusal_names_the_codes_and_the_key_that_matched_no_row(
-        chukan: ChukanConfig, request_codes: tuple[str, str, str, str], key: str) -> None:
+        shipped_chukan: ChukanConfig, request_codes: tuple[str, str, str, str], key: str) -> None:
     with pytest.raises(NotPermitted) as caught:
-        Permits(chukan).query(*request_codes)
+        Permits(shipped_chukan).query(*request_codes)
     message = str(caught.value)
     assert caught.value.key == key and caught.value.direction == "query"
     assert all(code in message for code in request_codes)
     assert f"has this {key}" in message and "permissions.csv" in message
 
 
-def test_a_provision_to_a_body_not_on_the_list_names_the_kikan(chukan: ChukanConfig) -> None:
+def test_a_provision_to_a_body_not_on_the_list_names_the_kikan(shipped_chukan: ChukanConfig) -> None:
     with pytest.raises(NotPermitted) as caught:
-        Permits(chukan).provision("JT00000000000101", "TM00000000000101", "2000000000000002")
+        Permits(shipped_chukan).provision("JT00000000000101", "TM00000000000101", "2000000000000002")
     assert caught.value.key == "機関"
     assert "提供 not on the permission list" in str(caught.value)
     assert "among the rows matching its 事務手続/特定個人情報名" in str(caught.value)
