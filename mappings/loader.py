@@ -47,14 +47,19 @@ FILE_NAME = re.compile(r"(?P<name>[a-z0-9][a-z0-9-]*?)-v(?P<version>[0-9]+(?:\.[
 NAME = re.compile(r"[a-z][a-z0-9_]*")
 
 
+def read_toml(path: Path) -> dict[str, Any]:
+    """A layout file's TOML; LayoutError naming the file when it is not TOML."""
+    try:
+        with path.open("rb") as fh:
+            return tomllib.load(fh)
+    except tomllib.TOMLDecodeError as exc:
+        raise LayoutError(str(path), [f"not valid TOML: {exc}"]) from None
+
+
 def load_layout(path: str | Path) -> Layout:
     """Load and validate one layout file; LayoutError lists every problem found."""
     path = Path(path)
-    try:
-        with path.open("rb") as fh:
-            data = tomllib.load(fh)
-    except tomllib.TOMLDecodeError as exc:
-        raise LayoutError(str(path), [f"not valid TOML: {exc}"]) from None
+    data = read_toml(path)
     problems: list[str] = []
     layout = _build(data, path, problems)
     if layout is not None:

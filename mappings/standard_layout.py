@@ -17,7 +17,6 @@ import dataclasses
 import datetime as dt
 import itertools
 import re
-import tomllib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from functools import cached_property
@@ -26,8 +25,8 @@ from typing import Any, NamedTuple
 
 from mappings.errors import ConversionError, LayoutError
 from mappings.layout import Field, ItemNo, RecordKind
-from mappings.loader import FILE_NAME, build_field
-from mappings.validation import _PERSONAL_NUMBER as PERSONAL_NUMBER  # the layouts' one rule
+from mappings.loader import FILE_NAME, build_field, read_toml
+from mappings.validation import PERSONAL_NUMBER  # the layouts' one rule
 
 CHUKAN_DIR = Path(__file__).resolve().parent / "layouts" / "chukan"
 # 未設定事由: the XSD's enumeration (fixtures/chukan/wsdl/chukan.xsd UnsetReason).
@@ -143,13 +142,8 @@ class StandardLayout:
 def load_standard_layout(path: str | Path) -> StandardLayout:
     """Load and validate one file; LayoutError lists every problem, each naming data set and item."""
     path = Path(path)
-    try:
-        with path.open("rb") as fh:
-            data = tomllib.load(fh)
-    except tomllib.TOMLDecodeError as exc:
-        raise LayoutError(str(path), [f"not valid TOML: {exc}"]) from None
     problems: list[str] = []
-    layout = _build(data, path, problems)
+    layout = _build(read_toml(path), path, problems)
     if problems or layout is None:
         raise LayoutError(str(path), problems)
     return layout

@@ -13,7 +13,7 @@ from mappings.layout import Field, Layout, RecordKind
 
 _NCNAME = r"[A-Za-z_][A-Za-z0-9_.-]*"
 XPATH_SUBSET = re.compile(rf"(?:{_NCNAME}/)*(?:{_NCNAME}|@{_NCNAME})")
-_PERSONAL_NUMBER = re.compile(r"kojin_?bango|my_?number|個人番号")
+PERSONAL_NUMBER = re.compile(r"kojin_?bango|my_?number|個人番号")
 
 
 def structural_problems(layout: Layout) -> list[str]:
@@ -27,7 +27,7 @@ def structural_problems(layout: Layout) -> list[str]:
             if n > 1:
                 problems.append(f"{where}field name {name!r} used {n} times")
         for f in kind.fields:
-            if _PERSONAL_NUMBER.search(f.name) or _PERSONAL_NUMBER.search(f.label):
+            if PERSONAL_NUMBER.search(f.name) or PERSONAL_NUMBER.search(f.label):
                 if not f.sensitive:
                     problems.append(f"{where}field {f.name}: holds 個人番号, must be sensitive = true")
         if layout.csv:
