@@ -1,6 +1,8 @@
 """What a worker does with the 中間サーバー on its own, now and then (chukan.toml ``[schedule]``).
 
-Every ``poll_seconds``: the provision requests the 中間サーバー holds for us (refused off the list,
+Every ``refresh_seconds``: the 副本 of the persons changed since the last refresh (one refresh at
+a time: while an earlier one's batches are on their way, the round is skipped). Every
+``poll_seconds``: the provision requests the 中間サーバー holds for us (refused off the list,
 held for a second operator when 自動応答不可, answered otherwise), decided answers not yet
 acknowledged, the 転入者 income queries of 資格 acquired in the last ``income_days`` (permission
 list first), and the results of submitted queries. Every ``retention_hours``: query results past
@@ -22,7 +24,8 @@ from datetime import UTC, datetime, timedelta
 from adapters.chukan import provision, retention, shokai, shokai_poll
 from adapters.chukan.connect import client_for
 from adapters.chukan.errors import ChukanError
-from adapters.chukan.fukuhon import answer_items
+from adapters.chukan.fukuhon import answer_items, today
+from adapters.chukan.fukuhon_refresh import InFlight, refresh
 from adapters.chukan.permits import Permits
 from bridge.app import Bridge
 from bridge.config import ConfigError
@@ -72,17 +75,38 @@ def exchange(bridge: Bridge, by: str, now: datetime) -> None:
     bridge.publish_pending()
 
 
+def refresh_fukuhon(bridge: Bridge, by: str) -> None:
+    """The 副本 of what changed since the last refresh, queued in batches for the chukan.fukuhon route."""
+    try:
+        outcome = refresh(bridge.sessions, bridge.keyring, bridge.payloads,
+                          batch_size=bridge.config.chukan.fukuhon_batch_size, actor=by, everyone=False, day=today())
+    except InFlight:
+        return  # the earlier refresh is still being sent: this round waits for the next
+    bridge.flush_custody()
+    bridge.publish_pending()
+    if any(outcome.counts.values()):
+        log.info("副本 refresh: %s", ", ".join(f"{op} {n}" for op, n in outcome.counts.items() if n))
+
+
 def run(bridge: Bridge, stop: threading.Event) -> None:
     """In a worker, until ``stop``: the exchange every poll_seconds, retention every retention_hours
     (the first a few seconds after start, once the worker has declared the queues it sweeps: a
     worker down for a while catches up at once). 0 turns a duty off."""
     schedule = bridge.config.chukan.schedule
-    if not (schedule.retention_hours or schedule.poll_seconds):
+    if not (schedule.retention_hours or schedule.poll_seconds or schedule.refresh_seconds):
         return
     by = BY
-    next_purge = time.monotonic() + SETTLE if schedule.retention_hours else float("inf")
-    next_exchange = time.monotonic() + schedule.poll_seconds if schedule.poll_seconds else float("inf")
-    while not stop.wait(max(0.0, min(next_purge, next_exchange) - time.monotonic())):
+    now = time.monotonic()
+    next_purge = now + SETTLE if schedule.retention_hours else float("inf")
+    next_exchange = now + schedule.poll_seconds if schedule.poll_seconds else float("inf")
+    next_refresh = now + schedule.refresh_seconds if schedule.refresh_seconds else float("inf")
+    while not stop.wait(max(0.0, min(next_purge, next_exchange, next_refresh) - time.monotonic())):
+        if time.monotonic() >= next_refresh:
+            next_refresh = time.monotonic() + schedule.refresh_seconds
+            try:
+                refresh_fukuhon(bridge, by)
+            except Exception as exc:  # the next round tries again
+                log.warning("副本 refresh: %s", exc if isinstance(exc, TOLD) else type(exc).__name__)
         if time.monotonic() >= next_purge:
             next_purge = time.monotonic() + schedule.retention_hours * 3600
             try:

@@ -4,8 +4,8 @@ The simulator runs as its own process (TLS on loopback, the test CA and the ward
 certificate written where chukan.toml looks: {var}/chukan/). Every step is what an operator types
 (`kaigo-bridge …` in a subprocess, the screens shown as they are), with a running worker sending
 the 副本 batches (chukan.fukuhon) and applying the query result (chukan.shokai). The worker's own
-rounds with the 中間サーバー are turned off here (schedule.poll_seconds = 0) so each step is the
-operator's; retention stays on.
+rounds with the 中間サーバー are turned off here (schedule refresh_seconds and poll_seconds = 0) so
+each step is the operator's; retention stays on.
 """
 
 from __future__ import annotations
@@ -45,7 +45,8 @@ def start(state: Path, config_dir: Path) -> SimProcess:
     path = config_dir / "chukan.toml"
     text = path.read_text(encoding="utf-8")
     text = re.sub(r'^url = ".*"$', f'url = "{sim.url}/"', text, count=1, flags=re.MULTILINE)
-    text = re.sub(r"^poll_seconds = \d+$", "poll_seconds = 0", text, count=1, flags=re.MULTILINE)
+    for key in ("refresh_seconds", "poll_seconds"):
+        text = re.sub(rf"^{key} = \d+$", f"{key} = 0", text, count=1, flags=re.MULTILINE)
     path.write_text(text, encoding="utf-8")
     return sim
 

@@ -87,6 +87,7 @@ class QueryConfig:
 class ScheduleConfig:
     """What a worker does unasked (bridge/chukan_duties.py); 0 turns a duty off."""
 
+    refresh_seconds: int  # the 副本 of what changed
     poll_seconds: int  # provision requests, income queries and their results
     retention_hours: int  # the retention run
     income_days: int  # 転入者 whose 資格 began this many days back or less are queried
@@ -134,7 +135,8 @@ def chukan_config(r: Reader, raw: dict[str, Any]) -> ChukanConfig:
         records_years=r.get(raw, f, "retention.records_years", int),
         query_results_days=r.get(raw, f, "retention.query_results_days", int),
         fukuhon_batch_size=r.get(raw, f, "fukuhon.batch_size", int),
-        schedule=ScheduleConfig(poll_seconds=r.get(raw, f, "schedule.poll_seconds", int),
+        schedule=ScheduleConfig(refresh_seconds=r.get(raw, f, "schedule.refresh_seconds", int),
+                                poll_seconds=r.get(raw, f, "schedule.poll_seconds", int),
                                 retention_hours=r.get(raw, f, "schedule.retention_hours", int),
                                 income_days=r.get(raw, f, "schedule.income_days", int)),
         queries=_queries(r, raw.get("query", {})),
@@ -148,7 +150,7 @@ def chukan_config(r: Reader, raw: dict[str, Any]) -> ChukanConfig:
     r.check(config.records_years >= 1, f, "retention.records_years", "must be at least 1")
     r.check(config.query_results_days >= 1, f, "retention.query_results_days", "must be at least 1")
     r.check(config.fukuhon_batch_size >= 1, f, "fukuhon.batch_size", "must be at least 1")
-    for key in ("poll_seconds", "retention_hours", "income_days"):
+    for key in ("refresh_seconds", "poll_seconds", "retention_hours", "income_days"):
         r.check(getattr(config.schedule, key) >= 0, f, f"schedule.{key}", "must be 0 (off) or more")
     return config
 

@@ -9,11 +9,20 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 
 from adapters.chukan.messages import Item
-from adapters.core.models import Atena, ChukanApproval, ChukanProvision, Shikaku, Shokai, Shotoku
-from fixtures import population
+from adapters.core.models import (
+    Atena,
+    ChukanApproval,
+    ChukanProvision,
+    FukuhonState,
+    Outbox,
+    Shikaku,
+    Shokai,
+    Shotoku,
+)
+from fixtures import activity, population
 from fixtures.chukan.sim import ChukanSim, Pki
 from tests.harness import Home, wait_until, wire_chukan
 
@@ -26,7 +35,7 @@ STRANGER = ("9999999999999999", "JT00000000001701")  # on no row of permissions.
 @pytest.fixture
 def ward(home: Home, chukan_sim: ChukanSim, chukan_pki: Pki) -> Home:
     wire_chukan(home, chukan_sim.url, chukan_pki, ("poll_seconds = 60", "poll_seconds = 1"),
-                ("timeout = 10", "timeout = 2"))
+                ("refresh_seconds = 900", "refresh_seconds = 1"), ("timeout = 10", "timeout = 2"))
     population.load(home.bridge.sessions, home.bridge.mynumber, PEOPLE, seed=SEED, nendo=NENDO)
     return home
 
@@ -106,3 +115,24 @@ def test_the_worker_decides_provisions_queries_newcomers_and_purges(ward: Home, 
     assert "purged" in events
     logs = "".join(p.read_text(encoding="utf-8", errors="replace") for p in ward.root.glob("worker-*.log"))
     assert not [p.atena_no for p in people if p.kojin_bango in logs]
+
+
+
+def test_the_worker_refreshes_the_fukuhon_of_what_changed(ward: Home, chukan_sim: ChukanSim) -> None:
+    """Store changes → outbox → change journal (core.changes) → the worker's refresh round →
+    batches on chukan.fukuhon → the 中間サーバー: the 副本 of exactly the changed persons."""
+    ward.start_worker()
+    events = activity.change_shikaku(ward.bridge.sessions, ward.bridge.keyring, 12, seed=5)
+    with ward.bridge.read_sessions() as s:  # the events name 被保険者番号; the 中間サーバー knows 統合宛名番号
+        numbers = set(s.scalars(select(Outbox.key).where(Outbox.id.in_(events))))
+        changed = set(s.scalars(select(Atena.togo_atena_no).join(Shikaku, Shikaku.atena_no == Atena.atena_no)
+                                .where(Shikaku.hihokensha_no.in_(numbers))))
+    assert changed
+
+    def registered() -> bool:
+        with ward.bridge.read_sessions() as s:
+            return {t for t, in s.execute(select(FukuhonState.togo_atena_no))} == changed
+    wait_until(registered, 60, "the changed persons' 副本 registered by the worker's refresh")
+    with ward.bridge.read_sessions() as s:
+        states = s.scalar(select(func.count()).select_from(FukuhonState))
+    assert states and chukan_sim.replica_count() == states
