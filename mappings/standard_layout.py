@@ -23,6 +23,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any, NamedTuple
 
+from mappings.converters.base import Quick
 from mappings.errors import ConversionError, LayoutError
 from mappings.layout import Field, ItemNo, RecordKind
 from mappings.loader import FILE_NAME, build_field, read_toml
@@ -71,28 +72,42 @@ class DataSet:
     def sources(self) -> frozenset[str]:
         return frozenset(f.name for f in self.kind.fields)
 
+    @cached_property
+    def _plan(self) -> tuple[tuple[Field, str, str, Quick], ...]:
+        """Per item (field, source key, 項目番号, its render fast path): a refresh renders every
+        item of hundreds of thousands of persons; the rules stay in ``Field.render``."""
+        plan = []
+        for f in self.kind.fields:
+            assert f.item is not None
+            plan.append((f, f.name, f.item.no, f.quick))
+        return tuple(plan)
+
     def render(self, values: Mapping[str, Any]) -> tuple[RenderedItem, ...]:
         """Every item in file order from `values` (source key → store value); None or "" is
         absent: the item's 未設定事由, or ItemError for a required item."""
         out = []
-        for f in self.kind.fields:
-            assert f.item is not None
-            value = values.get(f.name)
-            where = f"{self.layout_id} data set {self.code} item {f.item.no} ({f.label})"
+        for f, name, no, quick in self._plan:
+            value = values.get(name)
             if value is None or value == "":
-                reason = self.unset[f.name]
+                reason = self.unset[name]
                 if reason is None:
-                    raise ItemError(f"{where}: required, and the store has no value")
-                out.append(RenderedItem(f.item.no, None, reason))
+                    raise ItemError(f"{self._where(f)}: required, and the store has no value")
+                out.append(RenderedItem(no, None, reason))
                 continue
-            try:
-                text = f.render(value)
-            except ConversionError as exc:
-                raise ItemError(f"{where}: {exc.rule}") from None  # exc.detail may quote the value
+            text = quick(value)  # the text Field.render gives, or None: take the full path
+            if text is None:
+                try:
+                    text = f.render(value)
+                except ConversionError as exc:
+                    raise ItemError(f"{self._where(f)}: {exc.rule}") from None  # exc.detail may quote the value
             if len(text) > MAX_VALUE:
-                raise ItemError(f"{where}: longer than {MAX_VALUE} characters")
-            out.append(RenderedItem(f.item.no, text, None))
+                raise ItemError(f"{self._where(f)}: longer than {MAX_VALUE} characters")
+            out.append(RenderedItem(no, text, None))
         return tuple(out)
+
+    def _where(self, f: Field) -> str:
+        assert f.item is not None
+        return f"{self.layout_id} data set {self.code} item {f.item.no} ({f.label})"
 
     def parse(self, items: Iterable[tuple[str, str | None]]) -> dict[str, Any]:
         """(項目番号, text or None) pairs → source key → value (None where unset)."""
