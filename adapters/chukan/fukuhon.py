@@ -85,9 +85,21 @@ def check_sources(layout: StandardLayout) -> None:
         raise LayoutError(str(layout.path or layout.id), problems)
 
 
-def items_of(ds: DataSet, values: Values) -> tuple[Item, ...]:
-    return tuple(Item(r.no, value=r.value) if r.value is not None else Item(r.no, unset=r.unset)
-                 for r in ds.render(values))
+ItemCache = dict[tuple[str, str | None, str | None], Item]
+
+
+def items_of(ds: DataSet, values: Values, made: ItemCache | None = None) -> tuple[Item, ...]:
+    """The rendered items as Items; ``made`` shares equal Items between replicas (they are
+    immutable, and most items of a population repeat: numbers with a 未設定事由, codes, dates)."""
+    if made is None:
+        made = {}
+    out = []
+    for r in ds.render(values):
+        item = made.get(r)
+        if item is None:
+            item = made[r] = Item(r.no, value=r.value) if r.value is not None else Item(r.no, unset=r.unset)
+        out.append(item)
+    return tuple(out)
 
 
 def items_hash(items: Iterable[Item]) -> str:
@@ -151,12 +163,13 @@ def _chunk(session: Session, atena_nos: list[str], layout: StandardLayout, day: 
         values["0202"][hihokensha[w.hihokensha_no]] = _columns(w, SOURCES["0202"])
     for number, kyufu in _kyufu(session, numbers).items():
         values["0300"][hihokensha[number]] = kyufu
+    made: ItemCache = {}
     for ds in layout.datasets:
         if ds.code in NOT_BUILT:
             continue
         for atena_no, v in values[ds.code].items():
             key = ReplicaKey(tm=ds.tm, dataset=ds.code, version=layout.version, togo_atena_no=togo[atena_no])
-            built.replicas[(key.togo_atena_no, ds.tm, ds.code)] = Replica(key, items_of(ds, v))
+            built.replicas[(key.togo_atena_no, ds.tm, ds.code)] = Replica(key, items_of(ds, v, made))
 
 
 def _columns(row: object, names: Iterable[str]) -> Values:

@@ -109,14 +109,29 @@ def render(records: Iterable[Mapping[str, Any]]) -> Iterator[bytes]:
 def parse(chunks: Iterable[bytes]) -> list[Change]:
     """A stored payload back to its changes (one operation per transfer)."""
     text = b"".join(chunks).decode()
+    lines = text.splitlines()
+    try:
+        records = json.loads("[" + ",".join(lines) + "]")  # one call for the batch, not one a line
+    except ValueError:
+        records = [json.loads(raw) for raw in lines]  # raises for the line at fault
+    if len(records) != len(lines):  # a line holding two values: read line by line as ever
+        records = [json.loads(raw) for raw in lines]
+    made: dict[tuple[str, str | None, str | None], Item] = {}  # Items are immutable: equal ones shared
     changes = []
-    for n, raw in enumerate(text.splitlines(), start=1):
-        d = json.loads(raw)
+    for n, d in enumerate(records, start=1):
         if d.get("op") not in OPS:
             raise ValueError(f"payload line {n}: unknown operation")
         key = ReplicaKey(tm=d["tm"], dataset=d["dataset"], version=d["version"], togo_atena_no=d["togo"])
-        items = tuple(Item(no, value=v) if v is not None else Item(no, unset=u) for no, v, u in d.get("items", ()))
+        items = tuple(_item(made, no, v, u) for no, v, u in d.get("items", ()))
         changes.append(Change(d["op"], key, items, d.get("sha256")))
     if len({c.op for c in changes}) > 1:
         raise ValueError("payload mixes operations: one transfer is one DBM call")
     return changes
+
+
+def _item(made: dict[tuple[str, str | None, str | None], Item], no: str, value: str | None,
+          unset: str | None) -> Item:
+    found = made.get((no, value, unset))
+    if found is None:
+        found = made[(no, value, unset)] = Item(no, value=value) if value is not None else Item(no, unset=unset)
+    return found
