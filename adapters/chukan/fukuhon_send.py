@@ -21,7 +21,7 @@ import re
 from collections.abc import Callable
 from datetime import UTC, datetime
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import Table, bindparam, delete, insert, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from adapters.chukan import fukuhon_plan as fp
@@ -145,7 +145,14 @@ def _apply(session: Session, changes: list[fp.Change], transfer_id: str, now: da
                                   "version": k.version, "sha256": c.sha256, "transfer_id": transfer_id,
                                   "registered_at": now}
         (changed if c.slot in held else new).append(row)
+    # Core statements on the table, not the ORM's bulk paths (which build per-row state first)
+    table = FukuhonState.__table__
+    assert isinstance(table, Table)
     if new:
-        session.execute(insert(FukuhonState), new)
+        session.execute(insert(table), new)
     if changed:
-        session.execute(update(FukuhonState), changed)  # by primary key
+        session.execute(update(table).where(table.c.togo_atena_no == bindparam("pk_togo"),
+                                            table.c.tm == bindparam("pk_tm"),
+                                            table.c.dataset == bindparam("pk_dataset")),
+                        [{**row, "pk_togo": row["togo_atena_no"], "pk_tm": row["tm"], "pk_dataset": row["dataset"]}
+                         for row in changed])
