@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import Session
 
 from adapters.chukan.messages import Item, Replica, ReplicaKey
@@ -102,10 +102,16 @@ def items_of(ds: DataSet, values: Values, made: ItemCache | None = None) -> tupl
     return tuple(out)
 
 
-def items_hash(items: Iterable[Item]) -> str:
-    """SHA-256 of the items as sent (number, value or 未設定事由), what fukuhon_state keeps."""
-    canon = json.dumps([[i.no, i.value, i.unset] for i in items], ensure_ascii=False, separators=(",", ":"))
-    return hashlib.sha256(canon.encode()).hexdigest()
+def items_json(items: Iterable[Item]) -> str:
+    """The items as compact JSON, [[number, value, 未設定事由], …]: what is hashed, and what a
+    batch payload line carries."""
+    return json.dumps([[i.no, i.value, i.unset] for i in items], ensure_ascii=False, separators=(",", ":"))
+
+
+def items_hash(items: Iterable[Item], canon: str | None = None) -> str:
+    """SHA-256 of the items as sent (number, value or 未設定事由), what fukuhon_state keeps;
+    ``canon``: their ``items_json``, when made already."""
+    return hashlib.sha256((items_json(items) if canon is None else canon).encode()).hexdigest()
 
 
 @dataclass
@@ -143,22 +149,22 @@ def _chunk(session: Session, atena_nos: list[str], layout: StandardLayout, day: 
     values: dict[str, dict[str, Values]] = {code: {} for code in SOURCES}  # data set -> 宛名番号 -> values
     for atena_no, s in shikaku.items():
         values["0101"][atena_no] = _columns(s, SOURCES["0101"])
-    for t in _latest(session.scalars(select(JushochiTokurei).where(
+    for t in _latest(session.execute(_rows(JushochiTokurei).where(
             JushochiTokurei.atena_no.in_(list(shikaku)), JushochiTokurei.tekiyo_date <= day,
             or_(JushochiTokurei.kaijo_date.is_(None), JushochiTokurei.kaijo_date > day))),
             lambda t: t.atena_no, lambda t: t.tekiyo_date):
         values["0102"][t.atena_no] = {**_columns(t, SOURCES["0102"] - {"hihokensha_no"}),
                                       "hihokensha_no": shikaku[t.atena_no].hihokensha_no}
     numbers = list(hihokensha)
-    gendo = {g.hihokensha_no: g.gendo_tani for g in session.scalars(select(ShikyuGendogaku).where(
+    gendo = {g.hihokensha_no: g.gendo_tani for g in session.execute(_rows(ShikyuGendogaku).where(
         ShikyuGendogaku.hihokensha_no.in_(numbers), ShikyuGendogaku.valid_from <= day,
         ShikyuGendogaku.valid_to >= day))}
-    for n in _latest(session.scalars(select(Nintei).where(Nintei.hihokensha_no.in_(numbers))),
+    for n in _latest(session.execute(_rows(Nintei).where(Nintei.hihokensha_no.in_(numbers))),
                      lambda n: n.hihokensha_no, lambda n: n.nintei_date):
         if n.yokaigo_kubun != HIGAITO and n.valid_to is not None and n.valid_to >= day:
             values["0201"][hihokensha[n.hihokensha_no]] = {**_columns(n, SOURCES["0201"] - {"gendo_tani"}),
                                                            "gendo_tani": gendo.get(n.hihokensha_no)}
-    for w in session.scalars(select(FutanWariai).where(FutanWariai.hihokensha_no.in_(numbers),
+    for w in session.execute(_rows(FutanWariai).where(FutanWariai.hihokensha_no.in_(numbers),
                                                        FutanWariai.valid_from <= day, FutanWariai.valid_to >= day)):
         values["0202"][hihokensha[w.hihokensha_no]] = _columns(w, SOURCES["0202"])
     for number, kyufu in _kyufu(session, numbers).items():
@@ -170,6 +176,12 @@ def _chunk(session: Session, atena_nos: list[str], layout: StandardLayout, day: 
         for atena_no, v in values[ds.code].items():
             key = ReplicaKey(tm=ds.tm, dataset=ds.code, version=layout.version, togo_atena_no=togo[atena_no])
             built.replicas[(key.togo_atena_no, ds.tm, ds.code)] = Replica(key, items_of(ds, v, made))
+
+
+def _rows(model: Any) -> Select[Any]:
+    """All of ``model``'s columns as plain rows (attributes named as the columns): the builder only
+    reads them, and an ORM object per row cost more than the rest of the look-up."""
+    return select(*model.__table__.c)
 
 
 def _columns(row: object, names: Iterable[str]) -> Values:
@@ -185,8 +197,8 @@ def _latest(rows: Iterable[Any], key: Any, order: Any) -> list[Any]:
     return list(best.values())
 
 
-def _current_shikaku(session: Session, atena_nos: list[str], day: date) -> dict[str, Shikaku]:
-    rows = session.scalars(select(Shikaku).where(
+def _current_shikaku(session: Session, atena_nos: list[str], day: date) -> dict[str, Any]:
+    rows = session.execute(_rows(Shikaku).where(
         Shikaku.atena_no.in_(atena_nos), Shikaku.shutoku_date <= day,
         or_(Shikaku.soshitsu_date.is_(None), Shikaku.soshitsu_date > day)))
     return {s.atena_no: s for s in _latest(rows, lambda s: s.atena_no, lambda s: (s.shutoku_date, s.id))}
@@ -198,9 +210,9 @@ def _kyufu(session: Session, numbers: list[str]) -> dict[str, Values]:
         return {}
     latest = (select(KyufuJisseki.hihokensha_no, func.max(KyufuJisseki.service_ym).label("ym"))
               .where(KyufuJisseki.hihokensha_no.in_(numbers)).group_by(KyufuJisseki.hihokensha_no).subquery())
-    rows = session.scalars(select(KyufuJisseki).join(
+    rows = session.execute(_rows(KyufuJisseki).join(
         latest, (KyufuJisseki.hihokensha_no == latest.c.hihokensha_no) & (KyufuJisseki.service_ym == latest.c.ym)))
-    claims: dict[tuple[str, str, str], KyufuJisseki] = {}
+    claims: dict[tuple[str, str, str], Any] = {}
     for r in rows:
         k = (r.hihokensha_no, r.jigyosho_no, r.seiri_no)
         if k not in claims or (r.shinsa_ym, r.id) > (claims[k].shinsa_ym, claims[k].id):

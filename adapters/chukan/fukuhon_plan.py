@@ -16,13 +16,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from adapters.chukan.fukuhon import Built, Slot, items_hash
+from adapters.chukan.fukuhon import Built, Slot, items_hash, items_json
 from adapters.chukan.messages import Item, Replica, ReplicaKey
 from adapters.core.models import FukuhonState
 
@@ -37,6 +37,8 @@ class Change:
     key: ReplicaKey
     items: tuple[Item, ...] = ()  # none for a delete
     sha256: str | None = None  # of the items; none for a delete
+    # the items' JSON as hashed (fukuhon.items_json), kept for the payload line; none when not made
+    canon: str | None = field(default=None, compare=False, repr=False)
 
     @property
     def slot(self) -> Slot:
@@ -62,15 +64,16 @@ def plan(session: Session, built: Built) -> dict[str, list[Change]]:
     out: dict[str, list[Change]] = {op: [] for op in OPS}
     for slot in sorted(built.replicas):
         replica = built.replicas[slot]
-        digest = items_hash(replica.items)
+        canon = items_json(replica.items)  # once: hashed here, written into the payload line
+        digest = items_hash(replica.items, canon)
         state = states.get(slot)
         if state is None:
-            out[REGISTER].append(Change(REGISTER, replica.key, replica.items, digest))
+            out[REGISTER].append(Change(REGISTER, replica.key, replica.items, digest, canon))
         elif state.version != replica.key.version:
             out[DELETE].append(Change(DELETE, _key(state)))
-            out[REGISTER].append(Change(REGISTER, replica.key, replica.items, digest))
+            out[REGISTER].append(Change(REGISTER, replica.key, replica.items, digest, canon))
         elif state.sha256 != digest:
-            out[REPLACE].append(Change(REPLACE, replica.key, replica.items, digest))
+            out[REPLACE].append(Change(REPLACE, replica.key, replica.items, digest, canon))
     for slot in sorted(states):
         if slot not in built.replicas:
             out[DELETE].append(Change(DELETE, _key(states[slot])))
@@ -97,13 +100,24 @@ def line(change: Change) -> dict[str, Any]:
                            "togo": k.togo_atena_no}
     if change.op != DELETE:
         out["sha256"] = change.sha256
-        out["items"] = [[i.no, i.value, i.unset] for i in change.items]
+        out["items"] = ItemsJson(change.canon) if change.canon is not None else [[i.no, i.value, i.unset]
+                                                                                 for i in change.items]
     return out
+
+
+class ItemsJson(str):
+    """Items already written as JSON (``Change.canon``): ``render`` puts them in as they are."""
 
 
 def render(records: Iterable[Mapping[str, Any]]) -> Iterator[bytes]:
     for record in records:
-        yield json.dumps(record, ensure_ascii=False, separators=(",", ":")).encode() + b"\n"
+        items = record.get("items")
+        if isinstance(items, ItemsJson):  # the same text json.dumps gives for them, made once
+            head = json.dumps({k: v for k, v in record.items() if k != "items"}, ensure_ascii=False,
+                              separators=(",", ":"))
+            yield f'{head[:-1]}{"," if len(head) > 2 else ""}"items":{items}}}'.encode() + b"\n"
+        else:
+            yield json.dumps(record, ensure_ascii=False, separators=(",", ":")).encode() + b"\n"
 
 
 def parse(chunks: Iterable[bytes]) -> list[Change]:
@@ -122,16 +136,14 @@ def parse(chunks: Iterable[bytes]) -> list[Change]:
         if d.get("op") not in OPS:
             raise ValueError(f"payload line {n}: unknown operation")
         key = ReplicaKey(tm=d["tm"], dataset=d["dataset"], version=d["version"], togo_atena_no=d["togo"])
-        items = tuple(_item(made, no, v, u) for no, v, u in d.get("items", ()))
-        changes.append(Change(d["op"], key, items, d.get("sha256")))
+        items = []
+        for no, v, u in d.get("items", ()):
+            item = made.get((no, v, u))
+            if item is None:
+                item = made[(no, v, u)] = Item(no, value=v) if v is not None else Item(no, unset=u)
+            items.append(item)
+        changes.append(Change(d["op"], key, tuple(items), d.get("sha256")))
     if len({c.op for c in changes}) > 1:
         raise ValueError("payload mixes operations: one transfer is one DBM call")
     return changes
 
-
-def _item(made: dict[tuple[str, str | None, str | None], Item], no: str, value: str | None,
-          unset: str | None) -> Item:
-    found = made.get((no, value, unset))
-    if found is None:
-        found = made[(no, value, unset)] = Item(no, value=value) if value is not None else Item(no, unset=unset)
-    return found
