@@ -123,7 +123,10 @@ def render(records: Iterable[Mapping[str, Any]]) -> Iterator[bytes]:
 def parse(chunks: Iterable[bytes]) -> list[Change]:
     """A stored payload back to its changes (one operation per transfer)."""
     text = b"".join(chunks).decode()
-    lines = text.splitlines()
+    # "\n" only: json.dumps escapes it in a value, but not U+2028, U+0085 … that splitlines also splits at
+    lines = text.split("\n")
+    if lines[-1] == "":
+        lines.pop()
     try:
         records = json.loads("[" + ",".join(lines) + "]")  # one call for the batch, not one a line
     except ValueError:
