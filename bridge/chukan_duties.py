@@ -27,6 +27,7 @@ from adapters.chukan.errors import ChukanError
 from adapters.chukan.fukuhon import answer_items, today
 from adapters.chukan.fukuhon_refresh import InFlight, refresh
 from adapters.chukan.permits import Permits
+from adapters.chukan.provision import WORKER
 from bridge.app import Bridge
 from bridge.config import ConfigError
 from queues.publisher import PublishError
@@ -36,19 +37,18 @@ log = logging.getLogger(__name__)
 # database error carries its SQL parameters) is logged by its type alone, and the duty goes on.
 TOLD = (ChukanError, PublishError)
 SETTLE = 5.0  # seconds after start before the first retention run
-BY = "kaigo-bridge"  # the worker's user id on the 中間サーバー (RequestedBy) and in the records
+BY = WORKER
 
 
 def purge(bridge: Bridge, *, by: str, now: datetime, dry_run: bool = False) -> retention.Purge:
-    """The retention run, for the worker and for ``kaigo-bridge retention run``: every chukan
-    route's dead-letter queue is swept beside the store and the payload store."""
+    """The retention run, for the worker and for ``kaigo-bridge retention run``: the dead-letter
+    queue of the route query results travel on is swept beside the store and the payload store."""
     try:
         amqp_url: str | None = bridge.config.broker.url()
     except ConfigError:
         amqp_url = None
-    routes = [retention.ROUTE, *(name for name in bridge.config.routes if name.startswith("chukan."))]
     done = retention.run(bridge.sessions, bridge.config.chukan, bridge.payloads, by=by, now=now,
-                         amqp_url=amqp_url, routes=routes, dry_run=dry_run)
+                         amqp_url=amqp_url, routes=(retention.ROUTE,), dry_run=dry_run)
     bridge.flush_custody()
     return done
 

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any, cast
 
-from sqlalchemy import select
+from sqlalchemy import CursorResult, select, update
 from sqlalchemy.orm import Session
 
 from adapters.chukan import kiroku
 from adapters.chukan.kiroku import Entry
-from adapters.chukan.provision import send_key
+from adapters.chukan.provision import WORKER, fix_send
 from adapters.core.models.chukan import (
     ANSWER,
     APPROVED,
@@ -84,13 +85,23 @@ def _decide(session: Session, approval_id: int, by: str, reason: str | None, rec
                             f"{approval.state} by {approval.decided_by}; decided once only")
     if not by or not by.strip():
         raise ApprovalError(f"approval {approval_id}: name the deciding operator (--by)")
+    if by == WORKER:
+        raise ApprovalError(f"approval {approval_id}: {WORKER} is the worker, not an operator; a person decides")
     if by == approval.held_by:
         raise FourEyesError(f"approval {approval_id}: {by} held this request and may not decide it; "
                             "another operator must approve or reject it (four eyes)")
     action = ANSWER if state == APPROVED else REFUSE
-    approval.state, approval.decided_by, approval.decided_at, approval.reason = state, by, datetime.now(UTC), reason
+    # Decided once, also when two operators decide at the same moment (PostgreSQL runs both
+    # transactions side by side): the move from held is conditional.
+    moved = cast(CursorResult[Any], session.execute(
+        update(ChukanApproval).where(ChukanApproval.id == approval.id, ChukanApproval.state == HELD)
+        .values(state=state, decided_by=by, decided_at=datetime.now(UTC), reason=reason)))
+    if moved.rowcount != 1:
+        raise ApprovalError(f"approval {approval_id} (provision request {request.request_id}): decided by "
+                            "someone else just now; decided once only")
+    session.refresh(approval)
     # The key is fixed now, with the decision: a resend after a timeout or crash is a replay.
-    request.send_key, request.send_action = send_key(request.request_id, action), action
+    fix_send(request, action, by)
     kiroku.record(session, Entry(
         direction=PROVISION, outcome=state, counterpart_kikan=request.querying_kikan, tetsuzuki=request.tetsuzuki,
         tm=request.tm, by=by, togo_atena_no=request.togo_atena_no, atena_no=request.atena_no, jimu=request.jimu,

@@ -11,9 +11,9 @@ written only once the service has acknowledged it.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
+from typing import Protocol
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from adapters.chukan import kiroku
 from adapters.chukan.client import ChukanClient
 from adapters.chukan.errors import ChukanError
+from adapters.chukan.fukuhon import today
 from adapters.chukan.kiroku import Entry
 from adapters.chukan.messages import Item, ProvisionRequest
 from adapters.chukan.permits import NotPermitted, Permits
@@ -39,7 +40,14 @@ from adapters.core.models.chukan import (
 from bridge.config.chukan import ChukanConfig
 
 # (session, 特定個人情報名コード, 統合宛名番号) -> (版番号, items): adapters.chukan.fukuhon.answer_items.
-BuildItems = Callable[[Session, str, str], tuple[str, tuple[Item, ...]]]
+WORKER = "kaigo-bridge"  # the worker's user id (RequestedBy, records): never a deciding operator
+
+
+class BuildItems(Protocol):
+    """adapters.chukan.fukuhon.answer_items: (session, tm, 統合宛名番号, day) → (版, items)."""
+
+    def __call__(self, session: Session, tm: str, togo_atena_no: str, *,
+                 day: date | None = None) -> tuple[str, tuple[Item, ...]]: ...
 
 _KEYS = uuid.UUID("6f1d2c1e-6b0a-5c7e-9a53-1b0c3f7e2a10")  # namespace of our send keys
 
@@ -92,13 +100,13 @@ def _decide(s: Session, request: ProvisionRequest, permits: Permits, chukan: Chu
     except NotPermitted as refused:
         # Refused before anything is provided; the refusal's record is written when it is sent.
         row.decision, row.reason = REFUSE, str(refused)
-        row.send_key, row.send_action = send_key(request.id, REFUSE), REFUSE
+        fix_send(row, REFUSE, by)
         s.add(row)
         return REFUSE
     row.jimu, row.basis = permission.jimu, permission.basis
     if permits.auto_answer(request.tm):
         row.decision = ANSWER
-        row.send_key, row.send_action = send_key(request.id, ANSWER), ANSWER
+        fix_send(row, ANSWER, by)
         s.add(row)
         return ANSWER
     row.decision = HOLD
@@ -107,6 +115,13 @@ def _decide(s: Session, request: ProvisionRequest, permits: Permits, chukan: Chu
     s.add(ChukanApproval(request_id=request.id, held_by=by, held_at=datetime.now(UTC)))
     kiroku.record(s, _entry(row, "held", by, s), records_years=chukan.records_years)
     return HOLD
+
+
+def fix_send(row: ChukanProvision, action: str, by: str) -> None:
+    """The send decided: its key, and what makes its body — who sends it, the day of its data —
+    fixed with it, so every resend is the same request (a replay at the 中間サーバー)."""
+    row.send_key, row.send_action = send_key(row.request_id, action), action
+    row.send_by, row.send_on = by, today()
 
 
 def _utc(at: datetime) -> datetime:
@@ -150,20 +165,22 @@ def send_one(sessions: sessionmaker[Session], client: ChukanClient, permits: Per
             raise LookupError(f"provision request {request_id}: not seen by approvals fetch")
         if row.sent_at is not None or row.send_key is None or row.send_action is None:
             return None
-        action, key = row.send_action, row.send_key
+        action, key, sender = row.send_action, row.send_key, row.send_by or by
         approval = s.scalar(select(ChukanApproval).where(ChukanApproval.request_id == request_id))
         answer: tuple[str, tuple[Item, ...]] | None = None
         if action == ANSWER:
             _check_four_eyes(row, approval, permits)
             # Built now, from the store as it is, and never kept: values live only in this call.
-            answer = build_items(s, row.tm, row.togo_atena_no)
+            answer = build_items(s, row.tm, row.togo_atena_no, day=row.send_on)
     if answer is not None:
-        client.answer_provision(request_id, answer[0], answer[1], key=key, by=by)
+        client.answer_provision(request_id, answer[0], answer[1], key=key, by=sender)
     else:
-        client.refuse_provision(request_id, chukan.refusal_reason, key=key, by=by)
+        client.refuse_provision(request_id, chukan.refusal_reason, key=key, by=sender)
     with sessions.begin() as s:
         row = s.get(ChukanProvision, request_id)
         assert row is not None
+        if row.sent_at is not None:
+            return None  # another run sent it too (the same key: one provision) and recorded it
         row.sent_at = datetime.now(UTC)
         approval = s.scalar(select(ChukanApproval).where(ChukanApproval.request_id == request_id))
         if approval is not None:
@@ -171,7 +188,7 @@ def send_one(sessions: sessionmaker[Session], client: ChukanClient, permits: Per
         outcome = "answered" if action == ANSWER else "refused"
         reason = None if approval is None or action == ANSWER else f"rejected by {approval.decided_by}: " \
             f"{approval.reason}"
-        kiroku.record(s, _entry(row, outcome, by, s, reason), records_years=chukan.records_years)
+        kiroku.record(s, _entry(row, outcome, sender, s, reason), records_years=chukan.records_years)
     return action
 
 

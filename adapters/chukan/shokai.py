@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from adapters.chukan import kiroku
 from adapters.chukan.client import USER, ChukanClient
-from adapters.chukan.errors import ChukanFault, ChukanUnavailable
+from adapters.chukan.errors import ChukanFault, ChukanProtocolError, ChukanRequestInvalid, ChukanUnavailable
 from adapters.chukan.messages import Query
 from adapters.chukan.permits import NotPermitted, Permits
 from adapters.core.models import Atena, Shikaku
@@ -161,6 +161,12 @@ def submit(sessions: sessionmaker[Session], client: ChukanClient, chukan: Chukan
         except ChukanFault as fault:
             fail(sessions, shokai_id, f"SubmitQuery fault {fault.code}")
             failed.append(shokai_id)
+            continue
+        except ChukanRequestInvalid as invalid:  # refused on our side: nothing was sent
+            fail(sessions, shokai_id, str(invalid))
+            failed.append(shokai_id)
+            continue
+        except ChukanProtocolError:  # an answer not as the WSDL says: left pending, the next row goes on
             continue
         with sessions.begin() as s:
             row = s.get(Shokai, shokai_id)

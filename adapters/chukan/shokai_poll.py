@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from adapters.chukan import kiroku
 from adapters.chukan.client import ChukanClient
-from adapters.chukan.errors import ChukanFault, ChukanUnavailable
+from adapters.chukan.errors import ChukanFault, ChukanProtocolError, ChukanRequestInvalid, ChukanUnavailable
 from adapters.chukan.messages import QueryResult
 from adapters.chukan.shokai import fail
 from adapters.chukan.shokai_result import pack
@@ -73,6 +73,9 @@ def poll(sessions: sessionmaker[Session], client: ChukanClient, chukan: ChukanCo
         except ChukanFault as fault:
             fail(sessions, shokai_id, f"{fault.operation} fault {fault.code}")
             failed.append(shokai_id)
+            continue
+        except (ChukanRequestInvalid, ChukanProtocolError):  # this row waits; the others go on
+            waiting.append(shokai_id)
             continue
         if status == "Failed":
             fail(sessions, shokai_id, "status Failed")

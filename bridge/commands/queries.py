@@ -167,6 +167,10 @@ def register(app: typer.Typer) -> None:
             typer.echo(f"query {shokai_id} refused: {reason}", err=True)
             raise typer.Exit(1)
         with client_for(chukan) as client:
-            submit(bridge.sessions, client, chukan, ids=[shokai_id])
+            done = submit(bridge.sessions, client, chukan, ids=[shokai_id])
         bridge.flush_custody()
         _list(bridge, [shokai_id], json_out, title="asked")
+        if done.unreachable or done.failed:
+            typer.echo(f"query {shokai_id} not accepted: " + ("the 中間サーバー could not be reached; `queries poll` "
+                       "sends it again" if done.unreachable else "failed (see queries show)"), err=True)
+            raise typer.Exit(1)

@@ -142,7 +142,7 @@ def test_four_eyes_then_approval_answers_and_rejection_refuses(ward: Ward, peopl
     assert states == {one.id: "answered", two.id: "refused"}
     assert refused is not None and "rejected by op-c: 照会者の事務の範囲外" in (refused.reason or "")
     assert ward.kiroku() == [("held", one.id, "op-a"), ("held", two.id, "op-a"), ("approved", one.id, "op-b"),
-                             ("rejected", two.id, "op-c"), ("answered", one.id, "op-b"), ("refused", two.id, "op-b")]
+                             ("rejected", two.id, "op-c"), ("answered", one.id, "op-b"), ("refused", two.id, "op-c")]
     assert ward.events() == ["held", "held", "approved", "denied", "provided", "refused"]
 
 
@@ -175,12 +175,16 @@ def test_answer_lost_after_it_was_applied_is_replayed_not_doubled(ward: Ward, pe
     with ward.store() as s:
         row = s.get(ChukanProvision, auto.id)
         assert row is not None and row.sent_at is None
-    # The request is no longer listed; `send` resends it with the key fixed before the first try.
-    again = ward.send("op-a")
+    # The request is no longer listed; `send` resends it with the key fixed before the first try —
+    # by another operator (the worker, or whoever runs `approvals send`): the body is the one decided
+    # (RequestedBy op-a, the data of that day), so the service replays instead of refusing a key
+    # reused with another body.
+    again = ward.send("op-z")
     assert again.sent["answer"] == 1 and again.failed == []
     assert ward.sim.effects["AnswerProvision"] == 1
     assert ward.sim.requests_for(provision.send_key(auto.id, "answer")) == ward.client.attempts + 1
     assert ward.kiroku() == [("answered", auto.id, "op-a")]
+    assert ward.send("op-y").sent == {"answer": 0, "refuse": 0}  # sent and recorded once
 
 
 def test_an_answer_without_approval_never_leaves(ward: Ward, people: list[Person]) -> None:

@@ -7,7 +7,7 @@ sent, and forgotten). Persons are named by 宛名番号 / 団体内統合宛名�
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
 from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
@@ -89,6 +89,11 @@ class ChukanProvision(Base):
     decision: Mapped[str] = mapped_column(String(10))
     send_key: Mapped[str | None] = mapped_column(String(36))  # set when the send is decided
     send_action: Mapped[str | None] = mapped_column(String(10))  # answer | refuse, with send_key
+    # Fixed with the key: whoever decided (sent as RequestedBy) and the day whose data the answer
+    # carries, so a resend by another operator or the worker has the same body — a replay, not a
+    # fault for a key reused with another body.
+    send_by: Mapped[str | None] = mapped_column(String(128))
+    send_on: Mapped[date | None]
     sent_at: Mapped[datetime | None]
 
 
