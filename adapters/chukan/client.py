@@ -18,7 +18,16 @@ import requests
 import zeep
 from lxml import etree
 from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential
-from zeep.exceptions import Fault, TransportError, ValidationError, XMLParseError, XMLSyntaxError
+from zeep.exceptions import (
+    DTDForbidden,
+    EntitiesForbidden,
+    ExternalReferenceForbidden,
+    Fault,
+    TransportError,
+    ValidationError,
+    XMLParseError,
+    XMLSyntaxError,
+)
 from zeep.wsdl import Document
 from zeep.wsdl.utils import etree_to_string
 
@@ -205,7 +214,8 @@ def _once(op: str, key: str, send: Callable[[], T]) -> T:
             raise Transient(f"HTTP {failed.status_code}") from None
         raise ChukanProtocolError(f"中間サーバー {op}: HTTP {failed.status_code} with no SOAP answer",
                                   operation=op) from None
-    except (XMLSyntaxError, XMLParseError, etree.XMLSyntaxError):
+    except (XMLSyntaxError, XMLParseError, etree.XMLSyntaxError, DTDForbidden, EntitiesForbidden,
+            ExternalReferenceForbidden):
         raise ChukanProtocolError(f"中間サーバー {op}: the answer is not the XML chukan.wsdl promises",
                                   operation=op) from None
 

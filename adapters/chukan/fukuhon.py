@@ -44,7 +44,7 @@ from adapters.core.models.nintei import HIGAITO
 from adapters.core.models.tokucho import JushochiTokurei
 from mappings.converters.dates import YearMonth
 from mappings.errors import LayoutError
-from mappings.standard_layout import DataSet, StandardLayout, StandardLayouts, standard_layouts
+from mappings.standard_layout import DataSet, ItemError, StandardLayout, StandardLayouts, standard_layouts
 
 LAYOUT = "kaigo-fukuhon"
 CHUNK = 500  # persons per look-up (IN lists)
@@ -175,7 +175,11 @@ def _chunk(session: Session, atena_nos: list[str], layout: StandardLayout, day: 
             continue
         for atena_no, v in values[ds.code].items():
             key = ReplicaKey(tm=ds.tm, dataset=ds.code, version=layout.version, togo_atena_no=togo[atena_no])
-            built.replicas[(key.togo_atena_no, ds.tm, ds.code)] = Replica(key, items_of(ds, v, made))
+            try:
+                items = items_of(ds, v, made)
+            except ItemError as bad:  # the record named (宛名番号, never 個人番号) beside the item and rule
+                raise ItemError(f"宛名番号 {atena_no}: {bad}") from None
+            built.replicas[(key.togo_atena_no, ds.tm, ds.code)] = Replica(key, items)
 
 
 def _rows(model: Any) -> Select[Any]:

@@ -29,7 +29,7 @@ import re
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 from sqlalchemy import func, select
@@ -39,6 +39,7 @@ from adapters.chukan import fukuhon_plan as fp
 from adapters.chukan.fukuhon import LAYOUT, NOT_BUILT, build, check_sources
 from adapters.core.engine import read_only
 from adapters.core.models import Atena, ChangeJournal, Shikaku, Transfer
+from adapters.core.run_lock import Busy, alone
 from bridge.config import DEFAULT_NAME, FlowConfig
 from mappings.standard_layout import StandardLayouts, standard_layouts
 from queues.crypto import Keyring
@@ -53,6 +54,9 @@ BY_HIHOKENSHA = ("shikaku", "nintei", "futan_wariai", "shikyu_gendogaku")
 BY_ATENA = ("atena", "jushochi_tokurei")
 PERSONS = 2000  # persons built and planned at a time
 BATCH = re.compile(rf"{re.escape(FLOW)}/(all|\d+)-(\d+)/([0-9a-f]{{8}})/(?:delete|register|replace)/\d+(\.end)?")
+
+
+LEASE = timedelta(hours=2)  # a refresh of 200,000 persons takes about a minute: a lock this old is a dead run's
 
 
 class InFlight(AlreadyRun):
@@ -148,7 +152,18 @@ class _Batches:
 def refresh(sessions: sessionmaker[Session], keyring: Keyring, payloads: PayloadStore, *, batch_size: int,
             actor: str, everyone: bool, day: date, layouts: StandardLayouts = standard_layouts) -> Outcome:
     """Look at the persons of the window (or everyone), decide against fukuhon_state, and start
-    one transfer per batch of each operation. Raises InFlight while an earlier one is unacknowledged."""
+    one transfer per batch of each operation. Raises InFlight while another refresh runs (an
+    operator's and a worker's round alike: run_lock) or an earlier one is unacknowledged."""
+    try:
+        with alone(sessions, FLOW, actor, LEASE):
+            return _refresh(sessions, keyring, payloads, batch_size=batch_size, actor=actor, everyone=everyone,
+                            day=day, layouts=layouts)
+    except Busy as busy:
+        raise InFlight(f"{busy}; refresh again once it has ended") from None
+
+
+def _refresh(sessions: sessionmaker[Session], keyring: Keyring, payloads: PayloadStore, *, batch_size: int,
+             actor: str, everyone: bool, day: date, layouts: StandardLayouts) -> Outcome:
     layout = layouts.on(LAYOUT, day)
     check_sources(layout)
     reader = sessionmaker(bind=read_only(sessions.kw["bind"]))  # no write lock while batches are written

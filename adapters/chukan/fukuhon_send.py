@@ -21,7 +21,7 @@ import re
 from collections.abc import Callable
 from datetime import UTC, datetime
 
-from sqlalchemy import Table, bindparam, delete, insert, select, update
+from sqlalchemy import Table, bindparam, delete, func, insert, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from adapters.chukan import fukuhon_plan as fp
@@ -59,12 +59,22 @@ class FukuhonHandler(Handler):
             transfer = _transfer(s, body["transfer_id"])
         if transfer.state == RECEIPTED:
             return
+        if transfer.state == REJECTED:
+            with self.read_sessions() as s:
+                later = s.scalar(select(func.count()).select_from(Transfer).where(
+                    Transfer.flow == transfer.flow, Transfer.created_at > transfer.created_at))
+            if later:  # a later refresh looked at its persons again: sending it now would put older data back
+                raise PermanentError(f"transfer {transfer.id}: refused earlier and superseded by a later refresh; "
+                                     "drop it (`kaigo-bridge dead drop`)")
         changes = fp.parse(self.payloads.read(transfer.payload_ref, transfer.id, transfer.flow))
         if not changes:
             raise PermanentError(f"transfer {transfer.id}: empty payload")
         op = changes[0].op
         match = OPERATOR.fullmatch(str(body.get("started_by", "")))
-        by = match[1] if match else "kaigo-bridge"
+        if match is None:  # never replaced by another id: the 中間サーバー records who asked
+            raise PermanentError(f"transfer {transfer.id}: started_by is not an operator id "
+                                 "(1-20 of A-Z a-z 0-9 _ . -)")
+        by = match[1]
         try:
             client = self.client()
             if op == fp.DELETE:

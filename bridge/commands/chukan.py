@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 
+from adapters.chukan.client import USER
 from adapters.chukan.fukuhon import today
 from adapters.chukan.fukuhon_refresh import InFlight, refresh
 from bridge.context import state
@@ -31,6 +32,9 @@ def register(app: typer.Typer) -> None:
         """Bring the 中間サーバー's 副本 up to date: register new, replace changed, delete gone, in
         batches of chukan.toml fukuhon.batch_size (one transfer each, sent by the chukan.fukuhon route)."""
         bridge = state(ctx).bridge
+        if not USER.fullmatch(by):  # sent as RequestedBy: refused here, never replaced
+            typer.echo(f"--by {by!r}: an operator id is 1-20 of A-Z a-z 0-9 _ . -", err=True)
+            raise typer.Exit(2)
         try:
             day = date.fromisoformat(on) if on else today()
         except ValueError:

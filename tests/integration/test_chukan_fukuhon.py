@@ -197,5 +197,11 @@ def test_a_dropped_answer_is_replayed_once_and_a_fault_parks_the_batch(ward: Hom
     revision, items = chukan_sim.replica(ReplicaKey(TM, "0101", "1", togo)) or (0, ())
     assert revision == 2 and {i.no: i.value for i in items}["6"] == (DAY + timedelta(days=30)).strftime("%Y%m%d")
     assert screens.refresh()["counts"] == {"delete": 0, "register": 0, "replace": 0}
+    # replaying the refused batch now would put its older data back: parked again, nothing sent
+    replaces = chukan_sim.effects["ReplaceReplica"]
+    ward.cli("dead", "replay", "chukan.fukuhon", "--by", "op9", "--id", dead["id"])
+    wait_until(lambda: any("superseded by a later refresh" in d["reason"]
+                           for d in ward.cli_json("dead", "list", "chukan.fukuhon")), 60, "the replay parked again")
+    assert chukan_sim.effects["ReplaceReplica"] == replaces and chukan_sim.requests_for(tid) == 1
     wire = "\n".join((e.request_head + e.request_body).decode(errors="replace") for e in chukan_sim.wire)
     no_pii(wire + "\n".join(screens.text) + ward.worker_logs(), people)

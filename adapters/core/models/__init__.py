@@ -3,7 +3,7 @@
 Business tables (標準準拠 side): atena, shikaku, fuka, fuka_kibetsu, nintei, 受給者 data
 (futan_wariai, shikyu_gendogaku, kyotaku_keikaku, futan_gendogaku) and 給付実績 from the 国保連
 (kyufu_jisseki, kyufu_meisai, kyufu_shukei).
-Runtime tables (the bridge's own): outbox, inbox, transfer, change_journal, custody_pending, handover,
+Runtime tables (the bridge's own): outbox, inbox, transfer, change_journal, custody_pending, run_lock, handover,
 quarantine; what the 国保連 was sent of 受給者異動 (kokuho_ido, kokuho_ido_file) and the 突合結果
 it returned (totsugo_kekka).
 特別徴収 with the 年金保険者 (tokucho_taisho, tokucho_irai, tokucho_kekka) and 収納 (shuno).
@@ -23,7 +23,7 @@ from adapters.core.models.kokuho_ido import KokuhoIdo, KokuhoIdoFile
 from adapters.core.models.kyufu import KyufuJisseki, KyufuMeisai, KyufuShukei
 from adapters.core.models.nintei import Nintei
 from adapters.core.models.quarantine import Quarantine
-from adapters.core.models.runtime import ChangeJournal, CustodyPending, Inbox, Outbox, Transfer
+from adapters.core.models.runtime import ChangeJournal, CustodyPending, Inbox, Outbox, RunLock, Transfer
 from adapters.core.models.shokai import Shokai, Shotoku
 from adapters.core.models.tokucho import Shuno, TokuchoIrai, TokuchoKekka, TokuchoTaisho
 from adapters.core.models.totsugo import TotsugoKekka
@@ -54,6 +54,7 @@ __all__ = [
     "Nintei",
     "Outbox",
     "Quarantine",
+    "RunLock",
     "Shikaku",
     "ShikyuGendogaku",
     "Shokai",

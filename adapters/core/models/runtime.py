@@ -52,6 +52,18 @@ class Inbox(Base):
     processed_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
+class RunLock(Base):
+    """A run that must be alone (one 副本 refresh at a time, whoever starts it): held while it
+    runs; one older than its lease was left by a run that died and is taken over
+    (adapters/core/run_lock.py)."""
+
+    __tablename__ = "run_lock"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    holder: Mapped[str] = mapped_column(String(128))  # who runs it (actor and a run id)
+    taken_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 class Transfer(Base):
     """One payload moving once across the boundary (DESIGN.md "Transfer")."""
 
