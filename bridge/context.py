@@ -7,6 +7,7 @@ from pathlib import Path
 
 import typer
 
+from adapters.chukan.client import USER
 from bridge import config as config_module
 from bridge.app import Bridge
 from bridge.config import Config, ConfigError
@@ -27,6 +28,14 @@ class State:
     @cached_property
     def bridge(self) -> Bridge:
         return Bridge(self.config)
+
+
+def operator_id(by: str) -> str:
+    """``--by`` where it is sent to the 中間サーバー as RequestedBy / ユーザーID: refused, never replaced."""
+    if not USER.fullmatch(by):
+        typer.echo(f"--by {by!r}: an operator id is 1-20 of A-Z a-z 0-9 _ . -", err=True)
+        raise typer.Exit(2)
+    return by
 
 
 def state(ctx: typer.Context) -> State:

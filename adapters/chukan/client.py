@@ -208,10 +208,7 @@ def _once(op: str, key: str, send: Callable[[], T]) -> T:
         raise ChukanFault(op, _fault_code(fault), key=key) from None
     except ValidationError as invalid:  # zeep's own check while building: names and paths, no values
         raise ChukanRequestInvalid(f"中間サーバー {op}: request refused by zeep: {invalid}", operation=op) from None
-    except TransportError as failed:
-        # a 5xx answered with XML that is not a fault: zeep says TransportError
-        if failed.status_code in (500, 502, 503, 504):
-            raise Transient(f"HTTP {failed.status_code}") from None
+    except TransportError as failed:  # a 5xx without a fault never gets here: the transport retries it
         raise ChukanProtocolError(f"中間サーバー {op}: HTTP {failed.status_code} with no SOAP answer",
                                   operation=op) from None
     except (XMLSyntaxError, XMLParseError, etree.XMLSyntaxError, DTDForbidden, EntitiesForbidden,

@@ -11,6 +11,7 @@ written only once the service has acknowledged it.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Protocol
@@ -138,13 +139,16 @@ def _entry(row: ChukanProvision, outcome: str, by: str, s: Session, reason: str 
 
 
 def send_pending(sessions: sessionmaker[Session], client: ChukanClient, permits: Permits, chukan: ChukanConfig,
-                 by: str, build_items: BuildItems, report: PollReport | None = None) -> PollReport:
-    """Send every decided, unsent answer or refusal (after a timeout or a crash: with its key again)."""
+                 by: str, build_items: BuildItems, report: PollReport | None = None,
+                 ids: Sequence[str] | None = None) -> PollReport:
+    """Send every decided, unsent answer or refusal (after a timeout or a crash: with its key again),
+    or those of ``ids``."""
     report = report or PollReport()
-    with sessions() as s:
-        ids = list(s.scalars(select(ChukanProvision.request_id).where(
-            ChukanProvision.send_key.is_not(None), ChukanProvision.sent_at.is_(None))
-            .order_by(ChukanProvision.seen_at, ChukanProvision.request_id)))
+    if ids is None:
+        with sessions() as s:
+            ids = list(s.scalars(select(ChukanProvision.request_id).where(
+                ChukanProvision.send_key.is_not(None), ChukanProvision.sent_at.is_(None))
+                .order_by(ChukanProvision.seen_at, ChukanProvision.request_id)))
     for request_id in ids:
         try:
             action = send_one(sessions, client, permits, chukan, request_id, by, build_items)

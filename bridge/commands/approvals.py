@@ -15,12 +15,11 @@ import typer
 
 from adapters.chukan import approvals as decisions
 from adapters.chukan import provision
-from adapters.chukan.client import USER
 from adapters.chukan.connect import client_for
 from adapters.chukan.errors import ChukanError
 from adapters.chukan.fukuhon import answer_items
 from adapters.chukan.permits import Permits
-from bridge.context import state
+from bridge.context import operator_id, state
 from bridge.output import console, emit, emit_object
 from mappings.standard_layout import CHUKAN_DIR, load_standard_layout
 
@@ -38,12 +37,6 @@ def item_labels(tm: str, version: str) -> dict[str, str]:
                 if f.item is not None:
                     labels[f.item.no] = f"{dataset.code} {dataset.label} {f.label}"
     return labels
-
-
-def _check_by(by: str) -> None:
-    if not USER.fullmatch(by):
-        typer.echo(f"--by {by!r}: an operator id is 1-20 of A-Z a-z 0-9 _ . -", err=True)
-        raise typer.Exit(2)
 
 
 def _row(held: decisions.Held) -> dict[str, Any]:
@@ -83,13 +76,13 @@ def register(app: typer.Typer) -> None:
     @group.command("fetch")
     def fetch(ctx: typer.Context, by: ByOpt) -> None:
         """Poll the provision requests: refuse, answer or hold each new one."""
-        _check_by(by)
+        operator_id(by)
         run(ctx, by, provision.poll, "fetched")
 
     @group.command("send")
     def send(ctx: typer.Context, by: ByOpt) -> None:
         """Resend every decided answer or refusal not yet acknowledged (same idempotency key)."""
-        _check_by(by)
+        operator_id(by)
         run(ctx, by, provision.send_pending, "sent")
 
     @group.command("list")
@@ -133,7 +126,7 @@ def register(app: typer.Typer) -> None:
             console.print(shown)
 
     def decide(ctx: typer.Context, approval_id: int, by: str, reason: str | None, approve: bool) -> None:
-        _check_by(by)
+        operator_id(by)
         bridge = state(ctx).bridge
         chukan = bridge.config.chukan
         try:
@@ -151,15 +144,7 @@ def register(app: typer.Typer) -> None:
 
         def one(sessions: Any, client: Any, permits: Permits, chukan_: Any, by_: str,
                 items: provision.BuildItems) -> provision.PollReport:
-            report = provision.PollReport()
-            try:
-                action = provision.send_one(sessions, client, permits, chukan_, request_id, by_, items)
-            except (provision.FourEyesMissing, LookupError, ValueError, ChukanError) as exc:
-                report.failed.append(f"{request_id}: {exc}")
-            else:
-                if action is not None:
-                    report.sent[action] += 1
-            return report
+            return provision.send_pending(sessions, client, permits, chukan_, by_, items, ids=[request_id])
 
         run(ctx, by, one, "sent")
 

@@ -7,10 +7,9 @@ from typing import Annotated
 
 import typer
 
-from adapters.chukan.client import USER
 from adapters.chukan.fukuhon import today
 from adapters.chukan.fukuhon_refresh import InFlight, refresh
-from bridge.context import state
+from bridge.context import operator_id, state
 from bridge.output import console, emit_object
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="print JSON instead of a summary")]
@@ -32,9 +31,7 @@ def register(app: typer.Typer) -> None:
         """Bring the 中間サーバー's 副本 up to date: register new, replace changed, delete gone, in
         batches of chukan.toml fukuhon.batch_size (one transfer each, sent by the chukan.fukuhon route)."""
         bridge = state(ctx).bridge
-        if not USER.fullmatch(by):  # sent as RequestedBy: refused here, never replaced
-            typer.echo(f"--by {by!r}: an operator id is 1-20 of A-Z a-z 0-9 _ . -", err=True)
-            raise typer.Exit(2)
+        operator_id(by)
         try:
             day = date.fromisoformat(on) if on else today()
         except ValueError:

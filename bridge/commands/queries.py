@@ -15,7 +15,6 @@ import typer
 from pika.exceptions import AMQPError
 from sqlalchemy import select
 
-from adapters.chukan.client import USER
 from adapters.chukan.connect import client_for
 from adapters.chukan.permits import Permits
 from adapters.chukan.shokai import UnknownPerson, ask, decide_income, nendo_of, submit
@@ -24,7 +23,7 @@ from adapters.chukan.shokai_result import unpack
 from adapters.core.models import Shokai, Shotoku
 from adapters.core.models.shokai import KIND_INCOME, STATES
 from bridge.app import Bridge
-from bridge.context import state
+from bridge.context import operator_id, state
 from bridge.output import console, emit, emit_object
 from queues.publisher import PublishError
 
@@ -32,13 +31,6 @@ JsonOpt = Annotated[bool, typer.Option("--json", help="print JSON instead of a t
 ByOpt = Annotated[str, typer.Option("--by", help="operator id (sent as the 中間サーバー user, recorded)")]
 NendoOpt = Annotated[int | None, typer.Option(help="年度 the income is for (default: this 年度)")]
 MASK = "●●●"  # a value exists; never shown
-
-
-def _operator(by: str) -> str:
-    if not USER.fullmatch(by):
-        typer.echo(f"--by {by!r}: an operator id is 1-20 of A-Z a-z 0-9 _ . -", err=True)
-        raise typer.Exit(2)
-    return by
 
 
 def _row(r: Shokai) -> dict[str, Any]:
@@ -72,7 +64,7 @@ def register(app: typer.Typer) -> None:
         now = datetime.now(UTC)
         with bridge.sessions.begin() as s:
             rows = decide_income(s, chukan, Permits(chukan), nendo=nendo or nendo_of(now.date()),
-                                 since=date.fromisoformat(since) if since else None, by=_operator(by), now=now,
+                                 since=date.fromisoformat(since) if since else None, by=operator_id(by), now=now,
                                  limit=limit)
             made = [r.id for r in rows]
         with client_for(chukan) as client:
@@ -93,7 +85,7 @@ def register(app: typer.Typer) -> None:
         chukan = bridge.config.chukan
         with client_for(chukan) as client:
             sent = submit(bridge.sessions, client, chukan)
-            polled = poll(bridge.sessions, client, chukan, bridge.payloads, by=_operator(by))
+            polled = poll(bridge.sessions, client, chukan, bridge.payloads, by=operator_id(by))
         bridge.flush_custody()
         try:
             published: int | str = bridge.publish_pending()
@@ -156,7 +148,7 @@ def register(app: typer.Typer) -> None:
         try:
             with bridge.sessions.begin() as s:
                 row = ask(s, chukan, Permits(chukan), atena_no=atena, tm=tm, kikan=kikan, jimu=jimu,
-                          tetsuzuki=tetsuzuki, nendo=nendo or nendo_of(now.date()), by=_operator(by), now=now)
+                          tetsuzuki=tetsuzuki, nendo=nendo or nendo_of(now.date()), by=operator_id(by), now=now)
                 shokai_id, refused, reason = row.id, row.reason is not None, row.reason
         except UnknownPerson as exc:
             typer.echo(str(exc), err=True)

@@ -9,13 +9,13 @@ from typing import Annotated, Any
 import typer
 
 from adapters.chukan import kiroku
+from adapters.chukan.permits import DIRECTION_NAMES
 from adapters.core.models.chukan import TeikyoKiroku
 from bridge.config.chukan import ANY_KIKAN, Permission
 from bridge.context import state
 from bridge.output import emit
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="print JSON instead of a table")]
-DIRECTIONS = {"query": "照会", "provision": "提供"}
 
 
 class Names:
@@ -41,7 +41,7 @@ def _named(code: str | None, names: dict[str, str]) -> str | None:
 
 
 def row(r: TeikyoKiroku, names: Names) -> dict[str, Any]:
-    return {"at": r.at, "direction": DIRECTIONS.get(r.direction, r.direction), "outcome": r.outcome,
+    return {"at": r.at, "direction": DIRECTION_NAMES.get(r.direction, r.direction), "outcome": r.outcome,
             "kikan": r.counterpart_kikan, "kikan_name": names.kikan_of(r), "jimu": _named(r.jimu, names.jimu),
             "tetsuzuki": _named(r.tetsuzuki, names.tetsuzuki), "tm": _named(r.tm, names.tm), "by": r.actor,
             "basis": r.basis, "reason": r.reason, "reference": r.reference, "atena_no": r.atena_no,
