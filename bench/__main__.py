@@ -1,22 +1,26 @@
-"""``python -m bench [--events N] [--people N] [--kyufu-records N] [--only NAME ...] [--json] [--keep]``
+"""``python -m bench [--smoke] [--events N] [--people N] [--kyufu-records N] [--only NAME ...] [--json] [--keep]``
 
 Uses the broker in KAIGO_AMQP_URL / KAIGO_RABBIT_API (``./dev bench`` exports them) or starts its
 own RabbitMQ node; works in a fresh vhost and a throw-away installation either way. Progress goes to
-stderr, rows to stdout.
+stderr, rows to stdout. ``--smoke`` runs every row at a tiny size (seconds each) and exits 1 if a row
+errs or prints no figure: the test suite runs it, so a row cannot rot unseen.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import math
 import sys
 import time
+import traceback
 
 from rich.console import Console
 
 from bench import broker as broker_module
 from bench.install import installation
-from bench.report import json_lines, table
-from bench.rows import ROWS, Lab
+from bench.report import Row, json_lines, table
+from bench.rows import ROWS, SMOKE, Lab, Sizes
 
 CAPTION = ("ratio = ours / baseline. Broker baselines: raw pika BlockingConnection, one quorum queue, "
            "1 KiB persistent bodies, same broker and N. Peak RSS: the process that ran ours.")
@@ -24,19 +28,29 @@ CAPTION = ("ratio = ours / baseline. Broker baselines: raw pika BlockingConnecti
 
 def parse(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[2].strip())
-    parser.add_argument("--events", type=int, default=50_000, help="events/messages per measurement (50,000)")
-    parser.add_argument("--people", type=int, default=200_000,
-                        help="people in the print run's population (200,000; rss_flatness also runs a tenth)")
-    parser.add_argument("--kyufu-records", type=int, default=1_000_000,
-                        help="records in the 給付実績 file (1,000,000; rss_flatness also loads a tenth)")
+    parser.add_argument("--smoke", action="store_true",
+                        help="every row at a tiny size: proves each runs and prints a figure (figures mean nothing)")
+    parser.add_argument("--events", type=int, help=f"events/messages per measurement ({Sizes.events:,})")
+    parser.add_argument("--people", type=int,
+                        help=f"people in the print run's and 副本 refresh's population ({Sizes.people:,}; "
+                             "rss_flatness also runs a tenth)")
+    parser.add_argument("--kyufu-records", type=int,
+                        help=f"records in the 給付実績 file ({Sizes.kyufu_records:,}; rss_flatness also loads a tenth)")
     parser.add_argument("--only", action="append", metavar="NAME", choices=list(ROWS),
                         help=f"run only this row (repeatable): {', '.join(ROWS)}")
     parser.add_argument("--json", action="store_true", help="one JSON object per row and line")
     parser.add_argument("--keep", action="store_true", help="keep the temporary installation (its path is logged)")
     args = parser.parse_args(argv)
-    if args.events < 1 or args.people < 10 or args.kyufu_records < 30:
+    base = SMOKE if args.smoke else Sizes()
+    args.sizes = dataclasses.replace(base, **{k: v for k in ("events", "people", "kyufu_records")
+                                              if (v := getattr(args, k)) is not None})
+    if args.sizes.events < 1 or args.sizes.people < 10 or args.sizes.kyufu_records < 30:
         parser.error("--events must be at least 1, --people at least 10 and --kyufu-records at least 30")
     return args
+
+
+def _broken(r: Row) -> bool:
+    return not math.isfinite(r.value) or (r.baseline_value is not None and not math.isfinite(r.baseline_value))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -52,8 +66,16 @@ def main(argv: list[str] | None = None) -> int:
           broker_module.fresh_vhost(amqp_url, api_url) as broker,
           installation(broker, keep=args.keep) as home):
         log(f"vhost {broker.vhost}; installation {home.root}")
-        lab = Lab(broker, home, args.events, log, args.people, args.kyufu_records)
-        rows = [ROWS[name](lab) for name in names]
+        lab = Lab(broker, home, args.sizes, log)
+        rows, failed = [], []
+        for name in names:
+            # A row that errs is named and the others still run: one rotten row must not hide the rest.
+            try:
+                rows.append(ROWS[name](lab))
+            except Exception:
+                failed.append(name)
+                log(f"[red]row {name} failed:[/]\n{traceback.format_exc()}")
+    failed += [r.name for r in rows if _broken(r)]
     log(f"done in {time.monotonic() - started:.0f} s")
     if args.json:
         sys.stdout.write(json_lines(rows))
@@ -61,7 +83,10 @@ def main(argv: list[str] | None = None) -> int:
         out = Console()
         if not out.is_terminal:
             out = Console(width=160)  # a log file, not an 80-column default
-        out.print(table(rows, title=f"kaigo-bridge benchmarks, {args.events:,} events each", caption=CAPTION))
+        out.print(table(rows, title=f"kaigo-bridge benchmarks, {args.sizes.events:,} events each", caption=CAPTION))
+    if failed:
+        log(f"[red]rows that failed or printed no figure: {', '.join(failed)}[/]")
+        return 1
     return 0
 
 

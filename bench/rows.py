@@ -8,6 +8,7 @@ confirm-per-message run gives both the message-path baseline and the publish-pha
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
 
@@ -15,41 +16,59 @@ from bench import chukan_fukuhon, kyufu_load, message_path, nenkin_parse, nenkin
 from bench.broker import Broker
 from bench.install import Installation
 from bench.proc import run_child
-from bench.report import Row, row
+from bench.report import Row, ratio_at_least, row
 from fixtures.population import load
 
 PEOPLE = 500  # a small population: the events cycle through their 資格 rows
-KYUFU_PEOPLE = 50_000  # about 3,500 of them in care: each has claims from many 事業所
-NENKIN_RECORDS = 300_000  # the Z11 of the issue's benchmark
 EVENTS_PER_S = "events/s, higher better"
 MSGS_PER_S = "msgs/s, higher better"
 
 
+@dataclass(frozen=True)
+class Sizes:
+    """How big each measurement is. The defaults are the figures the goals are set for; ``SMOKE``
+    runs every row in seconds, to prove that each still runs and prints a figure (its figures
+    mean nothing)."""
+
+    events: int = 50_000  # change events / messages per broker measurement
+    people: int = 200_000  # the print run's and the 副本 refresh's population
+    kyufu_records: int = 1_000_000  # records in the 給付実績 file
+    kyufu_people: int = 50_000  # about 3,500 of them in care: each has claims from many 事業所
+    nenkin_records: int = 300_000  # the Z11
+    transfer_mib: int = 100  # the file sftp and OpenPGP rows move
+    rounds: int = 3  # best of, for the sftp, OpenPGP and parse rows
+
+
+SMOKE = Sizes(events=300, people=300, kyufu_records=300, kyufu_people=2_000, nenkin_records=300, transfer_mib=1,
+              rounds=1)
+
+
 class Lab:
-    def __init__(self, broker: Broker, home: Installation, events: int, log: Callable[[str], None],
-                 people: int = 200_000, kyufu_records: int = 1_000_000) -> None:
+    def __init__(self, broker: Broker, home: Installation, sizes: Sizes, log: Callable[[str], None]) -> None:
         self.broker = broker
         self.home = home
-        self.events = events
-        self.people = people  # print_run: the population the print run covers
-        self.kyufu_records = kyufu_records
+        self.sizes = sizes
+        self.events = sizes.events
+        self.people = sizes.people  # print_run: the population the print run covers
+        self.kyufu_records = sizes.kyufu_records
         self.log = log
 
     @cached_property
     def nenkin(self) -> nenkin_parse.NenkinBench:
         """年金特徴 rows: a Z11 file under this installation's root (no store needed)."""
-        return nenkin_parse.NenkinBench(self.home.root / "nenkin", dict(self.home.env), NENKIN_RECORDS, self.log)
+        return nenkin_parse.NenkinBench(self.home.root / "nenkin", dict(self.home.env), self.sizes.nenkin_records,
+                                       self.log, self.sizes.rounds)
 
     @cached_property
     def nenkin_year(self) -> nenkin_z11_z12.NenkinZ11Z12Bench:
         """年金特徴 Z11→Z12: installations of their own (a population of ~420,000 people)."""
-        return nenkin_z11_z12.NenkinZ11Z12Bench(self.home.root / "nenkin-year", dict(self.home.env), NENKIN_RECORDS,
-                                                self.log)
+        return nenkin_z11_z12.NenkinZ11Z12Bench(self.home.root / "nenkin-year", dict(self.home.env),
+                                                self.sizes.nenkin_records, self.log)
 
     @cached_property
     def kyufu(self) -> kyufu_load.KyufuBench:
         """給付実績 rows: an installation of their own under this one's root (its own store)."""
-        return kyufu_load.KyufuBench(self.home.root / "kyufu", dict(self.home.env), people=KYUFU_PEOPLE,
+        return kyufu_load.KyufuBench(self.home.root / "kyufu", dict(self.home.env), people=self.sizes.kyufu_people,
                                      records=self.kyufu_records, log=self.log)
 
     @cached_property
@@ -119,7 +138,7 @@ def outbox_write(lab: Lab) -> Row:
     raw = lab.outbox_baseline
     return row("outbox.write", lab.events / ours["seconds"], EVENTS_PER_S,
                "sqlite3 executemany, same rows, 1000/tx",
-               lab.events / raw["seconds"], "information", rss)
+               lab.events / raw["seconds"], ratio_at_least(0.5), rss)
 
 
 def _path_rate(lab: Lab) -> float:
@@ -131,7 +150,8 @@ def message_path_row(lab: Lab) -> Row:
     raw, _ = lab.confirm_each
     return row("message_path", rate, EVENTS_PER_S,
                "pika confirm-each publish + ack-each consume",
-               lab.events / (raw["publish_s"] + raw["consume_s"]), ">= 1.0x", lab.message_path["peak_rss_mb"])
+               lab.events / (raw["publish_s"] + raw["consume_s"]), ratio_at_least(0.5),
+               lab.message_path["peak_rss_mb"])
 
 
 def message_path_ceiling(lab: Lab) -> Row:
@@ -139,7 +159,7 @@ def message_path_ceiling(lab: Lab) -> Row:
     raw, _ = lab.no_confirm
     return row("message_path.ceiling", rate, EVENTS_PER_S,
                "pika publish, no confirms",
-               lab.events / raw["publish_s"], "ceiling (information)", lab.message_path["peak_rss_mb"])
+               lab.events / raw["publish_s"], None, lab.message_path["peak_rss_mb"])
 
 
 def publisher_pipelined(lab: Lab) -> Row:
@@ -147,7 +167,7 @@ def publisher_pipelined(lab: Lab) -> Row:
     raw, _ = lab.confirm_each
     return row("publisher.pipelined", lab.events / ours["publish_s"], MSGS_PER_S,
                "pika confirm-each publish phase",
-               lab.events / raw["publish_s"], ">= 1.0x", rss)
+               lab.events / raw["publish_s"], ratio_at_least(0.9), rss)
 
 
 ROWS: dict[str, Callable[[Lab], Row]] = {
@@ -158,12 +178,12 @@ ROWS: dict[str, Callable[[Lab], Row]] = {
     "sftp.upload": transfer_io.sftp_upload,
     "sftp.download": transfer_io.sftp_download,
     "pgp.encrypt_sign": transfer_io.pgp_encrypt_sign_row,
-    "print_run.200k": print_run.print_run_row,
+    "print_run": print_run.print_run_row,
     "print_run.rss_flatness": print_run.rss_flatness_row,
     "kyufu.parse": lambda lab: kyufu_load.parse_row(lab.kyufu),
     "kyufu.parse_validate": lambda lab: kyufu_load.parse_validate_row(lab.kyufu),
     "kyufu.apply": lambda lab: kyufu_load.apply_row(lab.kyufu),
-    "kyufu.load_1m": lambda lab: kyufu_load.load_row(lab.kyufu),
+    "kyufu.load": lambda lab: kyufu_load.load_row(lab.kyufu),
     "kyufu.rss_flatness": lambda lab: kyufu_load.rss_row(lab.kyufu),
     "nenkin.parse": lambda lab: nenkin_parse.parse_row(lab.nenkin),
     "nenkin.render": lambda lab: nenkin_parse.render_row(lab.nenkin),

@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, Any
 from adapters.pgp import Gpg
 from adapters.sftp import SftpClient, SftpEndpoint
 from bench.proc import run_child
-from bench.report import Row, row
+from bench.report import Row, ratio_at_least, row
 
 if TYPE_CHECKING:
     from bench.rows import Lab
@@ -176,30 +176,34 @@ def _measure(lab: Lab, target: str, what: str) -> tuple[dict[str, Any], float]:
     cache = _measured.setdefault(lab, {})
     if target not in cache:
         lab.log(what)
-        cache[target] = run_child(f"bench.transfer_io:{target}", {}, env=lab.home.env)
+        cache[target] = run_child(f"bench.transfer_io:{target}",
+                                  {"size_mib": lab.sizes.transfer_mib, "rounds": lab.sizes.rounds}, env=lab.home.env)
         lab.log("  " + ", ".join(f"{k} {v:,.0f}" for k, v in cache[target][0].items()))
     return cache[target]
 
 
 def _sftp(lab: Lab) -> tuple[dict[str, Any], float]:
-    return _measure(lab, "sftp_transfer", f"sftp: {SIZE_MIB} MiB put+get, SftpClient vs OpenSSH sftp -b, "
-                                          f"{ROUNDS} rounds (MB/s)")
+    return _measure(lab, "sftp_transfer", f"sftp: {lab.sizes.transfer_mib} MiB put+get, SftpClient vs OpenSSH "
+                                          f"sftp -b, {lab.sizes.rounds} rounds (MB/s)")
 
 
 def sftp_upload(lab: Lab) -> Row:
     m, rss = _sftp(lab)
-    return row("sftp.upload", m["ours_put"], MB_PER_S, f"OpenSSH sftp -b put, same {SIZE_MIB} MiB file and sshd",
-               m["ssh_put"], ">= 0.7x", rss)
+    return row("sftp.upload", m["ours_put"], MB_PER_S,
+               f"OpenSSH sftp -b put, same {lab.sizes.transfer_mib} MiB file and sshd",
+               m["ssh_put"], ratio_at_least(0.7), rss)
 
 
 def sftp_download(lab: Lab) -> Row:
     m, rss = _sftp(lab)
-    return row("sftp.download", m["ours_get"], MB_PER_S, f"OpenSSH sftp -b get, same {SIZE_MIB} MiB file and sshd",
-               m["ssh_get"], "information", rss)
+    return row("sftp.download", m["ours_get"], MB_PER_S,
+               f"OpenSSH sftp -b get, same {lab.sizes.transfer_mib} MiB file and sshd",
+               m["ssh_get"], ratio_at_least(0.7), rss)
 
 
 def pgp_encrypt_sign_row(lab: Lab) -> Row:
-    m, rss = _measure(lab, "pgp_encrypt_sign", f"pgp: {SIZE_MIB} MiB CSV, encrypt_sign_stream vs gpg --encrypt "
-                                               f"--sign, {ROUNDS} rounds (MB/s)")
-    return row("pgp.encrypt_sign", m["ours"], MB_PER_S, f"gpg --encrypt --sign, same {SIZE_MIB} MiB file and keys",
-               m["cli"], ">= 0.9x", rss)
+    m, rss = _measure(lab, "pgp_encrypt_sign", f"pgp: {lab.sizes.transfer_mib} MiB CSV, encrypt_sign_stream vs gpg "
+                                               f"--encrypt --sign, {lab.sizes.rounds} rounds (MB/s)")
+    return row("pgp.encrypt_sign", m["ours"], MB_PER_S,
+               f"gpg --encrypt --sign, same {lab.sizes.transfer_mib} MiB file and keys",
+               m["cli"], ratio_at_least(0.9), rss)
