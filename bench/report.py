@@ -31,8 +31,10 @@ class Goal:
     unit: str = "x"
 
     def text(self) -> str:
-        number = f"{self.bound:,.0f}" if self.bound >= 100 else f"{self.bound:g}"
-        return f"{self.op} {number}x" if self.on == "ratio" else f"{self.op} {number} {self.unit}"
+        if self.on == "ratio":  # 1.0x, not 1x: a ratio reads as a ratio
+            return f"{self.op} {self.bound:.1f}x" if self.bound == int(self.bound) else f"{self.op} {self.bound:g}x"
+        number = f"{self.bound:,.0f}" if self.bound == int(self.bound) else f"{self.bound:,g}"
+        return f"{self.op} {number} {self.unit}"
 
     def met(self, value: float, ratio: float | None) -> bool | None:
         """None when the figure the goal bounds is missing (no baseline figure for a ratio goal)."""
