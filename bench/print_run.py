@@ -17,6 +17,7 @@ CSV (``bench.print_baseline``), which therefore did the same work.
 from __future__ import annotations
 
 import hashlib
+import os
 import shutil
 import subprocess
 import sys
@@ -57,6 +58,8 @@ ROUTE = "print.deliver"
 NENDO = 2026
 SEED = 31
 POLL = 0.05  # seconds between transfer-state reads: the clock's resolution
+BASELINE_FILE = f"{exchange.INBOX}/bench-baseline.csv.gpg"
+BASELINE = f"sqlite3 + csv.writer | gpg -es -z{COMPRESS_LEVEL}, then sftp -b put"
 
 PARTNER = """
 [partner.vendor-a]
@@ -117,14 +120,6 @@ def _clear_inbox(ep: SftpEndpoint) -> None:
             sftp.remove(f"{exchange.INBOX}/{f.name}")
 
 
-def cli(argv: list[str]) -> dict[str, Any]:
-    """``kaigo-bridge ARGV`` in this process (for ``bench.proc``, which reports its peak RSS)."""
-    from bridge.cli import app
-
-    app(args=argv, prog_name="kaigo-bridge", standalone_mode=False)
-    return {}
-
-
 def _states(home: Installation, batch: str) -> list[str]:
     with home.bridge.read_sessions() as s:
         return list(s.scalars(select(Transfer.state).where(Transfer.batch == batch)))
@@ -140,9 +135,16 @@ def run_ours(ph: PrintHome, log: Callable[[str], None], timeout: float = 600) ->
         _wait(lambda: (queue_state(home, ROUTE) or (0, 0))[1] >= 1, worker, worker_log, 60, "the worker")
         log(f"worker {worker.pid} consuming {ROUTE}; kaigo-bridge run {FLOW} --nendo {NENDO}")
         started = time.perf_counter()
-        _, run_rss = run_child("bench.print_run:cli", {"argv": ["run", FLOW, "--nendo", str(NENDO), "--json"]},
-                               env=home.env, timeout=timeout)
+        run = subprocess.Popen([sys.executable, "-m", "bridge", "run", FLOW, "--nendo", str(NENDO), "--json"],
+                               env=home.env, cwd=home.root, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        assert run.stderr is not None
+        errors = run.stderr.read()  # drains the pipe until the run exits
+        _, status, usage = os.wait4(run.pid, 0)
         rendered = time.perf_counter()
+        run.returncode = os.waitstatus_to_exitcode(status)
+        if run.returncode:
+            raise RuntimeError(f"kaigo-bridge run exited {run.returncode}:\n{errors.decode(errors='replace')[-4000:]}")
+        run_rss = usage.ru_maxrss / 1024  # KiB on Linux: the run's own peak RSS
         _wait(lambda: (s := _states(home, batch)) != [] and all(x == "sent" for x in s), worker, worker_log,
               timeout, "every part sent", POLL)
         finished = time.perf_counter()
@@ -158,17 +160,19 @@ def run_baseline(ph: PrintHome, issue: date) -> dict[str, Any]:
     flow = bridge.config.flow(FLOW)
     store = bridge.sessions.kw["bind"].url.database
     result, _ = run_child("bench.print_baseline:raw", {
-        "store": store, "nendo": NENDO, "sofu_ok": SOFU_OK, "tokucho": TOKUCHO, "issue": issue.strftime("%Y%m%d"),
-        "substitutions_file": str(flow.substitutions), "gpg_home": str(bridge.config.openpgp_home),
-        "signer": bridge.ward_fingerprint, "recipient": bridge.config.partners["vendor-a"].openpgp_fingerprint,
-        "compress_level": COMPRESS_LEVEL, "remote_name": f"{exchange.INBOX}/bench-baseline.csv.gpg",
+        "export_args": {"store": store, "nendo": NENDO, "sofu_ok": SOFU_OK, "tokucho": TOKUCHO,
+                        "issue": issue.strftime("%Y%m%d"), "substitutions_file": str(flow.substitutions)},
+        "gpg_home": str(bridge.config.openpgp_home), "signer": bridge.ward_fingerprint,
+        "recipient": bridge.config.partners["vendor-a"].openpgp_fingerprint,
+        "compress_level": COMPRESS_LEVEL, "remote_name": BASELINE_FILE,
         "endpoint": {"host": ep.host, "port": ep.port, "username": ep.username, "key_file": str(ep.key_file),
                      "known_hosts": str(ep.known_hosts)}}, env=ph.home.env)
     return result
 
 
-def check(ph: PrintHome, baseline_sha256: str | None) -> None:
-    """What arrived is what was extracted, signed by the ward, and (if given) the baseline's bytes."""
+def check(ph: PrintHome, baseline: bool) -> None:
+    """What arrived is what was extracted, signed by the ward, and (with ``baseline``) byte for
+    byte what the raw baseline put."""
     bridge, problems = ph.home.bridge, []
     with bridge.read_sessions() as s:
         transfers = list(s.scalars(select(Transfer).where(Transfer.batch == f"{FLOW}/{NENDO}")
@@ -179,6 +183,15 @@ def check(ph: PrintHome, baseline_sha256: str | None) -> None:
     whole = hashlib.sha256()
     with tempfile.TemporaryDirectory(prefix="kaigo-bench-check-") as tmp, SftpClient(ph.endpoint) as sftp:
         inbox = {f.name: f.size for f in sftp.listdir_attr(exchange.INBOX)}
+
+        def plaintext(remote: str, what: str) -> bytes:
+            cipher, plain = Path(tmp) / "cipher", Path(tmp) / "plain"
+            sftp.download(remote, cipher)
+            status = GpgCli(ph.vendor_home).decrypt(cipher, plain)
+            if status.valid_signers() != [bridge.ward_fingerprint] or status.problems():
+                problems.append(f"{what}: signers {status.valid_signers()}, {status.problems()}")
+            return plain.read_bytes()
+
         for t in transfers:
             data, manifest = exchange.data_name(t.id), exchange.manifest_name(t.id)
             missing = [n for n in (data, manifest, f"{manifest}.asc") if n not in inbox]
@@ -186,20 +199,14 @@ def check(ph: PrintHome, baseline_sha256: str | None) -> None:
             if missing or h is None or inbox[data] != h.ciphertext_size:
                 problems.append(f"part {t.part_no}: missing {missing} or size differs from the hand-over")
                 continue
-            cipher, plain = Path(tmp) / data, Path(tmp) / f"{t.id}.csv"
-            sftp.download(f"{exchange.INBOX}/{data}", cipher)
-            status = GpgCli(ph.vendor_home).decrypt(cipher, plain)
-            if status.valid_signers() != [bridge.ward_fingerprint] or status.problems():
-                problems.append(f"part {t.part_no}: signers {status.valid_signers()}, {status.problems()}")
-            body = plain.read_bytes()
+            body = plaintext(f"{exchange.INBOX}/{data}", f"part {t.part_no}")
             whole.update(body)
             if hashlib.sha256(body).hexdigest() != t.sha256:
                 problems.append(f"part {t.part_no}: decrypted bytes differ from the extraction hash")
-    if baseline_sha256 is not None and whole.hexdigest() != baseline_sha256:
-        problems.append("the parts put together differ from the raw baseline's CSV")
+        if baseline and hashlib.sha256(plaintext(BASELINE_FILE, "baseline")).hexdigest() != whole.hexdigest():
+            problems.append("the parts put together differ from the raw baseline's CSV")
     if problems:
         raise RuntimeError("print run is not correct:\n  " + "\n  ".join(problems))
-
 
 
 # --- rows ---------------------------------------------------------------------------------------
@@ -218,11 +225,11 @@ def measure(lab: Lab, people: int, baseline: bool) -> dict[str, Any]:
                     f"peak RSS run {ours['run_rss_mb']:.0f} MB, worker {ours['worker_rss_mb']:.0f} MB")
             raw = None
             if baseline:
-                lab.log("baseline: sqlite3 + csv.writer + gpg --encrypt --sign + sftp -b put")
+                lab.log(f"baseline: {BASELINE}")
                 raw = run_baseline(ph, date.today())
-                lab.log("  " + ", ".join(f"{k} {raw[k]:.1f}" for k in ("seconds", "extract_render_s", "gpg_s",
-                                                                         "sftp_s")))
-            check(ph, raw["csv_sha256"] if raw else None)
+                lab.log(f"  {raw['seconds']:.1f} s (export | gpg {raw['export_gpg_s']:.1f} s, "
+                        f"then sftp {raw['sftp_s']:.1f} s)")
+            check(ph, baseline)
             cache[people] = {**ours, "notices": ph.notices, "baseline": raw}
     return cache[people]
 
@@ -232,7 +239,7 @@ def print_run_row(lab: Lab) -> Row:
     run_rss, worker_rss = m["run_rss_mb"], m["worker_rss_mb"]
     return row(f"print_run.{size_tag(lab.people)}", m["seconds"],
                f"s, lower better; RSS run/worker {run_rss:.0f}/{worker_rss:.0f}",
-               f"{m['notices']:,} notices: sqlite3 + csv.writer + gpg -es -z{COMPRESS_LEVEL} + sftp -b put",
+               f"{m['notices']:,} notices: {BASELINE}",
                m["baseline"]["seconds"], ratio_at_most(1.0), max(run_rss, worker_rss))
 
 
