@@ -3,10 +3,18 @@
 The events are already in the outbox. A worker process (``python -m bridge worker --routes
 core.changes``, relay included, as an operator runs it) is started and allowed to connect while
 the bench holds a relay lease on every pending row, so start-up is not timed. The clock starts
-when the lease is released: the worker's relay claims the rows, publishes them with confirms, the
-route runner applies each to the change journal + inbox with its custody entry, moves custody to
-the log and acks. The clock stops when all N journal rows exist. The run is then checked: every
-event applied once, every outbox row sent, queues empty, N ``applied`` custody entries.
+when the lease is released: the worker's relay claims the rows, publishes them with confirms and
+marks them sent; the route runner applies each to the change journal + inbox with its custody
+entry, moves custody to the log and acks.
+
+The clock stops when the last message is acked: once the custody log holds N ``applied`` entries
+and every outbox row is marked sent (read from the stores, not the broker's 5 s statistics), the
+worker is asked to stop (SIGTERM); its first step is to cancel its consumer on the channel that
+carried the acks, and the broker handles a channel's frames in order, so when the queue shows no
+consumer it has taken every ack. That stop costs ours up to one turn of the worker's I/O loop
+(0.2 s), no more. The run is then checked: every event applied once, every outbox row sent,
+queues empty with no consumer (an unacked message would be back in the queue), N ``applied``
+custody entries.
 """
 
 from __future__ import annotations
@@ -28,9 +36,10 @@ from adapters.core.models import ChangeJournal, Inbox, Outbox
 from bench.install import Installation
 from bench.proc import peak_rss_mb
 from queues import topology
+from queues.custody.schema import head
 
 HOLDER = "bench-hold"
-POLL = 0.05  # seconds between journal counts: the clock's resolution
+POLL = 0.02  # seconds between store reads: the clock's resolution
 
 
 def hold(home: Installation) -> int:
@@ -46,12 +55,6 @@ def release(home: Installation) -> None:
         s.execute(update(Outbox).where(Outbox.claimed_by == HOLDER).values(claimed_by=None, claimed_until=None))
 
 
-def journal_count(home: Installation) -> int:
-    # Read-only session: a plain BEGIN, so polling never takes the store's write lock.
-    with home.bridge.read_sessions() as s:
-        return int(s.scalar(select(func.count()).select_from(ChangeJournal)) or 0)
-
-
 def queue_state(home: Installation, queue: str) -> tuple[int, int] | None:
     """(ready messages, consumers) of a queue, straight from the broker (not the 5 s stats)."""
     with pika.BlockingConnection(pika.URLParameters(home.broker.amqp_url)) as conn:
@@ -62,23 +65,58 @@ def queue_state(home: Installation, queue: str) -> tuple[int, int] | None:
     return int(ok.method.message_count), int(ok.method.consumer_count)
 
 
+class Settled:
+    """Whether the store shows the whole run done: N ``applied`` custody entries past the log's
+    head at the start, and no outbox row left unsent. Cheap reads first (the head row, then a
+    count on the status index), so polling it takes little from the worker."""
+
+    def __init__(self, home: Installation, events: int) -> None:
+        self.home = home
+        self.events = events
+        self.applied_before = self._applied()
+        self.seq_before = self._seq()
+
+    def _seq(self) -> int:
+        with self.home.bridge.custody.engine.connect() as conn:
+            return int(conn.scalar(select(head.c.seq)) or 0)
+
+    def _applied(self) -> int:
+        return self.home.bridge.custody.count_by_event().get("applied", 0)
+
+    def __call__(self) -> bool:
+        if self._seq() < self.seq_before + self.events:
+            return False
+        if self._applied() < self.applied_before + self.events:
+            return False  # other entries (a retry) made the head move: not all applied yet
+        with self.home.bridge.read_sessions() as s:
+            return not s.scalar(select(func.count()).select_from(Outbox).where(Outbox.status != "sent"))
+
+
 def run(home: Installation, events: int, log: Callable[[str], None], timeout: float | None = None) -> dict[str, Any]:
     held = hold(home)
     if held != events:
         raise RuntimeError(f"expected {events} pending outbox rows, found {held}")
     timeout = timeout or max(120.0, events / 200)
+    work_queue = topology.work_queue(ROUTE)
     worker_log = home.root / "worker.log"
     with worker_log.open("wb") as out:
         worker = subprocess.Popen([sys.executable, "-m", "bridge", "worker", "--routes", ROUTE], env=home.env,
                                   cwd=home.root, stdout=out, stderr=subprocess.STDOUT)
     try:
-        _wait(lambda: (queue_state(home, ROUTE) or (0, 0))[1] >= 1, worker, worker_log, 60, "the worker to consume")
+        _wait(lambda: (queue_state(home, work_queue) or (0, 0))[1] >= 1, worker, worker_log, 60,
+              "the worker to consume")
+        settled = Settled(home, events)
         log(f"worker {worker.pid} consuming; releasing {events:,} events")
-        started = time.perf_counter()
-        release(home)
-        _wait(lambda: journal_count(home) >= events, worker, worker_log, timeout, f"{events} journal rows", POLL)
-        finished = time.perf_counter()
-        rss = peak_rss_mb(worker.pid)
+        with pika.BlockingConnection(pika.URLParameters(home.broker.amqp_url)) as conn:
+            channel = conn.channel()
+            started = time.perf_counter()
+            release(home)
+            _wait(settled, worker, worker_log, timeout, f"{events} events applied and sent", POLL)
+            rss = peak_rss_mb(worker.pid)
+            worker.send_signal(signal.SIGTERM)
+            _wait(lambda: channel.queue_declare(work_queue, passive=True).method.consumer_count == 0, worker,
+                  worker_log, 60, "the worker's consumer to be cancelled after its acks", POLL)
+            finished = time.perf_counter()
     finally:
         _stop(worker)
     _check(home, events, worker_log)
@@ -101,11 +139,11 @@ def _wait(done: Callable[[], bool], worker: subprocess.Popen[bytes], worker_log:
 def _stop(worker: subprocess.Popen[bytes]) -> None:
     if worker.poll() is None:
         worker.send_signal(signal.SIGTERM)
-        try:
-            worker.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            worker.kill()
-            worker.wait()
+    try:
+        worker.wait(timeout=60)
+    except subprocess.TimeoutExpired:
+        worker.kill()
+        worker.wait()
 
 
 def _check(home: Installation, events: int, worker_log: Any) -> None:
@@ -123,9 +161,10 @@ def _check(home: Installation, events: int, worker_log: Any) -> None:
     if unsent:
         problems.append(f"{unsent} outbox rows not marked sent")
     for queue in (topology.work_queue(ROUTE), topology.dead_queue(ROUTE)):
+        # The worker is gone: a message it had not acked would be ready again.
         state = queue_state(home, queue)
-        if state is None or state[0] != 0:
-            problems.append(f"queue {queue}: {state and state[0]} messages left")
+        if state is None or state != (0, 0):
+            problems.append(f"queue {queue}: (ready, consumers) = {state}, expected (0, 0)")
     home.bridge.flush_custody()  # the worker flushes as it goes; this only repairs a crash
     applied = home.bridge.custody.count_by_event().get("applied", 0)
     if applied != events:

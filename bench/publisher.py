@@ -1,32 +1,28 @@
 """The project's pipelined confirming publisher alone (``queues.publisher.Publisher.publish`` in
-batches), on the same kind of queue and bodies as the raw confirm-per-message baseline."""
+the relay's batches), against raw pika keeping the same number of publishes unconfirmed
+(``bench.baseline_pika.pipelined``): both publish the same kind of messages (ids, bodies of the
+measured size, the same properties) into a quorum queue of their own and stop at the last
+confirm; ours waits for each batch's confirms before the next, raw pika slides its window."""
 
 from __future__ import annotations
 
 import time
-import uuid
 from typing import Any
 
-import pika
-
-from bench.baseline_pika import body, declare_quorum
+from bench.baseline_pika import declare_quorum, delete_queue, messages
 from queues.message import Message
 from queues.publisher import Publisher
 
 
-def pipelined(url: str, queue: str, events: int, batch: int = 1000) -> dict[str, Any]:
-    payload = body()
-    messages = [Message(id=str(uuid.uuid4()), route=queue, kind="bench", body=payload) for _ in range(events)]
+def pipelined(url: str, queue: str, events: int, body_bytes: int, batch: int) -> dict[str, Any]:
+    batch_of = [Message(id=message_id, route=queue, kind="shikaku.changed", body=body)
+                for message_id, body in messages(events, body_bytes)]
     publisher = Publisher(url, exchange="", setup=lambda channel: declare_quorum(channel, queue))
     try:
         started = time.perf_counter()
         for first in range(0, events, batch):
-            publisher.publish(messages[first:first + batch])
+            publisher.publish(batch_of[first:first + batch])
         finished = time.perf_counter()
     finally:
         publisher.close()
-    # Depth check and clean-up, outside the clock.
-    with pika.BlockingConnection(pika.URLParameters(url)) as conn:
-        depth = conn.channel().queue_declare(queue, passive=True).method.message_count
-        conn.channel().queue_delete(queue)
-    return {"publish_s": finished - started, "queued": depth}
+    return {"publish_s": finished - started, "queued": delete_queue(url, queue)}

@@ -29,6 +29,7 @@ log = logging.getLogger(__name__)
 
 PENDING = "pending"
 SENT = "sent"
+BATCH = 1000  # events a relay claims and publishes at once: its window of unconfirmed publishes
 
 
 def new_id() -> str:
@@ -57,7 +58,7 @@ class Relay:
         self.lease = lease
         self._publisher: Publisher | None = None
 
-    def run_once(self, limit: int = 1000) -> int:
+    def run_once(self, limit: int = BATCH) -> int:
         """Publish up to ``limit`` pending events; return how many were confirmed.
         Raises PublishError (after recording it on the rows) if the broker refused any."""
         claimed = self._claim(limit)
@@ -81,13 +82,13 @@ class Relay:
             raise PublishError(failures)
         return len(claimed)
 
-    def drain(self, limit: int = 1000) -> int:
+    def drain(self, limit: int = BATCH) -> int:
         total = 0
         while n := self.run_once(limit):
             total += n
         return total
 
-    def run_forever(self, stop: threading.Event, poll: float = 0.2, limit: int = 1000) -> None:
+    def run_forever(self, stop: threading.Event, poll: float = 0.2, limit: int = BATCH) -> None:
         """Relay until ``stop`` is set, reconnecting with backoff when the broker goes away."""
         delay = 0.5
         while not stop.is_set():
