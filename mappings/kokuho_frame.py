@@ -208,7 +208,7 @@ def _parse(source: Source, file: str, index: ExchangeIndex,
             problems.append(FieldProblem(None, "encoding",
                                          f"bytes not valid {ENCODING} at byte offset {at + exc.start}"))
             text, undecodable = body.decode(ENCODING, "surrogateescape"), True
-        if UNASSIGNED.search(text) is not None:
+        if not text.isascii() and UNASSIGNED.search(text) is not None:  # isascii: a flag, no scan
             problems.extend(_outside_jis(text, at))
         cols = _cols(text)
         kind = cols[0]

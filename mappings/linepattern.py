@@ -15,8 +15,10 @@ caller's own rules narrow a field further (``Narrowing``).
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from functools import cache, cached_property
+from operator import methodcaller
 
 from mappings.errors import ConversionError
 from mappings.layout import Field, Layout, RecordKind
@@ -65,24 +67,43 @@ class LinePatterns:
     """The certainly valid lines of a layout's kinds (those a pattern can judge): one regex per
     kind, its ``capture`` fields as named groups. ``match`` gives the kind's name and the texts
     of those fields, or None. A layout whose CSV form is not plain (delimiter ',', minimal
-    quoting, no field always quoted) has no patterns: every line gets None."""
+    quoting, no field always quoted) has no patterns: every line gets None.
+
+    Each pattern comes in two forms: ``regexes``, for any text, and ``ascii``, for ASCII text
+    only — the same pattern with every character class cut to its ASCII characters, so it
+    matches exactly the ASCII lines the other matches, with the same groups. A text field's
+    class holds the thousands of characters of its charset, and compiling them takes most of a
+    second (re parses patterns in Python); the ASCII form compiles in a few milliseconds, and
+    ``regexes`` only compiles on first use — most files are ASCII throughout. ``for_text``
+    gives the form for a text."""
 
     def __init__(self, layout: Layout, *, narrow: Mapping[str, Mapping[str, Narrowing]] | None = None,
                  capture: Mapping[str, Iterable[str]] | None = None, kinds: Iterable[str] | None = None) -> None:
         narrow, capture = narrow or {}, capture or {}
         self.layout = layout
-        self.regexes: dict[str, re.Pattern[str]] = {}
+        self._sources: dict[str, str] = {}
         self.groups: dict[str, tuple[str, ...]] = {}
         for kind in [layout.kind(k) for k in kinds] if kinds is not None else layout.kinds:
             names = tuple(capture.get(kind.name, ()))
             source = _line(layout, kind, narrow.get(kind.name, {}), names)
             if source is not None:
-                self.regexes[kind.name] = re.compile(source)
+                self._sources[kind.name] = source
                 self.groups[kind.name] = names
+        self.ascii = {name: re.compile(ascii_only(source)) for name, source in self._sources.items()}
+        self.getters = {name: _getter(self.ascii[name], names) for name, names in self.groups.items()}
         # One regex per kind, not one alternation of them: re's branches cost more than the
         # split that picks the kind.
         self._columns = layout.dispatch_columns
         self._upto = self._columns[-1] + 1 if self._columns else 0
+
+    @cached_property
+    def regexes(self) -> dict[str, re.Pattern[str]]:
+        return {name: re.compile(source) for name, source in self._sources.items()}
+
+    def for_text(self, text: str) -> dict[str, re.Pattern[str]]:
+        """The patterns to match lines of ``text`` with: ``ascii`` when it is all ASCII (a flag
+        CPython keeps: no scan), else ``regexes``."""
+        return self.ascii if text.isascii() else self.regexes
 
     def kind_of(self, line: str) -> str | None:
         """The kind the full path would read the line as (csv_codec's choice: the layout's
@@ -100,22 +121,31 @@ class LinePatterns:
             found = next((k for k in layout.kinds if all(
                 f.column is not None and f.column.index < len(cols)
                 and cols[f.column.index] == getattr(f.converter, "value", None) for f in k.discriminators)), None)
-        return found.name if found is not None and found.name in self.regexes else None
+        return found.name if found is not None and found.name in self.groups else None
 
     def match(self, line: str) -> tuple[str, tuple[str, ...]] | None:
         kind = self.kind_of(line)
         if kind is None:
             return None
-        m = self.regexes[kind].fullmatch(line)
+        m = self.for_text(line)[kind].fullmatch(line)
         if m is None:
             return None
         return kind, self.values(m, kind)
 
     def values(self, m: re.Match[str], kind: str) -> tuple[str, ...]:
-        groups = self.groups[kind]
-        if len(groups) == 1:
-            return (m.group(groups[0]),)
-        return m.group(*groups) if groups else ()
+        """The texts of the kind's ``capture`` fields in a match, in the order they were named
+        (``getters[kind](m)``: one call in C, for loops over many lines)."""
+        return self.getters[kind](m)
+
+
+def _getter(regex: re.Pattern[str], names: tuple[str, ...]) -> Callable[[re.Match[str]], tuple[str, ...]]:
+    """A C callable giving a match's texts of ``names``, in that order: ``groups()`` when they are
+    the pattern's only groups, in its order (no name looked up), else ``group(*names)``."""
+    if regex.groups == len(names) and [regex.groupindex[n] for n in names] == list(range(1, len(names) + 1)):
+        return methodcaller("groups")
+    if len(names) == 1:
+        return lambda m: (m.group(names[0]),)
+    return methodcaller("group", *names)
 
 
 def _line(layout: Layout, kind: RecordKind, narrow: Mapping[str, Narrowing],
@@ -204,3 +234,30 @@ def _one_of(f: Field, rule: Narrowing, required: bool) -> str:
 
 # One character class repeated (at least once): the common fragment of numbers, digits and text.
 _REPEAT = re.compile(r"(\[(?:[^\]\\]|\\.)+\])(?:\{([1-9][0-9]*)(,[0-9]*)?\}|\+)")
+
+
+def ascii_only(source: str) -> str:
+    """``source`` with every character class (``[...]``, ``[^...]``) replaced by the class of its
+    ASCII characters: on ASCII text the two patterns match alike, groups and all (what a class
+    matches is all that changes, and only outside ASCII). Escapes outside classes are kept."""
+    return _TOKEN.sub(lambda m: _ascii_class(m[0]) if m[0][0] == "[" else m[0], source)
+
+
+# An escape, a character class (a ']' right after '[' or '[^' is a member) or a run of other text.
+_TOKEN = re.compile(r"\\.|\[\^?\]?(?:[^\]\\]|\\.)*\]|[^\\[]+", re.DOTALL)
+
+
+@cache
+def _ascii_class(char_class: str) -> str:
+    """The ASCII characters ``char_class`` matches, as a class (one matching no ASCII when none)."""
+    matcher = re.compile(char_class)
+    kept = [c for c in range(128) if matcher.fullmatch(chr(c))]
+    if not kept:
+        return "[^\\x00-\\x7f]"
+    runs: list[list[int]] = []
+    for c in kept:
+        if runs and runs[-1][1] == c - 1:
+            runs[-1][1] = c
+        else:
+            runs.append([c, c])
+    return "[" + "".join(f"\\x{lo:02x}" + (f"-\\x{hi:02x}" if hi > lo else "") for lo, hi in runs) + "]"

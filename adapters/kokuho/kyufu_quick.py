@@ -15,8 +15,9 @@ the file on the full path, which names every problem. Tests hold it to that
 
 from __future__ import annotations
 
+import re
 from collections import Counter
-from collections.abc import Container, Iterator
+from collections.abc import Callable, Container, Iterator
 from functools import lru_cache
 
 from adapters.judgement import Verdict
@@ -62,7 +63,7 @@ class _Patterns:
 
 @lru_cache(maxsize=8)
 def _patterns(ward: str) -> _Patterns:
-    return _Patterns(ward)  # compiling takes a few tenths of a second: once per ward
+    return _Patterns(ward)  # building them takes a tenth of a second (more for non-ASCII files): once per ward
 
 
 class _Doubt(Exception):
@@ -75,14 +76,15 @@ def judge(source: Source, file: str, ward: str, known: Container[str]) -> Verdic
         return None  # our own 保険者番号 is wrong: the full path says so for every record
     p = _patterns(ward)
     try:
-        return _judge(p, _lines(source), file, known)
+        return _judge(p, _texts(source), file, known)
     except _Doubt:
         return None
 
 
-def _lines(source: Source) -> Iterator[str]:
-    """The file's lines, decoded a big piece at a time; _Doubt for bytes that are not cp932, a
-    character the frame refuses, or a last line without CRLF."""
+def _texts(source: Source) -> Iterator[str]:
+    """The file decoded a big piece of whole lines at a time (CRLF between them, none at the end);
+    _Doubt for bytes that are not cp932, a character the frame refuses, or a last line without
+    CRLF. ASCII pieces (most files are ASCII throughout) skip the cp932 codec and the scan."""
     rest = b""
     for chunk in chunks(source):
         piece = rest + chunk
@@ -91,86 +93,118 @@ def _lines(source: Source) -> Iterator[str]:
             rest = piece
             continue
         rest = piece[cut + 2:]
+        body = piece[:cut]
+        if body.isascii():
+            yield body.decode("ascii")  # what cp932 makes of ASCII bytes, much faster
+            continue
         try:
-            text = piece[:cut].decode(ENCODING)
+            text = body.decode(ENCODING)
         except UnicodeDecodeError:
             raise _Doubt from None
         if kokuho_frame.UNASSIGNED.search(text) is not None:
             raise _Doubt
-        yield from text.split("\r\n")
+        yield text
     if rest:
         raise _Doubt
 
 
-def _judge(p: _Patterns, lines: Iterator[str], file: str, known: Container[str]) -> Verdict | None:
+# What a kind is in a claim: it opens one (H1), stands alone (D8, DE), or is a row of the open one.
+_HEAD, _ALONE, _ROW, _T1 = range(4)
+# A kind's pattern's fullmatch, the kind, the getter of its captured texts, its role.
+_Step = tuple[Callable[[str], re.Match[str] | None], str, Callable[[re.Match[str]], tuple[str, ...]], int]
+
+
+def _judge(p: _Patterns, texts: Iterator[str], file: str, known: Container[str]) -> Verdict | None:
+    text = next(texts, None)
+    if text is None:
+        return None
+    lines = text.split("\r\n")
     control = p.control.regexes.get("control")
-    first = next(lines, None)
-    m = control.fullmatch(first) if control is not None and first is not None else None
+    m = control.fullmatch(lines[0]) if control is not None else None
     if m is None:
         return None
     declared, shori_ym = m.group(*p.control.groups["control"])
-    regexes, groups, kind_of = p.data.regexes, p.data.groups, p.data.kind_of
-    heads, alone = kokuho_kyufu.HEADS, kokuho_kyufu.ALONE
-    # The kind that came after a kind last time is tried first (H1 → D1 → … → T1 → H1): one
-    # match instead of a split to find the kind, on most lines.
-    after: dict[str, str] = {}
+    del lines[0]
+    data = p.data
+    kind_of = data.kind_of
+    roles = {k: _HEAD if k in kokuho_kyufu.HEADS else _ALONE if k in kokuho_kyufu.ALONE else _T1 if k == "T1"
+             else _ROW for k in data.groups}
+    # Per form of the patterns (ASCII or any text), per kind: (its pattern's fullmatch, the kind,
+    # its captured texts, its role); and the step that came after a kind last time, tried first
+    # (H1 → D1 → … → T1 → H1): one match instead of a split to find the kind, on most lines.
+    steps: dict[int, tuple[dict[str, _Step], dict[str, _Step]]] = {}
     kind = ""
-    counts: Counter[str] = Counter()
+    counts: dict[str, int] = dict.fromkeys(data.groups, 0)
     keys: set[int] = set()
     xids: dict[str, bool] = {}
     shurui: set[str] = set()
     head: tuple[str, str] | None = None  # (被保険者番号, 提供年月) of the open H1 claim
     claims = 0
     expected = 2
-    for line in lines:
-        guess = after.get(kind, "")
-        m = regexes[guess].fullmatch(line) if guess else None
-        if m is None:
-            guess = kind_of(line) or ""
-            m = regexes[guess].fullmatch(line) if guess else None
-            if m is None:
-                break  # the end record, or a line for the full path
-            after[kind] = guess
-        kind = guess
-        got = m.group(*groups[kind])
-        if int(got[0]) != expected:
-            return None
-        expected += 1
-        xid = got[1]
-        ok = xids.get(xid)
-        if ok is None:
-            ok = xids[xid] = _exchange_ok(p, xid, shori_ym)
-        if not ok:
-            return None
-        counts[kind] += 1
-        if kind in heads:
-            if got[2] not in known:
+    while True:
+        following = next(texts, None)
+        if following is None:  # the file's last line: the end record
+            if not lines:
                 return None
-            key = hash(got[1:])  # a collision only sends the file to the full path
-            if key in keys:
-                return None
-            keys.add(key)
-            claims += 1
-            head = got[2], got[3]
-            shurui.clear()
-        elif kind in alone:
-            claims += 1
-            head = None
-        else:
-            if head != (got[2], got[3]):
-                return None
-            if kind == "T1":
-                if got[4] in shurui:
+            end = lines.pop()
+        regexes = data.for_text(text)
+        form = steps.get(id(regexes))
+        if form is None:
+            form = steps[id(regexes)] = ({k: (r.fullmatch, k, data.getters[k], roles[k]) for k, r in regexes.items()},
+                                         {})
+        by_kind, after = form
+        for line in lines:  # data records: every one must match its kind's pattern
+            step = after.get(kind)
+            if step is None or (m := step[0](line)) is None:
+                guess = kind_of(line)
+                if guess is None:
+                    return None  # a line for the full path
+                step = by_kind[guess]
+                m = step[0](line)
+                if m is None:
                     return None
-                shurui.add(got[4])
-    else:
-        return None  # no end record
-    if line not in (f"3,{expected}", f"3,{expected},") or next(lines, None) is not None:
+                after[kind] = step
+            _, kind, values, role = step
+            got = values(m)
+            if int(got[0]) != expected:
+                return None
+            expected += 1
+            xid = got[1]
+            ok = xids.get(xid)
+            if ok is None:
+                ok = xids[xid] = _exchange_ok(p, xid, shori_ym)
+            if not ok:
+                return None
+            counts[kind] += 1
+            if role == _HEAD:
+                if got[2] not in known:
+                    return None
+                key = hash(got[1:])  # a collision only sends the file to the full path
+                if key in keys:
+                    return None
+                keys.add(key)
+                claims += 1
+                head = got[2], got[3]
+                shurui.clear()
+            elif role == _ALONE:
+                claims += 1
+                head = None
+            else:
+                if head != (got[2], got[3]):
+                    return None
+                if role == _T1:
+                    if got[4] in shurui:
+                        return None
+                    shurui.add(got[4])
+        if following is None:
+            break
+        text, lines = following, following.split("\r\n")
+    if end not in (f"3,{expected}", f"3,{expected},"):
         return None
     data_records = expected - 2
     if int(declared) != data_records:
         return None
-    return Verdict(file, records=data_records, groups=claims, kinds=counts)
+    return Verdict(file, records=data_records, groups=claims, kinds=Counter({k: n for k, n in counts.items() if n}))
 
 
 def _exchange_ok(p: _Patterns, xid: str, shori_ym: str) -> bool:

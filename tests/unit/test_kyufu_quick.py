@@ -118,6 +118,23 @@ def test_a_kanji_tekiyo_is_within_the_patterns() -> None:
     assert got is not None and got == full(data)
 
 
+@pytest.mark.parametrize("tekiyo", ["通院等乗降介助", "ｶﾅ", "①"])
+def test_pieces_of_ascii_and_of_kanji_in_one_file_are_judged_alike(tekiyo: str) -> None:
+    """ASCII pieces are matched by the patterns' ASCII form, the others by the whole one: a file
+    mixing them is vouched for with the full judgement's counts."""
+    many = list(kyufu.claims(PEOPLE, "202610", seed=4, per_person=40, lines=3))
+    lines = file(claims=many).split(b"\r\n")
+    d1 = [i for i, line in enumerate(lines) if line.split(b",")[4:5] == [b"D1"]]
+    for i in (d1[len(d1) // 2], d1[-1]):
+        cols = lines[i].split(b",")
+        cols[21] = tekiyo.encode("cp932")
+        lines[i] = b",".join(cols)
+    data = b"\r\n".join(lines)
+    pieces = [data[i:i + 4099] for i in range(0, len(data), 4099)]
+    got = kyufu_quick.judge(iter(pieces), "KYUFU.CSV", WARD, KNOWN)
+    assert got is not None and got == full(data)  # 摘要 is any cp932 text
+
+
 VALUES = st.sampled_from([
     b"", b"0", b"1", b"-1", b"-", b"9" * 19, b"0000000101", b"1311280", b"131128", b"131129", b"202610",
     b"202613", b"20240229", b"20230229", b"20260431", b"H1", b"D1", b"T1", b"1116", b"1121", b"9",

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from mappings import csv_codec
 from mappings.layout import Layout, RecordKind
-from mappings.linepattern import LinePatterns, Narrowing
+from mappings.linepattern import LinePatterns, Narrowing, ascii_only
 from mappings.records import ParsedRecord
 from mappings.registry import layouts
 from tests.fuzz.seeds import sample_record
@@ -31,6 +31,10 @@ def _line(layout: Layout, kind: RecordKind) -> str:
 
 
 def _judge(patterns: LinePatterns, layout: Layout, kind: RecordKind, line: str) -> None:
+    if line.isascii() and kind.name in patterns.groups:  # the ASCII form (match uses it) takes what the full one takes
+        full, fast = patterns.regexes[kind.name].fullmatch(line), patterns.ascii[kind.name].fullmatch(line)
+        assert (full is None) == (fast is None), f"{layout.id} {kind.name}: the forms differ on {line!r}"
+        assert full is None or fast is None or full.groupdict() == fast.groupdict()
     got = patterns.match(line)
     if got is None:
         return
@@ -99,3 +103,21 @@ def test_one_of_keeps_only_the_texts_the_field_accepts() -> None:
     for value, taken in (("131128", True), ("12345", False), ("x,1", False)):
         edited = ",".join([*cols[:6], value, *cols[7:]])
         assert (patterns.match(edited) is not None) is taken, value
+
+
+TRICKY = [r"[0-9]{2}", r"[^,]{0,3}+", r"(?P<a>[ぁ-ん!x]+)", r"[]a]", r"[^]a]b", r"\[x\][a\]]", r"[ぁ-ん]?z",
+          r"(?:[\x00-\x1f]|[^\x20-\x7e])+", r"[\\-]+", r"(?=(?:[A-Z]{2})(?![^,]))[ -~]{1,}+", "[\u3000 ]a"]
+
+
+@settings(max_examples=300, deadline=None)
+@given(which=st.integers(0, len(TRICKY) - 1), text=st.text(st.characters(max_codepoint=127), max_size=6))
+def test_the_ascii_form_of_a_pattern_matches_ascii_text_alike(which: int, text: str) -> None:
+    source = TRICKY[which]
+    full, fast = re.fullmatch(source, text), re.fullmatch(ascii_only(source), text)
+    assert (full is None) == (fast is None), (source, ascii_only(source), text)
+    assert full is None or fast is None or full.groups() == fast.groups()
+
+
+def test_the_ascii_form_cuts_classes_only() -> None:
+    assert ascii_only(r"(?P<n>[0-9]{1,3}+),\[[ア-ン]\]") == r"(?P<n>[\x30-\x39]{1,3}+),\[[^\x00-\x7f]\]"
+    assert ascii_only(r"[^,]") == r"[\x00-\x2b\x2d-\x7f]"
