@@ -109,8 +109,7 @@ _SEP_UNIT = _SEP.decode("utf-16-be")
 _SEP_TEXT = "\uff61"
 # PAD's code 0x2121 as units, then a separator; the literal first unit lets re skip to it in C
 _PAD_UNITS = re.compile("\u2121\u2121*+" + _SEP_UNIT)
-# Units in the rows of the six codes euc_jp reads otherwise than cp932 (one range: cheaper to find)
-_ODD_ROWS = re.compile("[\u2141-\u224c]")
+_EUC_ODD_PAIRS = tuple(_EUC_TO_CP932.items())
 
 
 def decode_fields(fields: Sequence[bytes], width: int) -> list[str] | None:
@@ -120,15 +119,24 @@ def decode_fields(fields: Sequence[bytes], width: int) -> list[str] | None:
     if width % 2 or not fields:
         return None
     joined = _SEP.join(fields)
-    if len(joined) != len(fields) * (width + 2) - 2 or joined.translate(None, _GL) != _SEP[:1] * (len(fields) - 1):
-        return None  # a byte outside 0x21-0x7E (or a field of another width)
-    units = _PAD_UNITS.sub(_SEP_UNIT, joined.decode("utf-16-be") + _SEP_UNIT)
+    if len(joined) != len(fields) * (width + 2) - 2:
+        return None  # a field of another width
     try:
-        text = units.encode("utf-16-be").translate(_SET_HIGH).decode("euc_jp")
+        units = _PAD_UNITS.sub(_SEP_UNIT, joined.decode("utf-16-be") + _SEP_UNIT)
+    except UnicodeDecodeError:
+        return None  # a lone surrogate unit: bytes no code has
+    codes = units.encode("utf-16-be")
+    # Checked after the padding is cut (a quarter of the bytes, often): only the padding's own
+    # code went, and a separator byte inside a field would be one separator too many.
+    if codes.translate(None, _GL) != _SEP[:1] * len(fields):
+        return None  # a byte outside 0x21-0x7E
+    try:
+        text = codes.translate(_SET_HIGH).decode("euc_jp")
     except UnicodeDecodeError:
         return None
-    if _ODD_ROWS.search(units):
-        text = text.translate(_TO_CP932)
+    for euc, cp932 in _EUC_ODD_PAIRS:  # decode's translate, a character at a time: each is a C scan
+        if euc in text:
+            text = text.replace(euc, cp932)
     parts = text.split(_SEP_TEXT)
     parts.pop()  # after the separator appended above
     return parts

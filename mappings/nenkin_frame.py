@@ -182,13 +182,14 @@ def _pieces(source: Source) -> Iterator[bytes]:
     for chunk in chunks(source, READ):
         buf += chunk
         pos = 0
-        while heads and len(buf) - pos >= heads[0]:
-            size = heads.pop(0)
-            yield bytes(buf[pos:pos + size])
-            pos += size
-        while not heads and len(buf) - pos >= run:
-            yield bytes(buf[pos:pos + run])
-            pos += run
+        with memoryview(buf) as view:  # a piece is copied once, not sliced into a bytearray first
+            while heads and len(buf) - pos >= heads[0]:
+                size = heads.pop(0)
+                yield bytes(view[pos:pos + size])
+                pos += size
+            while not heads and len(buf) - pos >= run:
+                yield bytes(view[pos:pos + run])
+                pos += run
         del buf[:pos]
     whole = 0 if heads else len(buf) // RECORD * RECORD
     for pos in range(0, whole, run):

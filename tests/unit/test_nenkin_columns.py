@@ -159,6 +159,10 @@ def test_decode_fields_is_decode_of_each_field_less_its_padding() -> None:
     assert jis_raw.decode_fields([b"\x21\x21" * 2, b"\x30\x21\x21\x21"], 4) == ["", "亜"]
     assert jis_raw.decode_fields([b"\x30\x21\x0e\x21"], 4) is None  # the separator's byte inside a field
     assert jis_raw.decode_fields([b"\x30\x21\x21"], 3) is None  # odd: a code cut
+    # bytes outside 0x21-0x7E wherever they sit: a surrogate unit, in the padding, before it
+    for bad in (b"\xd8\x21\x21\x21", b"\x30\x21\x21\xa1", b"\x21\x21\x21\x0e", b"\x0e\x21\x21\x21",
+                b"\x20\x20\x21\x21"):
+        assert jis_raw.decode_fields([b"\x30\x21\x21\x21", bad], 4) is None, bad
 
 
 def test_parsed_makes_what_the_class_makes() -> None:
