@@ -1,0 +1,126 @@
+"""A print run's read query run by a helper process, so that SQLite works on another core.
+
+SQLite executes a query inside the process that asks, and the 保険料決定通知書 query (a scan with
+ten 期別 look-ups per row) costs as much CPU as rendering its records, while Python threads would
+take turns (sqlite3 gives the GIL up for each row's step only). ``rows`` therefore runs the same
+compiled SQL in a child (``python -m adapters.vendor.reader_process``: standard library only, a
+``query_only`` connection, one read transaction) that streams the rows back as marshal blocks
+through a pipe, so this process renders one block while the child reads the next; the pipe's
+size bounds what is in flight, so memory stays flat.
+
+The child counts its rows first, in the same transaction. When that is not the count the
+caller's snapshot gives (the store changed in between: the caller split its parts by its own
+count), or the store is not a SQLite file (PostgreSQL runs the query in its own server process
+already), the rows are read in this process from the caller's session instead.
+"""
+
+from __future__ import annotations
+
+import json
+import marshal
+import sqlite3
+import struct
+import subprocess
+import sys
+from collections.abc import Iterator, Sequence
+from typing import TYPE_CHECKING, Any, BinaryIO, TypeVarTuple
+
+if TYPE_CHECKING:  # not imported at run time: the child imports this module and needs only the stdlib
+    from sqlalchemy import Connection, Select
+    from sqlalchemy.orm import Session
+
+Row = TypeVarTuple("Row")
+BLOCK = 5000  # rows per block (as the in-process path's yield_per)
+_LEN = struct.Struct(">I")
+
+
+class ReaderError(RuntimeError):
+    """The helper process failed (its exit status and last line of stderr; never row data)."""
+
+
+def rows(session: Session, query: Select[*Row], count: Select[int], counted: int | None = None
+         ) -> Iterator[Sequence[Any]]:
+    """``query``'s rows, in order: from a helper process on a SQLite file, else from ``session``.
+    ``count`` is ``select count(*)`` over the same rows; ``counted``, its result in ``session``'s
+    current transaction (the same snapshot) when the caller has it already."""
+    connection = session.connection()
+    database = connection.engine.url.database
+    if connection.dialect.name != "sqlite" or not database or database == ":memory:":
+        yield from connection.execute(query.execution_options(yield_per=BLOCK))
+        return
+    job = {"database": database, "query": _compiled(query, connection), "count": _compiled(count, connection)}
+    child = subprocess.Popen([sys.executable, "-m", __name__], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE)
+    assert child.stdin is not None and child.stdout is not None
+    try:
+        child.stdin.write(json.dumps(job).encode())
+        child.stdin.close()
+        expected = session.scalar(count) if counted is None else counted  # while the child starts
+        if _frame(child) != expected:
+            child.kill()
+            yield from connection.execute(query.execution_options(yield_per=BLOCK))
+            return
+        while (block := _frame(child)) is not None:
+            yield from block
+        if child.wait() != 0:
+            raise _failed(child)
+    finally:
+        if child.poll() is None:
+            child.kill()
+        child.wait()
+        for pipe in (child.stdout, child.stderr):
+            if pipe is not None:
+                pipe.close()
+
+
+def _compiled(statement: Select[*Row] | Select[int], connection: Connection) -> dict[str, Any]:
+    compiled = statement.compile(dialect=connection.dialect, compile_kwargs={"render_postcompile": True})
+    return {"sql": compiled.string, "params": [compiled.params[name] for name in compiled.positiontup or ()]}
+
+
+def _frame(child: subprocess.Popen[bytes]) -> Any:
+    """The next marshalled object from the child (None: the end, an empty frame)."""
+    assert child.stdout is not None
+    head = child.stdout.read(_LEN.size)
+    if len(head) < _LEN.size:
+        child.wait()
+        raise _failed(child)
+    size = _LEN.unpack(head)[0]
+    if size == 0:
+        return None
+    body = child.stdout.read(size)
+    if len(body) < size:
+        child.wait()
+        raise _failed(child)
+    return marshal.loads(body)  # noqa: S302 - from our own child, through a pipe only we hold
+
+
+def _failed(child: subprocess.Popen[bytes]) -> ReaderError:
+    lines = (child.stderr.read() if child.stderr else b"").decode(errors="replace").strip().splitlines()
+    return ReaderError(f"store reader process exited {child.returncode} before the end of its rows"
+                       + (f": {lines[-1][:300]}" if lines else ""))
+
+
+def _send(out: BinaryIO, value: Any) -> None:
+    body = marshal.dumps(value) if value is not None else b""
+    out.write(_LEN.pack(len(body)) + body)
+
+
+def _main() -> None:
+    job = json.load(sys.stdin)
+    conn = sqlite3.connect(job["database"], timeout=60, isolation_level=None)
+    conn.execute("PRAGMA query_only = 1")
+    conn.execute("BEGIN")  # one snapshot for the count and the rows
+    out = sys.stdout.buffer
+    _send(out, conn.execute(job["count"]["sql"], job["count"]["params"]).fetchone()[0])
+    cursor = conn.execute(job["query"]["sql"], job["query"]["params"])
+    while block := cursor.fetchmany(BLOCK):
+        _send(out, block)
+    _send(out, None)
+    out.flush()
+    conn.execute("COMMIT")
+    conn.close()
+
+
+if __name__ == "__main__":
+    _main()
