@@ -2,17 +2,27 @@
 
 The simulated 国保連 (fixtures/kokuho/kyufu.py) writes a 給付実績 file of H1 + D1 + T1 groups for
 the people in care of a synthetic population (untimed). Then, each in a process of its own so its
-peak RSS is its own:
+peak RSS is its own and nothing is warm from an earlier step (module imports are not timed, on
+either side: a worker imports once when it starts); the parse rows take the best of 3 processes
+on each side:
 
-- ``parse``: ``kokuho_frame.parse`` over the file, every record to a value (no checks beyond the
-  layout), against the raw ``csv`` module reading the same bytes (cp932, every row to a list);
-- ``check``: the loader's whole-file judgement (every rule of the layouts, the frame and
-  adapters/kokuho/kyufu_check; on a valid file the fast pass of kyufu_quick vouches for it)
-  against the same raw baseline — the issue's goal, ≥ 0.4x;
-- ``load``: the real inbound path: ``Bridge.receive`` stores the file encrypted (timed apart),
-  then the ``kokuho.load`` route's Applier runs the loader on the queued message — decrypt, judge
-  the whole file, read it again and apply it in one transaction with the inbox row and custody.
-  Records/s of that step (goal ≥ 50,000), at 100,000 and at 1,000,000 records for RSS flatness.
+- ``parse`` (kyufu.parse, information): ``kokuho_frame.parse`` over the file, every record to its
+  values (no checks beyond the layout), layouts loaded inside the clock, against ``raw_csv``: the
+  raw ``csv`` module reading the same bytes (file opened and cp932 decoder set up inside the
+  clock, every row to a list of strings; no types, no checks);
+- ``check`` (kyufu.parse_validate, goal ≥ 0.5x): the loader's whole-file judgement (every rule of
+  the layouts, the frame and adapters/kokuho/kyufu_check; on a valid file the fast pass of
+  kyufu_quick vouches for it) with its one-time set-up inside the clock — the known 被保険者番号
+  read from the store, the patterns compiled — against the same ``raw_csv`` run;
+- ``apply_only`` (kyufu.apply, goal ≥ 50,000 records/s): ``apply_kyufu`` writing the file's
+  給付実績 to a copy of the store made before any load (same population, empty month), in one
+  transaction whose BEGIN IMMEDIATE and COMMIT (the WAL write and its checkpoint, the store's own
+  durability settings) are inside the clock; only the reading of the groups is taken out;
+- ``load`` (kyufu.load_<size>, kyufu.rss_flatness): the real inbound path: ``Bridge.receive``
+  stores the file encrypted (timed apart), then the ``kokuho.load`` route's Applier runs the
+  loader on the queued message — decrypt, judge the whole file, read it again and apply it in one
+  transaction with the inbox row and custody. Records/s of that step, at the full size and at a
+  tenth for RSS flatness.
 """
 
 from __future__ import annotations
@@ -47,6 +57,8 @@ from queues.message import Message
 
 WARD = "131128"
 FLOW = "kokuho.kyufu"
+RUNS = 3  # fresh processes per parse measurement, the best counted
+RATE = "records/s, higher better"
 
 
 def prepare(config_dir: str, people: int) -> dict[str, Any]:
@@ -71,6 +83,7 @@ def make_file(config_dir: str, path: str, records: int, service_ym: str) -> dict
 
 
 def parse(path: str) -> dict[str, Any]:
+    """``kokuho_frame.parse``, every record to its values; the layouts load inside the clock."""
     started = time.perf_counter()
     with open(path, "rb") as f:
         count = sum(1 for _ in kokuho_frame.parse(f, file=Path(path).name))
@@ -78,6 +91,8 @@ def parse(path: str) -> dict[str, Any]:
 
 
 def raw_csv(path: str) -> dict[str, Any]:
+    """The baseline: ``csv.reader`` over the cp932-decoded file, every row to a list; opening the
+    file and setting up the decoder inside the clock."""
     started = time.perf_counter()
     with open(path, "rb") as f:
         rows = sum(1 for _ in csv.reader(io.TextIOWrapper(f, encoding="cp932", newline="")))
@@ -86,26 +101,31 @@ def raw_csv(path: str) -> dict[str, Any]:
 
 def check(config_dir: str, path: str) -> dict[str, Any]:
     """The loader's judgement of the file (KyufuLoader.check: the fast pass, which vouches for a
-    valid file; the full pass would follow on any doubt). Its patterns are compiled untimed."""
+    valid file; the full pass would follow on any doubt), its set-up inside the clock: what
+    LoadHandler.prepare does per file (the known 被保険者番号) and once per process (the patterns,
+    compiled on the first judgement — here of an empty file, so the set-up has a figure of its own)."""
     bridge = Bridge(config_module.load(Path(config_dir)), actor="bench")
-    with bridge.read_sessions() as s:
-        known = known_hihokensha(s)
-    kyufu_quick.judge(b"", "warm-up", WARD, known)
 
     def read() -> Iterator[bytes]:
         with open(path, "rb") as f:
             yield from iter(lambda: f.read(1 << 16), b"")
 
     started = time.perf_counter()
-    verdict = KyufuLoader().check(read, Path(path).name, KokuhoContext(WARD, known))
+    with bridge.read_sessions() as s:
+        context = KokuhoContext(WARD, known_hihokensha(s))
+    kyufu_quick.judge(b"", "set-up", WARD, context.known)
+    set_up = time.perf_counter() - started
+    verdict = KyufuLoader().check(read, Path(path).name, context)
+    seconds = time.perf_counter() - started
     if not verdict.ok:
         raise RuntimeError(f"the simulated file has {verdict.errors} problems: {verdict.problems[:3]}")
-    return {"seconds": time.perf_counter() - started, "records": verdict.records}
+    return {"seconds": seconds, "set_up_s": set_up, "records": verdict.records}
 
 
 def apply_only(config_dir: str, path: str) -> dict[str, Any]:
-    """``apply_kyufu`` alone: the file's groups read (that time taken out) and written in one
-    transaction, rolled back at the end so the load measurement finds an empty month."""
+    """``apply_kyufu`` alone, committed: the file's groups read (that time taken out) and written in
+    one transaction, BEGIN IMMEDIATE to COMMIT inside the clock. Runs on a store of its own (a copy
+    made before any load), so the load rows still find an empty month."""
     bridge = Bridge(config_module.load(Path(config_dir)), actor="bench")
     with bridge.read_sessions() as s:
         known = known_hihokensha(s)
@@ -122,17 +142,15 @@ def apply_only(config_dir: str, path: str) -> dict[str, Any]:
             yield group
 
     verdict = Verdict(Path(path).name)
-    session = bridge.sessions()
-    try:
-        session.begin()
+    with bridge.sessions() as session:
         started = time.perf_counter()
-        with open(path, "rb") as f:
+        with session.begin(), open(path, "rb") as f:
             counts = apply_kyufu(session, timed(kyufu_check.groups(f, verdict.file, WARD, known, verdict)))
         total = time.perf_counter() - started
-    finally:
-        session.rollback()
-        session.close()
-    return {"seconds": total - reading, "records": verdict.records, "inserted": counts.inserted}
+    if counts.skipped or not verdict.ok:
+        raise RuntimeError(f"apply found {counts.skipped} 給付実績 already stored, {verdict.errors} problems")
+    return {"seconds": total - reading, "reading_s": reading, "records": verdict.records,
+            "inserted": counts.inserted}
 
 
 def load(config_dir: str, path: str) -> dict[str, Any]:
@@ -176,17 +194,26 @@ class KyufuBench:
     """The measurements, each taken once and shared by the rows that need them."""
 
     def __init__(self, root: Path, base_env: dict[str, str], people: int, records: int,
-                 log: Callable[[str], None]) -> None:
-        self.root, self.records, self.log = root, records, log
+                 log: Callable[[str], None], runs: int = RUNS) -> None:
+        self.root, self.records, self.log, self.runs = root, records, log, runs
         self.config_dir = root / "config"
         shutil.copytree(REPO / "config", self.config_dir)
         self.env = {**base_env, "KAIGO_CONFIG": str(self.config_dir), "KAIGO_VAR": str(root / "var")}
         log(f"給付実績: an installation of its own with {people:,} people")
         self._child("prepare", config_dir=str(self.config_dir), people=people)
+        # kyufu.apply commits into a copy of the store as it is now, before any load writes a month.
+        shutil.copytree(root / "var", root / "var-apply")
         self.files: dict[int, Path] = {}
 
-    def _child(self, name: str, **kwargs: Any) -> tuple[dict[str, Any], float]:
-        return run_child(f"bench.kyufu_load:{name}", kwargs, env=self.env, timeout=1800)
+    def _child(self, name: str, var: str = "var", **kwargs: Any) -> tuple[dict[str, Any], float]:
+        env = {**self.env, "KAIGO_VAR": str(self.root / var)}
+        return run_child(f"bench.kyufu_load:{name}", kwargs, env=env, timeout=1800)
+
+    def _best(self, name: str, **kwargs: Any) -> tuple[dict[str, Any], float]:
+        """The fastest of ``runs`` fresh processes (each pays its own set-up), the highest peak RSS."""
+        results = [self._child(name, **kwargs) for _ in range(self.runs)]
+        best = min((r for r, _ in results), key=lambda r: float(r["seconds"]))
+        return best, max(rss for _, rss in results)
 
     def file(self, records: int) -> Path:
         if records not in self.files:
@@ -201,23 +228,33 @@ class KyufuBench:
 
     @cached_property
     def raw(self) -> dict[str, Any]:
-        self.log("baseline: csv.reader over the same bytes (cp932)")
-        return self._child("raw_csv", path=str(self.file(self.records)))[0]
+        self.log(f"baseline: csv.reader over the same bytes (cp932), opening and decoder set-up timed, "
+                 f"best of {self.runs}")
+        result = self._best("raw_csv", path=str(self.file(self.records)))[0]
+        self.log(f"  {result['seconds']:.2f} s")
+        return result
 
     @cached_property
     def parse(self) -> tuple[dict[str, Any], float]:
-        self.log(f"kokuho_frame.parse, {self.records:,} records")
-        return self._child("parse", path=str(self.file(self.records)))
+        self.log(f"kokuho_frame.parse, {self.records:,} records, best of {self.runs}")
+        return self._best("parse", path=str(self.file(self.records)))
 
     @cached_property
     def check(self) -> tuple[dict[str, Any], float]:
-        self.log(f"給付実績 check (parse + validate), {self.records:,} records")
-        return self._child("check", config_dir=str(self.config_dir), path=str(self.file(self.records)))
+        self.log(f"給付実績 check (parse + validate), {self.records:,} records, set-up timed, best of {self.runs}")
+        result, rss = self._best("check", config_dir=str(self.config_dir), path=str(self.file(self.records)))
+        self.log(f"  {result['seconds']:.2f} s, of which set-up (known 被保険者番号, patterns) "
+                 f"{result['set_up_s']:.2f} s")
+        return result, rss
 
     @cached_property
     def apply(self) -> tuple[dict[str, Any], float]:
-        self.log(f"apply_kyufu alone (reading the groups not timed), {self.records:,} records")
-        return self._child("apply_only", config_dir=str(self.config_dir), path=str(self.file(self.records)))
+        self.log(f"apply_kyufu alone, committed (reading the groups not timed), {self.records:,} records")
+        result, rss = self._child("apply_only", var="var-apply", config_dir=str(self.config_dir),
+                                  path=str(self.file(self.records)))
+        self.log(f"  {result['seconds']:.2f} s writing and committing {result['inserted']:,} 給付実績 "
+                 f"(reading {result['reading_s']:.2f} s, not counted)")
+        return result, rss
 
     def load(self, records: int) -> tuple[dict[str, Any], float]:
         self.log(f"給付実績 load through the kokuho.load Applier, {records:,} records")
@@ -235,14 +272,14 @@ class KyufuBench:
         return self.load(self.records // 10)
 
 
-RATE = "records/s, higher better"
 
 
 def parse_validate_row(bench: KyufuBench) -> Row:
     ours, rss = bench.check
     raw = bench.raw
-    return row("kyufu.parse_validate", ours["records"] / ours["seconds"], RATE,
-               "csv.reader, same bytes, rows to lists", raw["rows"] / raw["seconds"], ratio_at_least(0.5), rss)
+    return row("kyufu.parse_validate", ours["records"] / ours["seconds"], RATE + "; set-up counted",
+               "csv.reader, same bytes, rows to lists; opening counted", raw["rows"] / raw["seconds"],
+               ratio_at_least(0.5), rss)
 
 
 def parse_row(bench: KyufuBench) -> Row:
@@ -254,7 +291,7 @@ def parse_row(bench: KyufuBench) -> Row:
 
 def apply_row(bench: KyufuBench) -> Row:
     ours, rss = bench.apply
-    return row("kyufu.apply", ours["records"] / ours["seconds"], RATE + "; store writes only",
+    return row("kyufu.apply", ours["records"] / ours["seconds"], RATE + "; store writes and commit",
                "none: goal is an absolute rate", None, at_least(50_000, "records/s"), rss)
 
 
