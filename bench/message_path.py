@@ -31,6 +31,7 @@ import pika
 from pika.exceptions import ChannelClosedByBroker
 from sqlalchemy import func, select, update
 
+from adapters.core.engine import read_only
 from adapters.core.journal import ROUTE
 from adapters.core.models import ChangeJournal, Inbox, Outbox
 from bench.install import Installation
@@ -77,7 +78,7 @@ class Settled:
         self.seq_before = self._seq()
 
     def _seq(self) -> int:
-        with self.home.bridge.custody.engine.connect() as conn:
+        with read_only(self.home.bridge.custody.engine).connect() as conn:
             return int(conn.scalar(select(head.c.seq)) or 0)
 
     def _applied(self) -> int:
@@ -100,25 +101,29 @@ def run(home: Installation, events: int, log: Callable[[str], None], timeout: fl
     work_queue = topology.work_queue(ROUTE)
     worker_log = home.root / "worker.log"
     with worker_log.open("wb") as out:
-        worker = subprocess.Popen([sys.executable, "-m", "bridge", "worker", "--routes", ROUTE], env=home.env,
-                                  cwd=home.root, stdout=out, stderr=subprocess.STDOUT)
+        # Publisher and consumer in processes of their own, as the raw baseline runs them.
+        relay = subprocess.Popen([sys.executable, "-m", "bridge", "relay"], env=home.env, cwd=home.root,
+                                 stdout=out, stderr=subprocess.STDOUT)
+        worker = subprocess.Popen([sys.executable, "-m", "bridge", "worker", "--routes", ROUTE, "--no-relay"],
+                                  env=home.env, cwd=home.root, stdout=out, stderr=subprocess.STDOUT)
     try:
         _wait(lambda: (queue_state(home, work_queue) or (0, 0))[1] >= 1, worker, worker_log, 60,
               "the worker to consume")
         settled = Settled(home, events)
-        log(f"worker {worker.pid} consuming; releasing {events:,} events")
+        log(f"worker {worker.pid} consuming, relay {relay.pid} started; releasing {events:,} events")
         with pika.BlockingConnection(pika.URLParameters(home.broker.amqp_url)) as conn:
             channel = conn.channel()
             started = time.perf_counter()
             release(home)
             _wait(settled, worker, worker_log, timeout, f"{events} events applied and sent", POLL)
-            rss = peak_rss_mb(worker.pid)
+            rss = max(peak_rss_mb(worker.pid), peak_rss_mb(relay.pid))
             worker.send_signal(signal.SIGTERM)
             _wait(lambda: channel.queue_declare(work_queue, passive=True).method.consumer_count == 0, worker,
                   worker_log, 60, "the worker's consumer to be cancelled after its acks", POLL)
             finished = time.perf_counter()
     finally:
         _stop(worker)
+        _stop(relay)
     _check(home, events, worker_log)
     return {"seconds": finished - started, "peak_rss_mb": rss}
 

@@ -11,8 +11,9 @@ import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import cast
 
-from sqlalchemy import insert, select
+from sqlalchemy import Table, insert, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from adapters.core.models import Inbox
@@ -24,6 +25,7 @@ from queues.message import Message
 from queues.redact import mask
 
 log = logging.getLogger(__name__)
+_INBOX = cast(Table, Inbox.__table__)
 
 
 class Handler:
@@ -38,6 +40,13 @@ class Handler:
 
     def __call__(self, session: Session, message: Message) -> None:
         raise NotImplementedError
+
+    def apply_all(self, session: Session, messages: Sequence[Message]) -> None:
+        """Record the effects of a batch in one transaction. A handler that can write a batch's
+        rows together (one executemany per table) overrides this; it must do exactly what
+        ``__call__`` does for each message."""
+        for message in messages:
+            self(session, message)
 
 
 @dataclass(frozen=True)
@@ -63,7 +72,11 @@ class Applier:
         self.actor = actor
         self.after_commit = after_commit
 
-    def apply(self, messages: Sequence[Message]) -> list[Failure]:
+    def apply(self, messages: Sequence[Message], move_custody: bool = True) -> list[Failure]:
+        """Apply a batch; return the messages that failed. The custody entries the transaction
+        committed are then moved to the custody log, unless ``move_custody`` is False: a caller
+        under load lets them wait in ``custody_pending`` (committed with the effect, so nothing
+        is lost) and calls ``move_custody`` for many batches at once."""
         # The same message can arrive twice in one batch (published again by a relay).
         unique: list[Message] = []
         ids: set[str] = set()
@@ -78,7 +91,8 @@ class Applier:
             except Exception as exc:
                 failures.append(classify(message, exc))
         if not unique:
-            self.after_commit()
+            if move_custody:
+                self.after_commit()
             return failures
         try:
             self._transaction(unique)
@@ -93,8 +107,13 @@ class Applier:
                         self._transaction([message])
                     except Exception as exc:
                         failures.append(classify(message, exc))
-        self.after_commit()
+        if move_custody:
+            self.after_commit()
         return failures
+
+    def move_custody(self) -> None:
+        """Move the custody entries waiting in the store to the custody log."""
+        self.after_commit()
 
     def note(self, notes: Sequence[tuple[Message, str, str]]) -> None:
         """Custody entries (message, event, detail) for what happened to messages outside a
@@ -114,7 +133,7 @@ class Applier:
             if not fresh:
                 return
             now = datetime.now(UTC)
-            s.execute(insert(Inbox), [{"consumer": self.consumer, "message_id": m.id, "processed_at": now}
-                                      for m in fresh])
-            for message in fresh:
-                self.handler(s, message)
+            # On the connection: a Core executemany (through the session it would take the ORM's bulk path).
+            s.connection().execute(insert(_INBOX), [{"consumer": self.consumer, "message_id": m.id,
+                                                     "processed_at": now} for m in fresh])
+            self.handler.apply_all(s, fresh)

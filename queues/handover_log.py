@@ -10,36 +10,54 @@ flush of the same rows is a no-op in the log.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from datetime import UTC, datetime
+from typing import Any, cast
 
-from sqlalchemy import delete, select
+from sqlalchemy import Table, delete, insert, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from adapters.core.models import CustodyPending
 from queues.custody import CustodyEvent, CustodyLog
 
+_PENDING = cast(Table, CustodyPending.__table__)
+_FIELDS = ("transfer_id", "event", "actor", "partner", "record_count", "sha256", "key_id", "basis", "detail")
+
 
 def record(session: Session, event: CustodyEvent) -> None:
-    session.add(CustodyPending(
-        id=event.dedup_key or str(uuid.uuid4()), at=datetime.now(UTC), transfer_id=event.transfer_id,
-        event=event.event, actor=event.actor, partner=event.partner, record_count=event.record_count,
-        sha256=event.sha256, key_id=event.key_id, basis=event.basis, detail=event.detail))
+    session.add(CustodyPending(**_row(event, datetime.now(UTC))))
+
+
+def record_many(session: Session, events: Sequence[CustodyEvent]) -> None:
+    """Write the events in the session's transaction now, in order, with one INSERT: for a batch
+    of hand-overs (``record`` leaves each to the session's next flush)."""
+    if not events:
+        return
+    session.flush()  # keep the order of rows the session still holds: ``seq`` is the hand-over order
+    at = datetime.now(UTC)
+    session.connection().execute(insert(_PENDING), [_row(event, at) for event in events])  # Core executemany
+
+
+def _row(event: CustodyEvent, at: datetime) -> dict[str, Any]:
+    row = {name: getattr(event, name) for name in _FIELDS}
+    row["id"] = event.dedup_key or str(uuid.uuid4())
+    row["at"] = at
+    return row
 
 
 def flush(sessions: sessionmaker[Session], log: CustodyLog, limit: int = 5000) -> int:
     """Move pending entries to the custody log; returns how many were moved."""
     moved = 0
+    columns = [_PENDING.c[name] for name in ("id", *_FIELDS)]
     while True:
         with sessions() as s:
-            rows = s.execute(select(CustodyPending).order_by(CustodyPending.seq).limit(limit)).scalars().all()
-            events = [CustodyEvent(transfer_id=r.transfer_id, event=r.event, actor=r.actor, partner=r.partner,
-                                   record_count=r.record_count, sha256=r.sha256, key_id=r.key_id, basis=r.basis,
-                                   detail=r.detail, dedup_key=r.id) for r in rows]
-        if not events:
+            rows = s.execute(select(*columns).order_by(_PENDING.c.seq).limit(limit)).all()
+        if not rows:
             return moved
+        events = [CustodyEvent(dedup_key=r[0], **dict(zip(_FIELDS, r[1:], strict=True))) for r in rows]
         log.append(events)
         with sessions.begin() as s:
-            s.execute(delete(CustodyPending).where(CustodyPending.id.in_([e.dedup_key for e in events])))
-        moved += len(events)
-        if len(events) < limit:
+            s.execute(delete(_PENDING).where(_PENDING.c.id.in_([r[0] for r in rows])))
+        moved += len(rows)
+        if len(rows) < limit:
             return moved

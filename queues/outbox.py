@@ -29,7 +29,9 @@ log = logging.getLogger(__name__)
 
 PENDING = "pending"
 SENT = "sent"
-BATCH = 1000  # events a relay claims and publishes at once: its window of unconfirmed publishes
+# Events a relay claims, publishes and marks sent at once: several publisher windows (WINDOW), so
+# the wait for the last confirms and the two store transactions come once per 5000 events.
+BATCH = 5000
 
 
 def new_id() -> str:

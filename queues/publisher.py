@@ -2,8 +2,10 @@
 
 pika's BlockingChannel waits for the broker's confirm after every single publish, which caps a
 publisher at a few thousand messages a second. The protocol allows many publishes in flight, so
-this publisher sends a whole batch on the underlying channel and then waits for all its confirms.
-A message the broker returns (unroutable) or nacks is reported as failed, never dropped.
+this publisher sends on the underlying channel with up to ``WINDOW`` publishes unconfirmed: when
+the window is full it waits until half of it is confirmed, then sends on, and at the end of a
+batch it waits for every confirm. A message the broker returns (unroutable) or nacks is reported
+as failed, never dropped.
 """
 
 from __future__ import annotations
@@ -19,6 +21,8 @@ from pika.adapters.blocking_connection import BlockingChannel
 from pika.exceptions import ChannelClosed
 
 from queues.message import Message
+
+WINDOW = 1000  # publishes in flight (sent, not yet confirmed)
 
 
 class PublishError(Exception):
@@ -57,6 +61,7 @@ class Publisher:
         self._impl = self._channel._impl
         self._tag = 0
         self._batch = _Batch()
+        self._wake_at = 0  # _on_confirm wakes the waiting loop once this few are pending
         selected: list[bool] = []
 
         def on_select(_frame: Any) -> None:
@@ -72,25 +77,38 @@ class Publisher:
         """Publish ``messages`` (to each message's route unless ``routing_key`` is given) and wait
         until the broker has confirmed every one. Raises PublishError naming the failed ones."""
         self._batch = _Batch()
+        pending = self._batch.pending
         for message in messages:
+            if len(pending) >= WINDOW:
+                self._wake_at = WINDOW // 2
+                self._wait(lambda: len(pending) <= WINDOW // 2, "room in the window of unconfirmed publishes")
             self._tag += 1
-            self._batch.pending[self._tag] = message.id
+            pending[self._tag] = message.id
             self._impl.basic_publish(exchange=self.exchange if exchange is None else exchange,
                                      routing_key=routing_key or message.route, body=message.body,
                                      properties=message.properties(), mandatory=True)
-        self._wait(lambda: not self._batch.pending, f"confirms for {len(messages)} message(s)")
+        self._wake_at = 0
+        self._wait(lambda: not pending, f"confirms for {len(messages)} message(s)")
         if self._batch.failures:
             raise PublishError(self._batch.failures)
 
     def _on_confirm(self, frame: Any) -> None:
         method = frame.method
-        tags = ([t for t in self._batch.pending if t <= method.delivery_tag] if method.multiple
-                else [method.delivery_tag])
+        pending = self._batch.pending
+        if method.multiple:
+            # Tags are given in order and ``pending`` keeps insertion order: the confirmed ones lead.
+            tags = []
+            for tag in pending:
+                if tag > method.delivery_tag:
+                    break
+                tags.append(tag)
+        else:
+            tags = [method.delivery_tag]
         for tag in tags:
-            message_id = self._batch.pending.pop(tag, None)
+            message_id = pending.pop(tag, None)
             if message_id is not None and isinstance(method, spec.Basic.Nack):
                 self._batch.failures.setdefault(message_id, "nacked by the broker")
-        if not self._batch.pending:
+        if len(pending) <= self._wake_at:
             self._wake()
 
     def _wake(self) -> None:

@@ -3,8 +3,11 @@
 pika's connection lives on the main thread, which does nothing but serve I/O and heartbeats.
 Each route has a runner thread that takes deliveries in batches, applies them in one store
 transaction (falling back to one transaction per message when a batch fails, so one bad
-message cannot hold back the others), moves their custody entries to the log, sends failures
-to a retry queue or ``.dead``, and only then asks the I/O thread to ack.
+message cannot hold back the others), sends failures to a retry queue or ``.dead``, and only
+then asks the I/O thread to ack. The custody entries committed with the effects are moved to
+the custody log whenever the runner runs out of deliveries, and every ``MOVE_EVERY`` entries
+while it is busy: moving them in bigger groups costs less per entry, and until then they wait
+in ``custody_pending``, committed with the effect (the housekeeping repairs a crash in between).
 """
 
 from __future__ import annotations
@@ -28,6 +31,8 @@ from queues.publisher import Publisher
 
 log = logging.getLogger(__name__)
 
+MOVE_EVERY = 2000  # custody entries a busy runner lets wait in custody_pending before it moves them
+
 
 @dataclass(frozen=True)
 class Delivery:
@@ -48,6 +53,7 @@ class RouteRunner(threading.Thread):
         self.closing = threading.Event()
         self.error: BaseException | None = None
         self._publisher: Publisher | None = None
+        self._unmoved = 0  # messages applied since custody was last moved to the log
 
     def on_delivery(self, _ch: Any, method: Any, props: pika.BasicProperties, body: bytes) -> None:
         self.inbox.put(Delivery(method.delivery_tag, Message.from_delivery(self.route.name, props, body)))
@@ -58,6 +64,8 @@ class RouteRunner(threading.Thread):
                 batch = self._gather()
                 if batch:
                     self._process(batch)
+            if self._unmoved:
+                self._move()
         except BaseException as exc:  # reported to the main thread, which reconnects
             self.error = exc
             log.error("route %s: runner stopped: %s", self.route.name, exc)
@@ -78,11 +86,18 @@ class RouteRunner(threading.Thread):
         return batch
 
     def _process(self, batch: list[Delivery]) -> None:
-        failures = self.applier.apply([d.message for d in batch])
+        failures = self.applier.apply([d.message for d in batch], move_custody=False)
         if failures:
             self._park(failures)
         last = batch[-1].tag
         self.connection.add_callback_threadsafe(lambda: self._ack(last))
+        self._unmoved += len(batch)
+        if self._unmoved >= MOVE_EVERY or self.inbox.empty():
+            self._move()
+
+    def _move(self) -> None:
+        self.applier.move_custody()
+        self._unmoved = 0
 
     def _park(self, failures: list[Failure]) -> None:
         """Send each failed message to its next retry queue, or to ``.dead`` past the budget."""

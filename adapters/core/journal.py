@@ -8,15 +8,18 @@ change journal, from which partner builders (受給者異動連絡票, 年金特
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from datetime import UTC, datetime
+from typing import cast
 
+from sqlalchemy import Table, insert
 from sqlalchemy.orm import Session
 
 from adapters.core.models import ChangeJournal
 from queues.apply import Handler
 from queues.crypto import Keyring
 from queues.custody import CustodyEvent
-from queues.handover_log import record
+from queues.handover_log import record_many
 from queues.message import Message, open_body
 from queues.outbox import enqueue
 
@@ -40,12 +43,23 @@ class JournalHandler(Handler):
         self.actor = actor
 
     def __call__(self, session: Session, message: Message) -> None:
-        content = open_body(self.keyring, message)
-        session.add(ChangeJournal(event_id=message.id, entity=content["entity"],
-                                  entity_key=content["entity_key"], kind=content["kind"],
-                                  occurred_at=datetime.fromisoformat(content["occurred_at"]),
-                                  applied_at=datetime.now(UTC)))
-        record(session, CustodyEvent(transfer_id=message.id, event="applied", actor=self.actor, partner="core",
-                                     record_count=1, sha256=hashlib.sha256(message.body).hexdigest(),
-                                     detail=f"{message.kind} -> change journal",
-                                     dedup_key=f"{message.route}:{message.id}:applied"))
+        self.apply_all(session, [message])
+
+    def apply_all(self, session: Session, messages: Sequence[Message]) -> None:
+        """Each message's journal row and its ``applied`` custody entry; one INSERT per table."""
+        now = datetime.now(UTC)
+        rows, custody = [], []
+        for message in messages:
+            content = open_body(self.keyring, message)
+            rows.append({"event_id": message.id, "entity": content["entity"], "entity_key": content["entity_key"],
+                         "kind": content["kind"], "occurred_at": datetime.fromisoformat(content["occurred_at"]),
+                         "applied_at": now})
+            custody.append(CustodyEvent(transfer_id=message.id, event="applied", actor=self.actor, partner="core",
+                                        record_count=1, sha256=hashlib.sha256(message.body).hexdigest(),
+                                        detail=f"{message.kind} -> change journal",
+                                        dedup_key=f"{message.route}:{message.id}:applied"))
+        session.connection().execute(insert(_JOURNAL), rows)  # Core executemany, not the ORM's bulk path
+        record_many(session, custody)
+
+
+_JOURNAL = cast(Table, ChangeJournal.__table__)

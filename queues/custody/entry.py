@@ -57,14 +57,8 @@ class CustodyEvent:
             raise ValueError("custody event: field actor must not be empty")
         for name, limit in _LIMITS.items():
             value = getattr(self, name)
-            if value is None:
-                continue
-            if not isinstance(value, str):
-                raise ValueError(f"custody event: field {name} must be text")
-            if len(value) > limit or (name != "detail" and not value):
-                raise ValueError(f"custody event: field {name} must be 1..{limit} characters")
-            if (_DETAIL_CONTROL if name == "detail" else _CONTROL).search(value):
-                raise ValueError(f"custody event: field {name} contains control characters")
+            if value is not None and (type(value) is not str or (name, value) not in _PASSED):
+                _check_text(name, value, limit)
         if self.record_count is not None and (
             isinstance(self.record_count, bool)
             or not isinstance(self.record_count, int)
@@ -73,13 +67,34 @@ class CustodyEvent:
             raise ValueError("custody event: field record_count must be a non-negative integer")
         if self.sha256 is not None and not _SHA_RE.fullmatch(self.sha256):
             raise ValueError("custody event: field sha256 must be 64 lowercase hex digits")
-        if self.detail is not None and looks_like_kojin_bango(self.detail):
-            raise ValueError(
-                "custody event: field detail contains a 12-digit number (possibly a 個人番号); mask it first"
-            )
 
     def fields(self) -> dict[str, Any]:
         return {name: getattr(self, name) for name in _EVENT_FIELDS}
+
+
+# (field, value) pairs that passed _check_text, for the fields entries repeat (the same actor,
+# partner and detail on thousands of entries): the check, a 個人番号 scan of the detail above
+# all, runs once per value. Ids differ on every entry and are checked each time.
+_PASSED: set[tuple[str, str]] = set()
+_REPEATING = frozenset({"actor", "partner", "key_id", "basis", "detail"})
+_PASSED_MAX = 4096
+
+
+def _check_text(name: str, value: object, limit: int) -> None:
+    if not isinstance(value, str):
+        raise ValueError(f"custody event: field {name} must be text")
+    if len(value) > limit or (name != "detail" and not value):
+        raise ValueError(f"custody event: field {name} must be 1..{limit} characters")
+    if (_DETAIL_CONTROL if name == "detail" else _CONTROL).search(value):
+        raise ValueError(f"custody event: field {name} contains control characters")
+    if name == "detail" and looks_like_kojin_bango(value):
+        raise ValueError(
+            "custody event: field detail contains a 12-digit number (possibly a 個人番号); mask it first"
+        )
+    if name in _REPEATING:
+        if len(_PASSED) >= _PASSED_MAX:
+            _PASSED.clear()
+        _PASSED.add((name, value))
 
 
 _EVENT_FIELDS = ("transfer_id", "event", "actor", "partner", "record_count", "sha256", "key_id", "basis",

@@ -12,7 +12,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from sqlalchemy import Connection, func, insert, select, update
 from sqlalchemy.exc import IntegrityError as DBIntegrityError
 
-from adapters.core.engine import make_engine
+from adapters.core.engine import make_engine, read_only
 
 from .entry import CustodyEvent, Entry, entry_hash, now_text, parse_time
 from .schema import GENESIS, checkpoints, entries, head, metadata
@@ -58,6 +58,8 @@ class CustodyLog:
     ) -> None:
         self.url = url
         self.engine = make_engine(url)
+        # Reads need no write lock (SQLite: a plain BEGIN), so a reader never holds up an append.
+        self._reader = read_only(self.engine)
         self._signing_key: Ed25519PrivateKey | None = (
             load_private_key(signing_key_path) if signing_key_path is not None else None
         )
@@ -147,7 +149,7 @@ class CustodyLog:
 
     # ---- reading ------------------------------------------------------------------------
     def head(self) -> tuple[int, str]:
-        with self.engine.connect() as conn:
+        with self._reader.connect() as conn:
             row = conn.execute(select(head.c.seq, head.c.hash).where(head.c.id == 1)).first()
         if row is None:
             raise CustodyError("custody_head row is missing")
@@ -155,16 +157,16 @@ class CustodyLog:
 
     def chain(self, transfer_id: str) -> list[Entry]:
         stmt = select(entries).where(entries.c.transfer_id == transfer_id).order_by(entries.c.seq)
-        with self.engine.connect() as conn:
+        with self._reader.connect() as conn:
             return [Entry.from_row(dict(r)) for r in conn.execute(stmt).mappings()]
 
     def count_by_event(self) -> dict[str, int]:
         stmt = select(entries.c.event, func.count()).group_by(entries.c.event).order_by(entries.c.event)
-        with self.engine.connect() as conn:
+        with self._reader.connect() as conn:
             return {event: int(n) for event, n in conn.execute(stmt)}
 
     def last_checkpoint(self) -> Checkpoint | None:
-        with self.engine.connect() as conn:
+        with self._reader.connect() as conn:
             row = (
                 conn.execute(select(checkpoints).order_by(checkpoints.c.seq.desc()).limit(1))
                 .mappings()

@@ -139,6 +139,19 @@ def test_event_validation_never_echoes_the_value() -> None:
             _event(1, **bad)
 
 
+def test_a_refused_value_is_refused_every_time() -> None:
+    # The check is remembered for values that passed (an actor, a detail repeat on thousands of
+    # entries), never for one that was refused.
+    for _ in range(3):
+        with pytest.raises(ValueError, match="12-digit"):
+            _event(1, detail="番号 123456789012")
+        with pytest.raises(ValueError, match="field partner"):
+            _event(1, partner="x" * 65)
+        with pytest.raises(ValueError, match="field detail must be text"):
+            _event(1, detail=["not", "text"])  # type: ignore[arg-type]
+        assert _event(1, detail="applied -> change journal").detail == "applied -> change journal"
+
+
 def test_schema_and_head_are_required(custody_url: str, key_path: Path, raw: Engine, log: CustodyLog) -> None:
     _fill(log, 3)
     _sql(raw, "DELETE FROM custody_head")
