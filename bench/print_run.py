@@ -8,10 +8,13 @@ allowed to connect first. The clock starts when ``kaigo-bridge run print.hokenry
 ``sent``, i.e. its OpenPGP file, signed manifest and signature are renamed into the vendor's
 inbox. Peak RSS is taken from both processes (``VmHWM``).
 
+The raw baseline (``bench.print_baseline``) is the shell pipeline a user would write on the same
+store: ``sqlite3`` + ``csv.writer`` piped into ``gpg --encrypt --sign``, then ``sftp -b put``.
+
 The run is then checked, untimed: each part's three files are in the inbox at the recorded size,
 each data file decrypts with the vendor's key, is signed by the ward's key and has the plaintext
-hash recorded at extraction, and the parts put together are byte for byte the raw baseline's
-CSV (``bench.print_baseline``), which therefore did the same work.
+hash recorded at extraction, and the parts put together are byte for byte what the baseline's
+uploaded file decrypts to (also signed by the ward), so both did the same work.
 """
 
 from __future__ import annotations
@@ -144,7 +147,7 @@ def run_ours(ph: PrintHome, log: Callable[[str], None], timeout: float = 600) ->
         run.returncode = os.waitstatus_to_exitcode(status)
         if run.returncode:
             raise RuntimeError(f"kaigo-bridge run exited {run.returncode}:\n{errors.decode(errors='replace')[-4000:]}")
-        run_rss = usage.ru_maxrss / 1024  # KiB on Linux: the run's own peak RSS
+        run_rss = usage.ru_maxrss / 1024  # KiB on Linux: the peak of the run or of a child it reaped
         _wait(lambda: (s := _states(home, batch)) != [] and all(x == "sent" for x in s), worker, worker_log,
               timeout, "every part sent", POLL)
         finished = time.perf_counter()
@@ -235,6 +238,10 @@ def measure(lab: Lab, people: int, baseline: bool) -> dict[str, Any]:
 
 
 def print_run_row(lab: Lab) -> Row:
+    """Ours: ``kaigo-bridge run print.hokenryo`` + the deliver worker, store to signed, encrypted
+    parts with signed manifests in the SFTP inbox (validation, encrypted claim-check store,
+    custody, queue); baseline: ``sqlite3`` + ``csv.writer | gpg --encrypt --sign``, then
+    ``sftp -b put`` of one file; both from the first process start to the last file in place."""
     m = measure(lab, lab.people, baseline=True)
     run_rss, worker_rss = m["run_rss_mb"], m["worker_rss_mb"]
     return row(f"print_run.{size_tag(lab.people)}", m["seconds"],
@@ -244,6 +251,8 @@ def print_run_row(lab: Lab) -> Row:
 
 
 def rss_flatness_row(lab: Lab) -> Row:
+    """Peak RSS of the ``run`` process (or of its reader child, if larger) at the full population
+    against the same run at a tenth of it: flat means the run streams, whatever the population."""
     small = max(1, lab.people // 10)
     big, little = measure(lab, lab.people, baseline=True), measure(lab, small, baseline=False)
     return row("print_run.rss_flatness", big["run_rss_mb"], f"MB, run, {lab.people:,} people",
