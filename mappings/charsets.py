@@ -15,6 +15,8 @@ import unicodedata
 from collections.abc import Callable, Iterable
 from functools import cache
 
+from mappings import jis_raw
+
 CHARSETS = ("ascii", "halfwidth_kana", "jis_x0208", "any")
 
 # Characters never allowed in a text field, whatever the charset: C0/C1 controls, DEL, line and
@@ -91,6 +93,10 @@ def _in_encoding(encoding: str) -> Callable[[str], bool]:
         return lambda c: cp932_class(c) not in (None, "user_defined", "vendor_single_byte")
     if encoding == "utf-8":
         return lambda c: not 0xD800 <= ord(c) <= 0xDFFF
+    if encoding == jis_raw.NAME:
+        # what its codes decode to is what survives encode→decode (tested character by character),
+        # and a set lookup, not the codec called twice, for each of cp932's thousands of characters
+        return jis_raw.repertoire().__contains__
 
     def faithful(c: str) -> bool:
         try:

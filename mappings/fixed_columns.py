@@ -173,7 +173,7 @@ def _multi_byte_text(field: Field, slot: _Slot) -> Convert | None:
 
 @cache
 def _forbidden_chars() -> tuple[str, ...]:
-    return tuple(c for c in map(chr, range(0x10000)) if FORBIDDEN.match(c))  # all in the BMP
+    return tuple(FORBIDDEN.findall("".join(map(chr, range(0x10000)))))  # all in the BMP; one C scan
 
 
 def _convert(field: Field, slot: _Slot) -> Convert:

@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mappings import jis_raw, layouts, load_layout, nenkin_frame
+from mappings import charsets, jis_raw, layouts, load_layout, nenkin_frame
 from mappings.charsets import cp932_class
 from mappings.errors import LayoutError
 from mappings.records import ParsedRecord
@@ -80,6 +80,19 @@ def test_codec_fast_path_is_the_code_by_code_path() -> None:
             assert got == ref
     with pytest.raises(UnicodeDecodeError):
         b"\x3b".decode(jis_raw.NAME)  # a code cut in half
+
+
+def test_the_codecs_repertoire_is_what_survives_encode_then_decode() -> None:
+    """charsets takes the codec's characters to be its repertoire (a set lookup): for every BMP
+    character, that is the round trip through the codec."""
+    in_codec = charsets.allowed_chars(jis_raw.NAME, "any")
+    for cp in range(0x10000):
+        char = chr(cp)
+        try:
+            survives = char.encode(jis_raw.NAME).decode(jis_raw.NAME) == char
+        except UnicodeError:
+            survives = False
+        assert in_codec(char) is survives, hex(cp)
 
 
 FIELD = '{{ name = "a", label = "甲", {loc}, converter = "{conv}", encoding = "{enc}" }}'
