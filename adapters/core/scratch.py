@@ -9,14 +9,13 @@ fails, its rollback takes the table with it (DDL is transactional in both stores
 
 from __future__ import annotations
 
-import itertools
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import Column, Connection, MetaData, Table, insert
+from sqlalchemy import Column, Connection, MetaData, Table
 
-BATCH = 5000  # rows per INSERT
+from adapters.core.inserts import insert_rows
 
 
 @contextmanager
@@ -28,11 +27,6 @@ def scratch(connection: Connection, name: str, *columns: Column[Any]) -> Iterato
     table.drop(connection)
 
 
-def fill(connection: Connection, table: Table, rows: Iterable[dict[str, Any]]) -> int:
-    """Insert ``rows`` (streamed, a batch at a time); how many."""
-    count = 0
-    source = iter(rows)
-    while batch := list(itertools.islice(source, BATCH)):
-        connection.execute(insert(table), batch)
-        count += len(batch)
-    return count
+def fill(connection: Connection, table: Table, rows: Iterable[Sequence[Any]]) -> int:
+    """Insert ``rows`` (tuples in the table's column order; streamed, a batch at a time); how many."""
+    return insert_rows(connection, table, [c.name for c in table.c], rows)

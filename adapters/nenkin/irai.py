@@ -11,11 +11,12 @@ LAYOUTS-EVIDENCE §4 [INF]).
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Column, ColumnElement, Integer, Select, Table, func, literal, select
+from sqlalchemy import Column, ColumnElement, Integer, Select, Table, case, func, literal, select, true, union_all
 from sqlalchemy.orm import Session
 
 from adapters.core.inserts import insert_new
@@ -42,46 +43,58 @@ class Decided:
 def decide_honcho(session: Session, nendo: int) -> Decided:
     """Pending 依頼 of 期4–6 for the 年度, in the caller's transaction.
 
-    Each 特別徴収 賦課 is judged from one row the store aggregates (資格, how many pensions, the
-    期4–6 amounts), so nothing grows with the population but the list of ids asked; the 依頼
-    rows are then made by the store itself: one INSERT … SELECT from a scratch table of the
-    pensions asked."""
+    Each 特別徴収 賦課 is judged from one row the store aggregates (資格, how many pensions and
+    what the one pension is, the 期4–6 amounts), so nothing grows with the population; the 賦課
+    asked go into a scratch table with what their 依頼 say, a batch at a time as they are
+    judged, and the 依頼 rows are made by the store itself: one INSERT … SELECT from it."""
     before = _count(session, nendo)
     out = Decided()
-    asked: list[int] = []  # the one pension (tokucho_taisho.id) of each 賦課 asked
-    judged = _judged(nendo).execution_options(yield_per=CHUNK)  # streamed: 300,000 rows fetched whole held 130 MB
-    for atena_no, is_insured, n, taisho_id, *amounts in session.execute(judged):
+    connection = session.connection()
+    # In the judged order (by 宛名番号), which the 依頼 keep: the store's later reads of them go by
+    # 年度, 期 and 宛名番号, and rows stored in another order made each read jump about the table.
+    with scratch(connection, "irai_asked", Column("seq", Integer, primary_key=True),
+                 *(Column(name, TokuchoIrai.__table__.c[name].type) for name in _ASKED_TEXT),
+                 *(Column(f"k{ki}", Integer) for ki in HONCHO_KI)) as asked:
+        judged = connection.execute(_judged(nendo).execution_options(yield_per=CHUNK))  # streamed: whole, 130 MB
+        made = fill(connection, asked, _asked(judged, out))
+        session.execute(_requests(session, nendo, asked, datetime.now(UTC)))
+    out.created = _count(session, nendo) - before
+    out.existing = made * len(HONCHO_KI) - out.created
+    return out
+
+
+# What a 依頼 says besides its 期 and amount, carried from the judged row to the scratch table.
+_ASKED_TEXT = ("atena_no", "hihokensha_no", "gimusha_code", "kiso_nenkin_no", "nenkin_code")
+
+
+def _asked(judged: Iterable[Any], out: Decided) -> Iterator[tuple[Any, ...]]:
+    """The scratch rows of the 賦課 asked, in the judged order; the others into ``out.listed``."""
+    for seq, (atena_no, hihokensha_no, is_insured, n, gimusha, kiso, nenkin, *amounts) in enumerate(judged):
         found = {ki: amount for ki, amount in zip(HONCHO_KI, amounts, strict=True) if amount is not None}
         reason = (_refusal(n or 0, found) if is_insured
                   else "資格 lost: nothing to ask (a Z1A 資格喪失等の通知 tells the 年金保険者)")
         if reason is not None:
             out.listed.append((atena_no, reason))
         else:
-            asked.append(taisho_id)
-    connection = session.connection()
-    # In the judged order (by 宛名番号), which the 依頼 keep: the store's later reads of them go by
-    # 年度, 期 and 宛名番号, and rows stored in another order made each read jump about the table.
-    with scratch(connection, "irai_asked", Column("seq", Integer, primary_key=True), Column("taisho_id", Integer)) \
-            as pensions:
-        fill(connection, pensions, ({"seq": i, "taisho_id": t} for i, t in enumerate(asked)))
-        session.execute(_requests(session, nendo, pensions, datetime.now(UTC)))
-    out.created = _count(session, nendo) - before
-    out.existing = len(asked) * len(HONCHO_KI) - out.created
-    return out
+            yield seq, atena_no, hihokensha_no, gimusha, kiso, nenkin, *amounts
 
 
 def _judged(nendo: int) -> Select[Any]:
-    """Per 特別徴収 賦課 of the 年度: id, 宛名番号, insured now, how many matched pensions and the
-    id of one, the 期4–6 amounts."""
+    """Per 特別徴収 賦課 of the 年度: 宛名番号, 被保険者番号, insured now, how many matched pensions
+    and what the pension is (義務者, 基礎年金番号, 年金コード: meant only when there is one), the
+    期4–6 amounts."""
     # Each 期's amount looked up by the 期別額's key (賦課, 期): grouping the whole table took longer.
     kibetsu = [select(FukaKibetsu.amount).where(FukaKibetsu.fuka_id == Fuka.id, FukaKibetsu.ki == ki)
                .scalar_subquery().label(f"k{ki}") for ki in HONCHO_KI]
     # A pension is one row: (年度, 基礎年金番号, 年金コード, 捕捉月) is unique in tokucho_taisho.
-    pensions = (select(TokuchoTaisho.atena_no, func.count().label("n"), func.min(TokuchoTaisho.id).label("id"))
+    pensions = (select(TokuchoTaisho.atena_no, func.count().label("n"),
+                       *(func.max(c).label(c.key) for c in (TokuchoTaisho.gimusha_code, TokuchoTaisho.kiso_nenkin_no,
+                                                            TokuchoTaisho.nenkin_code)))
                 .where(*matched_yearly(nendo)).group_by(TokuchoTaisho.atena_no).subquery())
     insured = (select(Shikaku.atena_no).where(Shikaku.atena_no == Fuka.atena_no, Shikaku.soshitsu_date.is_(None))
                .exists())
-    return (select(Fuka.atena_no, insured, pensions.c.n, pensions.c.id, *kibetsu)
+    return (select(Fuka.atena_no, Fuka.hihokensha_no, insured, pensions.c.n, pensions.c.gimusha_code,
+                   pensions.c.kiso_nenkin_no, pensions.c.nenkin_code, *kibetsu)
             .outerjoin(pensions, pensions.c.atena_no == Fuka.atena_no)
             .where(Fuka.nendo == nendo, Fuka.choshu_kubun == TOKUCHO).order_by(Fuka.atena_no))
 
@@ -91,22 +104,18 @@ def matched_yearly(nendo: int) -> tuple[ColumnElement[bool], ...]:
     return (TokuchoTaisho.nendo == nendo, TokuchoTaisho.match_state == MATCHED, TokuchoTaisho.hosoku_month == YEARLY)
 
 
-def _requests(session: Session, nendo: int, pensions: Table, now: datetime) -> Any:
-    """INSERT … SELECT of the 依頼 of 期4–6 for the ``pensions`` (a scratch table of
-    tokucho_taisho ids), each the one matched pension of a 賦課 with its three 期別額
-    (decide_honcho saw to it); a 依頼 already there is left as it is. One statement: lists of
-    ids took a statement per few hundred, most of the time spent preparing them."""
-    rows = (select(literal(nendo), FukaKibetsu.ki, Fuka.atena_no, Fuka.hihokensha_no, TokuchoTaisho.gimusha_code,
-                   TokuchoTaisho.kiso_nenkin_no, TokuchoTaisho.nenkin_code, FukaKibetsu.amount,
-                   literal(IRAI_CODE), literal(IRAI_PENDING), literal(now, TokuchoIrai.created_at.type),
+def _requests(session: Session, nendo: int, asked: Table, now: datetime) -> Any:
+    """INSERT … SELECT of the 依頼 of 期4–6 of the ``asked`` (the scratch table ``decide_honcho``
+    fills), three per row, in its order; a 依頼 already there is left as it is. One statement
+    reading one table: lists of ids took a statement per few hundred, and joining 賦課, 期別額 and
+    対象者 again for each row took more than the writing."""
+    ki = union_all(*(select(literal(k).label("ki")) for k in HONCHO_KI)).subquery("honcho_ki")
+    amount = case(*((ki.c.ki == k, asked.c[f"k{k}"]) for k in HONCHO_KI[:-1]), else_=asked.c[f"k{HONCHO_KI[-1]}"])
+    rows = (select(literal(nendo), ki.c.ki, *(asked.c[name] for name in _ASKED_TEXT), amount, literal(IRAI_CODE),
+                   literal(IRAI_PENDING), literal(now, TokuchoIrai.created_at.type),
                    literal(now, TokuchoIrai.updated_at.type))
-            .join_from(pensions, TokuchoTaisho, TokuchoTaisho.id == pensions.c.taisho_id)
-            .join(Fuka, (Fuka.atena_no == TokuchoTaisho.atena_no) & (Fuka.nendo == TokuchoTaisho.nendo))
-            .join(FukaKibetsu, FukaKibetsu.fuka_id == Fuka.id)
-            .where(Fuka.choshu_kubun == TOKUCHO, FukaKibetsu.ki.in_(HONCHO_KI))
-            .order_by(pensions.c.seq, FukaKibetsu.ki))
-    columns = ["nendo", "ki", "atena_no", "hihokensha_no", "gimusha_code", "kiso_nenkin_no", "nenkin_code",
-               "irai_amount", "tsuchi_naiyo_code", "status", "created_at", "updated_at"]
+            .select_from(asked).join(ki, true()).order_by(asked.c.seq, ki.c.ki))
+    columns = ["nendo", "ki", *_ASKED_TEXT, "irai_amount", "tsuchi_naiyo_code", "status", "created_at", "updated_at"]
     return insert_new(session, TokuchoIrai).from_select(columns, rows)
 
 

@@ -69,8 +69,7 @@ def record_sent(sessions: sessionmaker[Session], payloads: PayloadStore) -> int:
             # pensions and the 900,000 依頼 read to pick from held hundreds of MB).
             with scratch(connection, "z12_sent_pensions", Column("kiso_nenkin_no", String(10), primary_key=True),
                          Column("nenkin_code", String(4), primary_key=True)) as in_file:
-                fill(connection, in_file, ({"kiso_nenkin_no": k, "nenkin_code": c}
-                                           for k, c in pensions(payloads, transfer, header)))
+                fill(connection, in_file, pensions(payloads, transfer, header))
                 held = (select(in_file.c.kiso_nenkin_no)
                         .where(in_file.c.kiso_nenkin_no == TokuchoIrai.kiso_nenkin_no,
                                in_file.c.nenkin_code == TokuchoIrai.nenkin_code).exists())
