@@ -10,9 +10,10 @@ import functools
 import itertools
 import time
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import closing
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
-from typing import Any
+from typing import Any, Protocol
 
 from rich.progress import Progress
 from sqlalchemy.orm import Session
@@ -62,6 +63,30 @@ ONE_PER_NENDO = one_file(per_nendo)
 Encode = Callable[[Iterable[Record], CharPolicy], Iterator[bytes]]
 
 
+class Reading(Protocol):
+    """Records and how many there are, read together (one snapshot); closed when the run is done."""
+
+    count: int
+
+    def __iter__(self) -> Iterator[dict[str, Any]]: ...
+
+    def close(self) -> None: ...
+
+
+@dataclass
+class _CountThenRecords:
+    count: int
+    records: Iterator[dict[str, Any]]
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        return self.records
+
+    def close(self) -> None:
+        close = getattr(self.records, "close", None)
+        if close is not None:
+            close()
+
+
 @dataclass(frozen=True)
 class FlowSource:
     count: Callable[[Session, Any], int]
@@ -75,6 +100,15 @@ class FlowSource:
     # ``after`` returns extra summary entries.
     before: Callable[[Bridge], Any] | None = None
     after: Callable[[Bridge, Any], dict[str, Any]] | None = None
+    # Count and records in one read, for a source that reads them elsewhere than in the run's
+    # session (adapters/vendor/reader_process.py); None: ``count``, then ``records``, in the
+    # run's read session (one transaction, so one snapshot too).
+    read: Callable[[Session, Any], Reading] | None = None
+
+    def open(self, session: Session, scope: Any) -> Reading:
+        if self.read is not None:
+            return self.read(session, scope)
+        return _CountThenRecords(self.count(session, scope), self.records(session, scope))
 
 
 def _kokuho_encode(exchange: str) -> Callable[[Bridge, Layout, Any], Encode]:
@@ -104,7 +138,8 @@ def _kokuho_teisei_after(bridge: Bridge, run: ido_teisei.TeiseiRun) -> dict[str,
 
 SOURCES: dict[str, FlowSource] = {
     "print.hokenryo": FlowSource(count=hokenryo.count,
-                                 records=lambda s, nendo: hokenryo.notices(s, nendo, date.today())),
+                                 records=lambda s, nendo: hokenryo.notices(s, nendo, date.today()),
+                                 read=lambda s, nendo: hokenryo.Notices(s, nendo, date.today())),
     "print.ninteikekka": FlowSource(count=nintei_kekka.count,
                                     records=lambda s, nendo: nintei_kekka.notices(s, nendo, date.today())),
     "print.hihokenshasho": FlowSource(count=hihokenshasho.count, plan=one_file(hihokenshasho.scope),
@@ -189,12 +224,11 @@ def run_flow(bridge: Bridge, name: str, nendo: int | None = None, edition: int =
     with bridge.read_sessions() as session, Progress(disable=not progress, transient=True) as bar:
         for batch, scope in files:
             render = csv_renderer(layout, table, source.encode(bridge, layout, scope) if source.encode else None)
-            total = source.count(session, scope)
-            task = bar.add_task(batch, total=total)
-            records: Iterator[Record] = source.records(session, scope)
-            made = send_outbound(bridge.sessions, bridge.keyring, bridge.payloads, flow,
-                                 batch, records, total, render, bridge.actor,
-                                 tick=functools.partial(bar.advance, task))
+            with closing(source.open(session, scope)) as reading:
+                task = bar.add_task(batch, total=reading.count)
+                made = send_outbound(bridge.sessions, bridge.keyring, bridge.payloads, flow,
+                                     batch, iter(reading), reading.count, render, bridge.actor,
+                                     tick=functools.partial(bar.advance, task))
             outcome.transfers += made.transfers
             outcome.held += made.held
             outcome.records += made.records

@@ -2,16 +2,15 @@
 
 SQLite executes a query inside the process that asks, and the 保険料決定通知書 query (a scan with
 ten 期別 look-ups per row) costs as much CPU as rendering its records, while Python threads would
-take turns (sqlite3 gives the GIL up for each row's step only). ``rows`` therefore runs the same
+take turns (sqlite3 gives the GIL up for each row's step only). ``Rows`` therefore runs the same
 compiled SQL in a child (``python -m adapters.vendor.reader_process``: standard library only, a
 ``query_only`` connection, one read transaction) that streams the rows back as marshal blocks
 through a pipe, so this process renders one block while the child reads the next; the pipe's
 size bounds what is in flight, so memory stays flat.
 
-The child counts its rows first, in the same transaction. When that is not the count the
-caller's snapshot gives (the store changed in between: the caller split its parts by its own
-count), or the store is not a SQLite file (PostgreSQL runs the query in its own server process
-already), the rows are read in this process from the caller's session instead.
+The child counts the rows first, in the same read transaction, so the count a run splits its
+parts by is that of the rows it gets. A store that is not a SQLite file (PostgreSQL runs the
+query in its own server process already) is read in this process, from the caller's session.
 """
 
 from __future__ import annotations
@@ -26,7 +25,7 @@ from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any, BinaryIO, TypeVarTuple
 
 if TYPE_CHECKING:  # not imported at run time: the child imports this module and needs only the stdlib
-    from sqlalchemy import Connection, Select
+    from sqlalchemy import Connection, CursorResult, Select
     from sqlalchemy.orm import Session
 
 Row = TypeVarTuple("Row")
@@ -38,39 +37,64 @@ class ReaderError(RuntimeError):
     """The helper process failed (its exit status and last line of stderr; never row data)."""
 
 
-def rows(session: Session, query: Select[*Row], count: Select[int], counted: int | None = None
-         ) -> Iterator[Sequence[Any]]:
-    """``query``'s rows, in order: from a helper process on a SQLite file, else from ``session``.
-    ``count`` is ``select count(*)`` over the same rows; ``counted``, its result in ``session``'s
-    current transaction (the same snapshot) when the caller has it already."""
-    connection = session.connection()
-    database = connection.engine.url.database
-    if connection.dialect.name != "sqlite" or not database or database == ":memory:":
-        yield from connection.execute(query.execution_options(yield_per=BLOCK))
-        return
-    job = {"database": database, "query": _compiled(query, connection), "count": _compiled(count, connection)}
-    child = subprocess.Popen([sys.executable, "-m", __name__], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                             stderr=subprocess.PIPE)
-    assert child.stdin is not None and child.stdout is not None
-    try:
-        child.stdin.write(json.dumps(job).encode())
-        child.stdin.close()
-        expected = session.scalar(count) if counted is None else counted  # while the child starts
-        if _frame(child) != expected:
-            child.kill()
-            yield from connection.execute(query.execution_options(yield_per=BLOCK))
+class Rows:
+    """``query``'s rows, in order, and how many there are (``count``), from one snapshot: a helper
+    process's on a SQLite file, else ``session``'s (its transaction holds the snapshot). Iterate
+    once; ``close`` (or the end of the rows) ends the helper process."""
+
+    def __init__(self, session: Session, query: Select[*Row], count: Select[int]) -> None:
+        connection = session.connection()
+        database = connection.engine.url.database
+        self._child: subprocess.Popen[bytes] | None = None
+        self._result: CursorResult[*Row] | None = None
+        if connection.dialect.name != "sqlite" or not database or database == ":memory:":
+            self.count = int(session.scalar(count) or 0)
+            self._result = connection.execute(query.execution_options(yield_per=BLOCK))
+            self._rows: Iterator[Sequence[Any]] = iter(self._result)
             return
-        while (block := _frame(child)) is not None:
-            yield from block
-        if child.wait() != 0:
-            raise _failed(child)
-    finally:
+        job = {"database": database, "query": _compiled(query, connection), "count": _compiled(count, connection)}
+        self._child = subprocess.Popen([sys.executable, "-m", __name__], stdin=subprocess.PIPE,
+                                       stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        try:
+            assert self._child.stdin is not None
+            self._child.stdin.write(json.dumps(job).encode())
+            self._child.stdin.close()
+            self.count = int(_frame(self._child))
+        except BaseException:
+            self.close()
+            raise
+        self._rows = self._blocks(self._child)
+
+    def __iter__(self) -> Iterator[Sequence[Any]]:
+        return self._rows
+
+    def _blocks(self, child: subprocess.Popen[bytes]) -> Iterator[Sequence[Any]]:
+        try:
+            while (block := _frame(child)) is not None:
+                yield from block
+            if child.wait() != 0:
+                raise _failed(child)
+        finally:
+            self.close()
+
+    def close(self) -> None:
+        if self._result is not None:
+            self._result.close()
+        child, self._child = self._child, None
+        if child is None:
+            return
         if child.poll() is None:
             child.kill()
         child.wait()
         for pipe in (child.stdout, child.stderr):
             if pipe is not None:
                 pipe.close()
+
+    def __enter__(self) -> Rows:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
 
 
 def _compiled(statement: Select[*Row] | Select[int], connection: Connection) -> dict[str, Any]:
