@@ -19,15 +19,15 @@ from __future__ import annotations
 import datetime as dt
 import unicodedata
 from collections.abc import Collection, Iterable, Sequence
-from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 from adapters.core.models.tokucho import AMBIGUOUS, MATCHED, UNMATCHED
 
 
-@dataclass(frozen=True)
-class Person:
+# Tuples with names (immutable, and made ~3× faster than a frozen dataclass: a file makes one
+# Person, one Atena and one Match per record).
+class Person(NamedTuple):
     """What a Z11 record says of the person (or what a 宛名 holds)."""
 
     kiso_nenkin_no: str
@@ -36,8 +36,7 @@ class Person:
     kana: str
 
 
-@dataclass(frozen=True)
-class Atena:
+class Atena(NamedTuple):
     atena_no: str
     kiso_nenkin_no: str | None
     birth: dt.date
@@ -46,12 +45,11 @@ class Atena:
     dai1go: bool  # a current 第1号被保険者
 
 
-@dataclass(frozen=True)
-class Match:
+class Match(NamedTuple):
     state: str  # MATCHED, UNMATCHED or AMBIGUOUS
     atena_no: str | None = None
     reason: str = ""
-    suggestions: tuple[str, ...] = field(default=())  # 宛名番号 an operator may look at
+    suggestions: tuple[str, ...] = ()  # 宛名番号 an operator may look at
 
 
 def kana_key(kana: str) -> str:
