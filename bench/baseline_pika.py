@@ -154,9 +154,9 @@ def pipeline(url: str, queue: str, events: int, body_bytes: int, window: int, pr
              ack_every: int) -> dict[str, Any]:
     """The raw message path: a consumer in a process of its own (own connection, ``prefetch``,
     one multiple ack per ``ack_every`` messages) consumes while this process publishes with
-    pipelined confirms. The clock starts once the consumer is consuming (the publisher connects
-    inside it, as ours does) and stops when the last confirm has come and the consumer's last
-    ack is through (a cancel round trip after it)."""
+    pipelined confirms. Both connect before the clock (as ours' worker and relay do); it starts
+    at the first publish and stops when the last confirm has come and the consumer's last ack is
+    through (a cancel round trip after it)."""
     with pika.BlockingConnection(pika.URLParameters(url)) as conn:
         declare_quorum(conn.channel(), queue)
     items = messages(events, body_bytes)
@@ -167,7 +167,6 @@ def pipeline(url: str, queue: str, events: int, body_bytes: int, window: int, pr
     try:
         if not here.poll(60) or here.recv() != "ready":
             raise RuntimeError("raw consumer did not start")
-        started = time.perf_counter()
         publisher = WindowPublisher(url, queue, items, window)
         publisher.run()
         if not here.poll(600):
@@ -178,6 +177,7 @@ def pipeline(url: str, queue: str, events: int, body_bytes: int, window: int, pr
         if consumer.is_alive():
             consumer.kill()
     left = delete_queue(url, queue)
+    started = publisher.connected_at
     # perf_counter is CLOCK_MONOTONIC on Linux: one clock for both processes.
     return {"seconds": max(publisher.finished_at, acked_at) - started, "publish_s": publisher.finished_at - started,
             "consumed": consumed, "left": left}

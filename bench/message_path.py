@@ -1,11 +1,12 @@
 """Durable change events through the project's real path, timed end to end.
 
-The events are already in the outbox. A worker process (``python -m bridge worker --routes
-core.changes``, relay included, as an operator runs it) is started and allowed to connect while
-the bench holds a relay lease on every pending row, so start-up is not timed. The clock starts
-when the lease is released: the worker's relay claims the rows, publishes them with confirms and
-marks them sent; the route runner applies each to the change journal + inbox with its custody
-entry, moves custody to the log and acks.
+The events are already in the outbox. A relay process (``python -m bridge relay``) and a worker
+process (``python -m bridge worker --routes core.changes --no-relay``) are started, as an operator
+may run them and as the raw baseline runs its publisher and consumer, and allowed to connect
+while the bench holds a relay lease on every pending row, so start-up is not timed on either
+side. The clock starts when the lease is released: the relay claims the rows, publishes them
+with confirms and marks them sent; the worker applies each to the change journal + inbox with
+its custody entry, acks after the commit and moves custody to the log.
 
 The clock stops when the last message is acked: once the custody log holds N ``applied`` entries
 and every outbox row is marked sent (read from the stores, not the broker's 5 s statistics), the
@@ -19,12 +20,15 @@ custody entries.
 
 from __future__ import annotations
 
+import os
 import signal
 import subprocess
 import sys
 import time
+import urllib.parse
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pika
@@ -54,6 +58,25 @@ def hold(home: Installation) -> int:
 def release(home: Installation) -> None:
     with home.bridge.sessions.begin() as s:
         s.execute(update(Outbox).where(Outbox.claimed_by == HOLDER).values(claimed_by=None, claimed_until=None))
+
+
+def amqp_connected(pid: int, url: str) -> bool:
+    """Whether process ``pid`` holds an established TCP connection to the broker (from /proc)."""
+    port = urllib.parse.urlsplit(url).port or 5672
+    inodes = set()
+    for fd in Path(f"/proc/{pid}/fd").iterdir():
+        try:
+            target = os.readlink(fd)
+        except OSError:
+            continue  # closed meanwhile
+        if target.startswith("socket:["):
+            inodes.add(target[8:-1])
+    for table in ("tcp", "tcp6"):
+        for line in Path(f"/proc/{pid}/net/{table}").read_text().splitlines()[1:]:
+            fields = line.split()
+            if int(fields[2].rsplit(":", 1)[1], 16) == port and fields[3] == "01" and fields[9] in inodes:
+                return True
+    return False
 
 
 def queue_state(home: Installation, queue: str) -> tuple[int, int] | None:
@@ -109,6 +132,8 @@ def run(home: Installation, events: int, log: Callable[[str], None], timeout: fl
     try:
         _wait(lambda: (queue_state(home, work_queue) or (0, 0))[1] >= 1, worker, worker_log, 60,
               "the worker to consume")
+        _wait(lambda: amqp_connected(relay.pid, home.broker.amqp_url), relay, worker_log, 60,
+              "the relay to connect")
         settled = Settled(home, events)
         log(f"worker {worker.pid} consuming, relay {relay.pid} started; releasing {events:,} events")
         with pika.BlockingConnection(pika.URLParameters(home.broker.amqp_url)) as conn:

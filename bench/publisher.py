@@ -2,7 +2,7 @@
 the relay's batches), against raw pika keeping the same number of publishes unconfirmed
 (``bench.baseline_pika.pipelined``): both publish the same kind of messages (ids, bodies of the
 measured size, the same properties) into a quorum queue of their own and stop at the last
-confirm; ours sends on when half its window is confirmed and waits for every confirm at the end
+confirm; ours sends on when a quarter of its window is confirmed and waits for every confirm at the end
 of each relay batch, raw pika sends on at every confirm."""
 
 from __future__ import annotations

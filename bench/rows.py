@@ -207,7 +207,7 @@ def message_path_ceiling(lab: Lab) -> Row:
 def publisher_pipelined(lab: Lab) -> Row:
     """Both publish the same messages into a quorum queue with up to 1000 unconfirmed, clock to
     the last confirm; ours in the relay's batches of 5000 (each waits for its last confirms, and
-    sends on when half the window is confirmed), raw pika slides its window one confirm at a time."""
+    sends on when a quarter of the window is confirmed), raw pika slides its window one confirm at a time."""
     ours, rss = lab.pipelined
     raw, _ = lab.raw_pipelined
     return row("publisher.pipelined", lab.events / ours["publish_s"], MSGS_PER_S,

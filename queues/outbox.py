@@ -95,6 +95,9 @@ class Relay:
         delay = 0.5
         while not stop.is_set():
             try:
+                if self._publisher is None:
+                    # Connected (and the topology declared) ahead of the first event, not for it.
+                    self._publisher = self.connect()
                 if self.run_once(limit) == 0:
                     stop.wait(poll)
                     if self._publisher is not None:

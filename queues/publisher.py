@@ -3,8 +3,8 @@
 pika's BlockingChannel waits for the broker's confirm after every single publish, which caps a
 publisher at a few thousand messages a second. The protocol allows many publishes in flight, so
 this publisher sends on the underlying channel with up to ``WINDOW`` publishes unconfirmed: when
-the window is full it waits until half of it is confirmed, then sends on, and at the end of a
-batch it waits for every confirm. A message the broker returns (unroutable) or nacks is reported
+the window is full it waits until a quarter of it is confirmed, then sends on, and at the end of
+a batch it waits for every confirm. A message the broker returns (unroutable) or nacks is reported
 as failed, never dropped.
 """
 
@@ -23,6 +23,7 @@ from pika.exceptions import ChannelClosed
 from queues.message import Message
 
 WINDOW = 1000  # publishes in flight (sent, not yet confirmed)
+RESUME = WINDOW * 3 // 4  # a full window sends on once no more than this many are unconfirmed
 
 
 class PublishError(Exception):
@@ -80,8 +81,8 @@ class Publisher:
         pending = self._batch.pending
         for message in messages:
             if len(pending) >= WINDOW:
-                self._wake_at = WINDOW // 2
-                self._wait(lambda: len(pending) <= WINDOW // 2, "room in the window of unconfirmed publishes")
+                self._wake_at = RESUME
+                self._wait(lambda: len(pending) <= RESUME, "room in the window of unconfirmed publishes")
             self._tag += 1
             pending[self._tag] = message.id
             self._impl.basic_publish(exchange=self.exchange if exchange is None else exchange,
