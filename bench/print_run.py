@@ -6,7 +6,8 @@ A worker (``python -m bridge worker --routes print.deliver``, relay included) is
 allowed to connect first. The clock starts when ``kaigo-bridge run print.hokenryo`` is started
 (process start included, as an operator runs it) and stops when every part's transfer is
 ``sent``, i.e. its OpenPGP file, signed manifest and signature are renamed into the vendor's
-inbox. Peak RSS is taken from both processes (``VmHWM``).
+inbox. Peak RSS: the run's from ``wait4`` (it or its reader child, the larger), the worker's
+``VmHWM``.
 
 The raw baseline (``bench.print_baseline``) is the shell pipeline a user would write on the same
 store: ``sqlite3`` + ``csv.writer`` piped into ``gpg --encrypt --sign``, then ``sftp -b put``.
