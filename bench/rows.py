@@ -184,9 +184,10 @@ def _path_rate(lab: Lab) -> float:
 
 def message_path_row(lab: Lab) -> Row:
     """Both publish N messages of the same size with the same confirm window into a quorum queue
-    while a consumer with the same prefetch takes and acks them in batches, clock to the last
-    ack; ours also reads them from the outbox and marks them sent, decrypts each and commits it
-    to the journal + inbox + custody before its ack, and runs both sides in one worker process."""
+    from one process while a consumer in another, with the same prefetch, acks them in batches,
+    clock to the last ack; ours' publisher (the relay) also claims them from the outbox and marks
+    them sent, and its consumer (the worker) decrypts each, commits it to the journal + inbox +
+    custody before the ack and moves custody to the log."""
     rate = _path_rate(lab)
     raw, _ = lab.raw_pipeline
     return row("message_path", rate, EVENTS_PER_S,
