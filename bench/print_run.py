@@ -6,8 +6,7 @@ A worker (``python -m bridge worker --routes print.deliver``, relay included) is
 allowed to connect first. The clock starts when ``kaigo-bridge run print.hokenryo`` is started
 (process start included, as an operator runs it) and stops when every part's transfer is
 ``sent``, i.e. its OpenPGP file, signed manifest and signature are renamed into the vendor's
-inbox. Peak RSS: the run's from ``wait4`` (it or its reader child, the larger), the worker's
-``VmHWM``.
+inbox. Peak RSS is each process's own (``VmHWM``).
 
 The raw baseline (``bench.print_baseline``) is the shell pipeline a user would write on the same
 store: ``sqlite3`` + ``csv.writer`` piped into ``gpg --encrypt --sign``, then ``sftp -b put``.
@@ -21,7 +20,6 @@ uploaded file decrypts to (also signed by the ward), so both did the same work.
 from __future__ import annotations
 
 import hashlib
-import os
 import shutil
 import subprocess
 import sys
@@ -139,16 +137,12 @@ def run_ours(ph: PrintHome, log: Callable[[str], None], timeout: float = 600) ->
         _wait(lambda: (queue_state(home, ROUTE) or (0, 0))[1] >= 1, worker, worker_log, 60, "the worker")
         log(f"worker {worker.pid} consuming {ROUTE}; kaigo-bridge run {FLOW} --nendo {NENDO}")
         started = time.perf_counter()
-        run = subprocess.Popen([sys.executable, "-m", "bridge", "run", FLOW, "--nendo", str(NENDO), "--json"],
-                               env=home.env, cwd=home.root, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        assert run.stderr is not None
-        errors = run.stderr.read()  # drains the pipe until the run exits
-        _, status, usage = os.wait4(run.pid, 0)
+        # In a bench.proc child, which reads the run's own peak RSS (VmHWM) before it exits: a
+        # process's ru_maxrss from wait4 also counts the parent's peak at the spawn (Linux).
+        _, run_rss = run_child("bridge.cli:app", {"args": ["run", FLOW, "--nendo", str(NENDO), "--json"],
+                                                  "prog_name": "kaigo-bridge", "standalone_mode": False},
+                               env=home.env, timeout=timeout)
         rendered = time.perf_counter()
-        run.returncode = os.waitstatus_to_exitcode(status)
-        if run.returncode:
-            raise RuntimeError(f"kaigo-bridge run exited {run.returncode}:\n{errors.decode(errors='replace')[-4000:]}")
-        run_rss = usage.ru_maxrss / 1024  # KiB on Linux: the peak of the run or of a child it reaped
         _wait(lambda: (s := _states(home, batch)) != [] and all(x == "sent" for x in s), worker, worker_log,
               timeout, "every part sent", POLL)
         finished = time.perf_counter()
@@ -252,8 +246,8 @@ def print_run_row(lab: Lab) -> Row:
 
 
 def rss_flatness_row(lab: Lab) -> Row:
-    """Peak RSS of the ``run`` process (or of its reader child, if larger) at the full population
-    against the same run at a tenth of it: flat means the run streams, whatever the population."""
+    """Peak RSS of the ``run`` process at the full population against the same run at a tenth of
+    it: flat means the run streams, whatever the population."""
     small = max(1, lab.people // 10)
     big, little = measure(lab, lab.people, baseline=True), measure(lab, small, baseline=False)
     return row("print_run.rss_flatness", big["run_rss_mb"], f"MB, run, {lab.people:,} people",
