@@ -27,6 +27,7 @@ import re
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
+from operator import attrgetter
 from typing import TYPE_CHECKING, Any, Protocol
 
 from sqlalchemy import Select, Subquery, case, func, select
@@ -153,16 +154,24 @@ def build(session: Session, nendo: int, edition: int, statuses: tuple[str, ...],
     """The files of the 依頼 of 期4–6 in ``statuses``, one per 義務者, with how many records each
     holds; whom a file cannot carry is listed in ``left_out`` (宛名番号, why). Only the persons in
     doubt are read (``_asked(doubtful=True)``): the rest the store counts."""
-    grouped = _grouped(nendo, statuses)
+    # A record is a group of ``_grouped``. A group with a 依頼 of the first 期 holds one (one 依頼
+    # per 年度, 期 and 宛名: tokucho_irai's unique key), so the groups are those 依頼 — counted
+    # without grouping 900,000 rows — and the groups without one, which lack a 期: in doubt, read.
+    first = TokuchoIrai.ki == irai.HONCHO_KI[0]
     totals: dict[str, int] = {g: n for g, n in session.execute(
-        select(grouped.c.gimusha_code, func.count()).group_by(grouped.c.gimusha_code))}
-    left: dict[str, set[tuple[str, str, str]]] = {g: set() for g in totals}
-    for row in session.execute(_asked(nendo, statuses, sakusei, doubtful=True)):
+        select(TokuchoIrai.gimusha_code, func.count())
+        .where(TokuchoIrai.nendo == nendo, first, TokuchoIrai.status.in_(statuses))
+        .group_by(TokuchoIrai.gimusha_code))}
+    left: dict[str, set[tuple[str, str, str]]] = {}
+    for row in session.connection().execute(_asked(nendo, statuses, sakusei, doubtful=True)):
+        if getattr(row, f"k{irai.HONCHO_KI[0]}") is None:
+            totals[row.gimusha_code] = totals.get(row.gimusha_code, 0) + 1
         made = _record(row, statuses)
         if isinstance(made, str):
             left_out.append((row.atena_no, made))
-            left[row.gimusha_code].add(_key(row))
-    files = [Z12File(nendo, g, edition, sakusei, statuses, totals[g] - len(left[g]), left[g]) for g in sorted(totals)]
+            left.setdefault(row.gimusha_code, set()).add(_key(row))
+    files = [Z12File(nendo, g, edition, sakusei, statuses, totals[g] - len(left.get(g, ())), left.get(g, set()))
+             for g in sorted(totals)]
     return [f for f in files if f.count]
 
 
@@ -170,8 +179,8 @@ def rows(session: Session, file: Z12File) -> Iterator[tuple[str, dict[str, Any]]
     """(宛名番号, record) of the file, by 基礎年金番号, streamed from the store; ChangedDuringRun
     when they are not what ``build`` counted."""
     made = 0
-    for row in session.execute(_asked(file.nendo, file.statuses, file.sakusei, file.gimusha_code)
-                               .execution_options(yield_per=CHUNK)):
+    for row in session.connection().execute(_asked(file.nendo, file.statuses, file.sakusei, file.gimusha_code)
+                                            .execution_options(yield_per=CHUNK)):
         record = _record(row, file.statuses)
         if isinstance(record, str) != (_key(row) in file.left_out):
             raise ChangedDuringRun(f"{file.batch()}: 宛名 {row.atena_no} "
@@ -218,10 +227,14 @@ def _asked(nendo: int, statuses: tuple[str, ...], day: date, gimusha: str | None
     return query
 
 
+_AMOUNTS = attrgetter(*(f"k{ki}" for ki in irai.HONCHO_KI))
+
+
 def _record(row: Any, statuses: tuple[str, ...]) -> dict[str, Any] | str:
     """The Z12 record of one row of ``_asked``, or why a file cannot carry it."""
-    missing = [ki for ki in irai.HONCHO_KI if getattr(row, f"k{ki}") is None]
-    if missing:
+    amounts = _AMOUNTS(row)
+    if None in amounts:
+        missing = [ki for ki, amount in zip(irai.HONCHO_KI, amounts, strict=True) if amount is None]
         return f"期 {', '.join(map(str, missing))} not {' or '.join(statuses)}: a Z12 asks for 期4–6 together"
     fields = person(row)
     if isinstance(fields, str):
@@ -235,7 +248,8 @@ def _record(row: Any, statuses: tuple[str, ...]) -> dict[str, Any] | str:
 def person(atena: Any) -> dict[str, Any] | str:
     """What a Z12 or Z1A record says of the person (a 宛名 row), or why the file cannot carry it."""
     kana = to_halfwidth_kana(atena.name_kana).strip()
-    if len(kana.encode("cp932", "replace")) > KANA_BYTES:
+    # A character takes 2 bytes at most: a name this short fits, and encoding it tells nothing.
+    if len(kana) * 2 > KANA_BYTES and len(kana.encode("cp932", "replace")) > KANA_BYTES:
         return f"カナ氏名 longer than the file's {KANA_BYTES} bytes in half-width kana"
     return {"birth_ymd": atena.birth_date, "seibetsu": atena.sex, "kana_shimei": kana,
             "kanji_shimei": kanji(atena.name_kanji), "yubin_no": atena.postal_code or None,
@@ -247,7 +261,7 @@ def kanji(name: str) -> str | None:
     field may be blank; the カナ氏名 names the person)."""
     text = name.strip(" \u3000")
     try:
-        raw = text.encode(jis_raw.NAME)
+        raw, _ = jis_raw.encode(text)  # the codec's function: text.encode(NAME) looks it up each time
     except UnicodeEncodeError:
         return None
     return text if text and len(raw) <= KANJI_BYTES else None

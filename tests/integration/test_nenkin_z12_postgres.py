@@ -16,6 +16,7 @@ from tests.unit.test_nenkin_irai import (
 from tests.unit.test_nenkin_z12_files import (
     people,
     test_a_file_whose_irai_changed_after_the_count_is_not_made,
+    test_a_person_without_the_first_ki_is_counted_and_left_out,
     test_one_file_per_gimusha_sorted_by_kiso_with_the_amounts_of_ki_4_and_5,
     test_sent_is_what_each_file_holds_and_a_newer_file_keeps_its_irai,
 )
@@ -23,6 +24,7 @@ from tests.unit.test_nenkin_z12_files import (
 pytestmark = pytest.mark.postgres
 
 __all__ = ["people", "test_a_file_whose_irai_changed_after_the_count_is_not_made",
+           "test_a_person_without_the_first_ki_is_counted_and_left_out",
            "test_deciding_again_changes_nothing", "test_honcho_requests_for_the_matched_and_reasons_for_the_rest",
            "test_one_file_per_gimusha_sorted_by_kiso_with_the_amounts_of_ki_4_and_5",
            "test_sent_is_what_each_file_holds_and_a_newer_file_keeps_its_irai"]

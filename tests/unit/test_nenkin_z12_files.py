@@ -85,6 +85,22 @@ def test_one_file_per_gimusha_sorted_by_kiso_with_the_amounts_of_ki_4_and_5(
         assert [r["kiso_nenkin_no"] for r in z12.records(s, again[0])] == ["1000000001", "2000000002", "6000000006"]
 
 
+def test_a_person_without_the_first_ki_is_counted_and_left_out(store: sessionmaker[Session],
+                                                               people: dict[str, str]) -> None:
+    # build counts a file's records by its 期4 依頼; a person without one is found among those in
+    # doubt and counted there: the file is made whole, and a 義務者 with only such persons has none.
+    with store.begin() as s:
+        late = person(s, 7, "タナカ　ミツ", "田中　光", "001", "7000000007", {5: 4000, 6: 4000})
+        alone = person(s, 8, "キムラ　ゴウ", "木村　剛", "003", "8000000008", {6: 4000})
+    left: list[tuple[str, str]] = []
+    with store() as s:
+        files = z12.build(s, NENDO, 1, ("pending",), DAY, left)
+        assert [(f.gimusha_code, f.count) for f in files] == [("001", 2), ("002", 1)]
+        assert [r["kiso_nenkin_no"] for r in z12.records(s, files[0])] == ["1000000001", "2000000002"]
+    assert {a for a, _why in left} == {people["partly"], people["long"], late, alone}
+    assert "期 4" in dict(left)[late]
+
+
 def test_a_file_whose_irai_changed_after_the_count_is_not_made(
         store: sessionmaker[Session], people: dict[str, str]) -> None:
     with store() as s:
