@@ -41,8 +41,10 @@ class Atena(Base):
         # Encrypted number and blind index go together: a row has both or neither (a person
         # whose 個人番号 is not yet known, e.g. 住所地特例 from another city).
         CheckConstraint("(kojin_bango_enc IS NULL) = (kojin_bango_index IS NULL)", name="kojin_bango_pair"),
-        # 年金特徴 matching looks people up by birth and sex for an operator's suggestions (0010).
+        # 年金特徴 matching looks people up by birth and sex for an operator's suggestions (0010),
+        # and by 基礎年金番号, reading only what the index holds (0019).
         Index(None, "birth_date", "sex"),
+        Index(None, "kiso_nenkin_no", "atena_no", "birth_date", "sex", "name_kana"),
     )
 
     atena_no: Mapped[str] = mapped_column(String(15), primary_key=True)  # 宛名番号
@@ -60,7 +62,7 @@ class Atena(Base):
     sofu_status: Mapped[str] = mapped_column(  # 送付状態: SOFU_OK / SOFU_RETURNED / SOFU_HELD
         String(10), default=SOFU_OK, server_default=SOFU_OK
     )
-    kiso_nenkin_no: Mapped[str | None] = mapped_column(String(10), index=True)  # 基礎年金番号
+    kiso_nenkin_no: Mapped[str | None] = mapped_column(String(10))  # 基礎年金番号
     nenkin_code: Mapped[str | None] = mapped_column(String(4))  # 年金コード
     kojin_bango_enc: Mapped[bytes | None]  # 個人番号, AES-256-GCM (see mynumber.py)
     kojin_bango_index: Mapped[str | None] = mapped_column(String(64), unique=True)  # blind index
@@ -79,11 +81,15 @@ class Shikaku(Base):
     """資格: one 被保険者 period of a person."""
 
     __tablename__ = "shikaku"
-    __table_args__ = (CheckConstraint("hihokensha_kubun IN ('1', '2')", name="hihokensha_kubun_code"),)
+    __table_args__ = (
+        CheckConstraint("hihokensha_kubun IN ('1', '2')", name="hihokensha_kubun_code"),
+        # By 宛名番号, holding what 年金特徴 matching asks of a 資格 (0019).
+        Index(None, "atena_no", "hihokensha_kubun", "soshitsu_date"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     hihokensha_no: Mapped[str] = mapped_column(String(10), unique=True)  # 被保険者番号
-    atena_no: Mapped[str] = mapped_column(String(15), ForeignKey("atena.atena_no"), index=True)  # 宛名番号
+    atena_no: Mapped[str] = mapped_column(String(15), ForeignKey("atena.atena_no"))  # 宛名番号
     hokensha_no: Mapped[str] = mapped_column(String(6))  # 保険者番号 (131128 世田谷区)
     hihokensha_kubun: Mapped[str] = mapped_column(String(1))  # 被保険者区分 1号/2号
     shutoku_date: Mapped[date]  # 資格取得年月日
