@@ -81,7 +81,7 @@ class Lab:
     def kyufu(self) -> kyufu_load.KyufuBench:
         """給付実績 rows: an installation of their own under this one's root (its own store)."""
         return kyufu_load.KyufuBench(self.home.root / "kyufu", dict(self.home.env), people=self.sizes.kyufu_people,
-                                     records=self.kyufu_records, log=self.log)
+                                     records=self.kyufu_records, log=self.log, runs=self.sizes.rounds)
 
     @cached_property
     def fukuhon(self) -> chukan_fukuhon.FukuhonBench:
