@@ -22,8 +22,9 @@ from bench.install import installation
 from bench.report import Row, json_lines, table
 from bench.rows import ROWS, SMOKE, Lab, Sizes
 
-CAPTION = ("ratio = ours / baseline. Broker baselines: raw pika BlockingConnection, one quorum queue, "
-           "1 KiB persistent bodies, same broker and N. Peak RSS: the process that ran ours.")
+CAPTION = ("ratio = ours / baseline (for a time or a size, above 1 is worse). Broker baselines: raw pika with "
+           "pipelined confirms, one quorum queue, bodies of ours' measured size, same broker and N. "
+           "Peak RSS: the process that ran ours. How to read a row: bench/README.md.")
 
 
 def parse(argv: list[str]) -> argparse.Namespace:
