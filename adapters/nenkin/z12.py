@@ -182,7 +182,7 @@ def rows(session: Session, file: Z12File) -> Iterator[tuple[str, dict[str, Any]]
     for row in session.connection().execute(_asked(file.nendo, file.statuses, file.sakusei, file.gimusha_code)
                                             .execution_options(yield_per=CHUNK)):
         record = _record(row, file.statuses)
-        if isinstance(record, str) != (_key(row) in file.left_out):
+        if isinstance(record, str) != (bool(file.left_out) and _key(row) in file.left_out):
             raise ChangedDuringRun(f"{file.batch()}: 宛名 {row.atena_no} "
                                    + (f"can no longer be carried ({record})" if isinstance(record, str)
                                       else "was left out when counted and can now be carried"))
@@ -236,13 +236,14 @@ def _record(row: Any, statuses: tuple[str, ...]) -> dict[str, Any] | str:
     if None in amounts:
         missing = [ki for ki, amount in zip(irai.HONCHO_KI, amounts, strict=True) if amount is None]
         return f"期 {', '.join(map(str, missing))} not {' or '.join(statuses)}: a Z12 asks for 期4–6 together"
-    fields = person(row)
-    if isinstance(fields, str):
-        return fields
-    return {"kiso_nenkin_no": row.kiso_nenkin_no, "nenkin_code": row.nenkin_code, **fields,
-            "kakushu_kubun": KAKUSHU_JUTOKU if row.jutoku else KAKUSHU_TAISHO, "shori_kekka": SHORI_KEKKA,
-            "koki_ikan_code": None, "kakushu_ymd": None, "kingaku1": row.k4, "kingaku2": row.k5, "kingaku3": 0,
-            "kyosai_shosho_no": None}
+    record = person(row)
+    if isinstance(record, str):
+        return record
+    record.update(kiso_nenkin_no=row.kiso_nenkin_no, nenkin_code=row.nenkin_code,
+                  kakushu_kubun=KAKUSHU_JUTOKU if row.jutoku else KAKUSHU_TAISHO, shori_kekka=SHORI_KEKKA,
+                  koki_ikan_code=None, kakushu_ymd=None, kingaku1=amounts[0], kingaku2=amounts[1], kingaku3=0,
+                  kyosai_shosho_no=None)
+    return record
 
 
 def person(atena: Any) -> dict[str, Any] | str:
