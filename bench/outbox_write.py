@@ -10,7 +10,6 @@ from __future__ import annotations
 import random
 import sqlite3
 import time
-import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -23,7 +22,7 @@ from bridge import config as config_module
 from bridge.app import Bridge
 from fixtures.activity import change_shikaku
 from queues.crypto import Keyring
-from queues.message import seal_body
+from queues.message import new_id, seal_body
 
 BATCH = 1000  # change_shikaku's default: events per transaction
 SEED = 11
@@ -58,6 +57,7 @@ def sqlite_baseline(config_dir: str, path: str, events: int, seed: int = SEED) -
     conn = sqlite3.connect(path, isolation_level=None)
     conn.execute("PRAGMA journal_mode=WAL")
     conn.execute("PRAGMA synchronous=NORMAL")
+    conn.execute("PRAGMA wal_autocheckpoint=16384")
     conn.execute("PRAGMA foreign_keys=ON")
     started = time.perf_counter()
     keys = [k for (k,) in conn.execute("SELECT hihokensha_no FROM shikaku ORDER BY hihokensha_no")]
@@ -70,7 +70,7 @@ def sqlite_baseline(config_dir: str, path: str, events: int, seed: int = SEED) -
         stamp = now.replace(tzinfo=None).isoformat(" ")  # how the store keeps a datetime
         rows = []
         for key in chosen:
-            message_id = str(uuid.uuid4())
+            message_id = new_id()  # the same kind of id as ours (time-ordered)
             content = {"entity": "shikaku", "entity_key": key, "kind": "changed",
                        "occurred_at": datetime.now(UTC).isoformat()}
             rows.append((message_id, ROUTE, "shikaku.changed", key, seal_body(keyring, message_id, ROUTE, content),

@@ -9,7 +9,6 @@ flush of the same rows is a no-op in the log.
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any, cast
@@ -19,6 +18,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from adapters.core.models import CustodyPending
 from queues.custody import CustodyEvent, CustodyLog
+from queues.message import new_id
 
 _PENDING = cast(Table, CustodyPending.__table__)
 _FIELDS = ("transfer_id", "event", "actor", "partner", "record_count", "sha256", "key_id", "basis", "detail")
@@ -40,7 +40,7 @@ def record_many(session: Session, events: Sequence[CustodyEvent]) -> None:
 
 def _row(event: CustodyEvent, at: datetime) -> dict[str, Any]:
     row = {name: getattr(event, name) for name in _FIELDS}
-    row["id"] = event.dedup_key or str(uuid.uuid4())
+    row["id"] = event.dedup_key or new_id()
     row["at"] = at
     return row
 

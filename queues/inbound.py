@@ -21,7 +21,8 @@ from bridge.config import FlowConfig
 from queues.crypto import Keyring
 from queues.custody import CustodyEvent
 from queues.handover_log import record
-from queues.outbox import enqueue, new_id
+from queues.message import new_id
+from queues.outbox import enqueue
 from queues.payloads import PayloadStore
 
 RECEIVED = "received"

@@ -12,6 +12,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 import pika
+import uuid6
 
 from queues.crypto import Keyring, seal, unseal
 
@@ -19,6 +20,15 @@ KIND = "x-kaigo-kind"
 TRANSFER = "x-kaigo-transfer"
 ATTEMPT = "x-kaigo-attempt"
 REASON = "x-kaigo-reason"
+
+
+def new_id() -> str:
+    """A new message, transfer or custody id: a UUID of version 7 (RFC 9562), its first 48 bits
+    the time in milliseconds and 74 random bits after. Ids made one after another sort together,
+    so the store's indexes on them (outbox, inbox, change journal, custody) grow at their end;
+    with random (version 4) ids every insert touched another page of every index, and each
+    commit of a batch rewrote and checkpointed a large part of them."""
+    return str(uuid6.uuid7())
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from adapters.core.models import Outbox
 from queues.crypto import Keyring
-from queues.message import Message, seal_body
+from queues.message import Message, new_id, seal_body
 from queues.publisher import Publisher, PublishError
 
 log = logging.getLogger(__name__)
@@ -32,10 +32,6 @@ SENT = "sent"
 # Events a relay claims, publishes and marks sent at once: several publisher windows (WINDOW), so
 # the wait for the last confirms and the two store transactions come once per 5000 events.
 BATCH = 5000
-
-
-def new_id() -> str:
-    return str(uuid.uuid4())
 
 
 def enqueue(session: Session, keyring: Keyring, route: str, kind: str, key: str, content: dict[str, Any],

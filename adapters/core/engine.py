@@ -42,6 +42,11 @@ def _sqlite_immediate_transactions(engine: Engine) -> None:
         cur.execute("PRAGMA synchronous=NORMAL")
         cur.execute("PRAGMA foreign_keys=ON")
         cur.execute("PRAGMA busy_timeout=60000")
+        # Checkpoint the WAL every 16,384 pages (64 MiB), not SQLite's default 1,000: a page that
+        # many commits of a busy route rewrite is copied back to the database once per checkpoint,
+        # and each checkpoint is an fsync (synchronous=NORMAL syncs only there). Measured on the
+        # message path at 50,000 events: about a quarter faster. Durability is unchanged.
+        cur.execute("PRAGMA wal_autocheckpoint=16384")
         cur.close()
 
     @event.listens_for(engine, "begin")
