@@ -5,7 +5,7 @@ people of a synthetic population who have a pension (fixtures/population: カナ
 漢字氏名 and 漢字住所 as JIS X 0208 codes, a twelfth of the 年金額 in 金額1), each step in a process
 of its own so its peak RSS is its own:
 
-- ``render``: ``nenkin_frame.render`` of the records to the file (the time spent making the
+- ``render``: ``nenkin_render.render`` of the records to the file (the time spent making the
   records taken out), information;
 - ``parse``: ``nenkin_frame.parse`` over the file, every record to its values with every rule of
   the layout and the frame;
@@ -37,7 +37,7 @@ from adapters.kokuho.ido_kana import to_halfwidth_kana
 from bench.proc import run_child
 from bench.report import Row, ratio_at_least, row
 from fixtures.population import generate
-from mappings import nenkin_frame
+from mappings import nenkin_frame, nenkin_render
 from mappings.records import ParsedRecord
 
 WARD = "13112"
@@ -79,7 +79,7 @@ def z11_records(count: int, seed: int = 5) -> Iterator[dict[str, Any]]:
 
 
 def render(path: str, records: int, small: str) -> dict[str, Any]:
-    """The file, written by nenkin_frame.render; the time spent making the records is taken out.
+    """The file, written by nenkin_render.render; the time spent making the records is taken out.
     Then (untimed) the one-record Z11 the parse steps read first, as their set-up."""
     making = 0.0
     source = z11_records(records)
@@ -97,11 +97,11 @@ def render(path: str, records: int, small: str) -> dict[str, Any]:
     started = time.perf_counter()
     size = 0
     with open(path, "wb") as f:
-        for chunk in nenkin_frame.render(CONTROL, timed()):
+        for chunk in nenkin_render.render(CONTROL, timed()):
             f.write(chunk)
             size += len(chunk)
     seconds = time.perf_counter() - started - making
-    Path(small).write_bytes(b"".join(nenkin_frame.render(CONTROL, z11_records(1))))
+    Path(small).write_bytes(b"".join(nenkin_render.render(CONTROL, z11_records(1))))
     return {"seconds": seconds, "records": records, "bytes": size}
 
 
@@ -202,7 +202,7 @@ class NenkinBench:
 
     @cached_property
     def render(self) -> tuple[dict[str, Any], float]:
-        self.log(f"年金特徴: nenkin_frame.render of a Z11 of {self.records:,} records")
+        self.log(f"年金特徴: nenkin_render.render of a Z11 of {self.records:,} records")
         result, rss = self._child("render", path=str(self.path), records=self.records, small=str(self.small))
         self.log(f"  {result['seconds']:.1f} s, {result['bytes'] / 1e6:.0f} MB")
         return result, rss

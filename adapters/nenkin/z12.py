@@ -38,7 +38,7 @@ from adapters.core.models.tokucho import IRAI_PENDING, IRAI_SENT, JushochiTokure
 from adapters.kokuho.ido_kana import to_halfwidth_kana
 from adapters.nenkin import irai
 from adapters.nenkin.z1a_jutoku import in_force
-from mappings import jis_raw, nenkin_frame
+from mappings import jis_raw, nenkin_render
 from mappings.charpolicy import CharPolicy
 from mappings.layout import Layout
 from queues.outbound import AlreadyRun
@@ -288,7 +288,7 @@ def encoder(bridge: Bridge, layout: Layout, file: File) -> Encode:
     control = file.control(city)
 
     def encode(recs: Iterable[Mapping[str, Any]], policy: CharPolicy) -> Iterator[bytes]:
-        return nenkin_frame.render(control, ({**r, "shichoson_code": city} for r in recs), layout=layout,
+        return nenkin_render.render(control, ({**r, "shichoson_code": city} for r in recs), layout=layout,
                                    chars=policy)
 
     return encode

@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from mappings import csv_codec, fixed_codec, kokuho_frame, kokuho_xml, nenkin_frame, xml_codec
+from mappings import csv_codec, fixed_codec, kokuho_frame, kokuho_xml, nenkin_render, xml_codec
 from mappings.converters import Code, YearMonth
 from mappings.errors import ConversionError, RenderError
 from mappings.layout import KIND_KEY, Field, Layout, RecordKind
@@ -118,7 +118,7 @@ def nenkin_files() -> dict[str, bytes]:
                 for name in ("gimusha_code", "seido_code", "sakusei_ymd"):
                     rec.pop(name, None)
             out[f"{layout.name}-{'full' if full else 'required'}"] = b"".join(
-                nenkin_frame.render(control, recs, layout=layout))
+                nenkin_render.render(control, recs, layout=layout))
     return out
 
 
@@ -132,7 +132,7 @@ def nenkin_runs() -> dict[str, bytes]:
     recs = [{**base[i % 2], "kiso_nenkin_no": f"{i:010d}", "kingaku1": 1000 * i, "kana_shimei": kana[i % 4],
              "kanji_shimei": kanji[i % 4], "birth_ymd": dt.date(1940 + i, 1 + i, 2 * i + 1)} for i in range(6)]
     recs.append(base[2])
-    return {f"runs-{layout.name}": b"".join(nenkin_frame.render(g.CONTROL, recs, layout=layout))
+    return {f"runs-{layout.name}": b"".join(nenkin_render.render(g.CONTROL, recs, layout=layout))
             for layout in t.nenkin_layouts()}
 
 

@@ -23,7 +23,7 @@ from fixtures import population
 from fixtures.nenkin import dta, taisho
 from fixtures.nenkin.dta import SimulatorError
 from fixtures.nenkin.keiyu import Keiyu, Request, requests_from_z12
-from mappings import nenkin_frame
+from mappings import nenkin_frame, nenkin_render
 from mappings.records import ParsedRecord, RecordError
 
 NENDO, SEED, PEOPLE = 2026, 23, 700
@@ -173,7 +173,7 @@ def z12_of(group: list[taisho.Pensioner], kibetsu: dict[str, tuple[int, ...]]) -
              "kanji_shimei": p.person.kanji, "yubin_no": p.person.yubin_no, "kanji_jusho": p.person.kanji_jusho,
              "kakushu_kubun": "01", "shori_kekka": "00", "kingaku1": kibetsu[p.atena_no][3],
              "kingaku2": kibetsu[p.atena_no][4], "kingaku3": 0} for p in group]
-    return b"".join(nenkin_frame.render(control, recs))
+    return b"".join(nenkin_render.render(control, recs))
 
 
 def test_a_year_of_answers_reconciles_with_the_premiums(loaded: Any) -> None:

@@ -2,7 +2,7 @@
 stands in for (``FixedRenderer(fast=False)``, the code that rendered every record before it): the
 same bytes, the same CharPolicy reports in the same order, the same RenderError, for every field of
 the 年金特徴 layouts set to edge values, for runs mixing plain and odd records, for random records
-(hypothesis), and through nenkin_frame.render, whose data records now go RUN at a time."""
+(hypothesis), and through nenkin_render.render, whose data records now go RUN at a time."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mappings import fixed_codec, jis_raw, layouts, nenkin_frame
+from mappings import fixed_codec, jis_raw, layouts, nenkin_frame, nenkin_render
 from mappings.charpolicy import CharPolicy
 from mappings.errors import EncodingError, RenderError
 from mappings.fixed_codec import FixedRenderer, plan
@@ -223,7 +223,7 @@ def test_random_records(data: st.DataObject, which: Layout, policy: dict[str, An
     assert_same(which, records, policy)
 
 
-# --- through nenkin_frame.render: runs of RUN records ------------------------------------------------------
+# --- through nenkin_render.render: runs of RUN records ------------------------------------------------------
 
 def reference_file(layout: Layout, records: list[dict[str, Any]], chars: CharPolicy) -> bytes:
     """One block, record by record on the field-by-field path, as the frame's docstring says."""
@@ -256,7 +256,7 @@ def people(n: int) -> list[dict[str, Any]]:
 def test_file_over_several_runs_with_substitutions_and_withheld_records(layout: Layout) -> None:
     records = people(3 * nenkin_frame.RUN + 11)
     ours, theirs = CharPolicy(TABLE, "withhold"), CharPolicy(TABLE, "withhold")
-    data = b"".join(nenkin_frame.render(g.CONTROL, records, layout=layout, chars=ours))
+    data = b"".join(nenkin_render.render(g.CONTROL, records, layout=layout, chars=ours))
     assert data == reference_file(layout, records, theirs)
     assert (ours.substitutions, ours.issues, ours.withheld) == (theirs.substitutions, theirs.issues, theirs.withheld)
     assert ours.withheld and ours.substitutions
@@ -268,12 +268,12 @@ def test_frame_errors_come_in_record_order() -> None:
     records[30] = {**records[30], "gimusha_code": "999"}  # the frame's error, found when read
     chars = CharPolicy(TABLE, "withhold")
     with pytest.raises(RenderError) as exc:
-        b"".join(nenkin_frame.render(g.CONTROL, records, chars=chars))
+        b"".join(nenkin_render.render(g.CONTROL, records, chars=chars))
     assert (exc.value.record_index, exc.value.field, exc.value.rule) == (21, "kingaku2", "sign")
     assert chars.withheld == [6] and [s.record_index for s in chars.substitutions] == [4]
     del records[20]
     with pytest.raises(RenderError) as exc:
-        b"".join(nenkin_frame.render(g.CONTROL, records, chars=CharPolicy(TABLE, "withhold")))
+        b"".join(nenkin_render.render(g.CONTROL, records, chars=CharPolicy(TABLE, "withhold")))
     assert (exc.value.record_index, exc.value.field, exc.value.rule) == (30, "gimusha_code", "same_as_header")
 
 
@@ -287,11 +287,11 @@ def test_a_record_read_before_the_source_fails_is_rendered_first() -> None:
         raise OSError("the database went away")
 
     with pytest.raises(RenderError) as exc:
-        b"".join(nenkin_frame.render(g.CONTROL, source(bad=True)))
+        b"".join(nenkin_render.render(g.CONTROL, source(bad=True)))
     assert (exc.value.record_index, exc.value.field, exc.value.rule) == (3, "nenkin_code", "width")
     chars = CharPolicy(TABLE, "withhold")
     with pytest.raises(OSError, match="went away"):
-        b"".join(nenkin_frame.render(g.CONTROL, source(bad=False), chars=chars))
+        b"".join(nenkin_render.render(g.CONTROL, source(bad=False), chars=chars))
     assert [s.record_index for s in chars.substitutions] == [4, 10] and chars.withheld == [6]
 
 
@@ -343,7 +343,7 @@ def test_a_source_that_hands_out_one_dict_changed_each_time() -> None:
             yield one
 
     records = people(300)
-    assert b"".join(nenkin_frame.render(g.CONTROL, reused(records), chars=CharPolicy(TABLE, "withhold"))) \
+    assert b"".join(nenkin_render.render(g.CONTROL, reused(records), chars=CharPolicy(TABLE, "withhold"))) \
         == reference_file(JIS_FORM, records, CharPolicy(TABLE, "withhold"))
     rows = data_records(9)
     assert b"".join(fixed_codec.render(JIS_FORM, reused(rows), chars=CharPolicy(TABLE, "withhold"))) \

@@ -15,7 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bench.nenkin_parse import z11_records
-from mappings import fixed_codec, fixed_columns, jis_raw, layouts, nenkin_frame
+from mappings import fixed_codec, fixed_columns, jis_raw, layouts, nenkin_frame, nenkin_render
 from mappings.layout import Layout
 from mappings.records import ParsedRecord, RecordError
 from tests.fuzz.seeds import nenkin_runs
@@ -187,7 +187,7 @@ def test_a_z11_of_a_synthetic_population_both_ways() -> None:
     control = {"shichoson_code": "13112", "baitai_tsuban": 1, "sakusei_ymd": g.CONTROL["sakusei_ymd"],
                "gimusha_code": "001", "tsuchi_naiyo_code": "00", "baitai_code": "6"}
     for layout in FORMS.values():
-        data = b"".join(nenkin_frame.render(control, recs, layout=layout))
+        data = b"".join(nenkin_render.render(control, recs, layout=layout))
         items = both_ways(data, layout)
         assert all(isinstance(i, ParsedRecord) for i in items) and len(items) == 2 + 1 + 1_500 + 1
 
@@ -232,7 +232,7 @@ def test_hypothesis_files_and_mutations_agree(recs: list[dict[str, Any]], form: 
                                               edits: list[tuple[int, int]]) -> None:
     template = g.records()[0]
     records = [{**template, **r} for r in recs]
-    data = b"".join(nenkin_frame.render(g.CONTROL, records, layout=FORMS[form]))
+    data = b"".join(nenkin_render.render(g.CONTROL, records, layout=FORMS[form]))
     assert all(isinstance(i, ParsedRecord) for i in both_ways(data, FORMS[form]))
     for pos, byte in edits:
         data = edit(data, 96 + pos % (len(data) - 96), byte)

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from mappings import layouts, nenkin_frame
+from mappings import layouts, nenkin_frame, nenkin_render
 from mappings.charpolicy import CharPolicy
 from mappings.errors import EncodingError, RenderError
 from mappings.records import ParsedRecord, RecordError
@@ -24,7 +24,7 @@ def parse(data: bytes, **kw: Any) -> list[ParsedRecord | RecordError]:
 
 
 def render(recs: list[dict[str, Any]], **kw: Any) -> bytes:
-    return b"".join(nenkin_frame.render(g.CONTROL, recs, **kw))
+    return b"".join(nenkin_render.render(g.CONTROL, recs, **kw))
 
 
 def errors(items: list[ParsedRecord | RecordError]) -> list[tuple[int, str | None, str]]:
@@ -133,7 +133,7 @@ def test_render_refuses_unsorted_cities_and_a_record_off_the_header() -> None:
         render([{**recs[0], "tsuchi_naiyo_code": "31"}])
     assert (exc.value.field, exc.value.rule) == ("tsuchi_naiyo_code", "same_as_header")
     with pytest.raises(nenkin_frame.NenkinFrameError):
-        b"".join(nenkin_frame.render({**g.CONTROL, "seido_code": "1"}, recs))
+        b"".join(nenkin_render.render({**g.CONTROL, "seido_code": "1"}, recs))
 
 
 def test_half_width_text_in_a_kanji_field_is_reported_and_held() -> None:

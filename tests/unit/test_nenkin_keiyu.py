@@ -18,7 +18,7 @@ from fixtures.nenkin import dta, keiyu, z1a
 from fixtures.nenkin.dta import Dta, Person, Record, SimulatorError
 from fixtures.nenkin.keiyu import Keiyu, Request
 from fixtures.nenkin.z12 import Z12Refused
-from mappings import nenkin_frame
+from mappings import nenkin_frame, nenkin_render
 from mappings.records import ParsedRecord, RecordError
 from tests.unit import nenkin_golden as golden
 
@@ -57,7 +57,7 @@ def z11(records: list[Record], **kw: Any) -> Dta:
 
 
 def z12(persons: list[Person], k1: int = 9000, k2: int = 8000) -> bytes:
-    """The ward's Z12 as the project writes it (nenkin_frame.render)."""
+    """The ward's Z12 as the project writes it (nenkin_render.render)."""
     control = {"shichoson_code": "13112", "baitai_tsuban": 1, "sakusei_ymd": date(NENDO, 7, 10),
                "gimusha_code": persons[0].gimusha_code, "tsuchi_naiyo_code": "01", "baitai_code": "6"}
     recs = [{"shichoson_code": "13112", "kiso_nenkin_no": p.kiso_nenkin_no, "nenkin_code": p.nenkin_code,
@@ -65,7 +65,7 @@ def z12(persons: list[Person], k1: int = 9000, k2: int = 8000) -> bytes:
              "yubin_no": p.yubin_no, "kana_jusho": p.kana_jusho, "kanji_jusho": p.kanji_jusho,
              "kakushu_kubun": "01", "shori_kekka": "00", "kingaku1": k1 + i, "kingaku2": k2 + i, "kingaku3": 0}
             for i, p in enumerate(persons)]
-    return b"".join(nenkin_frame.render(control, recs))
+    return b"".join(nenkin_render.render(control, recs))
 
 
 # --- the bytes ----------------------------------------------------------------------------------
@@ -345,7 +345,7 @@ def test_bad_calls() -> None:
 # --- Z14: answers to a Z1A ------------------------------------------------------------------------
 
 def z1a_file(persons: list[Person], naiyo: str, seq: int = 3) -> bytes:
-    """The ward's Z1A as the project writes it (nenkin_frame.render), 31/41/61/81 records."""
+    """The ward's Z1A as the project writes it (nenkin_render.render), 31/41/61/81 records."""
     control = {"shichoson_code": "13112", "baitai_tsuban": seq, "sakusei_ymd": date(NENDO, 11, 5),
                "gimusha_code": persons[0].gimusha_code, "tsuchi_naiyo_code": naiyo, "baitai_code": "6"}
     values = {"31": ("01", None, 7000), "41": ("01", date(NENDO, 10, 20), 0), "61": ("00", None, 6500),
@@ -355,7 +355,7 @@ def z1a_file(persons: list[Person], naiyo: str, seq: int = 3) -> bytes:
              "yubin_no": p.yubin_no, "kana_jusho": p.kana_jusho, "kanji_jusho": p.kanji_jusho,
              "kakushu_kubun": values[0], "shori_kekka": "00", "kakushu_ymd": values[1], "kingaku1": values[2],
              "kingaku2": 0, "kingaku3": 0} for p in persons]
-    return b"".join(nenkin_frame.render(control, recs))
+    return b"".join(nenkin_render.render(control, recs))
 
 
 @pytest.mark.parametrize(("naiyo", "answer", "name"), [

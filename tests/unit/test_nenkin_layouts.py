@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mappings import charsets, jis_raw, layouts, load_layout, nenkin_frame
+from mappings import charsets, jis_raw, layouts, load_layout, nenkin_frame, nenkin_render
 from mappings.charsets import cp932_class
 from mappings.errors import LayoutError
 from mappings.records import ParsedRecord
@@ -151,7 +151,7 @@ def test_round_trip_full_width_names_and_shift_codes(people: list[tuple[str, dic
             for city, p in sorted(people, key=lambda t: t[0])]
     control = {"shichoson_code": "13112", "baitai_tsuban": 7, "sakusei_ymd": dt.date(2026, 10, 1),
                "gimusha_code": "001", "tsuchi_naiyo_code": "31", "baitai_code": "6"}
-    data = b"".join(nenkin_frame.render(control, recs, layout=layout))
+    data = b"".join(nenkin_render.render(control, recs, layout=layout))
     cities = len({r["shichoson_code"] for r in recs})
     assert len(data) == 96 + 500 * (len(recs) + 2 * cities)
     got = list(nenkin_frame.parse(io.BytesIO(data), layout=layout))

@@ -14,7 +14,7 @@ from adapters.core.models import Atena, TokuchoIrai, Transfer
 from adapters.core.models.tokucho import JushochiTokurei
 from adapters.nenkin import z12, z12_sent
 from fixtures.nenkin import z12 as keiyu_z12
-from mappings import nenkin_frame
+from mappings import nenkin_render
 from mappings.charpolicy import CharPolicy, SubstitutionTable
 from queues.crypto import Keyring
 from queues.payloads import PayloadStore
@@ -121,7 +121,7 @@ def test_a_file_whose_irai_changed_after_the_count_is_not_made(
 def test_the_rendered_file_is_what_the_keiyu_reads(store: sessionmaker[Session], people: dict[str, str]) -> None:
     with store() as s:
         first = z12.build(s, NENDO, 3, ("pending",), DAY, [])[0]
-        raw = b"".join(nenkin_frame.render(first.control("13112"), ({**r, "shichoson_code": "13112"}
+        raw = b"".join(nenkin_render.render(first.control("13112"), ({**r, "shichoson_code": "13112"}
                                                                     for r in z12.records(s, first))))
     assert raw[:17] == b"13112 00320260703", "管理レコード: 市町村, 媒体通番 = the edition, 作成年月日"
     read = keiyu_z12.read(raw)
@@ -148,7 +148,7 @@ def _store_file(store: sessionmaker[Session], payloads: PayloadStore, tid: str, 
     control = {"shichoson_code": "13112", "baitai_tsuban": 1, "sakusei_ymd": DAY, "gimusha_code": "001",
                "tsuchi_naiyo_code": "01", "baitai_code": "6"}
     with payloads.open_writer(tid, "nenkin.z12") as w:
-        for chunk in nenkin_frame.render(control, records, chars=CharPolicy(SubstitutionTable({}))):
+        for chunk in nenkin_render.render(control, records, chars=CharPolicy(SubstitutionTable({}))):
             w.write(chunk)
     info = w.close()
     with store.begin() as s:

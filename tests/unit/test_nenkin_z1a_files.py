@@ -18,7 +18,7 @@ from adapters.delivery import file_name
 from adapters.nenkin import z1a, z1a_sent, z1a_who
 from adapters.nenkin.z1a_sent import BatchKey
 from fixtures.nenkin import z1a as keiyu_z1a
-from mappings import nenkin_frame
+from mappings import nenkin_render
 from mappings.charpolicy import CharPolicy, SubstitutionTable
 from queues.crypto import Keyring
 from queues.payloads import PayloadStore
@@ -159,7 +159,7 @@ def _files(store: sessionmaker[Session]) -> list[z1a.Z1aFile]:
 
 
 def render(file: z1a.Z1aFile) -> bytes:
-    return b"".join(nenkin_frame.render(file.control("13112"), ({**r, "shichoson_code": "13112"}
+    return b"".join(nenkin_render.render(file.control("13112"), ({**r, "shichoson_code": "13112"}
                                                                 for r in file.records)))
 
 
@@ -208,7 +208,7 @@ def test_batch_key_names_the_file_and_july_is_refused() -> None:
 def _store(store: sessionmaker[Session], payloads: PayloadStore, tid: str, file: z1a.Z1aFile, created: dt.datetime,
            state: str = "queued") -> None:
     with payloads.open_writer(tid, "nenkin.z1a") as w:
-        for chunk in nenkin_frame.render(file.control("13112"), ({**r, "shichoson_code": "13112"}
+        for chunk in nenkin_render.render(file.control("13112"), ({**r, "shichoson_code": "13112"}
                                                                  for r in file.records),
                                          chars=CharPolicy(SubstitutionTable({}))):
             w.write(chunk)

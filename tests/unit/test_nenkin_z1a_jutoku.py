@@ -13,7 +13,7 @@ from adapters.core.models import Atena, Fuka, FukaKibetsu, Shikaku, TokuchoIrai,
 from adapters.core.models.tokucho import JushochiTokurei
 from adapters.nenkin import z1a, z1a_jutoku, z1a_who
 from fixtures.nenkin import z1a as keiyu_z1a
-from mappings import nenkin_frame
+from mappings import nenkin_render
 
 NENDO = 2026
 NOV = dt.date(2026, 11, 30)
@@ -111,7 +111,7 @@ def test_the_81_file_and_a_tsuika_of_a_jushochi_tokurei_person(store: sessionmak
         asked = z1a_who.tsuika(s, NENDO, D(2026, 7, 31), [], left)
         jutoku = z1a_jutoku.jutoku(s, NENDO, NOV, set(), set())
         files = z1a.build(s, "202611", 1, z1a.Records([], asked, [], jutoku), left)
-    read = [keiyu_z1a.read(b"".join(nenkin_frame.render(f.control("13112"), ({**r, "shichoson_code": "13112"}
+    read = [keiyu_z1a.read(b"".join(nenkin_render.render(f.control("13112"), ({**r, "shichoson_code": "13112"}
                                                                              for r in f.records))))
             for f in files]
     assert [(r.gimusha_code, r.tsuchi_naiyo_code) for r in read] == [("001", "31"), ("001", "81"), ("002", "81")]
@@ -127,5 +127,5 @@ def test_the_81_file_and_a_tsuika_of_a_jushochi_tokurei_person(store: sessionmak
     file = files[1]
     file.records[0]["kakushu_ymd"] = None
     with pytest.raises(keiyu_z1a.Z1ARefused, match="住所地特例 carries its 適用/解除年月日"):
-        keiyu_z1a.read(b"".join(nenkin_frame.render(file.control("13112"), ({**r, "shichoson_code": "13112"}
+        keiyu_z1a.read(b"".join(nenkin_render.render(file.control("13112"), ({**r, "shichoson_code": "13112"}
                                                                              for r in file.records))))

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from adapters.core.models import Atena, Fuka, FukaKibetsu, Shikaku, TokuchoIrai, TokuchoKekka, TokuchoTaisho, Transfer
 from adapters.nenkin import z1a, z1a_kari, z1a_who
 from fixtures.nenkin import z1a as keiyu_z1a
-from mappings import nenkin_frame
+from mappings import nenkin_render
 
 NENDO = 2026
 MAY, JUNE = dt.date(2026, 5, 31), dt.date(2026, 6, 30)
@@ -150,7 +150,7 @@ def test_the_61_records_and_the_file_the_keiyu_reads(store: sessionmaker[Session
         (people["change"], "001", (2026, 2), 6500), (people["pending_again"], "001", (2026, 2), 6500),
         (people["kekka"], "002", (2026, 2), 5500)]
     assert left == []
-    read = [keiyu_z1a.read(b"".join(nenkin_frame.render(f.control("13112"), ({**r, "shichoson_code": "13112"}
+    read = [keiyu_z1a.read(b"".join(nenkin_render.render(f.control("13112"), ({**r, "shichoson_code": "13112"}
                                                                              for r in f.records))))
             for f in files]
     assert [(r.gimusha_code, r.tsuchi_naiyo_code) for r in read] == [("001", "61"), ("002", "61")]
@@ -175,7 +175,7 @@ def test_the_keiyu_refuses_a_61_with_a_date_or_no_amount(store: sessionmaker[Ses
         (file, _other) = z1a.build(s, "202605", 1, z1a.Records([], [], kari, []), [])
 
     def render() -> bytes:
-        return b"".join(nenkin_frame.render(file.control("13112"), ({**r, "shichoson_code": "13112"}
+        return b"".join(nenkin_render.render(file.control("13112"), ({**r, "shichoson_code": "13112"}
                                                                     for r in file.records)))
 
     file.records[0]["kakushu_ymd"] = dt.date(2026, 6, 15)

@@ -10,7 +10,7 @@ import pytest
 
 from adapters.core.models import Transfer
 from adapters.readback import read_back
-from mappings import nenkin_frame
+from mappings import nenkin_frame, nenkin_render
 from queues.crypto import Keyring
 from queues.payloads import PayloadStore
 
@@ -35,7 +35,7 @@ def stored(tmp_path: Path, raw: bytes) -> tuple[PayloadStore, Transfer]:
 
 
 def test_every_record_in_order(tmp_path: Path) -> None:
-    raw = b"".join(nenkin_frame.render(CONTROL, [record("1000000001"), record("2000000002")]))
+    raw = b"".join(nenkin_render.render(CONTROL, [record("1000000001"), record("2000000002")]))
     payloads, transfer = stored(tmp_path, raw)
     got = [(p.kind, p.values.get("kiso_nenkin_no")) for p in read_back(payloads, transfer, nenkin_frame.parse)]
     assert got == [("kanri", None), ("file_kanri", None), ("header", None), ("data", "1000000001"),
@@ -43,7 +43,7 @@ def test_every_record_in_order(tmp_path: Path) -> None:
 
 
 def test_a_payload_that_does_not_parse_is_an_error(tmp_path: Path) -> None:
-    raw = b"".join(nenkin_frame.render(CONTROL, [record("1000000001")]))
+    raw = b"".join(nenkin_render.render(CONTROL, [record("1000000001")]))
     payloads, transfer = stored(tmp_path, raw[:-10])  # truncated
     with pytest.raises(ValueError, match=r"transfer t-1: the stored nenkin\.z12 file does not parse back"):
         list(read_back(payloads, transfer, nenkin_frame.parse))
