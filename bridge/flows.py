@@ -89,8 +89,12 @@ class _CountThenRecords:
 
 @dataclass(frozen=True)
 class FlowSource:
-    count: Callable[[Session, Any], int]
-    records: Callable[[Session, Any], Iterator[dict[str, Any]]]
+    # How many records, then the records, in the run's read session (one transaction, so one
+    # snapshot); or ``read``, both at once, for a source that reads elsewhere than in that
+    # session (adapters/vendor/reader_process.py).
+    count: Callable[[Session, Any], int] | None = None
+    records: Callable[[Session, Any], Iterator[dict[str, Any]]] | None = None
+    read: Callable[[Session, Any], Reading] | None = None
     # What one run makes (see Plan): one file per 年度 by default.
     plan: Plan = ONE_PER_NENDO
     period: str = "nendo"  # what a run is for: "nendo" (年度, --nendo) or "month" (YYYYMM, --month)
@@ -100,14 +104,15 @@ class FlowSource:
     # ``after`` returns extra summary entries.
     before: Callable[[Bridge], Any] | None = None
     after: Callable[[Bridge, Any], dict[str, Any]] | None = None
-    # Count and records in one read, for a source that reads them elsewhere than in the run's
-    # session (adapters/vendor/reader_process.py); None: ``count``, then ``records``, in the
-    # run's read session (one transaction, so one snapshot too).
-    read: Callable[[Session, Any], Reading] | None = None
+
+    def __post_init__(self) -> None:
+        if (self.read is None) == (self.count is None or self.records is None):
+            raise ValueError("a flow source has count and records, or read")
 
     def open(self, session: Session, scope: Any) -> Reading:
         if self.read is not None:
             return self.read(session, scope)
+        assert self.count is not None and self.records is not None
         return _CountThenRecords(self.count(session, scope), self.records(session, scope))
 
 
@@ -137,9 +142,7 @@ def _kokuho_teisei_after(bridge: Bridge, run: ido_teisei.TeiseiRun) -> dict[str,
 
 
 SOURCES: dict[str, FlowSource] = {
-    "print.hokenryo": FlowSource(count=hokenryo.count,
-                                 records=lambda s, nendo: hokenryo.notices(s, nendo, date.today()),
-                                 read=lambda s, nendo: hokenryo.Notices(s, nendo, date.today())),
+    "print.hokenryo": FlowSource(read=lambda s, nendo: hokenryo.Notices(s, nendo, date.today())),
     "print.ninteikekka": FlowSource(count=nintei_kekka.count,
                                     records=lambda s, nendo: nintei_kekka.notices(s, nendo, date.today())),
     "print.hihokenshasho": FlowSource(count=hihokenshasho.count, plan=one_file(hihokenshasho.scope),
