@@ -58,7 +58,9 @@ def insert_rows(connection: Connection, table: Table, columns: Sequence[str], ro
     text = (f"INSERT INTO {table.name} ({', '.join(names)}) VALUES ({', '.join('?' * len(names))})"  # noqa: S608
             + (" ON CONFLICT DO NOTHING" if keep_existing else ""))
     while batch := list(itertools.islice(source, BATCH)):
-        connection.exec_driver_sql(text, [(*(_bound(row, processors) if processors else row), *tail) for row in batch])
+        if processors or tail:  # else the rows go as they are: no copy of each
+            batch = [(*(_bound(row, processors) if processors else row), *tail) for row in batch]
+        connection.exec_driver_sql(text, batch)
         count += len(batch)
     return count
 

@@ -30,7 +30,7 @@
 A group whose natural key is already stored is skipped whole (INSERT … ON CONFLICT DO NOTHING on
 the key; its lines are only written with a header this call inserted), so re-delivering a file or a
 給付実績 changes nothing. Work is batched: multi-row INSERT … RETURNING statements for a batch of
-headers, then executemany inserts of the lines, rows handed to the driver as tuples. The caller
+headers, then the lines through ``inserts.insert_rows`` (tuples to the driver on SQLite). The caller
 owns the transaction.
 """
 
@@ -40,12 +40,14 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from itertools import islice
 from operator import itemgetter
-from typing import Any
+from typing import Any, cast
 
+from sqlalchemy import Table
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Session
 
-from adapters.core.models import KyufuJisseki, utcnow
+from adapters.core.inserts import insert_rows
+from adapters.core.models import KyufuJisseki, KyufuMeisai, KyufuShukei, utcnow
 from adapters.core.models.kyufu import NATURAL_KEY
 
 HEADER_FIELDS = (
@@ -55,6 +57,8 @@ HEADER_FIELDS = (
 MEISAI_FIELDS = ("record_kind", "service_shurui", "service_komoku", "tanisu", "kaisu", "service_tanisu", "tekiyo")
 SHUKEI_FIELDS = ("service_shurui", "jitsunissu", "tanisu_total", "seikyu_gaku", "riyosha_futan")
 Group = Mapping[str, Any]
+_MEISAI = cast(Table, KyufuMeisai.__table__)
+_SHUKEI = cast(Table, KyufuShukei.__table__)
 
 
 class KyufuGroupError(ValueError):
@@ -73,10 +77,10 @@ class ApplyCounts:
 
 
 class _Statements:
-    """The three INSERT … ON CONFLICT DO NOTHING statements in the driver's own parameter style:
-    rows go to the driver as tuples (SQLAlchemy's per-row parameter building took most of the
-    time of a million-record file). The header one takes ``rows`` rows at once and returns the id
-    and natural key of what it inserted."""
+    """The headers' INSERT … ON CONFLICT DO NOTHING in the driver's own parameter style: rows go
+    to the driver as tuples (SQLAlchemy's per-row parameter building took most of the time of a
+    million-record file). It takes ``rows`` rows at once and returns the id and natural key of
+    what it inserted."""
 
     def __init__(self, dialect: Dialect, rows: int) -> None:
         if dialect.name not in ("sqlite", "postgresql"):
@@ -90,15 +94,8 @@ class _Statements:
         self.header_prefix = f"INSERT INTO kyufu_jisseki ({', '.join(header)}) VALUES "  # noqa: S608
         self.header_suffix = f" ON CONFLICT DO NOTHING RETURNING id, {', '.join(NATURAL_KEY)}"
         self.values = values
-        self.meisai = self._lines("kyufu_meisai", ("jisseki_id", "line_no", *MEISAI_FIELDS), mark)
-        self.shukei = self._lines("kyufu_shukei", ("jisseki_id", *SHUKEI_FIELDS), mark)
         received = KyufuJisseki.__table__.c.received_at.type.bind_processor(dialect)
         self.received: Callable[[Any], Any] = received or (lambda v: v)
-
-    @staticmethod
-    def _lines(table: str, columns: tuple[str, ...], mark: str) -> str:
-        return (f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join([mark] * len(columns))}) "  # noqa: S608
-                "ON CONFLICT DO NOTHING")
 
     def header(self, count: int) -> str:
         return self.header_prefix + ", ".join([self.values] * count) + self.header_suffix
@@ -160,10 +157,8 @@ def apply_kyufu(session: Session, groups: Iterable[Group], batch: int = 2000) ->
             _, lines, sums = parsed[key]
             meisai.extend((jisseki_id, n, *line) for n, line in enumerate(lines, start=1))
             shukei.extend((jisseki_id, *t) for t in sums)
-        if meisai:
-            conn.exec_driver_sql(sql.meisai, meisai)
-        if shukei:
-            conn.exec_driver_sql(sql.shukei, shukei)
+        insert_rows(conn, _MEISAI, ("jisseki_id", "line_no", *MEISAI_FIELDS), meisai, keep_existing=True)
+        insert_rows(conn, _SHUKEI, ("jisseki_id", *SHUKEI_FIELDS), shukei, keep_existing=True)
         total = ApplyCounts(
             total.groups + len(chunk),
             total.inserted + len(ids),
