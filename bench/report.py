@@ -132,7 +132,8 @@ def table(rows: Iterable[Row], title: str = "kaigo-bridge benchmarks", caption: 
     for header, justify in (("name", "left"), ("value", "right"), ("unit", "left"), ("baseline", "left"),
                             ("baseline value", "right"), ("ratio", "right"), ("goal", "left"),
                             ("met", "center"), ("peak RSS MB", "right")):
-        out.add_column(header, justify=justify, no_wrap=header != "baseline")  # type: ignore[arg-type]
+        # the figures never wrap (a cut figure reads as another number); the texts do
+        out.add_column(header, justify=justify, no_wrap=header not in ("unit", "baseline"))  # type: ignore[arg-type]
     for r in rows:
         met = goal_met(r)
         out.add_row(r.name, _number(r.value), r.unit, r.baseline, _number(r.baseline_value),
