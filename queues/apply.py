@@ -13,9 +13,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import cast
 
-from sqlalchemy import Table, insert, select
+from sqlalchemy import Table, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from adapters.core.inserts import insert_rows
 from adapters.core.models import Inbox
 from queues.crypto import IntegrityError
 from queues.custody import CustodyEvent
@@ -132,8 +133,8 @@ class Applier:
             fresh = [m for m in messages if m.id not in seen]
             if not fresh:
                 return
-            now = datetime.now(UTC)
-            # On the connection: a Core executemany (through the session it would take the ORM's bulk path).
-            s.connection().execute(insert(_INBOX), [{"consumer": self.consumer, "message_id": m.id,
-                                                     "processed_at": now} for m in fresh])
+            # Plain tuples to the driver (the ORM's bulk path and Core's per-row parameters cost
+            # more than SQLite's writing); consumer and time are bound once for the batch.
+            insert_rows(s.connection(), _INBOX, ("message_id",), [(m.id,) for m in fresh],
+                        same={"consumer": self.consumer, "processed_at": datetime.now(UTC)})
             self.handler.apply_all(s, fresh)

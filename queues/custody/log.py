@@ -13,6 +13,7 @@ from sqlalchemy import Connection, func, insert, select, update
 from sqlalchemy.exc import IntegrityError as DBIntegrityError
 
 from adapters.core.engine import make_engine, read_only
+from adapters.core.inserts import insert_rows
 
 from .entry import CustodyEvent, Entry, entry_hash, now_text, parse_time
 from .schema import GENESIS, checkpoints, entries, head, metadata
@@ -26,6 +27,7 @@ from .signing import (
 from .verify import ChainWalker, VerifyReport, verify_log
 
 _IN_CHUNK = 500  # bound on bind parameters per IN (...) look-up
+_COLUMNS = tuple(c.name for c in entries.columns)
 
 
 class CustodyError(Exception):
@@ -100,7 +102,7 @@ class CustodyLog:
             seq, prev = self._lock_head(conn)
             known = self._existing_dedup(conn, {e.dedup_key for e in events if e.dedup_key})
             at = now_text()  # taken under the lock, so time follows seq on one clock
-            rows: list[dict[str, Any]] = []
+            rows: list[tuple[Any, ...]] = []
             seqs: list[int] = []
             for event in events:
                 if event.dedup_key is not None and event.dedup_key in known:
@@ -109,12 +111,14 @@ class CustodyLog:
                 seq += 1
                 row = event.fields() | {"seq": seq, "at": at, "prev_hash": prev}
                 row["hash"] = prev = entry_hash(row)
-                rows.append(row)
+                rows.append(tuple(row[name] for name in _COLUMNS))
                 seqs.append(seq)
                 if event.dedup_key is not None:
                     known[event.dedup_key] = seq
             if rows:
-                conn.execute(insert(entries), rows)
+                # Plain tuples to the driver (insert_rows): SQLAlchemy's per-row parameters cost
+                # more than the hashing and the write together.
+                insert_rows(conn, entries, _COLUMNS, rows)
                 conn.execute(update(head).where(head.c.id == 1).values(seq=seq, hash=prev))
         return seqs
 
