@@ -2,8 +2,10 @@
 same: both, per batch of 1000 in one transaction committed inside the clock, UPDATE the chosen
 資格 rows' ``updated_at`` and insert one outbox row per change with its body sealed by the same
 keyring (the same rows: same 資格 chosen, same columns, same body sizes); ours goes through
-``fixtures.activity.change_shikaku`` (the ORM, ``announce`` per event), raw sqlite3 through one
-UPDATE and one ``executemany`` on a copy of the same store taken before ours wrote."""
+``fixtures.activity.change_shikaku`` as the core system's writers do (a SQLAlchemy UPDATE in a
+session, then ``announce_many``: the batch's sealed rows as plain tuples in one executemany),
+raw sqlite3 through one UPDATE and one ``executemany`` on a copy of the same store taken before
+ours wrote; they differ only in what SQLAlchemy and the event objects add."""
 
 from __future__ import annotations
 

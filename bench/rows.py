@@ -170,7 +170,8 @@ class Lab:
 
 def outbox_write_row(lab: Lab) -> Row:
     """Both UPDATE the chosen 資格 rows and insert their sealed events, 1000 per committed
-    transaction; ours through the ORM and ``announce``, raw sqlite3 through one executemany."""
+    transaction; ours through ``change_shikaku`` (``announce_many``: the batch's rows as tuples in
+    one executemany), raw sqlite3 through one UPDATE and one executemany."""
     ours, rss = lab.outbox
     raw = lab.outbox_baseline
     return row("outbox.write", lab.events / ours["seconds"], EVENTS_PER_S,

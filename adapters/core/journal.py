@@ -1,16 +1,17 @@
 """Change events from the core store, and the journal they are applied to.
 
-A change in the core store (資格, 賦課 …) is announced by ``announce`` in the same transaction
-as the change, through the outbox. The ``change-journal`` route applies each event once to the
-change journal, from which partner builders (受給者異動連絡票, 年金特徴 異動) take their work.
+A change in the core store (資格, 賦課 …) is announced by ``announce_many`` (``announce`` for
+one) in the same transaction as the change, through the outbox. The ``change-journal`` route
+applies each event once to the change journal, from which partner builders (受給者異動連絡票,
+年金特徴 異動) take their work.
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
-from typing import cast
+from typing import NamedTuple, cast
 
 from sqlalchemy import Table, insert
 from sqlalchemy.orm import Session
@@ -21,20 +22,38 @@ from queues.crypto import Keyring
 from queues.custody import CustodyEvent
 from queues.handover_log import record_many
 from queues.message import Message, open_body
-from queues.outbox import enqueue
+from queues.outbox import Event, enqueue_many
 
 ROUTE = "core.changes"
 KINDS = ("created", "changed", "ended")
 
 
+class Change(NamedTuple):
+    """``entity`` ``entity_key`` was created, changed or ended (a kind of KINDS)."""
+
+    entity: str
+    entity_key: str
+    kind: str
+
+
 def announce(session: Session, keyring: Keyring, entity: str, entity_key: str, kind: str,
              route: str = ROUTE) -> str:
     """Record that ``entity`` ``entity_key`` was created/changed/ended; returns the event id."""
-    if kind not in KINDS:
-        raise ValueError(f"change kind must be one of {KINDS}, got {kind!r}")
-    content = {"entity": entity, "entity_key": entity_key, "kind": kind,
-               "occurred_at": datetime.now(UTC).isoformat()}
-    return enqueue(session, keyring, route, f"{entity}.{kind}", entity_key, content)
+    [event_id] = announce_many(session, keyring, [Change(entity, entity_key, kind)], route)
+    return event_id
+
+
+def announce_many(session: Session, keyring: Keyring, changes: Iterable[Change], route: str = ROUTE) -> list[str]:
+    """One event per change, in the session's transaction (``enqueue_many``: one executemany);
+    returns the event ids, in order. A change of an unknown kind is refused before any is written."""
+    events = []
+    for entity, entity_key, kind in changes:
+        if kind not in KINDS:
+            raise ValueError(f"change kind must be one of {KINDS}, got {kind!r}")
+        content = {"entity": entity, "entity_key": entity_key, "kind": kind,
+                   "occurred_at": datetime.now(UTC).isoformat()}
+        events.append(Event(route, f"{entity}.{kind}", entity_key, content))
+    return enqueue_many(session, keyring, events)
 
 
 class JournalHandler(Handler):
