@@ -13,9 +13,10 @@ from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from typing import NamedTuple, cast
 
-from sqlalchemy import Table, insert
+from sqlalchemy import Table
 from sqlalchemy.orm import Session
 
+from adapters.core.inserts import insert_rows
 from adapters.core.models import ChangeJournal
 from queues.apply import Handler
 from queues.crypto import Keyring
@@ -66,19 +67,19 @@ class JournalHandler(Handler):
 
     def apply_all(self, session: Session, messages: Sequence[Message]) -> None:
         """Each message's journal row and its ``applied`` custody entry; one INSERT per table."""
-        now = datetime.now(UTC)
         rows, custody = [], []
         for message in messages:
             content = open_body(self.keyring, message)
-            rows.append({"event_id": message.id, "entity": content["entity"], "entity_key": content["entity_key"],
-                         "kind": content["kind"], "occurred_at": datetime.fromisoformat(content["occurred_at"]),
-                         "applied_at": now})
+            rows.append((message.id, content["entity"], content["entity_key"], content["kind"],
+                         datetime.fromisoformat(content["occurred_at"])))
             custody.append(CustodyEvent(transfer_id=message.id, event="applied", actor=self.actor, partner="core",
                                         record_count=1, sha256=hashlib.sha256(message.body).hexdigest(),
                                         detail=f"{message.kind} -> change journal",
                                         dedup_key=f"{message.route}:{message.id}:applied"))
-        session.connection().execute(insert(_JOURNAL), rows)  # Core executemany, not the ORM's bulk path
+        # Plain tuples to the driver (insert_rows), not the ORM's bulk path nor Core's per-row parameters.
+        insert_rows(session.connection(), _JOURNAL, _COLUMNS, rows, same={"applied_at": datetime.now(UTC)})
         record_many(session, custody)
 
 
 _JOURNAL = cast(Table, ChangeJournal.__table__)
+_COLUMNS = ("event_id", "entity", "entity_key", "kind", "occurred_at")
