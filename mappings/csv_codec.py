@@ -8,6 +8,7 @@ or `none` (a value holding the delimiter or quote cannot be written and is an er
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Iterable, Iterator, Mapping
 from functools import cache
@@ -60,23 +61,41 @@ class _Joiner:
 
 def render(layout: Layout, records: Iterable[Mapping[str, Any]], *, chars: CharPolicy | None = None,
            batch: int = 1000) -> Iterator[bytes]:
-    """Encoded CSV, a chunk per `batch` records. Records are numbered from 1 in errors/reports."""
+    """Encoded CSV, a chunk per `batch` records. Records are numbered from 1 in errors/reports.
+
+    Each batch is first tried whole, column by column (``RecordRenderer.columns``), its lines
+    joined at once; a batch that needs anything more (a substitution, quoting, an error) is
+    rendered record by record. Both give the same bytes."""
     fmt = _fmt(layout)
     renderer = RecordRenderer(layout, chars)
     joiner = _Joiner(layout, fmt, renderer)
-    term, enc = fmt.line_terminator, layout.encoding
+    term, enc, d = fmt.line_terminator, layout.encoding, fmt.delimiter
     buf: list[str] = [BOM] if fmt.bom else []
     if fmt.header:
         kind = layout.kind()
         buf.append(joiner.join(kind, [f.label for f in kind.fields]) + term)
-    for index, record in enumerate(records, start=1):
-        got = renderer.texts(index, record)
-        if got is None:
-            continue
-        buf.append(joiner.join(got[0], got[1], index, record) + term)
-        if len(buf) >= batch:
-            yield "".join(buf).encode(enc)
-            buf.clear()
+    # Plain lines only (as _Joiner.join's first test): no field always quoted, quoting not "all".
+    whole = fmt.quoting != "all" and not any(joiner.any_forced.values()) and d not in term and fmt.quotechar not in term
+    delimiters = len(layout.kinds[0].fields) - 1
+    source, index = iter(records), 0
+    while block := list(itertools.islice(source, batch)):
+        columns = renderer.columns(block) if whole else None
+        if columns is not None:
+            text = term.join(map(d.join, zip(*columns, strict=True))) + term
+            # A value holding the delimiter or the quote needs quoting: record by record then.
+            if fmt.quotechar not in text and text.count(d) == delimiters * len(block):
+                buf.append(text)
+                index += len(block)
+                yield "".join(buf).encode(enc)
+                buf.clear()
+                continue
+        for record in block:
+            index += 1
+            got = renderer.texts(index, record)
+            if got is not None:
+                buf.append(joiner.join(got[0], got[1], index, record) + term)
+        yield "".join(buf).encode(enc)
+        buf.clear()
     if buf:
         yield "".join(buf).encode(enc)
 

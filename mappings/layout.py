@@ -9,6 +9,7 @@ supports.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -16,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from mappings.converters import Converter
-from mappings.converters.base import Quick
+from mappings.converters.base import Quick, QuickColumn, each
 from mappings.errors import ConversionError
 from mappings.quickparse import QuickPlan
 
@@ -110,6 +111,15 @@ class Field:
         if self.converter.always or self.required:
             return conv  # None → None: the full path gives the constant or the "required" error
         return lambda v: "" if v is None else conv(v)
+
+    @cached_property
+    def quick_column(self) -> QuickColumn:
+        """``quick`` over this field's values in a block of records: every text, or None when
+        any value needs the full path (``Converter.quick_column``; else ``quick`` value by value)."""
+        column = self.converter.quick_column(gaps=not (self.converter.always or self.required))
+        if column is not None:
+            return column
+        return functools.partial(each, self.quick)
 
     def parse(self, text: str) -> Any:
         if text == "" and not self.converter.always:

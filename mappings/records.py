@@ -6,12 +6,14 @@ converters, so CSV, fixed-length and XML report the same problems the same way.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import operator
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from mappings.charpolicy import CharPolicy, Substitution
 from mappings.charsets import disallowed, mask
+from mappings.converters.base import QuickColumn
 from mappings.errors import ConversionError, RenderError
 from mappings.layout import KIND_KEY, Field, Layout, RecordKind
 
@@ -86,6 +88,13 @@ class RecordRenderer:
         self.names = {k.name: frozenset(f.name for f in k.fields) | {KIND_KEY} for k in layout.kinds}
         self.plans = {k.name: tuple((f, f.name, f.quick) for f in k.fields) for k in layout.kinds}
         self.masked_keys = {f.name for k in layout.kinds for f in k.fields if f.sensitive and f.name in layout.key}
+        # The column fast path (``columns``): a layout of one kind, records without KIND_KEY.
+        if len(layout.kinds) == 1:
+            fields = layout.kinds[0].fields
+            self._block: tuple[int, Callable[[Mapping[str, Any]], Any], tuple[QuickColumn, ...]] | None = (
+                len(fields), _values_getter(tuple(f.name for f in fields)), tuple(f.quick_column for f in fields))
+        else:
+            self._block = None
 
     def kind_of(self, index: int, record: Mapping[str, Any]) -> RecordKind:
         name = record.get(KIND_KEY)
@@ -104,6 +113,31 @@ class RecordRenderer:
                 value = record[name]
                 parts.append(f"{name}={mask(str(value)) if name in self.masked_keys else value}")
         return ", ".join(parts) or "no key"
+
+    def columns(self, records: Sequence[Mapping[str, Any]]) -> list[Sequence[str]] | None:
+        """The field texts of a block of records, column by column in field order, when every
+        value of it takes its field's fast path (``Field.quick_column``): what ``texts`` gives
+        each record, with nothing to substitute, withhold or report. Otherwise None, and the
+        caller renders the block record by record (``texts``), which says what is wrong."""
+        if self._block is None:
+            return None
+        count, values_of, quick_columns = self._block
+        # Plain dicts (no __missing__ behind the look-ups below), every field there (else
+        # KeyError: ``texts`` takes an absent one as None) and nothing else (a KIND_KEY, an
+        # unknown field): as many keys as fields.
+        if not _DICT.issuperset(map(type, records)) or set(map(len, records)) != {count}:
+            return None
+        try:
+            rows = list(map(values_of, records))
+        except KeyError:
+            return None
+        out = []
+        for column, values in zip(quick_columns, zip(*rows, strict=True), strict=True):
+            texts = column(values)
+            if texts is None:
+                return None
+            out.append(texts)
+        return out
 
     def texts(self, index: int, record: Mapping[str, Any]) -> tuple[RecordKind, list[str]] | None:
         """The field texts in field order, or None if the record is withheld by the CharPolicy."""
@@ -145,6 +179,17 @@ class RecordRenderer:
             return None
         self.chars.substitutions.extend(pending)
         return kind, texts
+
+
+_DICT = frozenset((dict,))
+
+
+def _values_getter(names: tuple[str, ...]) -> Callable[[Mapping[str, Any]], tuple[Any, ...]]:
+    """A record's values of ``names``, as a tuple (itemgetter of one name gives the bare value)."""
+    if len(names) == 1:
+        get_one = operator.itemgetter(names[0])
+        return lambda record: (get_one(record),)
+    return operator.itemgetter(*names)
 
 
 def parse_texts(kind: RecordKind, texts: Sequence[str | None], *, file: str, record_no: int,

@@ -8,7 +8,7 @@ subclass decorated with `@register`, with its params declared in `PARAMS`.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -17,8 +17,16 @@ from mappings.errors import ConversionError, ParamError
 
 _NO_DEFAULT: Any = object()
 Quick = Callable[[Any], str | None]
+# ``quick`` over one field's values in a block of records: every text, or None (see quick_column)
+QuickColumn = Callable[[Sequence[Any]], Sequence[str] | None]
 QuickParse = Callable[[str], Any]  # a non-empty text → its value, or SLOW; errors may raise
 SLOW: Any = object()  # a quick parse's "not sure": the record takes the full path
+
+
+def each(quick: Quick, values: Sequence[Any]) -> list[str] | None:
+    """A column by ``quick`` value by value: every text, or None if any value declines."""
+    texts = list(map(quick, values))
+    return None if None in texts else texts  # type: ignore[return-value]  # no None left
 
 
 @dataclass(frozen=True)
@@ -111,6 +119,18 @@ class Converter:
         ``to_text`` + ``check`` would give, which needs no character substitution — and None for
         anything else, which then takes the full path with its errors. Print runs render
         hundreds of thousands of records; the rules stay in ``to_text`` and ``check``.
+        """
+        return None
+
+    def quick_column(self, gaps: bool) -> QuickColumn | None:
+        """The render fast path over a column: one field's values in a block of records, at once.
+
+        It gives the text ``quick`` gives each value — with ``gaps`` (an optional field) None
+        gives "" — or None as soon as one value would take the full path; the block is then
+        rendered record by record. Whole-column passes in C (the set of types, the least and
+        greatest value, ``map`` of a C function) stand in for ``quick``'s per-value Python
+        steps; a check that cannot be made that way declines the column to ``each``. None here:
+        no column form, and the field maps ``quick`` over the values (``each``).
         """
         return None
 

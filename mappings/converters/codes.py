@@ -14,7 +14,17 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from mappings.charsets import forbidden_char
-from mappings.converters.base import SLOW, Converter, FieldContext, Param, Quick, QuickParse, expect, register
+from mappings.converters.base import (
+    SLOW,
+    Converter,
+    FieldContext,
+    Param,
+    Quick,
+    QuickColumn,
+    QuickParse,
+    expect,
+    register,
+)
 from mappings.converters.text import byte_len
 from mappings.errors import ConversionError, ParamError
 
@@ -111,6 +121,13 @@ class Code(Converter):
         # A str that is one of the codes; only ASCII codes, which need no charset look.
         codes = frozenset(c for c in self.codes if c and c.isascii())
         return lambda v: v if type(v) is str and v in codes else None
+
+    def quick_column(self, gaps: bool) -> QuickColumn | None:
+        if gaps:
+            return None
+        codes = frozenset(c for c in self.codes if c and c.isascii())
+        only_str = frozenset((str,))
+        return lambda values: values if only_str.issuperset(map(type, values)) and codes.issuperset(values) else None
 
     def meaning(self, code: str) -> str:
         return self.codes[code]

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar, NamedTuple
 
-from mappings.converters.base import Converter, FieldContext, Param, Quick, QuickParse, expect, register
+from mappings.converters.base import Converter, FieldContext, Param, Quick, QuickColumn, QuickParse, expect, register
 from mappings.errors import ConversionError
 
 _FORMATS = {"YYYYMMDD": re.compile("[0-9]{8}"), "YYYYMM": re.compile("[0-9]{6}")}
@@ -93,11 +93,14 @@ class Date(Converter):
 
         return parse
 
+    def _spec(self) -> str:
+        return "{0.year:04d}{0.month:02d}" + ("" if self.format == "YYYYMM" else "{0.day:02d}")
+
     def quick(self) -> Quick | None:
         # A plain date (not a datetime, not a YearMonth): every one is a real day of years 1-9999.
         # A print run puts one issue date on every record, so the last date's text is kept (as
         # one tuple: renders in other threads may share this converter).
-        spec = "{0.year:04d}{0.month:02d}" + ("" if self.format == "YYYYMM" else "{0.day:02d}")
+        spec = self._spec()
         last: tuple[dt.date | None, str] = (None, "")
 
         def quick(v: Any) -> str | None:
@@ -112,3 +115,17 @@ class Date(Converter):
             return text
 
         return quick
+
+    def quick_column(self, gaps: bool) -> QuickColumn | None:
+        # Each distinct date formatted once (a print run has one issue date).
+        if gaps:
+            return None
+        spec, only_date = self._spec(), frozenset((dt.date,))
+
+        def column(values: Sequence[Any]) -> list[str] | None:
+            if not only_date.issuperset(map(type, values)):
+                return None
+            texts = {v: spec.format(v) for v in set(values)}
+            return list(map(texts.__getitem__, values))
+
+        return column

@@ -3,11 +3,21 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from decimal import Decimal
 from typing import Any, ClassVar
 
-from mappings.converters.base import SLOW, Converter, FieldContext, Param, Quick, QuickParse, expect, register
+from mappings.converters.base import (
+    SLOW,
+    Converter,
+    FieldContext,
+    Param,
+    Quick,
+    QuickColumn,
+    QuickParse,
+    expect,
+    register,
+)
 from mappings.errors import ConversionError, ParamError
 
 _UNSIGNED = re.compile("[0-9]+")
@@ -70,6 +80,27 @@ class Number(Converter):
             return lambda v: str(v) if type(v) is int and v >= 0 else None
         spec, limit = f"0{width}d", 10**width
         return lambda v: format(v, spec) if type(v) is int and 0 <= v < limit else None
+
+    def quick_column(self, gaps: bool) -> QuickColumn | None:
+        # quick's test on every value at once: only plain ints (and None, with gaps), the least
+        # ≥ 0 and the greatest < 10**width, over the non-zero ones (0 always passes; filter(None)
+        # drops it with the Nones). repr of an int is its str, and "%0Nd" is format(v, "0Nd"),
+        # each about twice as fast mapped as str and format.
+        types = frozenset((int, type(None)) if gaps else (int,))
+        limit = None if self.width is None else 10**self.width
+        text: Callable[[int], str] = repr if self.width is None else f"%0{self.width}d".__mod__
+
+        def column(values: Sequence[Any]) -> list[str] | None:
+            if not types.issuperset(map(type, values)):
+                return None
+            nonzero = list(filter(None, values))
+            if nonzero and (min(nonzero) < 0 or (limit is not None and max(nonzero) >= limit)):
+                return None
+            if gaps:
+                return [text(v) if v is not None else "" for v in values]
+            return list(map(text, values))
+
+        return column
 
     def quick_parse(self) -> QuickParse:
         # ASCII digits (str.isdigit alone takes other scripts' digits) of an allowed length;

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
 from mappings.charsets import (
@@ -16,9 +16,21 @@ from mappings.charsets import (
     plain_class,
     refused_pattern,
 )
-from mappings.converters.base import Converter, FieldContext, Param, Quick, QuickParse, expect, register
+from mappings.converters.base import (
+    Converter,
+    FieldContext,
+    Param,
+    Quick,
+    QuickColumn,
+    QuickParse,
+    each,
+    expect,
+    register,
+)
 from mappings.errors import ConversionError, ParamError
 
+_STR = frozenset((str,))
+_SEPARATORS = (",", "\u3000", "ー")  # for Text.quick_column: one that its checks do not match
 _HALFWIDTH = re.compile("[ -~]")  # ASCII printable: what fullwidth_only refuses
 # Most bytes one character takes, for encodings where that is known: a text of n characters is
 # then at most n × this many bytes, and a text well under max_bytes need not be encoded to count.
@@ -93,6 +105,42 @@ class Text(Converter):
             return v
 
         return quick
+
+    def quick_column(self, gaps: bool) -> QuickColumn | None:
+        # quick's tests as passes over the column in C. The refused characters are looked for in
+        # ASCII values too, where quick does not look: a printable ASCII character is never
+        # refused, and a control character is FORBIDDEN anyway. Only when the longest value
+        # might be over max_bytes does the column go value by value (quick counts the bytes).
+        if gaps or self.fixed:
+            return None
+        quick = self.quick()
+        assert quick is not None
+        refused, fullwidth, max_bytes, pattern = self.refused, self.fullwidth_only, self.max_bytes, self.pattern
+        char_bytes = self._char_bytes
+        # The refused, forbidden and half-width patterns are each one character class: searched
+        # once in the values joined by a character none of them matches, they find what a search
+        # in each value would.
+        classes = [p.search for p in (refused, FORBIDDEN, _HALFWIDTH if fullwidth else None) if p is not None]
+        sep = next((c for c in _SEPARATORS if not any(search(c) for search in classes)), None)
+
+        def column(values: Sequence[Any]) -> Sequence[str] | None:
+            if not _STR.issuperset(map(type, values)) or "" in values:
+                return None
+            if refused is None and not all(map(str.isascii, values)):
+                return None
+            if sep is not None:
+                joined = sep.join(values)
+                if any(search(joined) for search in classes):
+                    return None
+            elif any(any(map(search, values)) for search in classes):
+                return None
+            if pattern is not None and not all(map(pattern.fullmatch, values)):
+                return None
+            if max_bytes is not None and values and max(map(len, values)) * char_bytes > max_bytes:
+                return each(quick, values)
+            return values
+
+        return column
 
     def quick_parse(self) -> QuickParse:
         return self.identity_quick_parse()
@@ -192,3 +240,25 @@ class Digits(Converter):
             return None
 
         return quick
+
+    def quick_column(self, gaps: bool) -> QuickColumn | None:
+        # The values joined are ASCII digits only if each is (an empty one adds nothing: the
+        # least length catches it); then their lengths, from the set of lengths.
+        if gaps:
+            return None
+        width, low, high = self.width, max(1, self.min_width), self.max_width
+
+        def column(values: Sequence[Any]) -> Sequence[str] | None:
+            if not _STR.issuperset(map(type, values)):
+                return None
+            joined = "".join(values)
+            if not (joined.isdigit() and joined.isascii()):
+                return None
+            lengths = set(map(len, values))
+            shortest, longest = min(lengths), max(lengths)
+            if (width is not None and not shortest == longest == width) or shortest < low \
+                    or (high is not None and longest > high):
+                return None
+            return values
+
+        return column

@@ -26,6 +26,7 @@ from mappings.converters import YearMonth
 from mappings.errors import ConversionError, RenderError
 from mappings.layout import Field
 from mappings.loader import load_layout
+from mappings.records import RecordRenderer
 
 FIELDS = [f for partner, name, version in layouts.available()
           for kind in layouts.get(partner, name, version).kinds for f in kind.fields]
@@ -183,3 +184,73 @@ def test_twenty_thousand_notices_render_as_before_the_fast_path(name: str) -> No
     data = b"".join(csv_codec.render(layouts.get("vendor", name), _spoiled(20_000), chars=policy))
     assert (hashlib.sha256(data).hexdigest(), len(data), len(policy.withheld), len(policy.substitutions)) == \
         GOLDEN[name]
+
+
+# --- the column fast path (Field.quick_column, RecordRenderer.columns) ------------------------
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.data())
+def test_quick_column_is_quick_value_by_value(edge_fields: list[Field], data: st.DataObject) -> None:
+    """On any values, and on only the values ``quick`` takes: the column's texts are exactly
+    ``quick``'s, and it declines exactly when ``quick`` declines one of them."""
+    f = data.draw(st.sampled_from(FIELDS + edge_fields))
+    pool = data.draw(st.lists(VALUES, min_size=1, max_size=30))
+    taken = [v for v in pool if f.quick(v) is not None]
+    for values in (pool, taken, taken + pool[:1]):
+        if values:
+            texts = [f.quick(v) for v in values]
+            got = f.quick_column(tuple(values))
+            assert (None if got is None else list(got)) == (None if None in texts else texts)
+
+
+def test_ordinary_notices_take_the_column_path_and_write_what_csv_writer_writes() -> None:
+    layout = layouts.get("vendor", "hokenryo-kettei")
+    records = list(bench.records(3_000))
+    assert RecordRenderer(layout, None).columns(records[:1000]) is not None
+    assert b"".join(csv_codec.render(layout, records)) == bench.raw_render(records)
+
+
+def test_a_block_with_a_record_the_columns_cannot_take_goes_record_by_record() -> None:
+    layout = layouts.get("vendor", "hokenryo-kettei")
+    records = list(bench.records(3))
+    renderer = RecordRenderer(layout, None)
+    assert renderer.columns(records) is not None
+    for spoiled in ({**records[1], "name_kanji": "髙橋"}, {**records[1], "ki03": Decimal(7200)},
+                    {**records[1], "extra": 1}, {k: v for k, v in records[1].items() if k != "ki10"}):
+        assert renderer.columns([records[0], spoiled, records[2]]) is None
+    quoted = [*records[:2], {**records[2], "address": '東京都,世田谷区"池尻"'}]  # the columns take it; quoting
+    assert b"".join(csv_codec.render(layout, quoted)) == bench.raw_render(quoted)
+
+
+def _partly(n: int) -> Any:
+    """Ordinary notices with a character to substitute in the third block of 1,000 and one with
+    no substitution (withheld) in the fourth: the other blocks take the column path."""
+    for i, r in enumerate(bench.records(n)):
+        if i == 2500:
+            r["name_kanji"] += "髙"
+        if i == 3700:
+            r["address"] += "𩸽"
+        yield r
+
+
+# sha256 and bytes, withheld and substitutions (record, char) rendered by the code before the
+# column path existed (commit 1be1a74): it must not change a byte, a record number or a report.
+GOLDEN_BLOCKS = {
+    ("hokenryo-kettei", "plain"): ("87ccbf2299025a44471c80f677769599977308ee83d1320d027d1815a567d515", 3523504, [], []),
+    ("hokenryo-kettei", "partly"): ("e64768e263cd29ba6a1dd0e5b18e561c6707aaa6bf8155f9c2472b25d869c903", 880705,
+                                    [3701], [(2501, "髙")]),
+    ("hokenryo-kettei-utf8", "plain"): ("964603422b972c8a6c2df34af2223982653dd31cd0e3a3c966050a08b5ab41e2", 4047504,
+                                        [], []),
+    ("hokenryo-kettei-utf8", "partly"): ("5224d246f74599ac15fbd6ccd034ef6f859f8a8aa144e582ccc1cbe5fa8f156e", 1011886,
+                                         [], []),
+}
+
+
+@pytest.mark.parametrize(("name", "records"), GOLDEN_BLOCKS)
+def test_notices_render_as_before_the_column_path(name: str, records: str) -> None:
+    policy = CharPolicy({"髙": "高", "〜": "～"}, on_unmapped="withhold")
+    source = bench.records(20_000) if records == "plain" else _partly(5_000)
+    data = b"".join(csv_codec.render(layouts.get("vendor", name), source, chars=policy))
+    assert (hashlib.sha256(data).hexdigest(), len(data), policy.withheld,
+            [(s.record_index, s.char) for s in policy.substitutions]) == GOLDEN_BLOCKS[name, records]
