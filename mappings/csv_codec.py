@@ -94,8 +94,9 @@ def render(layout: Layout, records: Iterable[Mapping[str, Any]], *, chars: CharP
             got = renderer.texts(index, record)
             if got is not None:
                 buf.append(joiner.join(got[0], got[1], index, record) + term)
-        yield "".join(buf).encode(enc)
-        buf.clear()
+        if buf:  # not when every record of the batch was withheld
+            yield "".join(buf).encode(enc)
+            buf.clear()
     if buf:
         yield "".join(buf).encode(enc)
 
