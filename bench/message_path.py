@@ -15,7 +15,8 @@ carried the acks, and the broker handles a channel's frames in order, so when th
 consumer it has taken every ack. That stop costs ours up to one turn of the worker's I/O loop
 (0.2 s), no more. The run is then checked: every event applied once, every outbox row sent,
 queues empty with no consumer (an unacked message would be back in the queue), N ``applied``
-custody entries.
+custody entries. The CPU time the worker and the relay used while the clock ran is printed with
+the time, from /proc (a figure for reading a profile, not part of the row).
 """
 
 from __future__ import annotations
@@ -138,10 +139,12 @@ def run(home: Installation, events: int, log: Callable[[str], None], timeout: fl
         log(f"worker {worker.pid} consuming, relay {relay.pid} started; releasing {events:,} events")
         with pika.BlockingConnection(pika.URLParameters(home.broker.amqp_url)) as conn:
             channel = conn.channel()
+            cpu_before = cpu_seconds(worker.pid), cpu_seconds(relay.pid)
             started = time.perf_counter()
             release(home)
             _wait(settled, worker, worker_log, timeout, f"{events} events applied and sent", POLL)
             rss = max(peak_rss_mb(worker.pid), peak_rss_mb(relay.pid))
+            cpu = cpu_seconds(worker.pid) - cpu_before[0], cpu_seconds(relay.pid) - cpu_before[1]
             worker.send_signal(signal.SIGTERM)
             _wait(lambda: channel.queue_declare(work_queue, passive=True).method.consumer_count == 0, worker,
                   worker_log, 60, "the worker's consumer to be cancelled after its acks", POLL)
@@ -150,7 +153,16 @@ def run(home: Installation, events: int, log: Callable[[str], None], timeout: fl
         _stop(worker)
         _stop(relay)
     _check(home, events, worker_log)
+    # Seconds of CPU against seconds of clock say whether ours was busy or waiting (a CPU-bound
+    # worker would show about the clock's seconds: its threads share one interpreter lock).
+    log(f"  CPU while the clock ran (to the last applied and sent): worker {cpu[0]:.2f} s, relay {cpu[1]:.2f} s")
     return {"seconds": finished - started, "peak_rss_mb": rss}
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a live process so far (from /proc), in seconds."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def _wait(done: Callable[[], bool], worker: subprocess.Popen[bytes], worker_log: Any, timeout: float, what: str,
