@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import itertools
 import re
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from functools import cache
 from typing import Any
 
@@ -63,34 +63,46 @@ def render(layout: Layout, records: Iterable[Mapping[str, Any]], *, chars: CharP
            batch: int = 1000) -> Iterator[bytes]:
     """Encoded CSV, a chunk per `batch` records. Records are numbered from 1 in errors/reports.
 
-    Each batch is first tried whole, column by column (``RecordRenderer.columns``), its lines
-    joined at once; a batch that needs anything more (a substitution, quoting, an error) is
-    rendered record by record. Both give the same bytes."""
+    Each batch goes column by column first (``RecordRenderer.columns``), the lines of the records
+    it takes joined at once; the others (a substitution, an error) and a batch whose values need
+    quoting go record by record. Both give the same bytes."""
     fmt = _fmt(layout)
     renderer = RecordRenderer(layout, chars)
     joiner = _Joiner(layout, fmt, renderer)
-    term, enc, d = fmt.line_terminator, layout.encoding, fmt.delimiter
+    term, enc, d, q = fmt.line_terminator, layout.encoding, fmt.delimiter, fmt.quotechar
     buf: list[str] = [BOM] if fmt.bom else []
     if fmt.header:
         kind = layout.kind()
         buf.append(joiner.join(kind, [f.label for f in kind.fields]) + term)
     # Plain lines only (as _Joiner.join's first test): no field always quoted, quoting not "all".
-    whole = fmt.quoting != "all" and not any(joiner.any_forced.values()) and d not in term and fmt.quotechar not in term
+    whole = fmt.quoting != "all" and not any(joiner.any_forced.values()) and d not in term and q not in term
     delimiters = len(layout.kinds[0].fields) - 1
     source, index = iter(records), 0
     while block := list(itertools.islice(source, batch)):
         columns = renderer.columns(block) if whole else None
+        lines: Sequence[str | None] = ()  # per record: its line, or None for ``texts``
         if columns is not None:
-            text = term.join(map(d.join, zip(*columns, strict=True))) + term
-            # A value holding the delimiter or the quote needs quoting: record by record then.
-            if fmt.quotechar not in text and text.count(d) == delimiters * len(block):
-                buf.append(text)
+            texts, slow = columns
+            rows = zip(*texts, strict=True)
+            if slow:
+                lines = [None if i in slow else d.join(row) for i, row in enumerate(rows)]
+                taken = [line for line in lines if line is not None]
+            else:
+                lines = taken = list(map(d.join, rows))
+            joined = term.join(taken)
+            if q in joined or joined.count(d) != delimiters * len(taken):
+                lines = ()  # a value holding the delimiter or the quote: quoted, record by record
+            elif not slow:
+                buf.append(joined + term)
                 index += len(block)
                 yield "".join(buf).encode(enc)
                 buf.clear()
                 continue
-        for record in block:
+        for record, line in zip(block, lines or [None] * len(block), strict=True):
             index += 1
+            if line is not None:
+                buf.append(line + term)
+                continue
             got = renderer.texts(index, record)
             if got is not None:
                 buf.append(joiner.join(got[0], got[1], index, record) + term)

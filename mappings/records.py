@@ -13,7 +13,6 @@ from typing import Any
 
 from mappings.charpolicy import CharPolicy, Substitution
 from mappings.charsets import disallowed, mask
-from mappings.converters.base import QuickColumn
 from mappings.errors import ConversionError, RenderError
 from mappings.layout import KIND_KEY, Field, Layout, RecordKind
 
@@ -91,8 +90,8 @@ class RecordRenderer:
         # The column fast path (``columns``): a layout of one kind, records without KIND_KEY.
         if len(layout.kinds) == 1:
             fields = layout.kinds[0].fields
-            self._block: tuple[int, Callable[[Mapping[str, Any]], Any], tuple[QuickColumn, ...]] | None = (
-                len(fields), _values_getter(tuple(f.name for f in fields)), tuple(f.quick_column for f in fields))
+            self._block: tuple[int, Callable[[Mapping[str, Any]], Any], tuple[Field, ...]] | None = (
+                len(fields), _values_getter(tuple(f.name for f in fields)), fields)
         else:
             self._block = None
 
@@ -114,14 +113,17 @@ class RecordRenderer:
                 parts.append(f"{name}={mask(str(value)) if name in self.masked_keys else value}")
         return ", ".join(parts) or "no key"
 
-    def columns(self, records: Sequence[Mapping[str, Any]]) -> list[Sequence[str]] | None:
-        """The field texts of a block of records, column by column in field order, when every
-        value of it takes its field's fast path (``Field.quick_column``): what ``texts`` gives
-        each record, with nothing to substitute, withhold or report. Otherwise None, and the
-        caller renders the block record by record (``texts``), which says what is wrong."""
+    def columns(self, records: Sequence[Mapping[str, Any]]) -> tuple[list[Sequence[str | None]], set[int]] | None:
+        """The field texts of a block of records, column by column in field order, as ``texts``
+        gives them where every value of a record takes its field's fast path, and the positions
+        of the records where one does not (a character to substitute, a value to check on the
+        full path): the caller renders those with ``texts``, which says what is wrong. Each
+        column is judged whole (``Field.quick_column``); only one it declines is looked at value
+        by value. None: the block as a whole needs ``texts`` (a layout of several kinds, not
+        plain dicts, an absent or unknown field)."""
         if self._block is None:
             return None
-        count, values_of, quick_columns = self._block
+        count, values_of, fields = self._block
         # Plain dicts (no __missing__ behind the look-ups below), every field there (else
         # KeyError: ``texts`` takes an absent one as None) and nothing else (a KIND_KEY, an
         # unknown field): as many keys as fields.
@@ -131,13 +133,15 @@ class RecordRenderer:
             rows = list(map(values_of, records))
         except KeyError:
             return None
-        out = []
-        for column, values in zip(quick_columns, zip(*rows, strict=True), strict=True):
-            texts = column(values)
+        out: list[Sequence[str | None]] = []
+        slow: set[int] = set()
+        for f, values in zip(fields, zip(*rows, strict=True), strict=True):
+            texts: Sequence[str | None] | None = f.quick_column(values)
             if texts is None:
-                return None
+                texts = list(map(f.quick, values))
+                slow.update(i for i, text in enumerate(texts) if text is None)
             out.append(texts)
-        return out
+        return out, slow
 
     def texts(self, index: int, record: Mapping[str, Any]) -> tuple[RecordKind, list[str]] | None:
         """The field texts in field order, or None if the record is withheld by the CharPolicy."""

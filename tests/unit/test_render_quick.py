@@ -211,21 +211,24 @@ def test_ordinary_notices_take_the_column_path_and_write_what_csv_writer_writes(
     assert b"".join(csv_codec.render(layout, records)) == bench.raw_render(records)
 
 
-def test_a_block_with_a_record_the_columns_cannot_take_goes_record_by_record() -> None:
+def test_only_the_records_the_columns_cannot_take_go_record_by_record() -> None:
     layout = layouts.get("vendor", "hokenryo-kettei")
     records = list(bench.records(3))
     renderer = RecordRenderer(layout, None)
-    assert renderer.columns(records) is not None
-    for spoiled in ({**records[1], "name_kanji": "髙橋"}, {**records[1], "ki03": Decimal(7200)},
-                    {**records[1], "extra": 1}, {k: v for k, v in records[1].items() if k != "ki10"}):
-        assert renderer.columns([records[0], spoiled, records[2]]) is None
+    got = renderer.columns(records)
+    assert got is not None and got[1] == set()
+    for spoiled in ({**records[1], "name_kanji": "髙橋"}, {**records[1], "ki03": Decimal(7200)}):
+        got = renderer.columns([records[0], spoiled, records[2]])
+        assert got is not None and got[1] == {1}
+    for spoiled in ({**records[1], "extra": 1}, {k: v for k, v in records[1].items() if k != "ki10"}):
+        assert renderer.columns([records[0], spoiled, records[2]]) is None  # the whole block
     quoted = [*records[:2], {**records[2], "address": '東京都,世田谷区"池尻"'}]  # the columns take it; quoting
     assert b"".join(csv_codec.render(layout, quoted)) == bench.raw_render(quoted)
 
 
 def _partly(n: int) -> Any:
     """Ordinary notices with a character to substitute in the third block of 1,000 and one with
-    no substitution (withheld) in the fourth: the other blocks take the column path."""
+    no substitution (withheld) in the fourth: those two go record by record, the rest by column."""
     for i, r in enumerate(bench.records(n)):
         if i == 2500:
             r["name_kanji"] += "髙"
