@@ -13,7 +13,7 @@ and every outbox row is marked sent (read from the stores, not the broker's 5 s 
 worker is asked to stop (SIGTERM); its first step is to cancel its consumer on the channel that
 carried the acks, and the broker handles a channel's frames in order, so when the queue shows no
 consumer it has taken every ack. That stop costs ours up to one turn of the worker's I/O loop
-(0.2 s), no more. The run is then checked: every event applied once, every outbox row sent,
+(``queues.worker.TURN``, 0.05 s), no more. The run is then checked: every event applied once, every outbox row sent,
 queues empty with no consumer (an unacked message would be back in the queue), N ``applied``
 custody entries. The CPU time the worker and the relay used while the clock ran is printed with
 the time, from /proc (a figure for reading a profile, not part of the row).
