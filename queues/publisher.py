@@ -3,16 +3,17 @@
 pika's BlockingChannel waits for the broker's confirm after every single publish, which caps a
 publisher at a few thousand messages a second. The protocol allows many publishes in flight, so
 this publisher sends on the underlying channel with up to ``WINDOW`` publishes unconfirmed: when
-the window is full it waits until a quarter of it is confirmed, then sends on, and at the end of
-a batch it waits for every confirm. A message the broker returns (unroutable) or nacks is reported
-as failed, never dropped.
+the window is full it waits until a quarter of it is confirmed, then sends on. ``send`` does not
+wait for a message's own confirm: the caller takes what the broker has settled (``settled``: ids
+confirmed, ids refused) whenever it likes and sends on meanwhile, so the window stays full across
+the caller's batches; ``publish`` sends a batch and waits for every confirm of it. A message the
+broker returns (unroutable) or nacks is reported as refused, never as confirmed.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
 import pika
@@ -36,12 +37,6 @@ class PublishError(Exception):
         self.failures = failures
 
 
-@dataclass
-class _Batch:
-    pending: dict[int, str] = field(default_factory=dict)
-    failures: dict[str, str] = field(default_factory=dict)
-
-
 class Publisher:
     """One connection and one confirm-mode channel; not thread-safe (one per thread)."""
 
@@ -61,7 +56,10 @@ class Publisher:
         # The underlying (asynchronous) channel lets confirms be pipelined; see module docstring.
         self._impl = self._channel._impl
         self._tag = 0
-        self._batch = _Batch()
+        self._pending: dict[int, str] = {}  # delivery tag -> message id, sent and not yet confirmed
+        self._returned: dict[str, str] = {}  # message id -> why the broker returned it (its ack follows)
+        self._confirmed: list[str] = []  # ids confirmed since the last ``settled``
+        self._refused: dict[str, str] = {}  # ids nacked or returned since the last ``settled``
         self._wake_at = 0  # _on_confirm wakes the waiting loop once this few are pending
         selected: list[bool] = []
 
@@ -73,29 +71,51 @@ class Publisher:
         self._impl.confirm_delivery(ack_nack_callback=self._on_confirm, callback=on_select)
         self._wait(lambda: bool(selected), "confirm.select")
 
+    def send(self, message: Message, routing_key: str | None = None, exchange: str | None = None) -> None:
+        """Publish ``message`` (to its route unless ``routing_key`` is given) without waiting for
+        its confirm; while WINDOW are unconfirmed, first wait until a quarter of them are."""
+        pending = self._pending
+        if len(pending) >= WINDOW:
+            self._wake_at = RESUME
+            self._wait(lambda: len(pending) <= RESUME, "room in the window of unconfirmed publishes")
+        self._tag += 1
+        pending[self._tag] = message.id
+        self._impl.basic_publish(exchange=self.exchange if exchange is None else exchange,
+                                 routing_key=routing_key or message.route, body=message.body,
+                                 properties=message.properties(), mandatory=True)
+
+    @property
+    def unconfirmed(self) -> int:
+        return len(self._pending)
+
+    def settled(self) -> tuple[list[str], dict[str, str]]:
+        """What the broker has answered since the last call: the ids it confirmed, and the ids it
+        refused (nacked or returned) with the reason. Serves the connection first, without waiting."""
+        self._conn.process_data_events(time_limit=0)
+        confirmed, refused = self._confirmed, self._refused
+        self._confirmed, self._refused = [], {}
+        return confirmed, refused
+
+    def wait_confirms(self) -> None:
+        """Wait until the broker has answered every message sent."""
+        pending = self._pending
+        self._wake_at = 0
+        self._wait(lambda: not pending, f"confirms for {len(pending)} message(s)")
+
     def publish(self, messages: Sequence[Message], routing_key: str | None = None,
                 exchange: str | None = None) -> None:
-        """Publish ``messages`` (to each message's route unless ``routing_key`` is given) and wait
-        until the broker has confirmed every one. Raises PublishError naming the failed ones."""
-        self._batch = _Batch()
-        pending = self._batch.pending
+        """Publish ``messages`` and wait until the broker has confirmed every one. Raises
+        PublishError naming the refused ones."""
         for message in messages:
-            if len(pending) >= WINDOW:
-                self._wake_at = RESUME
-                self._wait(lambda: len(pending) <= RESUME, "room in the window of unconfirmed publishes")
-            self._tag += 1
-            pending[self._tag] = message.id
-            self._impl.basic_publish(exchange=self.exchange if exchange is None else exchange,
-                                     routing_key=routing_key or message.route, body=message.body,
-                                     properties=message.properties(), mandatory=True)
-        self._wake_at = 0
-        self._wait(lambda: not pending, f"confirms for {len(messages)} message(s)")
-        if self._batch.failures:
-            raise PublishError(self._batch.failures)
+            self.send(message, routing_key, exchange)
+        self.wait_confirms()
+        _confirmed, refused = self.settled()
+        if refused:
+            raise PublishError(refused)
 
     def _on_confirm(self, frame: Any) -> None:
         method = frame.method
-        pending = self._batch.pending
+        pending = self._pending
         if method.multiple:
             # Tags are given in order and ``pending`` keeps insertion order: the confirmed ones lead.
             tags = []
@@ -105,10 +125,18 @@ class Publisher:
                 tags.append(tag)
         else:
             tags = [method.delivery_tag]
+        nack = isinstance(method, spec.Basic.Nack)
         for tag in tags:
             message_id = pending.pop(tag, None)
-            if message_id is not None and isinstance(method, spec.Basic.Nack):
-                self._batch.failures.setdefault(message_id, "nacked by the broker")
+            if message_id is None:
+                continue
+            returned = self._returned.pop(message_id, None)
+            if nack:
+                self._refused[message_id] = "nacked by the broker"
+            elif returned is not None:
+                self._refused[message_id] = returned
+            else:
+                self._confirmed.append(message_id)
         if len(pending) <= self._wake_at:
             self._wake()
 
@@ -120,7 +148,7 @@ class Publisher:
 
     def _on_return(self, _channel: Any, method: Any, props: pika.BasicProperties, _body: bytes) -> None:
         # The broker sends basic.return before the basic.ack of the same message.
-        self._batch.failures[str(props.message_id)] = (
+        self._returned[str(props.message_id)] = (
             f"unroutable: {method.reply_code} {method.reply_text} (exchange {method.exchange!r}, "
             f"routing key {method.routing_key!r})")
 
