@@ -29,12 +29,10 @@ from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from adapters.core.models import Transfer
 from adapters.dropdir import DropFolder
 from adapters.sftp import SftpClient, endpoint
 from adapters.vendor import exchange
 from adapters.vendor.handover import Upload, VendorHandover
-from bridge.config import DEFAULT_NAME, Config, PartnerConfig
 from queues.apply import Handler
 from queues.crypto import Keyring
 from queues.custody import CustodyEvent
@@ -42,6 +40,8 @@ from queues.errors import PermanentError, TransientError
 from queues.handover_log import record
 from queues.message import Message, open_body
 from queues.payloads import PayloadStore
+from settings import DEFAULT_NAME, Config, PartnerConfig
+from store.models import Transfer
 
 SENT = "sent"
 DONE = ("sent", "receipted", "closed")

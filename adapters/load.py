@@ -17,12 +17,10 @@ from typing import Any, Protocol
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from adapters.core.models import Transfer
 from adapters.judgement import Verdict
 from adapters.kokuho.kyufu_load import KyufuLoader
 from adapters.kokuho.totsugo_load import TotsugoLoader
 from adapters.nenkin.loader import NenkinLoader
-from bridge.config import Config
 from mappings.streams import Source
 from queues import quarantine
 from queues.apply import Handler
@@ -33,6 +31,8 @@ from queues.handover_log import record
 from queues.inbound import RECEIVED
 from queues.message import Message, open_body
 from queues.payloads import PayloadStore
+from settings import Config
+from store.models import Transfer
 
 APPLIED = "applied"
 

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
 
-from adapters.core.models import Transfer
 from mappings.records import ParsedRecord, RecordError
 from mappings.streams import Source
 from queues.payloads import PayloadStore
+from store.models import Transfer
 
 # A frame's parser: (source, file=…) → every record, good or bad, in order.
 Parse = Callable[..., Iterable[ParsedRecord | RecordError]]

@@ -45,7 +45,7 @@ from queues.errors import PermanentError
 from queues.files import fsync_dir
 
 if TYPE_CHECKING:
-    from bridge.config import PartnerConfig
+    from settings import PartnerConfig
 
 # paramiko sends SSH packets of at most the peer's maximum less 64 bytes (32704 with OpenSSH), so
 # its default 32768-byte SFTP write plus header goes out as two packets. 32256 fits one packet for

@@ -19,8 +19,9 @@ from rich.console import Console
 
 from bench import broker as broker_module
 from bench.install import installation
+from bench.lab import SMOKE, Lab, Sizes
 from bench.report import Row, json_lines, table
-from bench.rows import ROWS, SMOKE, Lab, Sizes
+from bench.rows import ROWS
 
 CAPTION = ("ratio = ours / baseline (for a time or a size, above 1 is worse). Broker baselines: raw pika with "
            "pipelined confirms, one quorum queue, bodies of ours' measured size, same broker and N. "

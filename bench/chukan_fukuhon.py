@@ -34,20 +34,20 @@ from xml.sax.saxutils import escape
 import requests
 from sqlalchemy import select
 
+import settings as config_module
 from adapters.chukan import fukuhon_plan as fp
 from adapters.chukan.connect import client_for
 from adapters.chukan.fukuhon import today
 from adapters.chukan.fukuhon_refresh import FLOW, ROUTE, refresh
 from adapters.chukan.fukuhon_send import FukuhonHandler
-from adapters.core.models import Outbox, Transfer
 from bench.install import REPO
 from bench.proc import run_child
 from bench.report import Row, ratio_at_least, row
-from bridge import config as config_module
 from bridge.app import Bridge, init
 from fixtures.population import load as load_population
 from queues.apply import Applier
 from queues.message import Message
+from store.models import Outbox, Transfer
 
 BASELINE_VERSION = "9"
 NS = "urn:kaigo-bridge:chukan:v1"

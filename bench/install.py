@@ -12,10 +12,10 @@ from contextlib import contextmanager
 from functools import cached_property
 from pathlib import Path
 
+import settings as config_module
 from bench.broker import Broker
-from bridge import config as config_module
 from bridge.app import Bridge, init
-from bridge.config import Config
+from settings import Config
 
 REPO = Path(__file__).resolve().parent.parent
 

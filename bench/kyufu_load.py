@@ -39,21 +39,21 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from adapters.core.kyufu_apply import apply_kyufu
-from adapters.core.models import KyufuJisseki, Outbox, Transfer
+import settings as config_module
 from adapters.judgement import Verdict
 from adapters.kokuho import kyufu_check, kyufu_quick
 from adapters.kokuho.context import KokuhoContext, known_hihokensha
+from adapters.kokuho.kyufu_apply import apply_kyufu
 from adapters.kokuho.kyufu_load import KyufuLoader
 from bench.install import REPO
 from bench.proc import run_child
 from bench.report import Row, at_least, at_most, ratio_at_least, ratio_at_most, row, size_tag
-from bridge import config as config_module
 from bridge.app import Bridge, init
 from fixtures.kokuho import kyufu
 from fixtures.population import load as load_population
 from mappings import kokuho_frame
 from queues.message import Message
+from store.models import KyufuJisseki, Outbox, Transfer
 
 WARD = "131128"
 FLOW = "kokuho.kyufu"

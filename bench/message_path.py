@@ -36,13 +36,13 @@ import pika
 from pika.exceptions import ChannelClosedByBroker
 from sqlalchemy import func, select, update
 
-from adapters.core.engine import read_only
 from adapters.core.journal import ROUTE
-from adapters.core.models import ChangeJournal, Inbox, Outbox
 from bench.install import Installation
 from bench.proc import peak_rss_mb
 from queues import topology
 from queues.custody.schema import head
+from store.engine import read_only
+from store.models import ChangeJournal, Inbox, Outbox
 
 HOLDER = "bench-hold"
 POLL = 0.02  # seconds between store reads: the clock's resolution

@@ -44,11 +44,11 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-from adapters.kokuho.ido_kana import to_halfwidth_kana
 from bench.proc import run_child
 from bench.report import Row, ratio_at_least, row
 from fixtures.population import generate
 from mappings import nenkin_frame, nenkin_render
+from mappings.halfwidth_kana import to_halfwidth_kana
 from mappings.records import ParsedRecord
 
 WARD = "13112"

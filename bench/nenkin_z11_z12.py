@@ -29,16 +29,16 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from adapters.core.models import Outbox, TokuchoTaisho, Transfer
+import settings as config_module
 from bench.install import REPO
 from bench.proc import run_child
 from bench.report import Row, at_most, ratio_at_most, row
-from bridge import config as config_module
 from bridge.app import Bridge, init
 from bridge.flows import run_flow
 from fixtures.nenkin import dta, taisho
 from fixtures.population import load as load_population
 from queues.message import Message
+from store.models import Outbox, TokuchoTaisho, Transfer
 
 NENDO = 2026
 FLOW = "nenkin.z11"

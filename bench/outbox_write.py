@@ -18,13 +18,13 @@ from typing import Any
 
 from sqlalchemy import func, make_url, select
 
+import settings as config_module
 from adapters.core.journal import ROUTE
-from adapters.core.models import Outbox
-from bridge import config as config_module
 from bridge.app import Bridge
 from fixtures.activity import change_shikaku
 from queues.crypto import Keyring
 from queues.message import new_id, seal_body
+from store.models import Outbox
 
 BATCH = 1000  # change_shikaku's default: events per transaction
 SEED = 11

@@ -35,8 +35,6 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 
-from adapters.core.models import TOKUCHO, Handover, Transfer
-from adapters.core.models.atena import SOFU_OK
 from adapters.sftp import SftpClient, SftpEndpoint
 from adapters.vendor import exchange
 from adapters.vendor.handover import COMPRESS_LEVEL
@@ -46,14 +44,16 @@ from bench.message_path import _stop, _wait, queue_state
 from bench.proc import peak_rss_mb, run_child
 from bench.report import Row, at_most, ratio_at_most, row, size_tag
 from bench.transfer_io import _sshd
-from bridge.config.partners import with_partner
 from fixtures.population import load
 from fixtures.vendor import create_key_pair, import_public
 from fixtures.vendor.gpgcli import Gpg as GpgCli
 from fixtures.vendor.keys import short_home, stop_agent
+from settings.partners import with_partner
+from store.models import TOKUCHO, Handover, Transfer
+from store.models.atena import SOFU_OK
 
 if TYPE_CHECKING:
-    from bench.rows import Lab
+    from bench.lab import Lab
 
 FLOW = "print.hokenryo"
 ROUTE = "print.deliver"

@@ -34,7 +34,7 @@ from bench.proc import run_child
 from bench.report import Row, ratio_at_least, row
 
 if TYPE_CHECKING:
-    from bench.rows import Lab
+    from bench.lab import Lab
 
 SIZE_MIB = 100
 ROUNDS = 3

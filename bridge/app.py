@@ -19,12 +19,10 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
-from bridge.config import Config, ConfigError, FlowConfig, RouteConfig
 from queues.errors import PermanentError, TransientError
+from settings import Config, ConfigError, FlowConfig, RouteConfig
 
 if TYPE_CHECKING:
-    from adapters.core.models import Transfer
-    from adapters.core.mynumber import MyNumberCipher
     from adapters.inbox import Inbox
     from adapters.pgp import Gpg
     from adapters.vendor.answers import AnswerReader
@@ -36,6 +34,8 @@ if TYPE_CHECKING:
     from queues.outbox import Relay
     from queues.payloads import PayloadStore
     from queues.publisher import Publisher
+    from store.models import Transfer
+    from store.mynumber import MyNumberCipher
 
 log = logging.getLogger(__name__)
 
@@ -50,14 +50,14 @@ class Bridge:
 
     @cached_property
     def sessions(self) -> sessionmaker[Session]:
-        from adapters.core.store import open_store
+        from store.sessions import open_store
 
         return open_store(self.config.store_url)
 
     @cached_property
     def read_sessions(self) -> sessionmaker[Session]:
         """For long streamed reads that must not hold the store's write lock."""
-        from adapters.core.engine import read_only
+        from store.engine import read_only
 
         return sessionmaker(bind=read_only(self.sessions.kw["bind"]), expire_on_commit=False)
 
@@ -69,7 +69,7 @@ class Bridge:
 
     @cached_property
     def mynumber(self) -> MyNumberCipher:
-        from adapters.core.mynumber import MyNumberCipher
+        from store.mynumber import MyNumberCipher
 
         return MyNumberCipher(self.keyring.secret(MYNUMBER_ENC), self.keyring.secret(MYNUMBER_INDEX))
 
@@ -230,12 +230,12 @@ class Bridge:
         transfer, if it was still on its way (queued out, received in), is ``dropped``: nothing
         will move it any more, and whatever waits for it (e.g. one 副本 refresh at a time) must
         not wait for ever."""
-        from adapters.core.models import Transfer
         from queues import handover_log
         from queues.custody import CustodyEvent
         from queues.dead import DROPPED
         from queues.inbound import RECEIVED
         from queues.outbound import QUEUED
+        from store.models import Transfer
 
         with self.sessions.begin() as s:
             handover_log.record(s, CustodyEvent(transfer_id=message.transfer, event=event, actor=f"operator:{operator}",
@@ -249,8 +249,8 @@ class Bridge:
         """A new key-encryption key becomes active; stored payloads and pending outbox bodies are
         re-wrapped under it. Old keys stay in the keyring: messages already in the broker were
         sealed under them and must still open."""
-        from adapters.core.models import Outbox
         from queues.crypto import rewrap
+        from store.models import Outbox
 
         new_id = self.keyring.rotate()
         payloads = self.payloads.rewrap_all()
@@ -304,10 +304,10 @@ def check_keys(config: Config) -> None:
 
 def init(config: Config) -> list[str]:
     """Create what a fresh installation needs; idempotent. Returns what was done."""
-    from adapters.core import schema
     from adapters.pgp import Gpg
     from queues.crypto import Keyring
     from queues.custody import CustodyLog
+    from store import schema
 
     done: list[str] = []
     for folder in (config.var, config.payloads_dir):

@@ -29,8 +29,8 @@ from adapters.chukan.fukuhon_refresh import InFlight, refresh
 from adapters.chukan.permits import Permits
 from adapters.chukan.provision import WORKER
 from bridge.app import Bridge
-from bridge.config import ConfigError
 from queues.publisher import PublishError
+from settings import ConfigError
 
 log = logging.getLogger(__name__)
 # Their messages name operations, codes and ids, never values: logged whole. Anything else (a

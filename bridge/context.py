@@ -7,10 +7,10 @@ from pathlib import Path
 
 import typer
 
+import settings as config_module
 from adapters.chukan.client import USER
-from bridge import config as config_module
 from bridge.app import Bridge
-from bridge.config import Config, ConfigError
+from settings import Config, ConfigError
 
 
 class State:

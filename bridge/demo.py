@@ -32,16 +32,16 @@ from rich.console import Console
 from rich.table import Table
 from sqlalchemy import func, select
 
-from adapters.core.models import ChangeJournal, Handover, Transfer
+import settings as config_module
 from adapters.vendor import register as ledger
-from bridge import config as config_module
 from bridge import demo_chukan, demo_kokuho, demo_nenkin
 from bridge.app import Bridge, init
-from bridge.config.partners import with_partner
 from bridge.flows import run_flow
 from fixtures import activity, population
 from fixtures.vendor import Behaviour, KeyPair, SftpParams, VendorRobot, create_key_pair, import_public
 from fixtures.vendor.keys import short_home
+from settings.partners import with_partner
+from store.models import ChangeJournal, Handover, Transfer
 
 console = Console()
 KOKUHO_CHANGES = 300  # 認定 and 負担割合 changes each: the month's 受給者異動

@@ -23,10 +23,10 @@ from sqlalchemy import func, select
 
 from adapters.chukan.fukuhon_refresh import FLOW, RECEIPTED, REJECTED
 from adapters.chukan.messages import Item
-from adapters.core.models import Shokai, Transfer
-from adapters.core.models.shokai import APPLIED
 from bridge.app import Bridge
 from fixtures.chukan.sim.process import SimProcess
+from store.models import Shokai, Transfer
+from store.models.shokai import APPLIED
 
 Wait = Callable[[Callable[[], bool], str], None]
 CLERK, SUPERVISOR = "clerk-1", "supervisor-1"

@@ -14,13 +14,13 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from adapters.core.models import KyufuJisseki, Quarantine, Transfer
 from adapters.delivery import file_name
 from bridge.app import Bridge
 from bridge.flows import run_flow
 from fixtures.kokuho import kyufu
 from mappings import kokuho_frame
 from mappings.records import ParsedRecord
+from store.models import KyufuJisseki, Quarantine, Transfer
 
 Wait = Callable[[Callable[[], bool], str], None]
 

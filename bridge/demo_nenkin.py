@@ -13,11 +13,11 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from adapters.core.models import Fuka, FukaKibetsu, Shuno, TokuchoTaisho, Transfer
-from adapters.core.models.fuka import TOKUCHO
 from bridge.app import Bridge
 from bridge.flows import run_flow
 from fixtures.nenkin import dta, keiyu, taisho
+from store.models import Fuka, FukaKibetsu, Shuno, TokuchoTaisho, Transfer
+from store.models.fuka import TOKUCHO
 
 Wait = Callable[[Callable[[], bool], str], None]
 

@@ -13,12 +13,30 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from itertools import compress
 from operator import itemgetter
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
-from mappings.converters.base import SLOW
+from mappings.converters.base import SLOW, Converter
 
-if TYPE_CHECKING:
-    from mappings.layout import RecordKind
+
+# What a plan reads of a layout's fields and record kinds (mappings/layout.py Field and
+# RecordKind, which build their plans here: named, not imported, so the import runs one way).
+class _Field(Protocol):
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def converter(self) -> Converter: ...
+
+    @property
+    def required(self) -> bool: ...
+
+
+class _Kind(Protocol):
+    @property
+    def fields(self) -> Sequence[_Field]: ...
+
+    @property
+    def value_fields(self) -> Sequence[_Field]: ...
 
 
 def _getter(indices: tuple[int, ...]) -> Callable[[Sequence[str]], tuple[str, ...]]:
@@ -32,7 +50,7 @@ def _getter(indices: tuple[int, ...]) -> Callable[[Sequence[str]], tuple[str, ..
 
 
 class QuickPlan:
-    def __init__(self, kind: RecordKind) -> None:
+    def __init__(self, kind: _Kind) -> None:
         fields = kind.fields
         self.size = len(fields)
         self.names = tuple(f.name for f in fields)

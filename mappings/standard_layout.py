@@ -30,7 +30,7 @@ from mappings.loader import FILE_NAME, build_field, read_toml
 from mappings.validation import PERSONAL_NUMBER  # the layouts' one rule
 
 CHUKAN_DIR = Path(__file__).resolve().parent / "layouts" / "chukan"
-# 未設定事由: the XSD's enumeration (fixtures/chukan/wsdl/chukan.xsd UnsetReason).
+# 未設定事由: the XSD's enumeration (adapters/chukan/wsdl/chukan.xsd UnsetReason).
 UNSET_REASONS = frozenset({"NotAcceptable", "NotCovered", "NotApplicable", "NotYetDetermined"})
 ENCODING = "utf-8"  # item values are Unicode text in a SOAP body
 MAX_VALUE = 400  # XSD ItemValue maxLength

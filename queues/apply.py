@@ -16,14 +16,14 @@ from typing import cast
 from sqlalchemy import Table, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from adapters.core.inserts import insert_rows
-from adapters.core.models import Inbox
 from queues.crypto import IntegrityError
 from queues.custody import CustodyEvent
 from queues.errors import PermanentError, TransientError
 from queues.handover_log import record
 from queues.message import Message
 from queues.redact import mask
+from store.inserts import insert_rows
+from store.models import Inbox
 
 log = logging.getLogger(__name__)
 _INBOX = cast(Table, Inbox.__table__)

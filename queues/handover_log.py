@@ -16,10 +16,10 @@ from typing import Any, cast
 from sqlalchemy import Table, delete, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from adapters.core.inserts import insert_rows
-from adapters.core.models import CustodyPending
 from queues.custody import CustodyEvent, CustodyLog
 from queues.message import new_id
+from store.inserts import insert_rows
+from store.models import CustodyPending
 
 _PENDING = cast(Table, CustodyPending.__table__)
 _FIELDS = ("transfer_id", "event", "actor", "partner", "record_count", "sha256", "key_id", "basis", "detail")

@@ -19,14 +19,14 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from adapters.core.models import Transfer
-from bridge.config import FlowConfig
 from queues.crypto import Keyring
 from queues.custody import CustodyEvent
 from queues.handover_log import record
 from queues.message import new_id
 from queues.outbox import enqueue
 from queues.payloads import PayloadStore
+from settings import FlowConfig
+from store.models import Transfer
 
 QUEUED = "queued"
 HELD = "held"

@@ -21,11 +21,11 @@ from pika.exceptions import AMQPError
 from sqlalchemy import Table, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from adapters.core.inserts import insert_rows
-from adapters.core.models import Outbox
 from queues.crypto import Keyring
 from queues.message import Message, new_id, seal_body
 from queues.publisher import Publisher, PublishError
+from store.inserts import insert_rows
+from store.models import Outbox
 
 log = logging.getLogger(__name__)
 

@@ -15,14 +15,14 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from adapters.core.models import Quarantine, Transfer
-from adapters.core.models.quarantine import HELD, REJECTED, RELEASED
 from queues.crypto import Keyring
 from queues.custody import CustodyEvent
 from queues.handover_log import record
 from queues.inbound import LOAD
 from queues.outbox import enqueue
 from queues.redact import mask
+from store.models import Quarantine, Transfer
+from store.models.quarantine import HELD, REJECTED, RELEASED
 
 QUARANTINED = "quarantined"
 

@@ -22,9 +22,9 @@ from pika.exceptions import AMQPError
 from sqlalchemy import Table, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from adapters.core.models import Outbox
 from queues.message import Message
 from queues.publisher import Publisher, PublishError
+from store.models import Outbox
 
 log = logging.getLogger(__name__)
 

@@ -9,8 +9,8 @@ import urllib.request
 from dataclasses import dataclass
 from typing import Any
 
-from bridge.config import RouteConfig
 from queues import topology
+from settings import RouteConfig
 
 
 @dataclass(frozen=True)

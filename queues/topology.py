@@ -13,7 +13,7 @@ from typing import Any
 
 from pika.adapters.blocking_connection import BlockingChannel
 
-from bridge.config import RouteConfig
+from settings import RouteConfig
 
 # At-least-once dead-lettering needs quorum queues with overflow=reject-publish (RabbitMQ 3.10+).
 _SAFE_DLX = {

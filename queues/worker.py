@@ -23,11 +23,11 @@ import pika
 from pika.adapters.blocking_connection import BlockingChannel, BlockingConnection
 from pika.exceptions import AMQPError
 
-from bridge.config import RouteConfig
 from queues import topology
 from queues.apply import Applier, Failure
 from queues.message import Message
 from queues.publisher import Publisher
+from settings import RouteConfig
 
 log = logging.getLogger(__name__)
 

@@ -21,14 +21,14 @@ from pathlib import Path
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
+import settings as config_module
 from adapters.chukan.client import ChukanClient
-from adapters.core import schema
-from adapters.core.store import open_store
-from bridge import config as config_module
-from bridge.config.chukan import ChukanConfig
 from fixtures.chukan.sim import ChukanSim, Pki, make_pki
 from fixtures.services import PostgresServer, RabbitNode, SshdServer
 from fixtures.services.sshd import SftpTree
+from settings.chukan import ChukanConfig
+from store import schema
+from store.sessions import open_store
 
 REPO = Path(__file__).resolve().parent.parent
 

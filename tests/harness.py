@@ -20,14 +20,14 @@ from typing import Any
 import pika
 import pytest
 
-from adapters.core.models import Transfer
-from bridge import config as config_module
+import settings as config_module
 from bridge.app import Bridge, init
-from bridge.config import Config
 from fixtures.chukan.sim import Pki
 from fixtures.services import RabbitNode
 from fixtures.vendor.keys import stop_agent
 from queues import topology
+from settings import Config
+from store.models import Transfer
 
 REPO = Path(__file__).resolve().parent.parent
 CLI = [sys.executable, "-m", "bridge"]

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from adapters.chukan import kiroku
 from adapters.chukan.kiroku import Entry
 from adapters.chukan.provision import WORKER, fix_send
-from adapters.core.models.chukan import (
+from store.models.chukan import (
     ANSWER,
     APPROVED,
     HELD,

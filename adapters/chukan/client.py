@@ -33,6 +33,7 @@ from zeep.wsdl.utils import etree_to_string
 
 from adapters.chukan import dbm, soap
 from adapters.chukan.errors import ChukanFault, ChukanProtocolError, ChukanRequestInvalid, ChukanUnavailable
+from adapters.chukan.interface import WSDL
 from adapters.chukan.messages import (
     Ack,
     ExchangeRecord,
@@ -44,7 +45,6 @@ from adapters.chukan.messages import (
     ReplicaKey,
 )
 from adapters.chukan.transport import ChukanTransport, Transient, check
-from fixtures.chukan import WSDL
 
 NS = "urn:kaigo-bridge:chukan:v1"
 # function group -> (binding in chukan.wsdl, path under the base URL)

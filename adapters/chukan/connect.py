@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from adapters.chukan.client import ChukanClient
-from bridge.config.chukan import ChukanConfig
+from settings.chukan import ChukanConfig
 
 
 def client_for(chukan: ChukanConfig) -> ChukanClient:

@@ -31,7 +31,10 @@ from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import Session
 
 from adapters.chukan.messages import Item, Replica, ReplicaKey
-from adapters.core.models import (
+from mappings.converters.dates import YearMonth
+from mappings.errors import LayoutError
+from mappings.standard_layout import DataSet, ItemError, StandardLayout, StandardLayouts, standard_layouts
+from store.models import (
     Atena,
     FutanWariai,
     KyufuJisseki,
@@ -39,12 +42,9 @@ from adapters.core.models import (
     Shikaku,
     ShikyuGendogaku,
 )
-from adapters.core.models.kyufu import SAKUSEI_TORIKESHI
-from adapters.core.models.nintei import HIGAITO
-from adapters.core.models.tokucho import JushochiTokurei
-from mappings.converters.dates import YearMonth
-from mappings.errors import LayoutError
-from mappings.standard_layout import DataSet, ItemError, StandardLayout, StandardLayouts, standard_layouts
+from store.models.kyufu import SAKUSEI_TORIKESHI
+from store.models.nintei import HIGAITO
+from store.models.tokucho import JushochiTokurei
 
 LAYOUT = "kaigo-fukuhon"
 CHUNK = 500  # persons per look-up (IN lists)

@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 
 from adapters.chukan.fukuhon import Built, Slot, items_hash, items_json
 from adapters.chukan.messages import Item, Replica, ReplicaKey
-from adapters.core.models import FukuhonState
+from store.models import FukuhonState
 
 REGISTER, REPLACE, DELETE = "register", "replace", "delete"
 OPS = (DELETE, REGISTER, REPLACE)  # the order a refresh makes its transfers in

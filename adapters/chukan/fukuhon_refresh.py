@@ -37,14 +37,14 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from adapters.chukan import fukuhon_plan as fp
 from adapters.chukan.fukuhon import LAYOUT, NOT_BUILT, build, check_sources
-from adapters.core.engine import read_only
-from adapters.core.models import Atena, ChangeJournal, Shikaku, Transfer
-from adapters.core.run_lock import Busy, alone
-from bridge.config import DEFAULT_NAME, FlowConfig
 from mappings.standard_layout import StandardLayouts, standard_layouts
 from queues.crypto import Keyring
 from queues.outbound import QUEUED, AlreadyRun, RenderResult, send_outbound
 from queues.payloads import PayloadStore
+from settings import DEFAULT_NAME, FlowConfig
+from store.engine import read_only
+from store.models import Atena, ChangeJournal, Shikaku, Transfer
+from store.run_lock import Busy, alone
 
 FLOW = ROUTE = "chukan.fukuhon"
 PARTNER = "chukan"

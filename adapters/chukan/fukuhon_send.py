@@ -29,7 +29,6 @@ from adapters.chukan.client import ChukanClient
 from adapters.chukan.errors import ChukanError, ChukanFault, ChukanUnavailable
 from adapters.chukan.fukuhon_refresh import PARTNER, RECEIPTED, REJECTED
 from adapters.chukan.messages import Ack
-from adapters.core.models import FukuhonState, Transfer
 from queues.apply import Handler
 from queues.crypto import Keyring
 from queues.custody import CustodyEvent
@@ -37,6 +36,7 @@ from queues.errors import PermanentError, TransientError
 from queues.handover_log import record
 from queues.message import Message, open_body
 from queues.payloads import PayloadStore
+from store.models import FukuhonState, Transfer
 
 OPERATOR = re.compile(r"(?:operator:)?([0-9A-Za-z_.\-]{1,20})")
 CHUNK = 500

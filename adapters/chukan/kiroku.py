@@ -15,10 +15,10 @@ from typing import Any, cast
 from sqlalchemy import CursorResult, delete, or_, select
 from sqlalchemy.orm import Session
 
-from adapters.core.models import Atena
-from adapters.core.models.chukan import OUTCOMES, PROVISION, QUERY, TeikyoKiroku
 from queues import handover_log
 from queues.custody import CustodyEvent
+from store.models import Atena
+from store.models.chukan import OUTCOMES, PROVISION, QUERY, TeikyoKiroku
 
 # The custody event for each record: the names the custody log is searched by.
 EVENTS = {

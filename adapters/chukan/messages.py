@@ -1,4 +1,4 @@
-"""What goes to and comes from the 中間サーバー, as plain values (fixtures/chukan/wsdl/chukan.xsd).
+"""What goes to and comes from the 中間サーバー, as plain values (adapters/chukan/wsdl/chukan.xsd).
 
 Persons are named by 団体内統合宛名番号 / 宛名番号 only: there is no field for 個人番号. Item values
 may be personal (an income, a 要介護状態区分), so no ``repr`` here shows one.

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from bridge.config.chukan import ANY_KIKAN, KIKAN, ChukanConfig, Permission
+from settings.chukan import ANY_KIKAN, KIKAN, ChukanConfig, Permission
 
 DIRECTION_NAMES = {"query": "照会", "provision": "提供"}
 

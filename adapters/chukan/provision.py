@@ -26,8 +26,9 @@ from adapters.chukan.fukuhon import today
 from adapters.chukan.kiroku import Entry
 from adapters.chukan.messages import Item, ProvisionRequest
 from adapters.chukan.permits import NotPermitted, Permits
-from adapters.core.models import Atena
-from adapters.core.models.chukan import (
+from settings.chukan import ChukanConfig
+from store.models import Atena
+from store.models.chukan import (
     ANSWER,
     ANSWERED,
     APPROVED,
@@ -38,7 +39,6 @@ from adapters.core.models.chukan import (
     ChukanApproval,
     ChukanProvision,
 )
-from bridge.config.chukan import ChukanConfig
 
 # (session, 特定個人情報名コード, 統合宛名番号) -> (版番号, items): adapters.chukan.fukuhon.answer_items.
 WORKER = "kaigo-bridge"  # the worker's user id (RequestedBy, records): never a deciding operator

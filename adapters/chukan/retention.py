@@ -31,14 +31,14 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from adapters.chukan import kiroku
 from adapters.chukan.shokai_poll import ROUTE
-from adapters.core.models import Shokai
-from adapters.core.models.chukan import TeikyoKiroku
-from adapters.core.models.shokai import APPLIED, COMPLETED, PURGED
-from bridge.config.chukan import ChukanConfig
 from queues import dead, handover_log
 from queues.custody import CustodyEvent
 from queues.message import Message
 from queues.payloads import PayloadStore
+from settings.chukan import ChukanConfig
+from store.models import Shokai
+from store.models.chukan import TeikyoKiroku
+from store.models.shokai import APPLIED, COMPLETED, PURGED
 
 
 @dataclass(frozen=True, slots=True)

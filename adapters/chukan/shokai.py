@@ -25,13 +25,13 @@ from adapters.chukan.client import USER, ChukanClient
 from adapters.chukan.errors import ChukanFault, ChukanProtocolError, ChukanRequestInvalid, ChukanUnavailable
 from adapters.chukan.messages import Query
 from adapters.chukan.permits import NotPermitted, Permits
-from adapters.core.models import Atena, Shikaku
-from adapters.core.models.atena import HIHOKENSHA_KUBUN_1GO, SHUTOKU_TENNYU
-from adapters.core.models.chukan import QUERY
-from adapters.core.models.shokai import FAILED, KIND_ADHOC, KIND_INCOME, PENDING, REFUSED, SUBMITTED, Shokai
-from bridge.config.chukan import ChukanConfig
 from queues import handover_log
 from queues.custody import CustodyEvent
+from settings.chukan import ChukanConfig
+from store.models import Atena, Shikaku
+from store.models.atena import HIHOKENSHA_KUBUN_1GO, SHUTOKU_TENNYU
+from store.models.chukan import QUERY
+from store.models.shokai import FAILED, KIND_ADHOC, KIND_INCOME, PENDING, REFUSED, SUBMITTED, Shokai
 
 
 def nendo_of(day: date) -> int:

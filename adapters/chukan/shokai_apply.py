@@ -30,9 +30,6 @@ from sqlalchemy.orm import Session, sessionmaker
 from adapters.chukan.messages import QueryResult
 from adapters.chukan.shokai_poll import FLOW
 from adapters.chukan.shokai_result import Income, ResultError, income_of, unpack
-from adapters.core.models import Shokai, Shotoku
-from adapters.core.models.shokai import APPLIED, COMPLETED, PURGED
-from bridge.config.chukan import ChukanConfig
 from queues import handover_log
 from queues.apply import Handler
 from queues.crypto import IntegrityError, Keyring
@@ -40,6 +37,9 @@ from queues.custody import CustodyEvent
 from queues.errors import PermanentError
 from queues.message import Message, open_body
 from queues.payloads import PayloadStore
+from settings.chukan import ChukanConfig
+from store.models import Shokai, Shotoku
+from store.models.shokai import APPLIED, COMPLETED, PURGED
 
 log = logging.getLogger(__name__)
 

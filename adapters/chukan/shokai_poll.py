@@ -25,15 +25,15 @@ from adapters.chukan.errors import ChukanFault, ChukanProtocolError, ChukanReque
 from adapters.chukan.messages import QueryResult
 from adapters.chukan.shokai import fail
 from adapters.chukan.shokai_result import pack
-from adapters.core.models import Shokai
-from adapters.core.models.chukan import QUERY
-from adapters.core.models.shokai import COMPLETED, SUBMITTED
-from bridge.config.chukan import ChukanConfig
 from queues import handover_log
 from queues.crypto import Keyring
 from queues.custody import CustodyEvent
 from queues.outbox import enqueue
 from queues.payloads import PayloadStore
+from settings.chukan import ChukanConfig
+from store.models import Shokai
+from store.models.chukan import QUERY
+from store.models.shokai import COMPLETED, SUBMITTED
 
 FLOW = "chukan.shokai"  # the payload store's flow for query results (part of the AEAD binding)
 ROUTE = "chukan.shokai"  # the route a stored result travels on to its handler (config/routes.toml)

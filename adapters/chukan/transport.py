@@ -18,9 +18,9 @@ from zeep.transports import Transport
 from zeep.wsdl.utils import etree_to_string
 
 from adapters.chukan.errors import ChukanRequestInvalid
-from adapters.core.identifiers import is_valid_kojin_bango
-from fixtures.chukan import XSD
+from adapters.chukan.interface import XSD
 from queues.redact import SHAPE
+from store.identifiers import is_valid_kojin_bango
 
 SOAP_ENV = "http://schemas.xmlsoap.org/soap/envelope/"
 RETRY_STATUSES = frozenset({500, 502, 503, 504})

@@ -16,14 +16,14 @@ from typing import NamedTuple, cast
 from sqlalchemy import Table
 from sqlalchemy.orm import Session
 
-from adapters.core.inserts import insert_rows
-from adapters.core.models import ChangeJournal
 from queues.apply import Handler
 from queues.crypto import Keyring
 from queues.custody import CustodyEvent
 from queues.handover_log import record_many
 from queues.message import Message, open_body
 from queues.outbox import Event, enqueue_many
+from store.inserts import insert_rows
+from store.models import ChangeJournal
 
 ROUTE = "core.changes"
 KINDS = ("created", "changed", "ended")

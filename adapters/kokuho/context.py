@@ -7,8 +7,8 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from adapters.core.models import Shikaku, Transfer
-from bridge.config import Config
+from settings import Config
+from store.models import Shikaku, Transfer
 
 
 @dataclass(frozen=True)

@@ -42,8 +42,6 @@ from typing import Any
 from sqlalchemy import case, delete, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from adapters.core.models import ChangeJournal, KokuhoIdo, KokuhoIdoFile, Shikaku, Transfer
-from adapters.core.models.kokuho_ido import PENDING, REPORTED
 from adapters.kokuho import ido
 from adapters.kokuho.ido_state import CHUNK, states
 from adapters.readback import read_back
@@ -51,6 +49,8 @@ from mappings import kokuho_frame
 from mappings.records import ParsedRecord
 from queues.outbound import HELD, AlreadyRun
 from queues.payloads import PayloadStore
+from store.models import ChangeJournal, KokuhoIdo, KokuhoIdoFile, Shikaku, Transfer
+from store.models.kokuho_ido import PENDING, REPORTED
 
 EXCHANGE = "5311"
 ENTITIES = ("shikaku", "nintei", "futan_wariai", "shikyu_gendogaku", "kyotaku_keikaku", "futan_gendogaku")

@@ -19,10 +19,10 @@ from typing import Any, TypeVar
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from adapters.core.models import Atena, FutanGendogaku, FutanWariai, KyotakuKeikaku, Nintei, Shikaku, ShikyuGendogaku
-from adapters.core.models.nintei import HIGAITO
 from adapters.kokuho.ido import JIYU_SOSHITSU, State
-from adapters.kokuho.ido_kana import to_halfwidth_kana
+from mappings.halfwidth_kana import to_halfwidth_kana
+from store.models import Atena, FutanGendogaku, FutanWariai, KyotakuKeikaku, Nintei, Shikaku, ShikyuGendogaku
+from store.models.nintei import HIGAITO
 
 CHUNK = 500
 R = TypeVar("R", FutanWariai, ShikyuGendogaku, KyotakuKeikaku, FutanGendogaku)

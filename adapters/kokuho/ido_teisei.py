@@ -34,8 +34,6 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from adapters.core.models import KokuhoIdo, KokuhoIdoFile, Transfer
-from adapters.core.models.kokuho_ido import PENDING, REPORTED
 from adapters.kokuho import ido
 from adapters.kokuho.ido_run import BAITAI_KUBUN, JST, NothingToIssue, month_text, parse_sent, unrecorded
 from adapters.kokuho.ido_state import CHUNK, states
@@ -43,6 +41,8 @@ from mappings import kokuho_frame
 from mappings.layout import Layout
 from queues.outbound import AlreadyRun
 from queues.payloads import PayloadStore
+from store.models import KokuhoIdo, KokuhoIdoFile, Transfer
+from store.models.kokuho_ido import PENDING, REPORTED
 
 EXCHANGE = "5321"
 FLOW = "kokuho.teisei"

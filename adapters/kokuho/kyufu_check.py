@@ -20,7 +20,6 @@ import hashlib
 from collections.abc import Container, Iterator
 from typing import Any
 
-from adapters.core.models.kyufu import NATURAL_KEY
 from adapters.judgement import Verdict
 from adapters.kokuho.verdict import (
     Alnum,
@@ -36,6 +35,7 @@ from mappings import kokuho_kyufu
 from mappings.charsets import mask
 from mappings.records import ParsedRecord, RecordError
 from mappings.streams import Source
+from store.models.kyufu import NATURAL_KEY
 
 DATA_TYPE = "111"
 STORED = frozenset({"H1", "D1", "T1"})  # the kinds the store keeps; D5–D8 stay in the payload

@@ -6,10 +6,10 @@ from collections.abc import Callable
 
 from sqlalchemy.orm import Session
 
-from adapters.core.kyufu_apply import apply_kyufu
 from adapters.judgement import Verdict
 from adapters.kokuho import kyufu_check, kyufu_quick
 from adapters.kokuho.context import KokuhoContext, kokuho_context
+from adapters.kokuho.kyufu_apply import apply_kyufu
 from mappings.streams import Source
 from queues.errors import TransientError
 

@@ -32,7 +32,7 @@ LAYOUT = ("kyufu-jisseki", "1")  # the layout whose lines the patterns judge
 ENCODING = kokuho_frame.ENCODING
 CLAIM = ("record_no", "exchange_id", "hihokensha_no", "service_ym")  # captured from every kind
 H1_KEY = ("jigyosho_no", "seiri_no", "sakusei_kubun", "shinsa_ym")  # with exchange_id, hihokensha_no,
-# service_ym: the 給付実績's natural key (adapters/core/models/kyufu.NATURAL_KEY)
+# service_ym: the 給付実績's natural key (store/models/kyufu.NATURAL_KEY)
 
 
 class _Patterns:

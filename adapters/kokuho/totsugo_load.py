@@ -18,8 +18,6 @@ from typing import Any
 from sqlalchemy import Table, func, select
 from sqlalchemy.orm import Session
 
-from adapters.core.inserts import insert_new
-from adapters.core.models import TotsugoKekka, utcnow
 from adapters.judgement import Verdict
 from adapters.kokuho.context import KokuhoContext, kokuho_context
 from adapters.kokuho.verdict import Longest, control, hokensha, records
@@ -27,6 +25,8 @@ from mappings.charsets import mask
 from mappings.records import ParsedRecord, RecordError
 from mappings.streams import Source
 from queues.errors import TransientError
+from store.inserts import insert_new
+from store.models import TotsugoKekka, utcnow
 
 DATA_TYPE = "533"
 BATCH = 2000

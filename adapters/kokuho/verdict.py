@@ -12,13 +12,13 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 
-from adapters.core.identifiers import InvalidIdentifier, validate_hokensha_no
 from adapters.judgement import Verdict
 from mappings import kokuho_frame, kokuho_xml
 from mappings.converters import code_tables
 from mappings.linepattern import Narrowing
 from mappings.records import ParsedRecord, RecordError
 from mappings.streams import Source, chunks
+from store.identifiers import InvalidIdentifier, validate_hokensha_no
 
 
 def records(source: Source, file: str, verdict: Verdict) -> Iterator[ParsedRecord | RecordError]:

@@ -19,11 +19,11 @@ from typing import Any
 from sqlalchemy import Column, ColumnElement, Integer, Select, Table, case, func, literal, select, true, union_all
 from sqlalchemy.orm import Session
 
-from adapters.core.inserts import insert_new
-from adapters.core.models import Fuka, FukaKibetsu, Shikaku, TokuchoIrai, TokuchoTaisho
-from adapters.core.models.fuka import TOKUCHO
-from adapters.core.models.tokucho import IRAI_PENDING, MATCHED
-from adapters.core.scratch import fill, scratch
+from store.inserts import insert_new
+from store.models import Fuka, FukaKibetsu, Shikaku, TokuchoIrai, TokuchoTaisho
+from store.models.fuka import TOKUCHO
+from store.models.tokucho import IRAI_PENDING, MATCHED
+from store.scratch import fill, scratch
 
 HONCHO_KI = (4, 5, 6)  # 本徴収: 10, 12, 2月 (DOMAIN.md [DOC])
 YEARLY = "04"  # 捕捉月 of the yearly 対象者 (通知内容コード 00)

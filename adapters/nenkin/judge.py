@@ -16,11 +16,11 @@ from dataclasses import dataclass
 from functools import cache
 
 from adapters.judgement import Verdict
-from bridge.config import Config
 from mappings import nenkin_frame
 from mappings.converters.codes import table_entry
 from mappings.records import ParsedRecord, RecordError
 from mappings.streams import Source
+from settings import Config
 
 TENBIKI = "22"  # 特別徴収結果通知
 YEARLY = "00"  # 特別徴収対象者情報 (捕捉月 04)

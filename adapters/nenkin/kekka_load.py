@@ -24,9 +24,13 @@ from typing import Any
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from adapters.core.inserts import insert_new
-from adapters.core.models import Atena, Fuka, Shuno, TokuchoIrai, TokuchoKekka, TokuchoTaisho
-from adapters.core.models.tokucho import (
+from adapters.judgement import Verdict
+from adapters.nenkin.judge import NenkinContext, collected_ki, nendo_of, records
+from adapters.nenkin.z1a_kekka import ANSWERED, Answers
+from mappings.streams import Source
+from store.inserts import insert_new
+from store.models import Atena, Fuka, Shuno, TokuchoIrai, TokuchoKekka, TokuchoTaisho
+from store.models.tokucho import (
     IRAI_ACCEPTED,
     IRAI_DEDUCTED,
     IRAI_REJECTED,
@@ -34,10 +38,6 @@ from adapters.core.models.tokucho import (
     MATCHED,
     SHUNO_TOKUCHO,
 )
-from adapters.judgement import Verdict
-from adapters.nenkin.judge import NenkinContext, collected_ki, nendo_of, records
-from adapters.nenkin.z1a_kekka import ANSWERED, Answers
-from mappings.streams import Source
 
 HONCHO_KI = (4, 5, 6)
 ACCEPTED = "00"  # Z13 処理結果: 受付 [INF]

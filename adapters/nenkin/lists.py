@@ -23,11 +23,11 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from adapters.core.models import TokuchoIrai, TokuchoKekka, TokuchoTaisho
-from adapters.core.models.tokucho import IRAI_REJECTED, IRAI_STOPPED, MATCHED, TokuchoTsuchi
 from adapters.nenkin.match import Person
 from adapters.nenkin.taisho_load import atena_index
 from mappings.converters import code_tables
+from store.models import TokuchoIrai, TokuchoKekka, TokuchoTaisho
+from store.models.tokucho import IRAI_REJECTED, IRAI_STOPPED, MATCHED, TokuchoTsuchi
 
 ANSWERS = ("32", "42", "62", "82")  # Z14 answers to a Z1A (adapters/nenkin/z1a_kekka.py)
 KARI = "61"

@@ -6,14 +6,14 @@ from collections.abc import Callable
 
 from sqlalchemy.orm import Session
 
-from adapters.core.models import Transfer
 from adapters.judgement import Verdict
 from adapters.nenkin.judge import NenkinContext, nenkin_context, records
 from adapters.nenkin.kekka_load import apply_kekka
 from adapters.nenkin.taisho_load import apply_taisho
-from bridge.config import Config
 from mappings.streams import Source
 from queues.errors import TransientError
+from settings import Config
+from store.models import Transfer
 
 
 class NenkinLoader:

@@ -22,7 +22,7 @@ from collections.abc import Collection, Iterable, Sequence
 from functools import cached_property
 from typing import NamedTuple, Protocol
 
-from adapters.core.models.tokucho import AMBIGUOUS, MATCHED, UNMATCHED
+from store.models.tokucho import AMBIGUOUS, MATCHED, UNMATCHED
 
 
 # Tuples with names (immutable, and made ~3× faster than a frozen dataclass: a file makes one

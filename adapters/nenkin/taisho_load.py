@@ -14,13 +14,13 @@ from typing import Any, TypeVar
 from sqlalchemy import ColumnElement, Executable, Table, and_, bindparam, func, select
 from sqlalchemy.orm import Session
 
-from adapters.core.inserts import insert_rows
-from adapters.core.models import Atena, Shikaku, TokuchoTaisho, utcnow
 from adapters.judgement import Verdict
 from adapters.nenkin.judge import YEARLY, NenkinContext, nendo_of, records
 from adapters.nenkin.match import Atena as Candidate
 from adapters.nenkin.match import Match, Person, match_chunk
 from mappings.streams import Source
+from store.inserts import insert_rows
+from store.models import Atena, Shikaku, TokuchoTaisho, utcnow
 
 T = TypeVar("T")
 

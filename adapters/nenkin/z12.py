@@ -1,7 +1,7 @@
 """The July Z12 (特別徴収依頼, 通知内容コード 01): the 本徴収 依頼 of a 年度, one file per
 特別徴収義務者コード, and the record of what the files held.
 
-A run (`kaigo-bridge run nenkin.z12 --nendo 2026`, bridge/flows.py ``plan``):
+A run (`kaigo-bridge run nenkin.z12 --nendo 2026`, queues/flow_source.py ``Plan``):
 - decides the 本徴収 依頼 in its own transaction (adapters/nenkin/irai.py ``decide_honcho``:
   idempotent; whom it cannot ask is listed with the reason in the run's summary);
 - makes one file per 義務者 with pending 依頼 of 期4–6, batch key ``nenkin.z12/<義務者>/<年度>``
@@ -28,24 +28,21 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 from operator import attrgetter
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, Protocol
 
 from sqlalchemy import Select, Subquery, case, func, select
 from sqlalchemy.orm import Session
 
-from adapters.core.models import Atena, TokuchoIrai, Transfer
-from adapters.core.models.tokucho import IRAI_PENDING, IRAI_SENT, JushochiTokurei
-from adapters.kokuho.ido_kana import to_halfwidth_kana
 from adapters.nenkin import irai
 from adapters.nenkin.z1a_jutoku import in_force
 from mappings import jis_raw, nenkin_render
 from mappings.charpolicy import CharPolicy
+from mappings.halfwidth_kana import to_halfwidth_kana
 from mappings.layout import Layout
+from queues.flow_source import Encode, FlowContext
 from queues.outbound import AlreadyRun
-
-if TYPE_CHECKING:
-    from bridge.app import Bridge
-    from bridge.flows import Encode
+from store.models import Atena, TokuchoIrai, Transfer
+from store.models.tokucho import IRAI_PENDING, IRAI_SENT, JushochiTokurei
 
 FLOW = "nenkin.z12"
 BAITAI_CODE = "6"  # 回線
@@ -119,13 +116,13 @@ def _made(session: Session, nendo: int) -> dict[tuple[str, int], bool]:
     return made
 
 
-def plan(bridge: Bridge, flow: str, nendo: int, edition: int) -> tuple[Z12Run, list[tuple[str, Z12File]]]:
-    """Decide the 依頼 and the files of the run (bridge/flows.py FlowSource.plan)."""
+def plan(hub: FlowContext, flow: str, nendo: int, edition: int) -> tuple[Z12Run, list[tuple[str, Z12File]]]:
+    """Decide the 依頼 and the files of the run (queues/flow_source.py Plan)."""
     if flow != FLOW:
         raise ValueError(f"adapters.nenkin.z12 makes {FLOW}, not {flow}")
     if not 2000 <= nendo <= 2999:
         raise ValueError(f"{FLOW}: 年度 must be a western year like 2026, got {nendo}")
-    with bridge.sessions() as s:
+    with hub.sessions() as s:
         made = _made(s, nendo)
     if edition > 1 and not any(ed == 1 for _g, ed in made):
         raise NothingToRequest(f"{FLOW}: no run for 年度 {nendo} to issue again as edition {edition}")
@@ -134,12 +131,12 @@ def plan(bridge: Bridge, flow: str, nendo: int, edition: int) -> tuple[Z12Run, l
         raise AlreadyRun(f"{FLOW}: 年度 {nendo} was already run (batches "
                          f"{', '.join(sorted(f'{g}/{nendo}' for g in mine))}, edition {edition}); "
                          f"issue a new edition (--edition {edition + 1}) to send it again")
-    with bridge.sessions.begin() as s:
+    with hub.sessions.begin() as s:
         decided = irai.decide_honcho(s, nendo)
     run = Z12Run(nendo, edition, decided)
     statuses = (IRAI_PENDING,) if edition == 1 else (IRAI_PENDING, IRAI_SENT)
     sakusei = datetime.now(JST).date()
-    with bridge.read_sessions() as s:
+    with hub.read_sessions() as s:
         files = build(s, nendo, edition, statuses, sakusei, run.left_out)
     # An interrupted run resumes: the files it finished are not made again.
     run.files = [f for f in files if not mine.get(f.gimusha_code, False)]
@@ -282,9 +279,9 @@ def records(session: Session, file: Z12File) -> Iterator[dict[str, Any]]:
     return (record for _atena_no, record in rows(session, file))
 
 
-def encoder(bridge: Bridge, layout: Layout, file: File) -> Encode:
+def encoder(hub: FlowContext, layout: Layout, file: File) -> Encode:
     """The whole frame of ``file``: 管理, ファイル管理, one block of the ward's 市町村コード."""
-    city = bridge.config.shichoson_code
+    city = hub.config.shichoson_code
     control = file.control(city)
 
     def encode(recs: Iterable[Mapping[str, Any]], policy: CharPolicy) -> Iterator[bytes]:

@@ -13,25 +13,22 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, cast
+from typing import Any, cast
 
 from sqlalchemy import Column, CursorResult, String, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from adapters.core.models import TokuchoIrai, Transfer
-from adapters.core.models.tokucho import IRAI_PENDING, IRAI_SENT
-from adapters.core.scratch import fill, scratch
 from adapters.nenkin import irai, z12
 from adapters.nenkin.z12 import _BATCH, FLOW, Z12File, Z12Run
 from adapters.readback import read_back
 from mappings import nenkin_frame
 from mappings.records import ParsedRecord
+from queues.flow_source import FlowContext
 from queues.outbound import HELD
 from queues.payloads import PayloadStore
-
-if TYPE_CHECKING:
-    from bridge.app import Bridge
-
+from store.models import TokuchoIrai, Transfer
+from store.models.tokucho import IRAI_PENDING, IRAI_SENT
+from store.scratch import fill, scratch
 
 
 def pensions(payloads: PayloadStore, transfer: Transfer, header: list[ParsedRecord]) -> Iterator[tuple[str, str]]:
@@ -87,25 +84,25 @@ def record_sent(sessions: sessionmaker[Session], payloads: PayloadStore) -> int:
     return marked
 
 
-def _file(bridge: Bridge, file: Z12File) -> dict[str, Any]:
+def _file(hub: FlowContext, file: Z12File) -> dict[str, Any]:
     """A file of the run: its transfer, and for a held one the persons withheld (宛名番号)."""
-    with bridge.sessions() as s:
+    with hub.sessions() as s:
         transfer = s.scalars(select(Transfer).where(Transfer.flow == FLOW, Transfer.batch == file.batch())).first()
     out: dict[str, Any] = {"gimusha_code": file.gimusha_code, "batch": file.batch(), "records": file.count,
                            "transfer": transfer.id if transfer else None, "state": transfer.state if transfer else None}
     if transfer is not None and transfer.state == HELD:
-        keys = set(pensions(bridge.payloads, transfer, []))
-        with bridge.read_sessions() as s:  # the held file's 依頼 are still as the run found them
+        keys = set(pensions(hub.payloads, transfer, []))
+        with hub.read_sessions() as s:  # the held file's 依頼 are still as the run found them
             out["withheld"] = [atena_no for atena_no, r in z12.rows(s, file)
                                if (r["kiso_nenkin_no"], r["nenkin_code"]) not in keys]
         out["problem"] = transfer.last_error
     return out
 
 
-def after(bridge: Bridge, run: Z12Run) -> dict[str, Any]:
+def after(hub: FlowContext, run: Z12Run) -> dict[str, Any]:
     """Record what was sent; the run's summary: decided, listed, left out, files (no 基礎年金番号)."""
-    marked = record_sent(bridge.sessions, bridge.payloads)
+    marked = record_sent(hub.sessions, hub.payloads)
     return {"edition": run.edition, "decided": run.decided.created, "already_decided": run.decided.existing,
             "listed": [{"atena_no": a, "reason": why} for a, why in run.decided.listed],
             "left_out": [{"atena_no": a, "reason": why} for a, why in run.left_out],
-            "files": [_file(bridge, f) for f in run.files], "irai_sent": marked}
+            "files": [_file(hub, f) for f in run.files], "irai_sent": marked}

@@ -1,7 +1,7 @@
 """The monthly Z1A (特別徴収追加依頼・異動): `kaigo-bridge run nenkin.z1a --month YYYYMM`.
 
 Every month but July (the Z12's; config/nenkin.toml expects Z1A "when changes" in the others), a
-run (bridge/flows.py ``plan``):
+run (queues/flow_source.py ``Plan``):
 - decides the month's 追加依頼 in its own transaction (z1a_who.decide_tsuika: idempotent; whom it
   cannot ask is listed with the reason);
 - decides the month's 仮徴収額変更 in the same transaction (z1a_kari.decide_kari, likewise);
@@ -30,20 +30,18 @@ import datetime as dt
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from adapters.core.models import Atena, Transfer
 from adapters.nenkin import z1a_jutoku, z1a_kari, z1a_sent, z1a_who
 from adapters.nenkin.judge import nendo_of
 from adapters.nenkin.z1a_sent import FLOW, JUTOKU, KARI, SOSHITSU, TSUIKA, BatchKey, tenbiki_day
 from adapters.nenkin.z12 import BAITAI_CODE, JST, NothingToRequest, person
+from queues.flow_source import FlowContext
 from queues.outbound import HELD, AlreadyRun
-
-if TYPE_CHECKING:
-    from bridge.app import Bridge
+from store.models import Atena, Transfer
 
 NO_RUN_MONTH = 7  # the Z12's month: no Z1A expected (config/nenkin.toml)
 TAISHO = "01"  # 各種区分 of a 31: 特別徴収対象者 (mappings/codes/nenkin.toml 31-01)
@@ -99,14 +97,14 @@ def _made(session: Session) -> dict[BatchKey, bool]:
     return out
 
 
-def plan(bridge: Bridge, flow: str, month: int, edition: int) -> tuple[Z1aRun, list[tuple[str, Z1aFile]]]:
-    """Decide the 追加依頼 and 仮徴収額変更, and the files of the month's run (bridge/flows.py FlowSource.plan)."""
+def plan(hub: FlowContext, flow: str, month: int, edition: int) -> tuple[Z1aRun, list[tuple[str, Z1aFile]]]:
+    """Decide the 追加依頼 and 仮徴収額変更, and the files of the month's run (queues/flow_source.py Plan)."""
     if flow != FLOW:
         raise ValueError(f"adapters.nenkin.z1a makes {FLOW}, not {flow}")
     ym = month_text(month)
     first = BatchKey("000", 1, ym, TSUIKA, edition)
     nendo, month_end = first.nendo, first.month_end
-    with bridge.sessions() as s:
+    with hub.sessions() as s:
         made = _made(s)
     mine = {(k.gimusha_code, k.naiyo): (k, done) for k, done in made.items() if k.month == ym and k.edition == edition}
     if edition > 1 and not any(k.month == ym and k.edition == 1 for k in made):
@@ -117,12 +115,12 @@ def plan(bridge: Bridge, flow: str, month: int, edition: int) -> tuple[Z1aRun, l
     later = sorted(k.month for k in made if k.month > ym)
     if edition == 1 and later:
         raise AlreadyRun(f"{FLOW}: 処理対象年月 {later[-1]} was already run; {ym} cannot come after it")
-    with bridge.sessions.begin() as s:
+    with hub.sessions.begin() as s:
         decided = z1a_who.decide_tsuika(s, nendo, month_end)
         kari = z1a_kari.decide_kari(s, nendo, month_end)
     run = Z1aRun(ym, edition, decided, kari)
-    resent = {n: [t for t, k in _transfers(bridge, ym) if k.naiyo == n] if edition > 1 else [] for n in (TSUIKA, KARI)}
-    with bridge.sessions() as s:
+    resent = {n: [t for t, k in _transfers(hub, ym) if k.naiyo == n] if edition > 1 else [] for n in (TSUIKA, KARI)}
+    with hub.sessions() as s:
         notified, resend = z1a_sent.notified(s, nendo, ym)
         told, retell = z1a_sent.told(s, JUTOKU, nendo, ym)
         records = Records(lost=z1a_who.losses(s, nendo, month_end, notified, resend),
@@ -150,8 +148,8 @@ def plan(bridge: Bridge, flow: str, month: int, edition: int) -> tuple[Z1aRun, l
     return run, [(f.key.text(), f) for f in run.files]
 
 
-def _transfers(bridge: Bridge, ym: str) -> list[tuple[str, BatchKey]]:
-    with bridge.sessions() as s:
+def _transfers(hub: FlowContext, ym: str) -> list[tuple[str, BatchKey]]:
+    with hub.sessions() as s:
         return [(t.id, k) for t, k in z1a_sent.delivered(s) if k.month == ym]
 
 
@@ -216,28 +214,28 @@ def records(_session: Session, file: Z1aFile) -> Iterator[dict[str, Any]]:
     return iter(file.records)
 
 
-def _file(bridge: Bridge, file: Z1aFile) -> dict[str, Any]:
-    with bridge.sessions() as s:
+def _file(hub: FlowContext, file: Z1aFile) -> dict[str, Any]:
+    with hub.sessions() as s:
         transfer = s.scalars(select(Transfer).where(Transfer.flow == FLOW, Transfer.batch == file.key.text())).first()
     out: dict[str, Any] = {"gimusha_code": file.key.gimusha_code, "tsuchi_naiyo_code": file.key.naiyo,
                            "baitai_tsuban": file.key.seq, "batch": file.key.text(), "records": len(file.records),
                            "transfer": transfer.id if transfer else None, "state": transfer.state if transfer else None}
     if transfer is not None and transfer.state == HELD:
-        _header, rows = z1a_sent.parse_sent(bridge.payloads, transfer)
+        _header, rows = z1a_sent.parse_sent(hub.payloads, transfer)
         present = {r["kiso_nenkin_no"] for r in rows}
         out["withheld"] = [file.atena[r["kiso_nenkin_no"]] for r in file.records if r["kiso_nenkin_no"] not in present]
         out["problem"] = transfer.last_error
     return out
 
 
-def after(bridge: Bridge, run: Z1aRun) -> dict[str, Any]:
+def after(hub: FlowContext, run: Z1aRun) -> dict[str, Any]:
     """Record what was sent and stopped; the run's summary (宛名番号, never 基礎年金番号)."""
-    marked = z1a_sent.record_sent(bridge.sessions, bridge.payloads)
+    marked = z1a_sent.record_sent(hub.sessions, hub.payloads)
     return {"edition": run.edition, "nendo": nendo_of(dt.date(int(run.month[:4]), int(run.month[4:]), 1)),
             "decided": run.decided.created, "already_decided": run.decided.existing,
             "listed": [{"atena_no": a, "reason": why} for a, why in run.decided.listed],
             "kari_decided": run.kari.created, "kari_already_decided": run.kari.existing,
             "kari_listed": [{"atena_no": a, "reason": why} for a, why in run.kari.listed],
             "left_out": [{"atena_no": a, "reason": why} for a, why in run.left_out],
-            "files": [_file(bridge, f) for f in run.files], "irai_sent": marked["sent"],
+            "files": [_file(hub, f) for f in run.files], "irai_sent": marked["sent"],
             "irai_stopped": marked["stopped"], "notices_kept": marked["notices"]}

@@ -26,10 +26,10 @@ from dataclasses import dataclass
 from sqlalchemy import ColumnElement, or_, select
 from sqlalchemy.orm import Session
 
-from adapters.core.models import TokuchoIrai
-from adapters.core.models.tokucho import IRAI_DEDUCTED, JushochiTokurei
 from adapters.nenkin.z1a_sent import ACTIVE, Pension, Told
 from adapters.nenkin.z1a_who import lost, yearly_pensions
+from store.models import TokuchoIrai
+from store.models.tokucho import IRAI_DEDUCTED, JushochiTokurei
 
 GAITO, KAIJO = "01", "02"  # 各種区分 of an 81: 住所地特例該当 / 該当解除
 CHUNK = 400

@@ -33,12 +33,12 @@ from dataclasses import dataclass, field
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from adapters.core.inserts import insert_new
-from adapters.core.models import Fuka, FukaKibetsu, TokuchoIrai, TokuchoKekka, TokuchoTaisho
-from adapters.core.models.fuka import TOKUCHO
-from adapters.core.models.tokucho import IRAI_ACCEPTED, IRAI_DEDUCTED, IRAI_PENDING, IRAI_SENT, MATCHED
 from adapters.nenkin.z1a_sent import KARI, Pension, ki_after
 from adapters.nenkin.z1a_who import YEARLY, lost
+from store.inserts import insert_new
+from store.models import Fuka, FukaKibetsu, TokuchoIrai, TokuchoKekka, TokuchoTaisho
+from store.models.fuka import TOKUCHO
+from store.models.tokucho import IRAI_ACCEPTED, IRAI_DEDUCTED, IRAI_PENDING, IRAI_SENT, MATCHED
 
 KARI_KI = (1, 2, 3)
 CONTINUES = (IRAI_SENT, IRAI_ACCEPTED, IRAI_DEDUCTED)  # a 依頼 the 年金保険者 acts on

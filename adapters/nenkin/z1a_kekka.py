@@ -26,9 +26,11 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from adapters.core.inserts import insert_new
-from adapters.core.models import TokuchoIrai, TokuchoKekka
-from adapters.core.models.tokucho import (
+from adapters.nenkin.judge import nendo_of
+from adapters.nenkin.z1a_sent import JUTOKU, ki_after
+from store.inserts import insert_new
+from store.models import TokuchoIrai, TokuchoKekka
+from store.models.tokucho import (
     IRAI_ACCEPTED,
     IRAI_PENDING,
     IRAI_REJECTED,
@@ -38,8 +40,6 @@ from adapters.core.models.tokucho import (
     TSUCHI_SENT,
     TokuchoTsuchi,
 )
-from adapters.nenkin.judge import nendo_of
-from adapters.nenkin.z1a_sent import JUTOKU, ki_after
 
 ANSWERED = {"32": "31", "42": "41", "62": "61", "82": "81"}  # answer's 通知内容コード → the Z1A's
 ACCEPTED = "00"  # 処理結果 受付 [INF]

@@ -33,15 +33,15 @@ from typing import Any, cast
 from sqlalchemy import CursorResult, or_, select, tuple_, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from adapters.core.inserts import insert_new
-from adapters.core.models import Atena, TokuchoIrai, TokuchoTaisho, Transfer
-from adapters.core.models.tokucho import IRAI_ACCEPTED, IRAI_PENDING, IRAI_SENT, IRAI_STOPPED, MATCHED, TokuchoTsuchi
 from adapters.nenkin.judge import nendo_of
 from adapters.readback import read_back
 from mappings import nenkin_frame
 from mappings.records import ParsedRecord
 from queues.outbound import HELD
 from queues.payloads import PayloadStore
+from store.inserts import insert_new
+from store.models import Atena, TokuchoIrai, TokuchoTaisho, Transfer
+from store.models.tokucho import IRAI_ACCEPTED, IRAI_PENDING, IRAI_SENT, IRAI_STOPPED, MATCHED, TokuchoTsuchi
 
 FLOW = "nenkin.z1a"
 TSUIKA = "31"  # 特別徴収追加依頼通知

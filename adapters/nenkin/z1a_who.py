@@ -8,7 +8,7 @@ of theirs still open), one record per pension:
   the 年度, not in a 41 already sent (a 追加候補者 without a 依頼 is deducted nothing yet: nothing to stop);
 - or in a 41 of an earlier edition of the same month (an edition sends the month again).
 各種区分 from the 喪失事由: 01 死亡, 02 転出, 04 適用除外, 03 anything else [CODE]; the store's
-own codes (adapters/core/models/atena.py) and the vendor's 51/52/53 both mean what they say.
+own codes (store/models/atena.py) and the vendor's 51/52/53 both mean what they say.
 
 特別徴収追加依頼 (31) — a matched 追加候補者 (Z11 通知内容コード 30, 捕捉月 even) of this 年度 or
 the one before, still insured, with a 特別徴収 賦課: 依頼 from the 期 deducted 6 months after the
@@ -27,15 +27,15 @@ from dataclasses import dataclass, field
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from adapters.core.inserts import insert_new
-from adapters.core.models import Fuka, FukaKibetsu, Shikaku, TokuchoIrai, TokuchoTaisho
-from adapters.core.models.atena import SOSHITSU_SHIBO, SOSHITSU_TENSHUTSU
-from adapters.core.models.fuka import TOKUCHO
-from adapters.core.models.tokucho import MATCHED
 from adapters.nenkin import irai
 from adapters.nenkin.irai import matched_yearly
 from adapters.nenkin.judge import nendo_of
 from adapters.nenkin.z1a_sent import ACTIVE, COLLECTED, KARI, TSUIKA, Pension, ki_after, tenbiki_day
+from store.inserts import insert_new
+from store.models import Fuka, FukaKibetsu, Shikaku, TokuchoIrai, TokuchoTaisho
+from store.models.atena import SOSHITSU_SHIBO, SOSHITSU_TENSHUTSU
+from store.models.fuka import TOKUCHO
+from store.models.tokucho import MATCHED
 
 CANDIDATE = "30"  # 通知内容コード 特別徴収追加候補者情報
 YEARLY = irai.YEARLY  # 捕捉月 of the yearly 対象者: those whose 仮徴収 goes on without a 依頼

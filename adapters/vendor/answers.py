@@ -22,16 +22,16 @@ from typing import Any, cast
 from sqlalchemy import CursorResult, insert, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from adapters.core.models import Atena, Handover, Inbox, Transfer
-from adapters.core.models.atena import SOFU_OK, SOFU_RETURNED
 from adapters.pgp import Gpg, PgpError
 from adapters.sftp import SftpClient, endpoint
 from adapters.sftp_errors import RemoteNotFoundError
 from adapters.vendor import exchange
 from adapters.vendor.exchange import AnswerError
-from bridge.config import PartnerConfig
 from queues.custody import CustodyEvent
 from queues.handover_log import record
+from settings import PartnerConfig
+from store.models import Atena, Handover, Inbox, Transfer
+from store.models.atena import SOFU_OK, SOFU_RETURNED
 
 log = logging.getLogger(__name__)
 

@@ -17,16 +17,16 @@ from pathlib import Path
 
 from sqlalchemy.orm import Session
 
-from adapters.core.models import Handover, Transfer
 from adapters.pgp import Gpg
 from adapters.sftp import SftpClient, endpoint
 from adapters.vendor import exchange
-from bridge.config import PartnerConfig
 from mappings.registry import LayoutRegistry
 from queues.custody import CustodyEvent
 from queues.errors import PermanentError
 from queues.handover_log import record
 from queues.payloads import PayloadStore
+from settings import PartnerConfig
+from store.models import Handover, Transfer
 
 SENT = "sent"
 # gpg's deflate level for print data. The default (6) runs at ≈ 35 MB/s on vendor CSV, level 1 at

@@ -37,10 +37,10 @@ from typing import Any, TypeVarTuple
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
-from adapters.core.models import Atena, ChangeJournal, Shikaku, Transfer
-from adapters.core.models.atena import SOFU_OK
-from adapters.core.models.runtime import CHANGE_CHANGED, CHANGE_CREATED
 from queues.outbound import AlreadyRun
+from store.models import Atena, ChangeJournal, Shikaku, Transfer
+from store.models.atena import SOFU_OK
+from store.models.runtime import CHANGE_CHANGED, CHANGE_CREATED
 
 ENTITY = "shikaku"
 KINDS = (CHANGE_CREATED, CHANGE_CHANGED)

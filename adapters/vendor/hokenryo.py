@@ -15,9 +15,9 @@ from typing import Any
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
-from adapters.core.models import TOKUCHO, Atena, Fuka, FukaKibetsu
-from adapters.core.models.atena import SOFU_OK
 from adapters.vendor import reader_process
+from store.models import TOKUCHO, Atena, Fuka, FukaKibetsu
+from store.models.atena import SOFU_OK
 
 MAX_KI = 10
 CHOSHU_CODE = {TOKUCHO: "1"}  # 特別徴収 "1", otherwise 普通徴収 "2" (layout code table)

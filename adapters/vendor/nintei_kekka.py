@@ -17,9 +17,9 @@ from typing import Any, TypeVarTuple
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
-from adapters.core.models import Atena, Nintei, Shikaku
-from adapters.core.models.atena import SOFU_OK
 from mappings.converters.codes import code_tables
+from store.models import Atena, Nintei, Shikaku
+from store.models.atena import SOFU_OK
 
 YOKAIGO_TABLE = "yokaigo_jotai_kubun_09"  # the table the layout's yokaigo_kubun field names
 

@@ -8,10 +8,10 @@ from datetime import UTC, datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from adapters.core.models import Handover, Transfer
-from bridge.config import PartnerConfig
 from queues.custody import CustodyEvent
 from queues.handover_log import record
+from settings import PartnerConfig
+from store.models import Handover, Transfer
 
 
 class ConfirmError(Exception):

@@ -31,12 +31,12 @@ from rich.table import Table
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from adapters.core.models import TokuchoKekka, Transfer
 from adapters.nenkin.judge import nendo_of
 from adapters.nenkin.lists import LISTS
-from bridge.config.nenkin import ANSWER, CHANGES, COLLECTIONS, Expected, NenkinCalendar
 from bridge.context import state
 from bridge.output import console
+from settings.nenkin import ANSWER, CHANGES, COLLECTIONS, Expected, NenkinCalendar
+from store.models import TokuchoKekka, Transfer
 
 JST = timezone(timedelta(hours=9))
 FIRST_NENDO = 2000  # 介護保険 began in April 2000

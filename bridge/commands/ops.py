@@ -9,13 +9,13 @@ from typing import Annotated, Any
 import typer
 from sqlalchemy import func, select
 
-from adapters.core.models import Quarantine, Transfer
 from adapters.vendor import register as ledger
 from bridge.app import Bridge
 from bridge.context import state
 from bridge.output import console, emit, emit_object
 from queues.outbound import characters_ref
 from queues.status import route_status, vhost_of
+from store.models import Quarantine, Transfer
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="print JSON instead of a table")]
 

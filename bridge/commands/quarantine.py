@@ -8,10 +8,10 @@ from typing import Annotated
 import typer
 from sqlalchemy import select
 
-from adapters.core.models import Quarantine
 from bridge.context import state
 from bridge.output import console, emit
 from queues import quarantine as decisions
+from store.models import Quarantine
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="print JSON instead of a table")]
 ByOpt = Annotated[str, typer.Option("--by", help="operator id (recorded in the custody log)")]

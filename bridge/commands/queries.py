@@ -20,12 +20,12 @@ from adapters.chukan.permits import Permits
 from adapters.chukan.shokai import UnknownPerson, ask, decide_income, nendo_of, submit
 from adapters.chukan.shokai_poll import FLOW, poll
 from adapters.chukan.shokai_result import unpack
-from adapters.core.models import Shokai, Shotoku
-from adapters.core.models.shokai import KIND_INCOME, STATES
 from bridge.app import Bridge
 from bridge.context import operator_id, state
 from bridge.output import console, emit, emit_object
 from queues.publisher import PublishError
+from store.models import Shokai, Shotoku
+from store.models.shokai import KIND_INCOME, STATES
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="print JSON instead of a table")]
 ByOpt = Annotated[str, typer.Option("--by", help="operator id (sent as the 中間サーバー user, recorded)")]

@@ -10,10 +10,10 @@ import typer
 
 from adapters.chukan import kiroku
 from adapters.chukan.permits import DIRECTION_NAMES
-from adapters.core.models.chukan import TeikyoKiroku
-from bridge.config.chukan import ANY_KIKAN, Permission
 from bridge.context import state
 from bridge.output import emit
+from settings.chukan import ANY_KIKAN, Permission
+from store.models.chukan import TeikyoKiroku
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="print JSON instead of a table")]
 

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import typer
 
+import settings as config_module
 from bridge import app as wiring
-from bridge import config as config_module
-from bridge.config import ConfigError
 from bridge.context import state
 from bridge.output import console
+from settings import ConfigError
 
 
 def register(app: typer.Typer) -> None:

@@ -12,8 +12,8 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from sqlalchemy import Connection, func, insert, select, update
 from sqlalchemy.exc import IntegrityError as DBIntegrityError
 
-from adapters.core.engine import make_engine, read_only
-from adapters.core.inserts import insert_rows
+from store.engine import make_engine, read_only
+from store.inserts import insert_rows
 
 from .entry import CustodyEvent, Entry, entry_hash, now_text, parse_time
 from .schema import GENESIS, checkpoints, entries, head, metadata

@@ -16,7 +16,7 @@ import zeep
 from lxml import etree
 from zeep.transports import Transport
 
-from fixtures.chukan import WSDL, XSD
+from adapters.chukan.interface import WSDL, XSD
 
 NS = "urn:kaigo-bridge:chukan:v1"
 KEY = "3f2b8c1e-4d5a-4b6c-9e7f-0a1b2c3d4e5f"

@@ -14,9 +14,9 @@ import time
 
 from sqlalchemy import func, select
 
-from adapters.core.models import ChangeJournal, Inbox, Outbox, Transfer
 from fixtures.activity import change_shikaku
 from fixtures.population import load
+from store.models import ChangeJournal, Inbox, Outbox, Transfer
 from tests.harness import Home, wait_until
 
 # Enough that the ten kills all land while events still flow (a worker applies several

@@ -9,8 +9,8 @@ import time
 
 from sqlalchemy import select
 
-from adapters.core.models import Transfer
 from fixtures.population import load
+from store.models import Transfer
 from tests.harness import Home, wait_until
 
 

@@ -11,8 +11,8 @@ import sqlite3
 
 from sqlalchemy import func, select
 
-from adapters.core.models import KyufuJisseki, KyufuMeisai, KyufuShukei
 from fixtures.kokuho import kyufu
+from store.models import KyufuJisseki, KyufuMeisai, KyufuShukei
 from tests.harness import Home, wait_until
 from tests.integration.test_kokuho_kyufu import WARD, settled, setup
 

@@ -11,11 +11,11 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
-from adapters.core.models import Fuka, FukaKibetsu, Shuno, TokuchoIrai, TokuchoKekka, TokuchoTaisho
-from adapters.core.models.fuka import TOKUCHO
 from fixtures.nenkin import dta, keiyu, taisho
 from fixtures.nenkin.dta import Dta
 from fixtures.population import load
+from store.models import Fuka, FukaKibetsu, Shuno, TokuchoIrai, TokuchoKekka, TokuchoTaisho
+from store.models.fuka import TOKUCHO
 from tests.harness import Home, wait_until
 from tests.integration.test_nenkin_load import settled, share
 

@@ -16,12 +16,12 @@ from adapters.chukan import approvals, provision
 from adapters.chukan.client import ChukanClient
 from adapters.chukan.fukuhon import answer_items as build_items
 from adapters.chukan.permits import Permits
-from adapters.core.models import CustodyPending
-from adapters.core.models.chukan import ChukanApproval, ChukanProvision, TeikyoKiroku
-from adapters.core.mynumber import MyNumberCipher
-from bridge.config.chukan import ChukanConfig
 from fixtures.chukan.sim import ChukanSim
 from fixtures.population import Person, generate, load
+from settings.chukan import ChukanConfig
+from store.models import CustodyPending
+from store.models.chukan import ChukanApproval, ChukanProvision, TeikyoKiroku
+from store.mynumber import MyNumberCipher
 
 REPO = Path(__file__).resolve().parents[2]
 CIPHER = MyNumberCipher(bytes(range(32)), bytes(range(50, 82)))

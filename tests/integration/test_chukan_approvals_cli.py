@@ -14,14 +14,14 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner, Result
 
-from adapters.core import schema
-from adapters.core.mynumber import MyNumberCipher
-from bridge import config as config_module
+import settings as config_module
 from bridge.app import Bridge
 from bridge.cli import app
 from fixtures.chukan.sim import ChukanSim, Pki
 from fixtures.population import Person, generate, load
 from queues.custody import CustodyLog
+from store import schema
+from store.mynumber import MyNumberCipher
 
 REPO = Path(__file__).resolve().parents[2]
 CIPHER = MyNumberCipher(bytes(range(32)), bytes(range(50, 82)))

@@ -16,9 +16,9 @@ from sqlalchemy import func, or_, select, update
 
 from adapters.chukan.fukuhon_refresh import FLOW, RECEIPTED, REJECTED
 from adapters.chukan.messages import ReplicaKey
-from adapters.core.models import Atena, ChangeJournal, FukuhonState, Nintei, Shikaku, Transfer
 from fixtures import activity, population
 from fixtures.chukan.sim import ChukanSim, Pki
+from store.models import Atena, ChangeJournal, FukuhonState, Nintei, Shikaku, Transfer
 from tests.harness import Home, wait_until, wire_chukan
 
 PEOPLE, SEED, NENDO = 60, 71, 2026

@@ -18,18 +18,13 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
+import settings as config_module
 from adapters.chukan import retention
 from adapters.chukan.client import ChukanClient
 from adapters.chukan.permits import Permits
 from adapters.chukan.shokai import decide_income, submit
 from adapters.chukan.shokai_apply import ShokaiHandler
 from adapters.chukan.shokai_poll import ROUTE, poll
-from adapters.core.models import CustodyPending, Shokai, Shotoku
-from adapters.core.models.chukan import TeikyoKiroku
-from adapters.core.mynumber import MyNumberCipher
-from bridge import config as config_module
-from bridge.config import RouteConfig
-from bridge.config.chukan import ChukanConfig
 from fixtures import population
 from fixtures.chukan.sim import ChukanSim
 from queues import dead, topology
@@ -39,6 +34,11 @@ from queues.outbox import Relay, enqueue
 from queues.payloads import PayloadStore
 from queues.publisher import Publisher
 from queues.worker import Worker
+from settings import RouteConfig
+from settings.chukan import ChukanConfig
+from store.models import CustodyPending, Shokai, Shotoku
+from store.models.chukan import TeikyoKiroku
+from store.mynumber import MyNumberCipher
 from tests.harness import wait_until
 from tests.integration import test_chukan_shokai as shokai_tests
 

@@ -22,18 +22,13 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
+import settings as config_module
 from adapters.chukan.client import ChukanClient
 from adapters.chukan.permits import Permits
 from adapters.chukan.shokai import ask, decide_income, submit
 from adapters.chukan.shokai_apply import ShokaiHandler
 from adapters.chukan.shokai_poll import FLOW, ROUTE, poll
 from adapters.chukan.shokai_result import unpack
-from adapters.core.models import CustodyPending, Inbox, Outbox, Shokai, Shotoku
-from adapters.core.models.chukan import TeikyoKiroku
-from adapters.core.mynumber import MyNumberCipher
-from bridge import config as config_module
-from bridge.config import RouteConfig
-from bridge.config.chukan import ChukanConfig
 from fixtures import population
 from fixtures.chukan.sim import ChukanSim, default_answer
 from fixtures.services import RabbitNode
@@ -45,6 +40,11 @@ from queues.outbox import Relay
 from queues.payloads import PayloadStore
 from queues.publisher import Publisher
 from queues.worker import Worker
+from settings import RouteConfig
+from settings.chukan import ChukanConfig
+from store.models import CustodyPending, Inbox, Outbox, Shokai, Shotoku
+from store.models.chukan import TeikyoKiroku
+from store.mynumber import MyNumberCipher
 from tests.harness import _management, wait_until
 
 REPO = Path(__file__).resolve().parents[2]

@@ -16,9 +16,9 @@ from adapters.chukan.client import ChukanClient
 from adapters.chukan.messages import Item
 from adapters.chukan.shokai import ask, decide_income, submit
 from adapters.chukan.shokai_poll import ROUTE, announce, keep, poll
-from adapters.core.models import Outbox, Shokai, Shotoku
 from fixtures.chukan.sim import ChukanSim
 from queues import dead, topology
+from store.models import Outbox, Shokai, Shotoku
 from tests.harness import wait_until
 from tests.integration import test_chukan_shokai as base
 from tests.integration.test_chukan_shokai import NENDO, NOW, TM_INCOME, World

@@ -16,10 +16,10 @@ import pika
 import pytest
 from sqlalchemy import func, select, update
 
-from adapters.core.models import Shokai, Shotoku
 from fixtures import population
 from fixtures.chukan.sim import ChukanSim, Pki
 from queues import topology
+from store.models import Shokai, Shotoku
 from tests.harness import Home, wait_until, wire_chukan
 
 PEOPLE, SEED, NENDO = 80, 63, 2026

@@ -12,7 +12,9 @@ import pytest
 from sqlalchemy import func, select, update
 
 from adapters.chukan.messages import Item
-from adapters.core.models import (
+from fixtures import activity, population
+from fixtures.chukan.sim import ChukanSim, Pki
+from store.models import (
     Atena,
     ChukanApproval,
     ChukanProvision,
@@ -22,8 +24,6 @@ from adapters.core.models import (
     Shokai,
     Shotoku,
 )
-from fixtures import activity, population
-from fixtures.chukan.sim import ChukanSim, Pki
 from tests.harness import Home, wait_until, wire_chukan
 
 PEOPLE, SEED, NENDO = 30, 83, 2026

@@ -16,13 +16,13 @@ import pytest
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from adapters.core import schema
-from adapters.core.models import TOKUCHO, Atena, Fuka
-from adapters.core.models.atena import SOFU_HELD, SOFU_RETURNED
-from adapters.core.mynumber import MyNumberCipher
-from adapters.core.store import open_store
 from adapters.vendor import hokenryo
 from fixtures.population import Person, generate, load
+from store import schema
+from store.models import TOKUCHO, Atena, Fuka
+from store.models.atena import SOFU_HELD, SOFU_RETURNED
+from store.mynumber import MyNumberCipher
+from store.sessions import open_store
 
 CIPHER = MyNumberCipher(bytes(range(32)), bytes(range(50, 82)))
 NENDO, SEED, PEOPLE = 2026, 43, 400

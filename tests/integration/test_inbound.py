@@ -13,8 +13,8 @@ from pathlib import Path
 import pika
 from sqlalchemy import select
 
-from adapters.core.models import Transfer
 from fixtures.services.sshd import SftpTree, SshdServer
+from store.models import Transfer
 from tests.harness import Home
 
 

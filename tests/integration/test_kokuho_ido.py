@@ -15,7 +15,13 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from adapters.core.models import (
+from adapters.delivery import file_name
+from fixtures.activity import correct_nintei, decide_nintei, lose_shikaku, set_futan_wariai
+from fixtures.population import load
+from mappings import kokuho_frame
+from mappings.records import ParsedRecord
+from queues.outbound import characters_ref
+from store.models import (
     Atena,
     ChangeJournal,
     FutanGendogaku,
@@ -27,12 +33,6 @@ from adapters.core.models import (
     ShikyuGendogaku,
     Transfer,
 )
-from adapters.delivery import file_name
-from fixtures.activity import correct_nintei, decide_nintei, lose_shikaku, set_futan_wariai
-from fixtures.population import load
-from mappings import kokuho_frame
-from mappings.records import ParsedRecord
-from queues.outbound import characters_ref
 from tests.harness import Home, wait_until
 
 NENDO = 2026

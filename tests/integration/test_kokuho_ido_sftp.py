@@ -11,14 +11,14 @@ from datetime import date
 import pytest
 from sqlalchemy import func, select
 
-from adapters.core.models import ChangeJournal, FutanWariai, Nintei, Transfer
-from bridge.config.partners import with_partner
 from fixtures.activity import set_futan_wariai
 from fixtures.population import load
 from fixtures.services import SshdServer
 from fixtures.services.sshd import SftpTree
 from mappings import kokuho_frame
 from mappings.records import ParsedRecord
+from settings.partners import with_partner
+from store.models import ChangeJournal, FutanWariai, Nintei, Transfer
 from tests.harness import Home, wait_until
 
 NAME = "10_531131128202611_01.csv"  # flows.toml: 10_531 + 保険者番号 + 処理対象年月 + _ファイル管理番号

@@ -10,9 +10,9 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from adapters.core.models import KyufuJisseki, KyufuMeisai, KyufuShukei, Transfer
 from fixtures.kokuho import kyufu
 from fixtures.population import load
+from store.models import KyufuJisseki, KyufuMeisai, KyufuShukei, Transfer
 from tests.harness import Home, wait_until
 from tests.integration.test_inbound import inbound_flow
 

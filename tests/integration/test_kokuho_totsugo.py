@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from adapters.core.models import Shikaku, TotsugoKekka
 from fixtures.kokuho import totsugo
 from fixtures.population import load
+from store.models import Shikaku, TotsugoKekka
 from tests.harness import Home
 from tests.integration.test_kokuho_kyufu import WARD, settled
 

@@ -14,10 +14,6 @@ import pytest
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from adapters.core.models import Atena, Shikaku
-from adapters.core.models.atena import SOSHITSU_SHIBO, SOSHITSU_TENSHUTSU
-from adapters.core.models.tokucho import MATCHED, UNMATCHED
-from adapters.core.mynumber import MyNumberCipher
 from adapters.nenkin import match
 from fixtures import population
 from fixtures.nenkin import dta, taisho
@@ -25,6 +21,10 @@ from fixtures.nenkin.dta import SimulatorError
 from fixtures.nenkin.keiyu import Keiyu, Request, requests_from_z12
 from mappings import nenkin_frame, nenkin_render
 from mappings.records import ParsedRecord, RecordError
+from store.models import Atena, Shikaku
+from store.models.atena import SOSHITSU_SHIBO, SOSHITSU_TENSHUTSU
+from store.models.tokucho import MATCHED, UNMATCHED
+from store.mynumber import MyNumberCipher
 
 NENDO, SEED, PEOPLE = 2026, 23, 700
 CIPHER = MyNumberCipher(bytes(range(32)), bytes(range(50, 82)))

@@ -16,11 +16,11 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from adapters.core.models import Shuno, TokuchoIrai, TokuchoKekka, TokuchoTaisho, Transfer
 from adapters.nenkin.irai import decide_honcho
 from fixtures.nenkin import dta, keiyu, taisho
 from fixtures.nenkin.dta import Dta
 from fixtures.population import load
+from store.models import Shuno, TokuchoIrai, TokuchoKekka, TokuchoTaisho, Transfer
 from tests.harness import Home, wait_until
 from tests.unit.test_nenkin_match import check_chunks_match_as_one_index, check_kept_a_chunk_at_a_time
 

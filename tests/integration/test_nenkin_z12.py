@@ -18,11 +18,11 @@ from typing import Any
 
 from sqlalchemy import select
 
-from adapters.core.models import Atena, Fuka, FukaKibetsu, TokuchoIrai, TokuchoTaisho, Transfer
-from adapters.core.models.fuka import TOKUCHO
 from fixtures import population
 from fixtures.nenkin import taisho, z12
 from fixtures.nenkin.keiyu import Keiyu, requests_from_z12
+from store.models import Atena, Fuka, FukaKibetsu, TokuchoIrai, TokuchoTaisho, Transfer
+from store.models.fuka import TOKUCHO
 from tests.harness import Home, wait_until
 
 NENDO, SEED, PEOPLE = 2026, 31, 260

@@ -10,10 +10,10 @@ from collections.abc import Callable
 
 import pytest
 
-from bridge.config.partners import with_partner
 from fixtures.nenkin import z12
 from fixtures.services import SshdServer
 from fixtures.services.sshd import SftpTree
+from settings.partners import with_partner
 from tests.harness import Home, wait_until
 from tests.integration.test_nenkin_z12 import NENDO, announce, expected, got, sent
 

@@ -14,10 +14,10 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from adapters.core.models import Atena, Fuka, FukaKibetsu, Shikaku, TokuchoIrai, TokuchoTaisho, Transfer
-from adapters.core.models.fuka import TOKUCHO
 from fixtures import population
 from fixtures.nenkin import taisho, z1a
+from store.models import Atena, Fuka, FukaKibetsu, Shikaku, TokuchoIrai, TokuchoTaisho, Transfer
+from store.models.fuka import TOKUCHO
 from tests.harness import Home, wait_until
 
 NENDO, SEED, PEOPLE = 2026, 37, 200

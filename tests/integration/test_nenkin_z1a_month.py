@@ -15,10 +15,10 @@ from typing import Any
 
 from sqlalchemy import func, select, update
 
-from adapters.core.models import Shikaku, TokuchoIrai, TokuchoKekka, TokuchoTaisho, Transfer
-from adapters.core.models.tokucho import JushochiTokurei, TokuchoTsuchi
 from fixtures import population
 from fixtures.nenkin import keiyu, taisho, z1a
+from store.models import Shikaku, TokuchoIrai, TokuchoKekka, TokuchoTaisho, Transfer
+from store.models.tokucho import JushochiTokurei, TokuchoTsuchi
 from tests.harness import Home, wait_until
 from tests.integration.test_nenkin_load import deliver, settled
 from tests.integration.test_nenkin_z1a import tokucho_fuka

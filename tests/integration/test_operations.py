@@ -14,10 +14,10 @@ import pika
 import pytest
 from sqlalchemy import func, select
 
-from adapters.core.models import Outbox, Transfer
 from fixtures.activity import change_shikaku
 from fixtures.population import load
 from queues.crypto import key_id_of
+from store.models import Outbox, Transfer
 from tests.harness import CLI, Home, wait_until
 
 

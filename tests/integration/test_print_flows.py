@@ -19,7 +19,6 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from adapters.core.models import Atena, ChangeJournal, Nintei, Shikaku, Transfer
 from adapters.delivery import file_name
 from bridge.flows import SOURCES, run_flow
 from fixtures.activity import change_shikaku
@@ -27,6 +26,7 @@ from fixtures.population import load
 from mappings import csv_codec
 from mappings.records import ParsedRecord
 from mappings.registry import layouts
+from store.models import Atena, ChangeJournal, Nintei, Shikaku, Transfer
 from tests.harness import REPO, Home, wait_until
 
 NENDO = 2026

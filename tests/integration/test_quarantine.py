@@ -4,8 +4,8 @@ The 国保連 loader that will call ``hold`` is not written yet; the test calls 
 
 from __future__ import annotations
 
-from adapters.core.models import Transfer
 from queues import quarantine
+from store.models import Transfer
 from tests.harness import Home
 from tests.integration.test_inbound import inbound_flow, queued
 

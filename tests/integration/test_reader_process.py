@@ -18,14 +18,14 @@ import pytest
 from sqlalchemy import func, literal, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from adapters.core import schema
-from adapters.core.engine import read_only
-from adapters.core.models import Atena, Fuka
-from adapters.core.models.atena import SOFU_RETURNED
-from adapters.core.mynumber import MyNumberCipher
-from adapters.core.store import open_store
 from adapters.vendor import hokenryo, reader_process
 from fixtures.population import load
+from store import schema
+from store.engine import read_only
+from store.models import Atena, Fuka
+from store.models.atena import SOFU_RETURNED
+from store.mynumber import MyNumberCipher
+from store.sessions import open_store
 
 CIPHER = MyNumberCipher(bytes(range(32)), bytes(range(50, 82)))
 NENDO = 2026

@@ -15,11 +15,11 @@ from pika.exceptions import AMQPError
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from adapters.core.models import Outbox
 from queues.crypto import Keyring
 from queues.outbox import enqueue
 from queues.publisher import Publisher, PublishError
 from queues.relay import Relay
+from store.models import Outbox
 
 ROUTE = "relay.test"
 

@@ -8,10 +8,10 @@ import pytest
 from sqlalchemy import func, select, update
 
 from adapters.core.journal import announce
-from adapters.core.models import Atena, ChangeJournal, Fuka, Inbox, Outbox, Transfer
 from fixtures.activity import change_shikaku
 from fixtures.population import load
 from queues.publisher import PublishError
+from store.models import Atena, ChangeJournal, Fuka, Inbox, Outbox, Transfer
 from tests.harness import Home, wait_until
 
 

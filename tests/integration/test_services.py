@@ -18,7 +18,6 @@ from pika.adapters.blocking_connection import BlockingChannel
 from pika.exceptions import ChannelClosedByBroker
 from sqlalchemy import text
 
-from adapters.core.engine import make_engine
 from fixtures.services import (
     PostgresServer,
     RabbitNode,
@@ -26,6 +25,7 @@ from fixtures.services import (
     SshdServer,
     listening_addresses,
 )
+from store.engine import make_engine
 
 REPO = Path(__file__).resolve().parents[2]
 QUORUM = {"x-queue-type": "quorum"}

@@ -10,12 +10,12 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import func, inspect, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
-from adapters.core import schema
-from adapters.core.engine import make_engine
-from adapters.core.models import Atena, Base, Fuka, FukaKibetsu, Outbox, Shikaku
-from adapters.core.mynumber import MyNumberCipher
-from adapters.core.store import find_by_kojin_bango
 from fixtures.population import generate, load
+from store import schema
+from store.engine import make_engine
+from store.models import Atena, Base, Fuka, FukaKibetsu, Outbox, Shikaku
+from store.mynumber import MyNumberCipher
+from store.sessions import find_by_kojin_bango
 
 pytestmark = pytest.mark.postgres
 

@@ -8,8 +8,8 @@ import json
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from adapters.core.models import TokuchoKekka, Transfer
 from adapters.nenkin.lists import LISTS
+from store.models import TokuchoKekka, Transfer
 from tests.harness import Home
 
 JST = timezone(timedelta(hours=9))

@@ -11,14 +11,14 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from adapters.core.models import Atena, Handover, Transfer
-from bridge.config.partners import with_partner
 from fixtures.activity import change_shikaku
 from fixtures.population import load
 from fixtures.services import SshdServer
 from fixtures.services.sshd import SftpTree
 from fixtures.vendor import Behaviour, SftpParams, VendorRobot, create_key_pair, import_public
 from fixtures.vendor.keys import short_home, stop_agent
+from settings.partners import with_partner
+from store.models import Atena, Handover, Transfer
 from tests.harness import Home, wait_until
 
 TREE = "vendor-a"

@@ -15,12 +15,12 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from adapters.core.journal import ROUTE, JournalHandler
-from adapters.core.models import ChangeJournal, CustodyPending, Inbox
 from queues import handover_log
 from queues.apply import Applier
 from queues.crypto import Keyring
 from queues.custody import CustodyLog
 from queues.message import Message, seal_body
+from store.models import ChangeJournal, CustodyPending, Inbox
 
 
 @pytest.fixture

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from bridge import config as config_module
-from bridge.config import ConfigError
+import settings as config_module
+from settings import ConfigError
 
 REPO = Path(__file__).resolve().parents[2]
 OLD_BEPPYO2 = ("1 2 3 4 5 6 8 11 17 22 26 30 33 39 42 43 56の2 58 61 62 80 81 87 90 94 95 97 106 108 109 117 "

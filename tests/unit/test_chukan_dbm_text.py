@@ -16,7 +16,7 @@ from adapters.chukan import dbm
 from adapters.chukan.errors import ChukanRequestInvalid
 from adapters.chukan.messages import Item, Replica, ReplicaKey
 from adapters.chukan.transport import check
-from adapters.core.identifiers import kojin_bango_check_digit
+from store.identifiers import kojin_bango_check_digit
 
 KEY = "3f2b8c1e-4d5a-4b6c-9e7f-0a1b2c3d4e5f"
 TM = "TM00000000000101"

@@ -13,12 +13,12 @@ from sqlalchemy.orm import Session, sessionmaker
 from adapters.chukan import fukuhon_plan as fp
 from adapters.chukan.fukuhon import LAYOUT, answer_items, build, check_sources, items_hash
 from adapters.chukan.messages import Item, ReplicaKey
-from adapters.core.models import Atena, FukuhonState, FutanWariai, KyufuJisseki, Nintei, Shikaku
-from adapters.core.models.tokucho import JushochiTokurei
-from adapters.core.mynumber import MyNumberCipher
 from fixtures import population
 from mappings.errors import LayoutError
 from mappings.standard_layout import CHUKAN_DIR, StandardLayouts
+from store.models import Atena, FukuhonState, FutanWariai, KyufuJisseki, Nintei, Shikaku
+from store.models.tokucho import JushochiTokurei
+from store.mynumber import MyNumberCipher
 
 PEOPLE, SEED, NENDO = 40, 5, 2026
 DAY = date(2026, 11, 26)

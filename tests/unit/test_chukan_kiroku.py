@@ -11,10 +11,10 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from adapters.chukan import kiroku
 from adapters.chukan.kiroku import Entry
-from adapters.core.models import CustodyPending
-from adapters.core.models.chukan import TeikyoKiroku
-from adapters.core.mynumber import MyNumberCipher
 from fixtures.population import Person, generate, load
+from store.models import CustodyPending
+from store.models.chukan import TeikyoKiroku
+from store.mynumber import MyNumberCipher
 
 CIPHER = MyNumberCipher(bytes(range(32)), bytes(range(50, 82)))
 BASIS = "番号法第19条第8号 第2条の表第17項 (旧別表第2 第17項)"

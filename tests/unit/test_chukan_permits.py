@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from adapters.chukan.permits import NotPermitted, Permits
-from bridge.config.chukan import ChukanConfig, Permission
+from settings.chukan import ChukanConfig, Permission
 
 REPO = Path(__file__).resolve().parents[2]
 

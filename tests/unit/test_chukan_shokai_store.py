@@ -12,9 +12,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from adapters.chukan.shokai import nendo_of, period
-from adapters.core import schema
-from adapters.core.engine import make_engine
-from adapters.core.models import Atena, Shokai, Shotoku
+from store import schema
+from store.engine import make_engine
+from store.models import Atena, Shokai, Shotoku
 
 AT = datetime(2026, 11, 26, tzinfo=UTC)
 

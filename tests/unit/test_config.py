@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from bridge import config as config_module
+import settings as config_module
 from bridge.app import init
-from bridge.config import ConfigError
-from bridge.config.partners import with_partner
+from settings import ConfigError
+from settings.partners import with_partner
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -19,8 +19,8 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import Engine, text
 
-from adapters.core.engine import make_engine
 from queues.custody import CustodyError, CustodyEvent, CustodyLog, CustodyTamperError, SigningKeyError
+from store.engine import make_engine
 
 ZEROS = "0" * 64
 COLUMNS = ("at", "transfer_id", "event", "actor", "partner", "record_count", "sha256", "key_id", "basis",

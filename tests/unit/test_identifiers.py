@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from adapters.core.identifiers import (
+from store.identifiers import (
     InvalidIdentifier,
     InvalidKojinBango,
     hokensha_check_digit,

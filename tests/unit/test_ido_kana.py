@@ -1,10 +1,10 @@
-"""全角カタカナ → half-width kana (adapters/kokuho/ido_kana.py), expected values typed by hand."""
+"""全角カタカナ → half-width kana (mappings/halfwidth_kana.py), expected values typed by hand."""
 
 from __future__ import annotations
 
 import pytest
 
-from adapters.kokuho.ido_kana import to_halfwidth_kana
+from mappings.halfwidth_kana import to_halfwidth_kana
 
 
 @pytest.mark.parametrize(("text", "half"), [

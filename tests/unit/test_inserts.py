@@ -1,4 +1,4 @@
-"""insert_rows (adapters/core/inserts.py): rows handed to the driver as tuples are stored exactly as
+"""insert_rows (store/inserts.py): rows handed to the driver as tuples are stored exactly as
 SQLAlchemy's own INSERT stores them (a date, a datetime, a NULL), and ``keep_existing`` skips a
 row whose unique key is stored. On a real SQLite store; tests/integration/test_inserts_postgres.py
 runs them again on PostgreSQL."""
@@ -13,8 +13,8 @@ from sqlalchemy import Table, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from adapters.core.inserts import insert_rows
-from adapters.core.models import TokuchoTaisho, Transfer
+from store.inserts import insert_rows
+from store.models import TokuchoTaisho, Transfer
 
 TABLE = TokuchoTaisho.__table__
 assert isinstance(TABLE, Table)

@@ -12,10 +12,10 @@ from sqlalchemy import func, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from adapters.core.identifiers import InvalidIdentifier, validate_jigyosho_no
-from adapters.core.models import FutanGendogaku, FutanWariai, KyotakuKeikaku, Shikaku, ShikyuGendogaku
-from adapters.core.mynumber import MyNumberCipher
 from fixtures.population import Person, generate, load
+from store.identifiers import InvalidIdentifier, validate_jigyosho_no
+from store.models import FutanGendogaku, FutanWariai, KyotakuKeikaku, Shikaku, ShikyuGendogaku
+from store.mynumber import MyNumberCipher
 
 NENDO = 2026
 CIPHER = MyNumberCipher(bytes(range(32)), bytes(range(50, 82)))

@@ -6,11 +6,11 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from adapters.core.models import Atena, FutanWariai, KyotakuKeikaku, Nintei, Shikaku, ShikyuGendogaku
 from adapters.kokuho.ido import Ido, Reported, State, decide, kept_values, record
-from adapters.kokuho.ido_kana import to_halfwidth_kana
 from adapters.kokuho.ido_run import month_text
 from adapters.kokuho.ido_state import state_of
+from mappings.halfwidth_kana import to_halfwidth_kana
+from store.models import Atena, FutanWariai, KyotakuKeikaku, Nintei, Shikaku, ShikyuGendogaku
 
 NINTEI = {"shinsei_shubetsu": "2", "shinsei_ymd": date(2026, 3, 2), "yokaigo_jotai_kubun": "22",
           "nintei_start_ymd": date(2026, 4, 1), "nintei_end_ymd": date(2027, 3, 31)}

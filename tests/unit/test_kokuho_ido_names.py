@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from adapters.core.models import Transfer
+import settings as config_module
 from adapters.delivery import file_name
-from bridge import config as config_module
-from bridge.config import ConfigError
 from queues.errors import PermanentError
+from settings import ConfigError
+from store.models import Transfer
 
 REPO = Path(__file__).resolve().parents[2]
 TID = "0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0"

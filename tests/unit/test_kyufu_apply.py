@@ -12,8 +12,8 @@ from sqlalchemy import func, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from adapters.core.kyufu_apply import ApplyCounts, KyufuGroupError, apply_kyufu
-from adapters.core.models import KyufuJisseki, KyufuMeisai, KyufuShukei
+from adapters.kokuho.kyufu_apply import ApplyCounts, KyufuGroupError, apply_kyufu
+from store.models import KyufuJisseki, KyufuMeisai, KyufuShukei
 
 
 def group(i: int, lines: int = 2, **changes: Any) -> dict[str, Any]:

@@ -8,8 +8,8 @@ from pathlib import Path
 
 from sqlalchemy import text
 
-from adapters.core import schema
-from adapters.core.engine import make_engine
+from store import schema
+from store.engine import make_engine
 
 KEKKA = ("INSERT INTO tokucho_kekka (nendo, ki, kiso_nenkin_no, nenkin_code, file_kind, tsuchi_naiyo_code, "
          "shori_kekka, transfer_id, received_at{extra}) VALUES (2026, 5, '9000000001', '1150', 'Z14', :naiyo, '00', "

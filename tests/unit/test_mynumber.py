@@ -8,8 +8,8 @@ import hmac
 import pytest
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from adapters.core.identifiers import InvalidKojinBango
-from adapters.core.mynumber import KojinBangoDecryptError, MyNumberCipher
+from store.identifiers import InvalidKojinBango
+from store.mynumber import KojinBangoDecryptError, MyNumberCipher
 
 ENC = bytes(range(32))
 IDX = bytes(range(100, 132))

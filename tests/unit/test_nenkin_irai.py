@@ -8,9 +8,9 @@ import datetime as dt
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from adapters.core.models import Atena, Fuka, FukaKibetsu, Shikaku, TokuchoIrai, TokuchoTaisho, Transfer
-from adapters.core.models.fuka import FUTSUCHO, TOKUCHO
 from adapters.nenkin.irai import decide_honcho
+from store.models import Atena, Fuka, FukaKibetsu, Shikaku, TokuchoIrai, TokuchoTaisho, Transfer
+from store.models.fuka import FUTSUCHO, TOKUCHO
 
 NENDO = 2026
 

@@ -16,14 +16,14 @@ import pytest
 from sqlalchemy import Engine, event, insert, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from adapters.core.models import Atena as AtenaRow
-from adapters.core.models import Shikaku, TokuchoTaisho, Transfer
 from adapters.judgement import Verdict
 from adapters.nenkin import taisho_load
 from adapters.nenkin.judge import NenkinContext
 from adapters.nenkin.match import AMBIGUOUS, MATCHED, UNMATCHED, Atena, AtenaIndex, Person, kana_key
 from adapters.nenkin.taisho_load import StoreMatcher
 from fixtures.nenkin import dta
+from store.models import Atena as AtenaRow
+from store.models import Shikaku, TokuchoTaisho, Transfer
 
 BIRTH = dt.date(1950, 4, 2)
 

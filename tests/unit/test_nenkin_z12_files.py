@@ -10,14 +10,14 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from adapters.core.models import Atena, TokuchoIrai, Transfer
-from adapters.core.models.tokucho import JushochiTokurei
 from adapters.nenkin import z12, z12_sent
 from fixtures.nenkin import z12 as keiyu_z12
 from mappings import nenkin_render
 from mappings.charpolicy import CharPolicy, SubstitutionTable
 from queues.crypto import Keyring
 from queues.payloads import PayloadStore
+from store.models import Atena, TokuchoIrai, Transfer
+from store.models.tokucho import JushochiTokurei
 
 NENDO = 2026
 DAY = dt.date(2026, 7, 3)

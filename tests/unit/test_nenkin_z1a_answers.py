@@ -14,13 +14,13 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from adapters.core.models import Atena, Shikaku, TokuchoIrai, TokuchoKekka, Transfer
-from adapters.core.models.tokucho import TokuchoTsuchi
 from adapters.judgement import Verdict
 from adapters.nenkin import lists
 from adapters.nenkin.judge import NenkinContext
 from adapters.nenkin.kekka_load import apply_kekka
 from fixtures.nenkin.dta import Dta, Person, Record, render
+from store.models import Atena, Shikaku, TokuchoIrai, TokuchoKekka, Transfer
+from store.models.tokucho import TokuchoTsuchi
 
 NENDO = 2026
 D = dt.date

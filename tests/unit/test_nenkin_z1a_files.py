@@ -12,8 +12,6 @@ import pytest
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from adapters.core.models import Atena, Fuka, FukaKibetsu, Shikaku, TokuchoIrai, TokuchoTaisho, Transfer
-from adapters.core.models.tokucho import TokuchoTsuchi
 from adapters.delivery import file_name
 from adapters.nenkin import z1a, z1a_sent, z1a_who
 from adapters.nenkin.z1a_sent import BatchKey
@@ -22,6 +20,8 @@ from mappings import nenkin_render
 from mappings.charpolicy import CharPolicy, SubstitutionTable
 from queues.crypto import Keyring
 from queues.payloads import PayloadStore
+from store.models import Atena, Fuka, FukaKibetsu, Shikaku, TokuchoIrai, TokuchoTaisho, Transfer
+from store.models.tokucho import TokuchoTsuchi
 
 NENDO = 2026
 MONTH, END = "202611", dt.date(2026, 11, 30)

@@ -9,11 +9,11 @@ import datetime as dt
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
-from adapters.core.models import Atena, Fuka, FukaKibetsu, Shikaku, TokuchoIrai, TokuchoTaisho, Transfer
-from adapters.core.models.tokucho import JushochiTokurei
 from adapters.nenkin import z1a, z1a_jutoku, z1a_who
 from fixtures.nenkin import z1a as keiyu_z1a
 from mappings import nenkin_render
+from store.models import Atena, Fuka, FukaKibetsu, Shikaku, TokuchoIrai, TokuchoTaisho, Transfer
+from store.models.tokucho import JushochiTokurei
 
 NENDO = 2026
 NOV = dt.date(2026, 11, 30)

@@ -10,10 +10,10 @@ import pytest
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from adapters.core.models import Atena, Fuka, FukaKibetsu, Shikaku, TokuchoIrai, TokuchoKekka, TokuchoTaisho, Transfer
 from adapters.nenkin import z1a, z1a_kari, z1a_who
 from fixtures.nenkin import z1a as keiyu_z1a
 from mappings import nenkin_render
+from store.models import Atena, Fuka, FukaKibetsu, Shikaku, TokuchoIrai, TokuchoKekka, TokuchoTaisho, Transfer
 
 NENDO = 2026
 MAY, JUNE = dt.date(2026, 5, 31), dt.date(2026, 6, 30)

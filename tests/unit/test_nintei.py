@@ -16,9 +16,6 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from adapters.core.models import Atena, ChangeJournal, Nintei, Shikaku, Transfer
-from adapters.core.models.nintei import YOKAIGO_KUBUN
-from adapters.core.mynumber import MyNumberCipher
 from adapters.vendor import hihokenshasho, nintei_kekka
 from adapters.vendor.hihokenshasho import NothingToIssue
 from adapters.vendor.nintei_kekka import YOKAIGO_TABLE, yokaigo_label
@@ -29,6 +26,9 @@ from mappings import csv_codec
 from mappings.records import ParsedRecord
 from mappings.registry import layouts
 from queues.outbound import AlreadyRun
+from store.models import Atena, ChangeJournal, Nintei, Shikaku, Transfer
+from store.models.nintei import YOKAIGO_KUBUN
+from store.mynumber import MyNumberCipher
 
 NENDO = 2026
 REF = date(NENDO, 4, 1)

@@ -16,13 +16,13 @@ from sqlalchemy import exc, func, select, text, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from adapters.core.journal import Change, announce_many
-from adapters.core.models import Outbox, Shikaku
-from adapters.core.mynumber import MyNumberCipher
 from fixtures.activity import change_shikaku
 from fixtures.population import load
 from queues.crypto import IntegrityError, Keyring
 from queues.message import Message, open_body
 from queues.outbox import Event, enqueue, enqueue_many
+from store.models import Outbox, Shikaku
+from store.mynumber import MyNumberCipher
 
 CIPHER = MyNumberCipher(bytes(range(32)), bytes(range(50, 82)))
 

@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from adapters.core.models import Transfer
 from adapters.readback import read_back
 from mappings import nenkin_frame, nenkin_render
 from queues.crypto import Keyring
 from queues.payloads import PayloadStore
+from store.models import Transfer
 
 CONTROL = {"shichoson_code": "13112", "baitai_tsuban": 1, "sakusei_ymd": dt.date(2026, 7, 3),
            "gimusha_code": "001", "tsuchi_naiyo_code": "01", "baitai_code": "6"}

@@ -10,10 +10,10 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from adapters.chukan.fukuhon_refresh import FLOW, InFlight, refresh
-from adapters.core.models import RunLock
-from adapters.core.run_lock import Busy, alone
 from queues.crypto import Keyring
 from queues.payloads import PayloadStore
+from store.models import RunLock
+from store.run_lock import Busy, alone
 
 HOUR = timedelta(hours=1)
 

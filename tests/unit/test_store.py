@@ -13,18 +13,18 @@ from sqlalchemy import func, inspect, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from adapters.core import schema
-from adapters.core.engine import make_engine
-from adapters.core.identifiers import InvalidKojinBango
-from adapters.core.models import Atena, Base, Fuka, FukaKibetsu, Outbox, Shikaku
-from adapters.core.mynumber import MyNumberCipher
-from adapters.core.store import (
+from fixtures.population import generate, load
+from store import schema
+from store.engine import make_engine
+from store.identifiers import InvalidKojinBango
+from store.models import Atena, Base, Fuka, FukaKibetsu, Outbox, Shikaku
+from store.mynumber import MyNumberCipher
+from store.sessions import (
     find_by_kojin_bango,
     reveal_kojin_bango,
     rotate_kojin_bango_key,
     set_kojin_bango,
 )
-from fixtures.population import generate, load
 
 TABLES = {
     "atena", "shikaku", "fuka", "fuka_kibetsu", "outbox", "inbox", "transfer", "change_journal",

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from bridge import config as config_module
-from bridge.config import ConfigError
+import settings as config_module
+from settings import ConfigError
 
 REPO = Path(__file__).resolve().parents[2]
 

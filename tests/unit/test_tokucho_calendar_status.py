@@ -12,10 +12,10 @@ from typing import Any
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
-from adapters.core.models import TokuchoKekka, Transfer
-from bridge import config as config_module
+import settings as config_module
 from bridge.commands.nenkin import CalendarError, calendar_status, parse_as_of, parse_nendo
-from bridge.config import NenkinCalendar
+from settings import NenkinCalendar
+from store.models import TokuchoKekka, Transfer
 
 REPO = Path(__file__).resolve().parents[2]
 JST = timezone(timedelta(hours=9))

@@ -17,10 +17,10 @@ from sqlalchemy import insert, inspect, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from adapters.core import schema
-from adapters.core.engine import make_engine
-from adapters.core.models import Atena, Base, Shuno, TokuchoIrai, TokuchoKekka, TokuchoTaisho, Transfer
-from adapters.core.store import open_store
+from store import schema
+from store.engine import make_engine
+from store.models import Atena, Base, Shuno, TokuchoIrai, TokuchoKekka, TokuchoTaisho, Transfer
+from store.sessions import open_store
 
 TOKUCHO_TABLES = {"tokucho_taisho", "tokucho_irai", "tokucho_kekka", "shuno"}
 T0 = datetime(2026, 5, 20, 1, 0, tzinfo=UTC)

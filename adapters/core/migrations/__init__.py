@@ -1,1 +1,0 @@
-"""Alembic environment of the core store (run through ``adapters.core.schema``, no alembic.ini)."""

@@ -1,0 +1,1 @@
+"""Alembic environment of the core store (run through ``store.schema``, no alembic.ini)."""
