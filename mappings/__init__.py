@@ -6,7 +6,8 @@
     for chunk in csv_codec.render(layout, records, chars=chars): ...
     for item in csv_codec.parse(layout, stream, file="notice.csv"): ParsedRecord | RecordError
 
-`render`/`parse` below pick the codec from the layout's framing.
+`render`/`parse` below pick the codec from the layout's framing. A bottom layer beside store: it
+imports no other project package (README "Layout").
 """
 
 from __future__ import annotations
