@@ -16,7 +16,6 @@ codec (mappings/nenkin_frame.py); `render` and `parse` handle a plain stream of 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
 from functools import partial
 from operator import itemgetter, methodcaller
 from typing import Any, TypeVar
@@ -26,8 +25,8 @@ from mappings.charpolicy import CharPolicy, Substitution
 from mappings.charsets import mask
 from mappings.errors import RenderError
 from mappings.fixed_fast import FastRender
+from mappings.fixed_slots import Slot, slots_of
 from mappings.layout import KIND_KEY, Field, FixedFormat, Layout, RecordKind
-from mappings.loader import field_pad
 from mappings.records import FieldProblem, ParsedRecord, RecordError, RecordRenderer, parse_texts
 from mappings.streams import Source, blocks
 
@@ -38,44 +37,12 @@ def _fmt(layout: Layout) -> FixedFormat:
     return layout.fixed
 
 
-@dataclass(frozen=True)
-class _Slot:
-    """One field of a kind with what the byte work needs, computed once per layout."""
-
-    field: Field
-    start: int  # 0-based offset
-    width: int
-    encoding: str
-    pad: str  # the padding character: " " or the full-width space
-    pad_bytes: bytes
-    unpad: Callable[[str], str]
-
-
-def _unpadder(f: Field, pad: str) -> Callable[[str], str]:
-    conv = f.converter
-    if conv.always:
-        return lambda text: text
-    if conv.pads:
-        return lambda text: text.rstrip(pad)
-    return lambda text: "" if text.strip(pad) == "" else text
-
-
-def _slots(layout: Layout, kind: RecordKind) -> tuple[_Slot, ...]:
-    out = []
-    for f in kind.fields:
-        assert f.span is not None
-        enc = f.encoding or layout.encoding
-        pad = field_pad(enc)
-        out.append(_Slot(f, f.span.offset, f.span.width, enc, pad, pad.encode(enc), _unpadder(f, pad)))
-    return tuple(out)
-
-
 class _Plan:
     """A record kind's slots in field order and in byte order, and its spans as one C getter."""
 
     def __init__(self, layout: Layout, kind: RecordKind) -> None:
         self.kind = kind
-        self.slots = _slots(layout, kind)
+        self.slots = slots_of(layout, kind)
         self.byte_order = tuple(sorted(range(len(self.slots)), key=lambda i: self.slots[i].start))
         spans = [slice(s.start, s.start + s.width) for s in self.slots]
         self.cut: Callable[[bytes], Sequence[bytes]] = (
@@ -223,7 +190,7 @@ class FixedRenderer:
         self.chars.substitutions.extend(pending)
         return b"".join(parts) + self.sep
 
-    def _bytes(self, index: int, record: Mapping[str, Any], slot: _Slot, text: str,
+    def _bytes(self, index: int, record: Mapping[str, Any], slot: Slot, text: str,
                pending: list[Substitution]) -> bytes | None:
         f, width = slot.field, slot.width
         try:
@@ -245,7 +212,7 @@ class FixedRenderer:
         raise RenderError(self.layout.id, index, self.texts.key(record), f.name, "width",
                           f"{len(raw)} bytes for a {width}-byte span")
 
-    def _unencodable(self, index: int, record: Mapping[str, Any], slot: _Slot, text: str,
+    def _unencodable(self, index: int, record: Mapping[str, Any], slot: Slot, text: str,
                      pending: list[Substitution]) -> str | None:
         """Characters the field's own encoding cannot carry (a charset of the layout's encoding
         let them through): substituted by the CharPolicy's table, or the record held."""

@@ -33,7 +33,8 @@ from mappings.charsets import FORBIDDEN
 from mappings.converters.numbers import MAX_DIGITS, Amount, Number
 from mappings.converters.text import Digits, Text
 from mappings.errors import ConversionError
-from mappings.fixed_codec import _Slot, per_kind, plan
+from mappings.fixed_codec import per_kind, plan
+from mappings.fixed_slots import Slot
 from mappings.layout import Field, Layout, RecordKind
 from mappings.records import ParsedRecord
 
@@ -50,7 +51,7 @@ class _Doubt(Exception):
     """Some record of the run may not be valid: the full path decides."""
 
 
-def _answer(field: Field, slot: _Slot, raw: bytes) -> Any:
+def _answer(field: Field, slot: Slot, raw: bytes) -> Any:
     """The full path for one span: decoded on its own, unpadded, parsed by its field."""
     try:
         return field.parse(slot.unpad(raw.decode(slot.encoding)))
@@ -61,7 +62,7 @@ def _answer(field: Field, slot: _Slot, raw: bytes) -> Any:
 class _Answers(dict[bytes, Any]):
     """The full path's answer for each span seen (bounded: cleared when full)."""
 
-    def __init__(self, field: Field, slot: _Slot) -> None:
+    def __init__(self, field: Field, slot: Slot) -> None:
         super().__init__()
         self.field, self.slot = field, slot
 
@@ -76,7 +77,7 @@ class _Answers(dict[bytes, Any]):
         return list(map(self.__getitem__, col))
 
 
-def _digits(slot: _Slot, required: bool, to_value: Callable[[bytes], Any]) -> Convert:
+def _digits(slot: Slot, required: bool, to_value: Callable[[bytes], Any]) -> Convert:
     """ASCII digits filling the span (or, if optional, all padding: None)."""
     blank = slot.pad_bytes * (slot.width // len(slot.pad_bytes))
 
@@ -94,7 +95,7 @@ def _digits(slot: _Slot, required: bool, to_value: Callable[[bytes], Any]) -> Co
     return convert
 
 
-def _one_byte_text(field: Field, slot: _Slot) -> Convert | None:
+def _one_byte_text(field: Field, slot: Slot) -> Convert | None:
     """A text field whose every allowed character is one byte (ASCII, half-width kana): the
     column's bytes checked against those bytes, decoded in one call (a byte → character table:
     charmap, cheaper than a multi-byte codec)."""
@@ -124,7 +125,7 @@ def _one_byte_text(field: Field, slot: _Slot) -> Convert | None:
     return convert
 
 
-def _multi_byte_text(field: Field, slot: _Slot) -> Convert | None:
+def _multi_byte_text(field: Field, slot: Slot) -> Convert | None:
     """A text field of double-byte characters (its own encoding, or Shift_JIS kanji): all the
     column decoded in one call less the padding, then the converter's character rules on it all."""
     conv = field.converter
@@ -176,7 +177,7 @@ def _forbidden_chars() -> tuple[str, ...]:
     return tuple(FORBIDDEN.findall("".join(map(chr, range(0x10000)))))  # all in the BMP; one C scan
 
 
-def _convert(field: Field, slot: _Slot) -> Convert:
+def _convert(field: Field, slot: Slot) -> Convert:
     conv = field.converter
     width = slot.width
     if width > CACHED_WIDTH and field.encoding is None:  # the layout's encoding: ASCII-compatible

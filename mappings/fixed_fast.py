@@ -31,12 +31,10 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from itertools import accumulate, repeat
 from operator import methodcaller, mul
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from mappings.fixed_slots import Slot
 from mappings.layout import KIND_KEY
-
-if TYPE_CHECKING:
-    from mappings.fixed_codec import _Slot
 
 # Stateless codecs that write ASCII as itself and no character in less than a byte; and the bytes
 # of every character, the padding too, of the foreign encodings a field may name.
@@ -75,7 +73,7 @@ class FastRender:
         self.size = size  # bytes
 
     @classmethod
-    def make(cls, encoding: str, slots: Sequence[_Slot], byte_order: Sequence[int]) -> FastRender | None:
+    def make(cls, encoding: str, slots: Sequence[Slot], byte_order: Sequence[int]) -> FastRender | None:
         """The kind's fast path, or None when its encodings or fields do not allow one."""
         if _codec(encoding) not in _ONE_BYTE:
             return None
@@ -205,7 +203,7 @@ def _codec(encoding: str) -> str | None:
         return None
 
 
-def _baked(s: _Slot, encoding: str) -> str | None:
+def _baked(s: Slot, encoding: str) -> str | None:
     """The template text of a field that renders one text whatever the record (its quick path's
     text for no value, padded as the field-by-field path pads it), or None when there is none."""
     text = s.field.quick(None)
