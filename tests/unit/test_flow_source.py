@@ -1,4 +1,4 @@
-"""bridge.flows.FlowSource: a source reads its records one way — count and records, or read."""
+"""queues.flow_source.FlowSource: a source reads its records one way — count and records, or read."""
 
 from __future__ import annotations
 
@@ -7,7 +7,8 @@ from typing import Any
 
 import pytest
 
-from bridge.flows import SOURCES, FlowSource
+from bridge.flows import SOURCES
+from queues.flow_source import FlowSource
 
 
 def test_a_source_has_count_and_records_or_read_never_both_or_neither() -> None:
