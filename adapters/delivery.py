@@ -52,7 +52,7 @@ VENDOR_KINDS = ("print-vendor",)
 
 def _facts(transfer: Transfer, hokensha_no: str) -> dict[str, Any]:
     """What a name pattern may use, from the transfer itself. The batch key is
-    ``<flow>/<period>[/…][#edition]`` (bridge/flows.py, adapters/kokuho/ido_run.py): ``period``
+    ``<flow>/<period>[/…][#edition]`` (queues/flow_source.py batch_key, adapters/kokuho/ido_run.py): ``period``
     is the run's 年度 or 処理対象年月; ``file_no`` is the edition — the 国保連 flows write it as
     the file's ファイル管理番号 (1 for a month's file, n for ``--edition n``)."""
     batch = transfer.batch or ""
