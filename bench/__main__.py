@@ -1,4 +1,4 @@
-"""``python -m bench [--smoke] [--events N] [--people N] [--kyufu-records N] [--only NAME ...] [--json] [--keep]``
+"""``python -m bench [--smoke] [--events N] [--people N] [--kyufu-records N] [--nenkin-records N] [--only NAME ...]``
 
 Uses the broker in KAIGO_AMQP_URL / KAIGO_RABBIT_API (``./dev bench`` exports them) or starts its
 own RabbitMQ node; works in a fresh vhost and a throw-away installation either way. Progress goes to
@@ -38,16 +38,20 @@ def parse(argv: list[str]) -> argparse.Namespace:
                              "rss_flatness also runs a tenth)")
     parser.add_argument("--kyufu-records", type=int,
                         help=f"records in the 給付実績 file ({Sizes.kyufu_records:,}; rss_flatness also loads a tenth)")
+    parser.add_argument("--nenkin-records", type=int,
+                        help=f"records in the Z11 of the 年金特徴 rows ({Sizes.nenkin_records:,})")
     parser.add_argument("--only", action="append", metavar="NAME", choices=list(ROWS),
                         help=f"run only this row (repeatable): {', '.join(ROWS)}")
     parser.add_argument("--json", action="store_true", help="one JSON object per row and line")
     parser.add_argument("--keep", action="store_true", help="keep the temporary installation (its path is logged)")
     args = parser.parse_args(argv)
     base = SMOKE if args.smoke else Sizes()
-    args.sizes = dataclasses.replace(base, **{k: v for k in ("events", "people", "kyufu_records")
+    args.sizes = dataclasses.replace(base, **{k: v for k in ("events", "people", "kyufu_records", "nenkin_records")
                                               if (v := getattr(args, k)) is not None})
-    if args.sizes.events < 1 or args.sizes.people < 10 or args.sizes.kyufu_records < 30:
-        parser.error("--events must be at least 1, --people at least 10 and --kyufu-records at least 30")
+    if (args.sizes.events < 1 or args.sizes.people < 10 or args.sizes.kyufu_records < 30
+            or args.sizes.nenkin_records < 10):
+        parser.error("--events must be at least 1, --people at least 10, --kyufu-records at least 30 and "
+                     "--nenkin-records at least 10")
     return args
 
 
