@@ -30,7 +30,8 @@ from typing import Any
 from sqlalchemy.orm import Session, sessionmaker
 
 from adapters.dropdir import DropFolder
-from adapters.sftp import SftpClient, endpoint
+from adapters.sftp import SftpClient
+from adapters.sftp_connect import endpoint
 from adapters.vendor import exchange
 from adapters.vendor.handover import Upload, VendorHandover
 from queues.apply import Handler

@@ -10,30 +10,27 @@
   the expected fingerprint.
 - Payloads stream: ``encrypt_sign_stream`` feeds gpg's stdin from the caller's iterator and writes
   its stdout to disk as it comes, so memory stays flat whatever the size.
-- Errors are ``PgpError`` / ``SignatureError`` with gpg's status, never plaintext.
+- Errors are ``PgpError`` / ``SignatureError`` (adapters/pgp_errors.py) with gpg's status, never
+  plaintext. The pipes and the atomic output file: adapters/pgp_io.py.
 """
 
 from __future__ import annotations
 
 import copy
-import fcntl
-import hashlib
 import os
 import re
 import subprocess
 import tempfile
-import threading
-import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
-from typing import Any, BinaryIO, Literal
+from typing import Any, Literal
 
 import gnupg
 
-from queues.errors import PermanentError
-from queues.files import fsync_dir
+from adapters.pgp_errors import PgpError, SignatureError
+from adapters.pgp_io import AtomicOutput, feed
 
 IO_BUFFER = 256 * 1024  # gpg pipe reads/writes; python-gnupg's 16 KiB default costs throughput
 _FPR = re.compile(r"[0-9A-F]{40}")
@@ -44,19 +41,6 @@ _KEY_PARAMS = {
     "rsa3072": "Key-Type: RSA\nKey-Length: 3072\nKey-Usage: sign\n"
                "Subkey-Type: RSA\nSubkey-Length: 3072\nSubkey-Usage: encrypt\n",
 }
-
-
-class PgpError(PermanentError):
-    """gpg could not do what was asked (missing key, unusable key, undecryptable data)."""
-
-
-class SignatureError(PgpError):
-    """A signature is not good or not by the expected key. ``reason`` is one of: bad, unknown-key,
-    wrong-signer, expired, revoked, missing, error."""
-
-    def __init__(self, reason: str, message: str) -> None:
-        super().__init__(message)
-        self.reason = reason
 
 
 @dataclass(frozen=True)
@@ -169,9 +153,9 @@ class Gpg:
             if compress_level not in range(10):
                 raise PgpError(f"compress_level must be 0-9, not {compress_level!r}")
             args += ["--compress-level", str(compress_level)]
-        with _AtomicOutput(Path(out_path)) as sink:
+        with AtomicOutput(Path(out_path)) as sink:
             gpg = self._worker(sink)
-            plain, result = _feed(chunks, lambda reader: gpg.encrypt_file(
+            plain, result = feed(chunks, lambda reader: gpg.encrypt_file(
                 reader, [recipient], armor=False, always_trust=True, passphrase=self._passphrase(), extra_args=args))
             sink.raise_failure()
             if not result.ok or result.returncode != 0:
@@ -182,7 +166,7 @@ class Gpg:
         return CipherInfo(sha256=sink.hash.hexdigest(), size=sink.size, plaintext_sha256=plain[0],
                           plaintext_size=plain[1])
 
-    def _worker(self, sink: _AtomicOutput) -> gnupg.GPG:
+    def _worker(self, sink: AtomicOutput) -> gnupg.GPG:
         # A shallow copy carries this call's output callback; the shared instance stays untouched.
         gpg = copy.copy(self._gpg)
         gpg.on_data = sink.write
@@ -194,7 +178,7 @@ class Gpg:
         the expected key)."""
         expected = normalize_fingerprint(expected_signer_fpr)
         what = Path(path).name
-        with _AtomicOutput(Path(out)) as sink, open(path, "rb") as source:
+        with AtomicOutput(Path(out)) as sink, open(path, "rb") as source:
             result = self._worker(sink).decrypt_file(source, passphrase=self._passphrase())
             sink.raise_failure()
             _raise_signature_problems(result, what)
@@ -273,41 +257,6 @@ def _good_signer(result: Any, expected: str, what: str) -> str:
     return expected
 
 
-def _feed(chunks: Iterable[bytes], call: Callable[[BinaryIO], Any]) -> tuple[tuple[str, int], Any]:
-    """Run ``call(reader)`` (python-gnupg) in a thread while this thread writes ``chunks`` into the
-    pipe behind ``reader``. The iterator is consumed here, in the caller's thread, because it may
-    hold thread-bound resources (a database cursor, a decrypting payload reader)."""
-    read_fd, write_fd = os.pipe()
-    _grow_pipe(write_fd)
-    reader = os.fdopen(read_fd, "rb", buffering=0)
-    outcome: dict[str, Any] = {}
-
-    def run() -> None:
-        try:
-            outcome["result"] = call(reader)
-        except BaseException as exc:
-            outcome["error"] = exc
-        finally:
-            reader.close()  # a writer blocked on a full pipe then gets EPIPE instead of hanging
-
-    worker = threading.Thread(target=run, name="gpg-io", daemon=True)
-    worker.start()
-    digest, size = hashlib.sha256(), 0
-    try:
-        for chunk in chunks:
-            digest.update(chunk)
-            size += len(chunk)
-            _write_all(write_fd, chunk)
-    except BrokenPipeError:
-        pass  # gpg stopped reading; its own failure is reported from its result
-    finally:
-        os.close(write_fd)
-        worker.join()
-    if "error" in outcome:
-        raise PgpError(f"gpg failed: {type(outcome['error']).__name__}") from outcome["error"]
-    return (digest.hexdigest(), size), outcome["result"]
-
-
 def _prepare_home(home: Path) -> None:
     if home.resolve() == (Path.home() / ".gnupg").resolve():
         raise PgpError(f"{home}: the bridge needs a GnuPG home of its own, not the user's ~/.gnupg")
@@ -319,65 +268,3 @@ def _prepare_home(home: Path) -> None:
         raise PgpError(f"GnuPG home {home} has mode {st.st_mode & 0o777:o}; it must be 0700")
 
 
-class _AtomicOutput:
-    """gpg's stdout, hashed and written to a 0600 temp file next to ``path`` as it arrives, renamed
-    to ``path`` on ``commit``; removed on any failure. ``write`` is python-gnupg's ``on_data``
-    callback (its reader thread): it never raises, since python-gnupg would then keep every later
-    chunk in memory; a failure is kept for ``raise_failure``."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self.temp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp")
-        self.hash = hashlib.sha256()
-        self.size = 0
-        self._fd = -1
-        self._failure: OSError | None = None
-        self._done = False
-
-    def __enter__(self) -> _AtomicOutput:
-        self._fd = os.open(self.temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        return self
-
-    def write(self, data: bytes) -> bool:
-        if data and self._failure is None:
-            try:
-                _write_all(self._fd, data)
-                self.hash.update(data)
-                self.size += len(data)
-            except OSError as exc:
-                self._failure = exc
-        return False  # python-gnupg must not keep the data
-
-    def raise_failure(self) -> None:
-        if self._failure is not None:
-            raise PgpError(f"cannot write {self.path}: {self._failure.strerror or self._failure}")
-
-    def commit(self) -> None:
-        self.raise_failure()
-        os.fsync(self._fd)
-        os.close(self._fd)
-        self._fd = -1
-        os.replace(self.temp, self.path)
-        fsync_dir(self.path.parent)
-        self._done = True
-
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
-        if self._fd >= 0:
-            os.close(self._fd)
-        if not self._done:
-            self.temp.unlink(missing_ok=True)
-
-
-def _write_all(fd: int, data: bytes) -> None:
-    view = memoryview(data)
-    while view:
-        view = view[os.write(fd, view):]
-
-
-def _grow_pipe(fd: int) -> None:
-    # Fewer wake-ups between this thread and python-gnupg's copier (Linux; 64 KiB otherwise).
-    try:
-        fcntl.fcntl(fd, getattr(fcntl, "F_SETPIPE_SZ", 1031), 1 << 20)
-    except OSError:
-        pass

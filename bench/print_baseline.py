@@ -67,7 +67,7 @@ def raw(export_args: dict[str, Any], gpg_home: str, signer: str, recipient: str,
         endpoint: dict[str, Any], remote_name: str) -> dict[str, Any]:
     """Time export | gpg, then sftp put; return the seconds (and of each stage) and the file's size."""
     # Imported here, not above: the exporting child imports this module, and it needs none of it.
-    from adapters.sftp import SftpEndpoint
+    from adapters.sftp_connect import SftpEndpoint
     from bench.transfer_io import _openssh
 
     ep = SftpEndpoint(endpoint["host"], int(endpoint["port"]), endpoint["username"], Path(endpoint["key_file"]),

@@ -35,7 +35,8 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 
-from adapters.sftp import SftpClient, SftpEndpoint
+from adapters.sftp import SftpClient
+from adapters.sftp_connect import SftpEndpoint
 from adapters.vendor import exchange
 from adapters.vendor.handover import COMPRESS_LEVEL
 from bench.broker import Broker

@@ -29,7 +29,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from adapters.pgp import Gpg
-from adapters.sftp import SftpClient, SftpEndpoint
+from adapters.sftp import SftpClient
+from adapters.sftp_connect import SftpEndpoint
 from bench.proc import run_child
 from bench.report import Row, ratio_at_least, row
 

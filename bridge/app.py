@@ -125,7 +125,8 @@ class Bridge:
     def receive(self, flow_name: str) -> list[tuple[str, str, bool]]:
         """Take the complete files waiting for an inbound flow: (file, transfer id, new?)."""
         from adapters.inbox import DropInbox, SftpInbox
-        from adapters.sftp import SftpClient, endpoint
+        from adapters.sftp import SftpClient
+        from adapters.sftp_connect import endpoint
 
         flow = self.config.flow(flow_name)
         partner = self.config.partners[flow.partner]

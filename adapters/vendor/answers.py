@@ -22,8 +22,10 @@ from typing import Any, cast
 from sqlalchemy import CursorResult, insert, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from adapters.pgp import Gpg, PgpError
-from adapters.sftp import SftpClient, endpoint
+from adapters.pgp import Gpg
+from adapters.pgp_errors import PgpError
+from adapters.sftp import SftpClient
+from adapters.sftp_connect import endpoint
 from adapters.sftp_errors import RemoteNotFoundError
 from adapters.vendor import exchange
 from adapters.vendor.exchange import AnswerError

@@ -18,7 +18,8 @@ from pathlib import Path
 from sqlalchemy.orm import Session
 
 from adapters.pgp import Gpg
-from adapters.sftp import SftpClient, endpoint
+from adapters.sftp import SftpClient
+from adapters.sftp_connect import endpoint
 from adapters.vendor import exchange
 from mappings.registry import LayoutRegistry
 from queues.custody import CustodyEvent

@@ -16,7 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from adapters.pgp import Gpg, PgpError, SignatureError
+from adapters.pgp import Gpg
+from adapters.pgp_errors import PgpError, SignatureError
 from queues.errors import PermanentError
 
 MIB = 1 << 20

@@ -18,7 +18,8 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
-from adapters.sftp import SftpClient, SftpEndpoint
+from adapters.sftp import SftpClient
+from adapters.sftp_connect import SftpEndpoint
 from adapters.sftp_errors import HostKeyError, RemoteNotFoundError, SftpError, TransientTransportError
 from fixtures.services import SshdServer, free_port
 from fixtures.services.sshd import SftpTree
