@@ -17,8 +17,8 @@ from bench.broker import Broker
 from bench.install import Installation
 from bench.proc import run_child
 from fixtures.population import load
-from queues.outbox import BATCH
 from queues.publisher import WINDOW
+from queues.relay import BATCH
 
 PEOPLE = 500  # a small population: the events cycle through their 資格 rows
 

@@ -31,9 +31,9 @@ if TYPE_CHECKING:
     from queues.crypto import Keyring
     from queues.custody import CustodyLog
     from queues.message import Message
-    from queues.outbox import Relay
     from queues.payloads import PayloadStore
     from queues.publisher import Publisher
+    from queues.relay import Relay
     from store.models import Transfer
     from store.mynumber import MyNumberCipher
 
@@ -196,7 +196,7 @@ class Bridge:
                          setup=lambda channel: topology.declare(channel, broker.exchange, routes))
 
     def relay(self) -> Relay:
-        from queues.outbox import Relay
+        from queues.relay import Relay
 
         return Relay(self.sessions, self.publisher)
 

@@ -23,13 +23,12 @@ from sqlalchemy import Table, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from queues.message import Message
+from queues.outbox import PENDING, SENT
 from queues.publisher import Publisher, PublishError
 from store.models import Outbox
 
 log = logging.getLogger(__name__)
 
-PENDING = "pending"
-SENT = "sent"
 # Events a relay claims at once: several publisher windows, so the two store transactions of a
 # batch (claim, mark sent) come once per 5000 events.
 BATCH = 5000

@@ -30,9 +30,10 @@ from fixtures.chukan.sim import ChukanSim
 from queues import dead, topology
 from queues.apply import Applier
 from queues.crypto import Keyring
-from queues.outbox import Relay, enqueue
+from queues.outbox import enqueue
 from queues.payloads import PayloadStore
 from queues.publisher import Publisher
+from queues.relay import Relay
 from queues.worker import Worker
 from settings import RouteConfig
 from settings.chukan import ChukanConfig

@@ -36,9 +36,9 @@ from queues import topology
 from queues.apply import Applier
 from queues.crypto import Keyring
 from queues.message import Message, open_body
-from queues.outbox import Relay
 from queues.payloads import PayloadStore
 from queues.publisher import Publisher
+from queues.relay import Relay
 from queues.worker import Worker
 from settings import RouteConfig
 from settings.chukan import ChukanConfig
