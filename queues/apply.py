@@ -2,7 +2,9 @@
 
 The inbox row (consumer, message id) is inserted in the same transaction as the effect, so a
 redelivered message finds its row and is skipped. A batch runs in one transaction for speed;
-if it fails, each message is retried alone, so only the messages at fault are reported.
+if it fails, each message is retried alone, so only the messages at fault are reported. A store
+outage is no message's fault: it is raised as StoreUnavailable for the caller to hold the batch
+and try it again (queues/outages.py), never reported as the messages' failure.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import cast
 
-from sqlalchemy import Table, select
+from sqlalchemy import Table, delete, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from queues.crypto import IntegrityError
@@ -21,6 +23,7 @@ from queues.custody import CustodyEvent
 from queues.errors import PermanentError, TransientError
 from queues.handover_log import record
 from queues.message import Message
+from queues.outages import StoreUnavailable, is_store_outage
 from queues.redact import mask
 from store.inserts import insert_rows
 from store.models import Inbox
@@ -73,11 +76,17 @@ class Applier:
         self.actor = actor
         self.after_commit = after_commit
 
-    def apply(self, messages: Sequence[Message], move_custody: bool = True) -> list[Failure]:
+    def apply(self, messages: Sequence[Message], move_custody: bool = True,
+              hold_outages: bool = True) -> list[Failure]:
         """Apply a batch; return the messages that failed. The custody entries the transaction
         committed are then moved to the custody log, unless ``move_custody`` is False: a caller
         under load lets them wait in ``custody_pending`` (committed with the effect, so nothing
-        is lost) and calls ``move_custody`` for many batches at once."""
+        is lost) and calls ``move_custody`` for many batches at once.
+
+        A store outage raises StoreUnavailable (what committed before it stays committed, and its
+        inbox rows make a second try skip it), unless ``hold_outages`` is False: then it is
+        reported as the messages' failure like any other (for a caller that found the store
+        answering its probe while this batch still fails with a store error)."""
         # The same message can arrive twice in one batch (published again by a relay).
         unique: list[Message] = []
         ids: set[str] = set()
@@ -90,6 +99,7 @@ class Applier:
                 self.handler.prepare(message)
                 unique.append(message)
             except Exception as exc:
+                self._hold(exc, hold_outages)
                 failures.append(classify(message, exc))
         if not unique:
             if move_custody:
@@ -98,6 +108,7 @@ class Applier:
         try:
             self._transaction(unique)
         except Exception as batch_error:
+            self._hold(batch_error, hold_outages)
             if len(unique) == 1:  # its own error, not a second attempt's
                 failures.append(classify(unique[0], batch_error))
             else:
@@ -107,10 +118,27 @@ class Applier:
                     try:
                         self._transaction([message])
                     except Exception as exc:
+                        self._hold(exc, hold_outages)
                         failures.append(classify(message, exc))
         if move_custody:
             self.after_commit()
         return failures
+
+    def probe(self) -> None:
+        """Write to the store and commit (a row into the inbox and out again in one transaction),
+        raising StoreUnavailable if it cannot: whether a held batch can be tried again."""
+        try:
+            with self.sessions.begin() as s:
+                insert_rows(s.connection(), _INBOX, ("message_id",), [("probe",)],
+                            same={"consumer": f"{self.consumer}.probe", "processed_at": datetime.now(UTC)})
+                s.execute(delete(_INBOX).where(_INBOX.c.consumer == f"{self.consumer}.probe"))
+        except Exception as exc:
+            raise StoreUnavailable(str(exc)) from exc
+
+    @staticmethod
+    def _hold(exc: Exception, hold_outages: bool) -> None:
+        if hold_outages and is_store_outage(exc):
+            raise StoreUnavailable(str(exc)) from exc
 
     def move_custody(self) -> None:
         """Move the custody entries waiting in the store to the custody log."""
@@ -118,12 +146,17 @@ class Applier:
 
     def note(self, notes: Sequence[tuple[Message, str, str]]) -> None:
         """Custody entries (message, event, detail) for what happened to messages outside a
-        transaction of their own: sent to a retry queue, parked in ``.dead``."""
-        with self.sessions.begin() as s:
-            for message, event, detail in notes:
-                text = mask(f"{self.consumer}: {detail} (message {message.id})")[:500]
-                record(s, CustodyEvent(transfer_id=message.transfer, event=event, actor=self.actor, detail=text))
-        self.after_commit()
+        transaction of their own: sent to a retry queue, parked in ``.dead``. They wait in
+        ``custody_pending`` for the caller's next ``move_custody``. A store outage raises
+        StoreUnavailable with nothing committed, so the caller can try the same notes again."""
+        try:
+            with self.sessions.begin() as s:
+                for message, event, detail in notes:
+                    text = mask(f"{self.consumer}: {detail} (message {message.id})")[:500]
+                    record(s, CustodyEvent(transfer_id=message.transfer, event=event, actor=self.actor, detail=text))
+        except Exception as exc:
+            self._hold(exc, True)
+            raise
 
     def _transaction(self, messages: Sequence[Message]) -> None:
         with self.sessions.begin() as s:

@@ -12,6 +12,7 @@ broker returns (unroutable) or nacks is reported as refused, never as confirmed.
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -41,18 +42,26 @@ class Publisher:
     """One connection and one confirm-mode channel; not thread-safe (one per thread)."""
 
     def __init__(self, url: str, exchange: str, heartbeat: int = 30, timeout: float = 30.0,
-                 setup: Callable[[BlockingChannel], None] | None = None) -> None:
-        """``setup`` runs once on a fresh channel after connecting (declaring the topology)."""
+                 setup: Callable[[BlockingChannel], None] | None = None, blocked_timeout: float = 60.0) -> None:
+        """``setup`` runs once on a fresh channel after connecting (declaring the topology).
+        A connection the broker blocks (a memory or disk alarm) for ``blocked_timeout`` seconds is
+        closed, so its owner reconnects instead of waiting on it for ever; an idle owner calls
+        ``process_events`` so the heartbeats are answered."""
         params = pika.URLParameters(url)
         params.heartbeat = heartbeat
+        params.blocked_connection_timeout = blocked_timeout
         self.exchange = exchange
         self.timeout = timeout
         self._conn = pika.BlockingConnection(params)
-        if setup is not None:
-            channel = self._conn.channel()
-            setup(channel)
-            channel.close()
-        self._channel = self._conn.channel()
+        try:
+            if setup is not None:
+                channel = self._conn.channel()
+                setup(channel)
+                channel.close()
+            self._channel = self._conn.channel()
+        except BaseException:
+            self.close()  # half set up: not left open for the broker to count against us
+            raise
         # The underlying (asynchronous) channel lets confirms be pipelined; see module docstring.
         self._impl = self._channel._impl
         self._tag = 0
@@ -68,8 +77,12 @@ class Publisher:
             self._wake()
 
         self._impl.add_on_return_callback(self._on_return)
-        self._impl.confirm_delivery(ack_nack_callback=self._on_confirm, callback=on_select)
-        self._wait(lambda: bool(selected), "confirm.select")
+        try:
+            self._impl.confirm_delivery(ack_nack_callback=self._on_confirm, callback=on_select)
+            self._wait(lambda: bool(selected), "confirm.select")
+        except BaseException:
+            self.close()
+            raise
 
     def send(self, message: Message, routing_key: str | None = None, exchange: str | None = None) -> None:
         """Publish ``message`` (to its route unless ``routing_key`` is given) without waiting for
@@ -164,12 +177,16 @@ class Publisher:
             self._conn.process_data_events(time_limit=min(remaining, 1.0))
 
     def process_events(self) -> None:
-        """Serve heartbeats while idle."""
+        """Serve heartbeats while idle (raises whatever a lost connection raises)."""
         self._conn.process_data_events(time_limit=0)
 
     def close(self) -> None:
-        if self._conn.is_open:
-            self._conn.close()
+        """Close the connection; one already lost (broker killed, blocked too long) raises
+        nothing: there is nothing left to close, and the caller is on its way to a fresh one."""
+        # pika raises assorted kinds (StreamLostError, ValueError …) closing a dead socket.
+        with contextlib.suppress(Exception):
+            if self._conn.is_open:
+                self._conn.close()
 
     def __enter__(self) -> Publisher:
         return self

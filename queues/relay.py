@@ -18,11 +18,11 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import cast
 
-from pika.exceptions import AMQPError
 from sqlalchemy import Table, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from queues.message import Message
+from queues.outages import Backoff, cause, is_store_outage
 from queues.outbox import PENDING, SENT
 from queues.publisher import Publisher, PublishError
 from store.models import Outbox
@@ -46,6 +46,8 @@ class Relay:
         self.relay_id = relay_id or f"relay-{uuid.uuid4().hex[:8]}"
         self.lease = lease
         self._publisher: Publisher | None = None
+        self.failures = 0  # consecutive failed turns of run_forever (0 after a good one)
+        self.last_error: str | None = None
         self._unsettled: set[str] = set()  # claimed and sent, neither confirmed nor refused yet
 
     def run_once(self, limit: int = BATCH) -> int:
@@ -59,9 +61,16 @@ class Relay:
         return self._pump(limit, batches=None)
 
     def run_forever(self, stop: threading.Event, poll: float = 0.05, limit: int = BATCH) -> None:
-        """Relay until ``stop`` is set, reconnecting with backoff when the broker goes away. An idle
-        relay looks for new events every ``poll`` seconds (one indexed read)."""
-        delay = 0.5
+        """Relay until ``stop`` is set. An idle relay looks for new events every ``poll`` seconds
+        (one indexed read) and serves its connection's heartbeats meanwhile.
+
+        Nothing that goes wrong ends the loop: a refused event is recorded on its row and tried
+        again later; any other failure — whatever pika raises for a lost or blocked connection or
+        a handshake that never finishes, any store error (unreachable, disk full, read-only) —
+        costs the publisher and the rows' claims (released if the store lets us, else their lease
+        runs out) and the loop starts again with a fresh connection after a backoff. A row is
+        marked sent only after its confirm, so whatever was in flight goes out again at worst."""
+        backoff = Backoff()
         while not stop.is_set():
             try:
                 if self._publisher is None:
@@ -71,25 +80,39 @@ class Relay:
                     stop.wait(poll)
                     if self._publisher is not None:
                         self._publisher.process_events()
-                delay = 0.5
+                backoff.reset()
+                self.failures, self.last_error = 0, None
             except PublishError as exc:
+                self._failed(exc)
                 log.error("relay %s: %s", self.relay_id, exc)
-                stop.wait(delay)
-                delay = min(delay * 2, 10.0)
-            except (AMQPError, OSError, TimeoutError) as exc:
-                log.warning("relay %s: broker unavailable (%s); retrying in %.1f s", self.relay_id,
-                            type(exc).__name__, delay)
-                stop.wait(delay)
-                delay = min(delay * 2, 10.0)
+                backoff.wait(stop)
+            except Exception as exc:
+                self._abandon()
+                self._failed(exc)
+                what = "store" if is_store_outage(exc) else "broker"
+                log.warning("relay %s: %s unavailable (%s); retrying in %.1f s with a fresh connection",
+                            self.relay_id, what, cause(exc), backoff.delay)
+                backoff.wait(stop)
         self.close()
 
     def close(self) -> None:
         if self._publisher is not None:
-            try:
-                self._publisher.close()
-            except (AMQPError, OSError):
-                pass
+            self._publisher.close()
             self._publisher = None
+
+    def _failed(self, exc: BaseException) -> None:
+        self.failures += 1
+        self.last_error = cause(exc)
+
+    def _abandon(self) -> None:
+        """After a failure: give back the claims of rows whose confirm is unknown (the store may
+        refuse that too; their lease then runs out) and drop the connection."""
+        try:
+            self._release()
+        except Exception as exc:
+            log.warning("relay %s: claims left to their lease (%s)", self.relay_id, cause(exc))
+        self._unsettled.clear()
+        self.close()
 
     def _pump(self, limit: int, batches: int | None) -> int:
         """Claim and send up to ``batches`` batches (None: until none is pending), settling the
@@ -114,11 +137,11 @@ class Relay:
             if self._publisher is not None and self._unsettled:
                 self._publisher.wait_confirms()
                 confirmed += self._settle(*self._publisher.settled(), refused)
-        except (AMQPError, OSError, TimeoutError):
-            # Confirms unknown: release the claim so the rows go out again (the inbox absorbs
-            # any that had in fact arrived) without waiting for the lease to run out.
-            self._release()
-            self.close()
+        except Exception:
+            # Confirms unknown (whatever failed: the connection, the store): release the claim so
+            # the rows go out again (the inbox absorbs any that had in fact arrived) without
+            # waiting for the lease to run out.
+            self._abandon()
             raise
         if refused:
             raise PublishError(refused)

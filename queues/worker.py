@@ -8,6 +8,14 @@ then asks the I/O thread to ack. The custody entries committed with the effects 
 the custody log whenever the runner runs out of deliveries, and every ``MOVE_EVERY`` entries
 while it is busy: moving them in bigger groups costs less per entry, and until then they wait
 in ``custody_pending``, committed with the effect (the housekeeping repairs a crash in between).
+
+A store outage opens the route's circuit breaker: the runner holds its batch unacked (no
+attempt is counted, and with the prefetch window full the broker delivers the route no more),
+probes the store with a write, backing off, and applies the held batch once the probe passes.
+A batch that keeps failing with a store error while the probe passes is that batch's fault
+after ``SUSPECT`` tries, and is failed like any other. Whatever the connection raises, the
+worker reconnects with backoff; the runner's own publisher (for retries and ``.dead``) answers
+heartbeats while idle and is replaced once when it fails.
 """
 
 from __future__ import annotations
@@ -17,7 +25,7 @@ import queue
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import pika
 from pika.adapters.blocking_connection import BlockingChannel, BlockingConnection
@@ -26,7 +34,8 @@ from pika.exceptions import AMQPError
 from queues import topology
 from queues.apply import Applier, Failure
 from queues.message import Message
-from queues.publisher import Publisher
+from queues.outages import Backoff, StoreUnavailable, cause, is_store_outage
+from queues.publisher import Publisher, PublishError
 from settings import RouteConfig
 
 log = logging.getLogger(__name__)
@@ -35,6 +44,13 @@ MOVE_EVERY = 2000  # custody entries a busy runner lets wait in custody_pending 
 # Seconds the I/O loop serves the connection before it looks at ``stopping`` and the runners: a
 # stop (SIGTERM) starts its drain within this; a turn costs a poll, nothing when idle.
 TURN = 0.05
+# Tries of a held batch that fails with a store error although the store answers the probe,
+# before its failures are counted as the messages' own.
+SUSPECT = 3
+# Seconds a connection the broker blocks (resource alarm) may stay blocked before it is closed.
+BLOCKED_TIMEOUT = 60.0
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -56,6 +72,7 @@ class RouteRunner(threading.Thread):
         self.closing = threading.Event()
         self.error: BaseException | None = None
         self._publisher: Publisher | None = None
+        self.breaker_open = False  # held by a store outage
         self._unmoved = 0  # messages applied since custody was last moved to the log
 
     def on_delivery(self, _ch: Any, method: Any, props: pika.BasicProperties, body: bytes) -> None:
@@ -67,14 +84,15 @@ class RouteRunner(threading.Thread):
                 batch = self._gather()
                 if batch:
                     self._process(batch)
+                else:
+                    self._serve_publisher()
             if self._unmoved:
                 self._move()
         except BaseException as exc:  # reported to the main thread, which reconnects
             self.error = exc
             log.error("route %s: runner stopped: %s", self.route.name, exc)
         finally:
-            if self._publisher is not None:
-                self._publisher.close()
+            self._drop_publisher()
 
     def _gather(self) -> list[Delivery]:
         try:
@@ -89,7 +107,9 @@ class RouteRunner(threading.Thread):
         return batch
 
     def _process(self, batch: list[Delivery]) -> None:
-        failures = self.applier.apply([d.message for d in batch], move_custody=False)
+        messages = [d.message for d in batch]
+        failures = self._through_outage(lambda hold: self.applier.apply(messages, move_custody=False,
+                                                                        hold_outages=hold))
         if failures:
             self._park(failures)
         last = batch[-1].tag
@@ -98,14 +118,49 @@ class RouteRunner(threading.Thread):
         if self._unmoved >= MOVE_EVERY or self.inbox.empty():
             self._move()
 
+    def _through_outage(self, work: Callable[[bool], T]) -> T:
+        """``work(hold_outages)``, held through a store outage: the circuit breaker (see module
+        docstring). Raises StoreUnavailable only when the worker is stopping meanwhile."""
+        strikes = 0
+        while True:
+            try:
+                return work(strikes < SUSPECT)
+            except StoreUnavailable as exc:
+                log.warning("route %s: store unavailable (%s); deliveries held, probing the store",
+                            self.route.name, cause(exc.__cause__ or exc))
+                self._await_store()
+                strikes += 1
+
+    def _await_store(self) -> None:
+        self.breaker_open = True
+        backoff = Backoff()
+        while True:
+            backoff.wait(self.closing)
+            if self.closing.is_set():
+                raise StoreUnavailable("worker stopping while the store is unavailable")
+            self._serve_publisher()
+            try:
+                self.applier.probe()
+            except StoreUnavailable:
+                continue
+            log.warning("route %s: store answers again; resuming", self.route.name)
+            self.breaker_open = False
+            return
+
     def _move(self) -> None:
-        self.applier.move_custody()
+        """Move custody entries to the log; if the custody log or store cannot take them now,
+        they wait in ``custody_pending`` (committed) for the next move."""
+        try:
+            self.applier.move_custody()
+        except Exception as exc:
+            if not is_store_outage(exc):
+                raise
+            log.warning("route %s: custody entries wait in the store (%s)", self.route.name, cause(exc))
+            return
         self._unmoved = 0
 
     def _park(self, failures: list[Failure]) -> None:
         """Send each failed message to its next retry queue, or to ``.dead`` past the budget."""
-        if self._publisher is None:
-            self._publisher = self.new_publisher()
         notes = []
         for failure in failures:
             message = failure.message.retried(failure.reason)
@@ -113,12 +168,44 @@ class RouteRunner(threading.Thread):
             level = failure.message.attempt + 1
             target = topology.dead_queue(self.route.name) if dead else topology.retry_queue(self.route.name, level)
             # Straight to the queue through the default exchange; confirmed before the ack.
-            self._publisher.publish([message], routing_key=target, exchange="")
+            self._publish(message, target)
             log.warning("route %s: message %s -> %s (attempt %d): %s", self.route.name, message.id, target,
                         message.attempt, failure.reason)
             notes.append((message, "dead" if dead else "retried",
                           f"attempt {message.attempt} -> {target}: {failure.reason}"))
-        self.applier.note(notes)
+        self._through_outage(lambda _hold: self.applier.note(notes))
+
+    def _publish(self, message: Message, target: str) -> None:
+        """Publish with confirm; a publisher whose connection was lost is replaced once (a copy
+        that did arrive is absorbed by the inbox). A refusal by the broker is raised as is."""
+        for last in (False, True):
+            try:
+                if self._publisher is None:
+                    self._publisher = self.new_publisher()
+                self._publisher.publish([message], routing_key=target, exchange="")
+                return
+            except PublishError:
+                raise
+            except Exception:
+                self._drop_publisher()
+                if last:
+                    raise
+
+    def _serve_publisher(self) -> None:
+        """Answer the idle publisher's heartbeats; one whose connection is gone is dropped (the
+        next failure opens a fresh one)."""
+        if self._publisher is None:
+            return
+        try:
+            self._publisher.process_events()
+        except Exception as exc:
+            log.info("route %s: retry publisher lost (%s); a fresh one when next needed", self.route.name, cause(exc))
+            self._drop_publisher()
+
+    def _drop_publisher(self) -> None:
+        if self._publisher is not None:
+            self._publisher.close()
+            self._publisher = None
 
     def _ack(self, tag: int) -> None:
         if self.channel.is_open:
@@ -134,25 +221,30 @@ class Worker:
         self.appliers = appliers
         self.heartbeat = heartbeat
         self.stopping = threading.Event()
+        self.failures = 0  # consecutive sessions that ended in a failure (0 after a good one)
+        self.last_error: str | None = None
 
     def stop(self) -> None:
         self.stopping.set()
 
     def run(self) -> None:
         """Consume until stopped; reconnect with backoff when the broker goes away."""
-        delay = 0.5
+        backoff = Backoff()
         while not self.stopping.is_set():
             try:
                 self._session()
-                delay = 0.5
-            except (AMQPError, OSError) as exc:
-                log.warning("broker connection lost (%s); reconnecting in %.1f s", type(exc).__name__, delay)
-                self.stopping.wait(delay)
-                delay = min(delay * 2, 10.0)
+                backoff.reset()
+                self.failures, self.last_error = 0, None
+            except Exception as exc:  # whatever pika raises (a handshake timeout is no AMQPError)
+                self.failures += 1
+                self.last_error = cause(exc)
+                log.warning("broker connection lost (%s); reconnecting in %.1f s", self.last_error, backoff.delay)
+                backoff.wait(self.stopping)
 
     def _params(self) -> pika.URLParameters:
         params = pika.URLParameters(self.url)
         params.heartbeat = self.heartbeat
+        params.blocked_connection_timeout = BLOCKED_TIMEOUT
         return params
 
     def _session(self) -> None:
@@ -166,7 +258,8 @@ class Worker:
                 channel = conn.channel()
                 channel.basic_qos(prefetch_count=route.prefetch)
                 runner = RouteRunner(route, self.appliers[route.name], conn, channel,
-                                     lambda: Publisher(self.url, self.exchange, self.heartbeat))
+                                     lambda: Publisher(self.url, self.exchange, self.heartbeat,
+                                                       blocked_timeout=BLOCKED_TIMEOUT))
                 channel.basic_consume(topology.work_queue(route.name), runner.on_delivery)
                 runners.append(runner)
                 runner.start()
