@@ -15,6 +15,9 @@ Which hand-over a partner gets follows from its configuration, not from its kind
   checked, then renamed (SftpClient.upload). A file already there under that name with the
   transfer's hash means an earlier attempt got through; other content there is refused.
 
+A delivered file gets the partner's ``file_mode`` (partners.toml, default 0640) on every channel;
+everything else the bridge writes is its own user's only.
+
 The delivered name is data: flows.toml's ``file_name`` pattern per flow (FlowConfig.file_name,
 checked when the configuration loads), filled by ``file_name``.
 """
@@ -95,7 +98,7 @@ def sftp_put(transfer: Transfer, partner: PartnerConfig, payloads: PayloadStore,
                     return f"{where} (already there)"
             raise PermanentError(f"sftp {partner.name}: {remote} already exists with other content")
         client.upload(payloads.read(transfer.payload_ref, transfer.id, transfer.flow), remote, transfer.size,
-                      expected_sha256=transfer.sha256)
+                      expected_sha256=transfer.sha256, mode=partner.file_mode)
     return where
 
 
@@ -126,7 +129,7 @@ class DeliverHandler(Handler):
         if partner.path is None:
             raise PermanentError(f"transfer {transfer.id}: partner {partner.name} has no channel")
         chunks = self.payloads.read(transfer.payload_ref, transfer.id, transfer.flow)
-        DropFolder(partner.path).deliver(name, chunks, transfer.sha256, transfer.size)
+        DropFolder(partner.path).deliver(name, chunks, transfer.sha256, transfer.size, mode=partner.file_mode)
         self._delivered[message.id] = f"{partner.channel} {name}"
 
     def __call__(self, session: Session, message: Message) -> None:

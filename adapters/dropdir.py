@@ -26,8 +26,9 @@ class DropFolder:
     def __init__(self, path: Path) -> None:
         self.path = path
 
-    def deliver(self, name: str, chunks: Iterable[bytes], sha256: str, size: int) -> bool:
-        """Place ``name`` in the folder; True if written now, False if it was already there whole."""
+    def deliver(self, name: str, chunks: Iterable[bytes], sha256: str, size: int, mode: int = 0o640) -> bool:
+        """Place ``name`` in the folder with permission bits ``mode`` (the partner's file_mode, set
+        before the rename, whatever the umask); True if written now, False if it was already there whole."""
         if "/" in name or name.startswith("."):
             raise PermanentError(f"drop folder: refusing file name {name!r}")
         if not self.path.is_dir():
@@ -41,7 +42,8 @@ class DropFolder:
         digest = hashlib.sha256()
         written = 0
         try:
-            with open(temp, "wb") as f:
+            with os.fdopen(os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "wb") as f:
+                os.fchmod(f.fileno(), mode)
                 for chunk in chunks:
                     f.write(chunk)
                     digest.update(chunk)

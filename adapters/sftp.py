@@ -93,11 +93,12 @@ class SftpClient:
     # --- files ----------------------------------------------------------------------------------
 
     def upload(self, source: Path | Iterable[bytes], remote_name: str, expected_size: int, *,
-               expected_sha256: str | None = None) -> None:
+               expected_sha256: str | None = None, mode: int | None = None) -> None:
         """Write ``source`` (a local file or chunks) to ``remote_name`` (relative to the root),
         through ``.<name>.part``; rename only once ``expected_size`` bytes (and, if given, that
         SHA-256) were sent and ``stat`` shows the same size. On any error the temp file is removed
-        if the connection still allows it; the final name never holds a partial file."""
+        if the connection still allows it; the final name never holds a partial file. ``mode``: the
+        file's permission bits on the server (else the server's umask decides)."""
         final = self._path(remote_name)
         folder, name = posixpath.split(final)
         if name.startswith("."):
@@ -136,6 +137,8 @@ class SftpClient:
                 if on_server != expected_size:
                     raise TransientTransportError(f"sftp {self.endpoint.address}: upload {remote_name}: server "
                                                   f"has {on_server} bytes, {expected_size} were sent")
+                if mode is not None:  # before the rename: the final name never has other bits
+                    self.sftp.chmod(temp, mode)
                 self._rename_into_place(temp, final)
         except BaseException:
             self._discard(temp)

@@ -103,8 +103,10 @@ class Bridge:
     @cached_property
     def answers(self) -> AnswerReader:
         from adapters.vendor.answers import AnswerReader
+        from queues.quarantine import AnswerQuarantine
 
-        return AnswerReader(self.sessions, self.gpg, self.config.var / "quarantine", self.actor, self.close_handover)
+        return AnswerReader(self.sessions, self.gpg, AnswerQuarantine.of(self.config, self.payloads), self.actor,
+                            self.close_handover)
 
     def close_handover(self, transfer: Transfer) -> None:
         """The partner certified deletion: delete what the ward still holds (spool, payload)."""
@@ -220,7 +222,10 @@ class Bridge:
         self._housekeep()
 
     def _housekeep(self) -> None:
+        from queues.tidy import tidy_files
+
         try:
+            tidy_files(self)  # orphan temporary payloads, quarantined answers past retention
             self.flush_custody()
             self.custody.checkpoint(min_new=1)
         except SQLAlchemyError as exc:

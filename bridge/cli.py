@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from bridge import logs
+from bridge import file_modes, logs
 from bridge.commands import (
     approvals,
     chukan,
@@ -35,6 +35,7 @@ def main(ctx: typer.Context,
          config: Annotated[Path | None, typer.Option(help="config folder (default: $KAIGO_CONFIG or ./config)")]
          = None,
          verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False) -> None:
+    file_modes.private_process()
     logs.setup(10 if verbose else 20)
     ctx.obj = State(config)
 

@@ -34,7 +34,7 @@ from sqlalchemy import func, select
 
 import settings as config_module
 from adapters.vendor import register as ledger
-from bridge import demo_chukan, demo_kokuho, demo_nenkin
+from bridge import demo_chukan, demo_kokuho, demo_nenkin, file_modes
 from bridge.app import Bridge, init
 from bridge.flows import run_flow
 from fixtures import activity, population
@@ -106,6 +106,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--changes", type=int, default=5_000)
     parser.add_argument("--nendo", type=int, default=2026)
     args = parser.parse_args(argv)
+    file_modes.private_process()
 
     state = Path("var/demo/state").resolve()
     shutil.rmtree(state, ignore_errors=True)

@@ -16,17 +16,26 @@ transfers all fail authentication. Re-wrapping rewrites the key block only.
 
 A ref is ``<2 hex of sha256(transfer id)>/<transfer id>.kbp``: transfer ids only, no personal data.
 One transfer has one payload; writing it again atomically replaces the old file.
+
+A payload is written under ``.<transfer id>.<random>.tmp`` beside its final name and renamed when
+whole. The writer holds an exclusive flock on that file while it writes, so a temporary file nobody
+holds locked is one whose writer died (kill -9, power cut): ``sweep_orphans`` deletes those once
+they are older than a grace period. Files and folders are the owner's only (0600, 0700).
 """
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import os
 import re
 import secrets
+import stat
 import struct
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from types import TracebackType
 from typing import BinaryIO
@@ -45,6 +54,15 @@ _FIXED = struct.Struct(">4sI8s")  # magic, chunk size, nonce prefix
 _MAX_HEADER = _FIXED.size + 1 + 255 + 12 + 48
 TRANSFER_ID_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
 REF_RE = re.compile(r"[0-9a-f]{2}/[A-Za-z0-9][A-Za-z0-9._-]{0,127}\.kbp")
+# No payload write takes this long; a temporary file older than this and not locked is an orphan.
+TMP_GRACE = timedelta(hours=6)
+
+
+def _open_temp(path: Path) -> int:
+    """Create ``path`` 0600 and hold an exclusive lock on it for as long as the fd is open."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)  # new file: nobody else can hold it
+    return fd
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,9 +102,7 @@ class PayloadWriter:
         self._final_path = store.root / self.ref
         self._final_path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         self._tmp = self._final_path.parent / f".{transfer_id}.{secrets.token_hex(6)}.tmp"
-        self._file: BinaryIO | None = os.fdopen(
-            os.open(self._tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "wb"
-        )
+        self._file: BinaryIO | None = os.fdopen(_open_temp(self._tmp), "wb")
         dek = AESGCM.generate_key(bit_length=256)
         self._aead = AESGCM(dek)
         self._block = KeyBlock.wrap(store.keyring, dek)
@@ -268,7 +284,7 @@ class PayloadStore:
                 return False
             before = os.fstat(f.fileno())
             tmp = path.parent / f".{path.stem}.{secrets.token_hex(6)}.rewrap.tmp"
-            with os.fdopen(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "wb") as out:
+            with os.fdopen(_open_temp(tmp), "wb") as out:
                 try:
                     out.write(header.fixed + KeyBlock.wrap(self.keyring, dek).encode())
                     f.seek(header.length)
@@ -290,6 +306,29 @@ class PayloadStore:
             os.replace(tmp, path)
         fsync_dir(path.parent)
         return True
+
+    def sweep_orphans(self, grace: timedelta = TMP_GRACE, now: float | None = None) -> list[str]:
+        """Delete temporary files left by writers that died: older than ``grace`` (by mtime, against
+        ``now``, a POSIX time) and not locked by a live writer. Returns the names deleted."""
+        cutoff = (time.time() if now is None else now) - grace.total_seconds()
+        swept = []
+        for path in sorted(self.root.glob("??/.*.tmp")):
+            try:
+                if path.lstat().st_mtime > cutoff or not stat.S_ISREG(path.lstat().st_mode):
+                    continue
+                fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
+            except FileNotFoundError:
+                continue  # renamed into place or removed meanwhile
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                continue  # its writer is alive
+            else:
+                path.unlink(missing_ok=True)  # under our lock: no writer can take it back
+                swept.append(f"{path.parent.name}/{path.name}")
+            finally:
+                os.close(fd)
+        return swept
 
     def rewrap_all(self) -> int:
         """Re-wrap every payload not under the active key; return how many were re-wrapped."""

@@ -4,27 +4,40 @@ A loader that finds any error quarantines the whole file (nothing applied) with 
 ``release`` queues it for loading again (after the cause was fixed: a code table, a layout
 version), ``reject`` refuses it for good and deletes the stored payload. Both need an operator
 id and are recorded in the custody log.
+
+A partner's answer that is refused (bad signature, hashes that do not hold) is kept for the
+operator by ``AnswerQuarantine``: encrypted like a payload (queues/payloads.py, same envelope
+and keyring) under ``{var}/quarantine``, never in clear on disk, and deleted with a custody entry
+once older than the retention (bridge.toml ``quarantine.retention_days``).
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from queues.crypto import Keyring
 from queues.custody import CustodyEvent
 from queues.handover_log import record
 from queues.inbound import LOAD
 from queues.outbox import enqueue
+from queues.payloads import TRANSFER_ID_RE, PayloadStore
 from queues.redact import mask
-from store.models import Quarantine, Transfer
+from settings import Config
+from store.models import CustodyPending, Quarantine, Transfer
 from store.models.quarantine import HELD, REJECTED, RELEASED
 
 QUARANTINED = "quarantined"
+EXPIRED = "quarantine_expired"
+_ANSWERS = "quarantine"  # the "flow" an answer copy is sealed under (bound into every chunk)
+_STAMP = "%Y%m%dT%H%M%S"
 
 
 class DecisionError(Exception):
@@ -81,3 +94,77 @@ def reject(session: Session, transfer_id: str, operator: str, reason: str) -> st
     record(session, CustodyEvent(transfer_id=transfer_id, event="rejected", actor=f"operator:{operator}",
                                  partner=transfer.partner, detail=mask(f"quarantine rejected: {reason}")[:500]))
     return transfer.payload_ref
+
+
+@dataclass(frozen=True, slots=True)
+class HeldAnswer:
+    id: str  # <UTC stamp>-<partner>-<answer name>-<sha256 prefix>: ids and names the config/pattern allow
+    held_at: datetime
+    size: int  # of the encrypted copy
+
+
+class AnswerQuarantine:
+    """Refused partner answers, kept encrypted for the operator until their retention ends."""
+
+    def __init__(self, root: Path, store: PayloadStore) -> None:
+        self.root = root
+        self.store = store
+
+    @classmethod
+    def of(cls, config: Config, payloads: PayloadStore) -> AnswerQuarantine:
+        """The installation's quarantine folder, sealed with the payload store's keyring."""
+        root = config.var / "quarantine"
+        return cls(root, PayloadStore(root, payloads.keyring, payloads.chunk_size))
+
+    def keep(self, partner: str, name: str, data: bytes, now: datetime | None = None) -> str:
+        """Store ``data`` encrypted; returns its id. The same answer kept twice in one second is one copy."""
+        stamp = (now or datetime.now(UTC)).strftime(_STAMP)
+        digest = hashlib.sha256(data).hexdigest()[:12]
+        held_id = f"{stamp}-{partner}-{name}-{digest}"
+        if not TRANSFER_ID_RE.fullmatch(held_id):  # a name the payload store cannot hold: its hash
+            held_id = f"{stamp}-{hashlib.sha256(f'{partner}/{name}'.encode()).hexdigest()[:24]}-{digest}"
+        with self.store.open_writer(held_id, _ANSWERS) as writer:
+            writer.write(data)
+        return held_id
+
+    def read(self, held_id: str) -> bytes:
+        """The answer in clear (raises KeyError for an unknown id)."""
+        ref = self._ref(held_id)
+        if not self.store.exists(ref):
+            raise KeyError(held_id)
+        return b"".join(self.store.read(ref, held_id, _ANSWERS))
+
+    def held(self) -> list[HeldAnswer]:
+        out = []
+        for path in sorted(self.root.glob("??/*.kbp")):
+            held_id = path.name[: -len(".kbp")]
+            try:
+                held_at = datetime.strptime(held_id[:15], _STAMP).replace(tzinfo=UTC)
+            except ValueError:
+                continue  # not ours
+            out.append(HeldAnswer(held_id, held_at, path.stat().st_size))
+        return out
+
+    def expire(self, sessions: sessionmaker[Session], days: int, actor: str,
+               now: datetime | None = None) -> list[str]:
+        """Delete the copies held longer than ``days``, each recorded in custody first (so a
+        deletion is never unrecorded; a crash in between records it once, by its dedup key)."""
+        cutoff = (now or datetime.now(UTC)) - timedelta(days=days)
+        gone = []
+        for answer in self.held():
+            if answer.held_at > cutoff:
+                continue
+            key = f"quarantine:{answer.id}:expired"
+            with sessions.begin() as s:
+                if s.get(CustodyPending, key) is None:
+                    record(s, CustodyEvent(transfer_id=None, event=EXPIRED, actor=actor, dedup_key=key,
+                                           detail=f"refused answer copy {answer.id} deleted after {days} days"[:500]))
+            self.store.delete(self._ref(answer.id))
+            gone.append(answer.id)
+        return gone
+
+    def _ref(self, held_id: str) -> str:
+        try:
+            return self.store.ref_for(held_id)
+        except ValueError:
+            raise KeyError(held_id) from None

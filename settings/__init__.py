@@ -110,6 +110,7 @@ class Config:
     openpgp_home: Path
     openpgp_passphrase_env: str | None
     spool_dir: Path
+    quarantine_days: int  # refused partner answers kept (encrypted) this long, then deleted
     routes: dict[str, RouteConfig]
     partners: dict[str, PartnerConfig]
     flows: dict[str, FlowConfig]
@@ -169,6 +170,7 @@ def load(config_dir: Path | None = None) -> Config:
         openpgp_home=r.path(main, "bridge.toml", "openpgp.home"),
         openpgp_passphrase_env=r.get(main, "bridge.toml", "openpgp.passphrase_env", str, "") or None,
         spool_dir=r.path(main, "bridge.toml", "openpgp.spool"),
+        quarantine_days=r.get(main, "bridge.toml", "quarantine.retention_days", int, 90),
         routes=routes,
         partners=partner_map,
         flows=flows,

@@ -37,6 +37,7 @@ class PartnerConfig:
     receipt_sla: timedelta  # a hand-over without 受領証 after this is overdue
     deletion_sla: timedelta  # … and without 削除証明書 after this
     poll_seconds: int  # how often a worker reads the partner's answers
+    file_mode: int  # permission bits of every file delivered to the partner (drop folder, SFTP)
 
 
 def partners(r: Reader, raw: dict[str, Any], config_dir: Path) -> dict[str, PartnerConfig]:
@@ -62,7 +63,9 @@ def partners(r: Reader, raw: dict[str, Any], config_dir: Path) -> dict[str, Part
             receipt_sla=timedelta(hours=r.get(t, f, "receipt_sla_hours", int, 24, where=w)),
             deletion_sla=timedelta(days=r.get(t, f, "deletion_sla_days", int, 30, where=w)),
             poll_seconds=r.get(t, f, "poll_seconds", int, 30, where=w),
+            file_mode=r.get(t, f, "file_mode", int, 0o640, where=w),
         )
+        r.check(out[name].file_mode & ~0o666 == 0, f, f"{w}file_mode", "must be read/write bits only (e.g. 0o640)")
 
     each(r, raw.get("partner", {}), f, "partner", build)
     return out

@@ -7,9 +7,10 @@ The same code runs on PostgreSQL by URL.
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, make_url
 
 READ_ONLY = "kaigo_read_only"
 
@@ -26,9 +27,27 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     kwargs.setdefault("hide_parameters", True)
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"timeout": 60}, **kwargs)
+        _sqlite_private_file(engine, make_url(url).database)
         _sqlite_immediate_transactions(engine)
         return engine
     return create_engine(url, pool_pre_ping=True, **kwargs)
+
+
+def _sqlite_private_file(engine: Engine, database: str | None) -> None:
+    # SQLite creates the database with the process umask (0644 by default) and gives its -wal and
+    # -shm files the database file's mode: creating it 0600 first keeps all three the owner's only,
+    # whatever the umask. Only when a connection is made, so opening an engine creates nothing.
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return
+
+    @event.listens_for(engine, "do_connect")
+    def _create_private(*_args: Any) -> None:
+        try:
+            fd = os.open(database, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except (FileExistsError, FileNotFoundError):
+            return  # there already; or no folder, which sqlite3 reports in its own words
+        os.fchmod(fd, 0o600)  # exact, whatever the umask
+        os.close(fd)
 
 
 def _sqlite_immediate_transactions(engine: Engine) -> None:

@@ -16,7 +16,6 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any, cast
 
 from sqlalchemy import CursorResult, insert, select, update
@@ -31,6 +30,7 @@ from adapters.vendor import exchange
 from adapters.vendor.exchange import AnswerError
 from queues.custody import CustodyEvent
 from queues.handover_log import record
+from queues.quarantine import AnswerQuarantine
 from settings import PartnerConfig
 from store.models import Atena, Handover, Inbox, Transfer
 from store.models.atena import SOFU_OK, SOFU_RETURNED
@@ -51,7 +51,7 @@ class PollResult:
 
 
 class AnswerReader:
-    def __init__(self, sessions: sessionmaker[Session], gpg: Gpg, quarantine: Path, actor: str,
+    def __init__(self, sessions: sessionmaker[Session], gpg: Gpg, quarantine: AnswerQuarantine, actor: str,
                  on_closed: Callable[[Transfer], None]) -> None:
         self.sessions = sessions
         self.gpg = gpg
@@ -162,8 +162,7 @@ class AnswerReader:
 
     def _reject(self, s: Session, partner: PartnerConfig, name: str, transfer_id: str, data: bytes,
                 reason: str) -> None:
-        self.quarantine.mkdir(mode=0o700, parents=True, exist_ok=True)
-        (self.quarantine / f"{datetime.now(UTC):%Y%m%dT%H%M%S}-{partner.name}-{name}").write_bytes(data)
+        self.quarantine.keep(partner.name, name, data)  # encrypted, like a payload
         handover = s.get(Handover, transfer_id)
         if handover is not None:
             handover.problem = f"{name}: {reason}"[:2000]

@@ -63,9 +63,10 @@ class VendorHandover:
             already = client.exists(remote_manifest) and \
                 client.read_bytes(remote_manifest, 1 << 20) == manifest.read_bytes()
             if not already:
-                client.upload(data, f"{exchange.INBOX}/{data.name}", data.stat().st_size)
-                client.upload(signature, f"{exchange.INBOX}/{signature.name}", signature.stat().st_size)
-                client.upload(manifest, remote_manifest, manifest.stat().st_size)
+                mode = partner.file_mode
+                client.upload(data, f"{exchange.INBOX}/{data.name}", data.stat().st_size, mode=mode)
+                client.upload(signature, f"{exchange.INBOX}/{signature.name}", signature.stat().st_size, mode=mode)
+                client.upload(manifest, remote_manifest, manifest.stat().st_size, mode=mode)
         # The manifest already states the encrypted file's hash and size: no second read of the file.
         body = manifest.read_bytes()
         stated = json.loads(body)

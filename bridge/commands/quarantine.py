@@ -1,8 +1,12 @@
-"""quarantine list|show|release|reject: inbound files held back by validation."""
+"""quarantine list|show|release|reject|export: inbound files held back by validation; answers:
+partners' answers refused on reading, kept encrypted until their retention ends."""
 
 from __future__ import annotations
 
 import json
+import os
+from datetime import timedelta, timezone
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -10,12 +14,17 @@ from sqlalchemy import select
 
 from bridge.context import state
 from bridge.output import console, emit
+from queues import handover_log
 from queues import quarantine as decisions
-from store.models import Quarantine
+from queues.custody import CustodyEvent
+from queues.quarantine import AnswerQuarantine
+from queues.redact import mask
+from store.models import Quarantine, Transfer
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="print JSON instead of a table")]
 ByOpt = Annotated[str, typer.Option("--by", help="operator id (recorded in the custody log)")]
 ReasonOpt = Annotated[str, typer.Option(help="why (recorded)")]
+JST = timezone(timedelta(hours=9), "JST")
 
 
 def register(app: typer.Typer) -> None:
@@ -36,13 +45,23 @@ def register(app: typer.Typer) -> None:
 
     @quarantine_app.command("show")
     def show(ctx: typer.Context, transfer_id: str, json_out: JsonOpt = False) -> None:
-        """The report: file, レコード番号, field, rule and value (masked where personal)."""
+        """The report: file, レコード番号, field, rule and value (masked where personal); for a
+        refused answer (`quarantine answers`), its content decrypted and masked."""
         bridge = state(ctx).bridge
         with bridge.sessions() as s:
             row = s.get(Quarantine, transfer_id)
         if row is None:
-            console.print(f"[red]transfer {transfer_id} is not in quarantine[/]")
-            raise typer.Exit(1)
+            answers = AnswerQuarantine.of(bridge.config, bridge.payloads)
+            try:
+                text = answers.read(transfer_id).decode("utf-8", "replace")
+            except KeyError:
+                console.print(f"[red]{transfer_id} is neither a transfer nor an answer in quarantine[/]")
+                raise typer.Exit(1) from None
+            if json_out:
+                print(json.dumps({"answer": transfer_id, "content": mask(text)}, ensure_ascii=False))
+            else:
+                console.print(mask(text), markup=False, highlight=False)
+            return
         problems = [json.loads(line) for line in row.report.splitlines() if line]
         emit(problems, json_out, title=f"{row.file_name}: {row.errors} problem(s), {row.state}")
 
@@ -76,3 +95,49 @@ def register(app: typer.Typer) -> None:
         bridge.payloads.delete(ref)
         bridge.flush_custody()
         console.print(f"{transfer_id} rejected by {by}; stored copy deleted")
+
+    @quarantine_app.command("answers")
+    def answers(ctx: typer.Context, json_out: JsonOpt = False) -> None:
+        """Partners' answers refused on reading (signature, hashes): kept encrypted, deleted after
+        bridge.toml quarantine.retention_days."""
+        bridge = state(ctx).bridge
+        days = bridge.config.quarantine_days
+        rows = [{"answer": a.id, "held_at": a.held_at.astimezone(JST).strftime("%Y-%m-%d %H:%M JST"),
+                 "deleted_after": (a.held_at + timedelta(days=days)).astimezone(JST).strftime("%Y-%m-%d JST"),
+                 "bytes": a.size} for a in AnswerQuarantine.of(bridge.config, bridge.payloads).held()]
+        emit(rows, json_out, title="refused answers")
+
+    @quarantine_app.command("export")
+    def export(ctx: typer.Context, held_id: str, to: Annotated[Path, typer.Option(help="file to write (new)")],
+               by: ByOpt) -> None:
+        """Write a quarantined file (transfer id) or a refused answer (answer id) decrypted to a new
+        file readable by its owner only; recorded in the custody log."""
+        bridge = state(ctx).bridge
+        with bridge.sessions() as s:
+            row, transfer = s.get(Quarantine, held_id), s.get(Transfer, held_id)
+        if row is not None and transfer is not None:
+            chunks = bridge.payloads.read(transfer.payload_ref, transfer.id, transfer.flow)
+            transfer_id, partner = transfer.id, transfer.partner
+        else:
+            try:
+                chunks = iter([AnswerQuarantine.of(bridge.config, bridge.payloads).read(held_id)])
+            except KeyError:
+                console.print(f"[red]{held_id} is neither a transfer nor an answer in quarantine[/]")
+                raise typer.Exit(1) from None
+            transfer_id, partner = None, None
+        try:
+            fd = os.open(to, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            console.print(f"[red]{to} exists already: name a new file[/]")
+            raise typer.Exit(1) from None
+        written = 0
+        with os.fdopen(fd, "wb") as out:
+            for chunk in chunks:
+                out.write(chunk)
+                written += len(chunk)
+        with bridge.sessions.begin() as s:
+            handover_log.record(s, CustodyEvent(transfer_id=transfer_id, event="exported", actor=f"operator:{by}",
+                                                partner=partner,
+                                                detail=f"quarantined {held_id} exported decrypted ({written} bytes)"))
+        bridge.flush_custody()
+        console.print(f"{held_id}: {written:,} bytes written to {to} (owner only), recorded for {by}")

@@ -6,6 +6,7 @@ import typer
 
 import settings as config_module
 from bridge import app as wiring
+from bridge import file_modes
 from bridge.context import state
 from bridge.output import console
 from settings import ConfigError
@@ -19,9 +20,15 @@ def register(app: typer.Typer) -> None:
 
     @app.command()
     def init(ctx: typer.Context) -> None:
-        """Create keys, the signing key, the store schema and the custody log (idempotent)."""
-        for line in wiring.init(state(ctx).config):
+        """Create keys, the signing key, the store schema and the custody log (idempotent); bring
+        the modes of what the bridge keeps under var/ to its user's only (folders 0700, files 0600)."""
+        config = state(ctx).config
+        for line in wiring.init(config):
             console.print(f"[green]✓[/] {line}")
+        repaired = file_modes.repair(config)
+        for line in repaired:
+            console.print(f"[yellow]![/] mode repaired: {line}")
+        console.print(f"[green]✓[/] file modes: folders 0700, files 0600 ({len(repaired)} repaired)")
 
     @config_app.command("check")
     def check(ctx: typer.Context) -> None:
