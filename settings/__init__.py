@@ -92,6 +92,7 @@ class FlowConfig:
     folder: str  # inbound: the sub-folder of the partner's drop folder or SFTP root it arrives in
     file_name: str  # outbound: the delivered name, a pattern of NAME_PLACEHOLDERS (adapters/delivery.py)
     settle_seconds: float  # inbound: its size must hold still this long
+    max_bytes: int = 1 << 30  # inbound: a larger file is refused and reported, never read
 
 
 @dataclass(frozen=True)
@@ -250,6 +251,7 @@ def _flows(r: Reader, raw: dict[str, Any], routes: dict[str, RouteConfig],
             folder=r.get(t, f, "folder", str, "in", where=w),
             file_name=r.get(t, f, "file_name", str, DEFAULT_NAME, where=w),
             settle_seconds=float(r.get(t, f, "settle_seconds", int, 1, where=w)),
+            max_bytes=r.get(t, f, "max_bytes", int, FlowConfig.max_bytes, where=w),
         )
         r.check(flow.partner in partners, f, f"{key}.partner", f"no partner named {flow.partner!r} in partners.toml")
         r.check(flow.route in routes, f, f"{key}.route", f"no route named {flow.route!r} in routes.toml")
