@@ -142,6 +142,7 @@ class Bridge:
 
     def _receive(self, flow: FlowConfig, box: Inbox) -> list[tuple[str, str, bool]]:
         from queues import inbound
+        from queues.partner_names import shown
 
         taken = []
         for name in box.ready(flow.done_marker, flow.settle_seconds):
@@ -149,7 +150,7 @@ class Bridge:
                                                box.chunks(name), self.actor)
             self.flush_custody()
             box.remove(name, flow.done_marker)  # only once its receipt has committed
-            taken.append((name, transfer_id, new))
+            taken.append((shown(name), transfer_id, new))  # the partner's name, never raw
         if taken:
             self.publish_pending()
         return taken
