@@ -136,9 +136,9 @@ class Bridge:
             raise ConfigError([f"flows.toml: flow.{flow_name}: not an inbound flow"])
         if partner.sftp is not None:
             with SftpClient(endpoint(partner)) as client:
-                return self._receive(flow, SftpInbox(client, flow.folder))
+                return self._receive(flow, SftpInbox(client, flow.folder, flow.max_bytes))
         assert partner.path is not None  # a dropdir partner has its path (config checks it)
-        return self._receive(flow, DropInbox(partner.path / flow.folder))
+        return self._receive(flow, DropInbox(partner.path / flow.folder, flow.max_bytes))
 
     def _receive(self, flow: FlowConfig, box: Inbox) -> list[tuple[str, str, bool]]:
         from queues import inbound
