@@ -6,6 +6,11 @@ the hand-over) and applied in one store transaction with a "seen" mark keyed by 
 content hash, so reading the same file again changes nothing. Only then is it removed from the
 server. A file that fails verification is kept locally in quarantine, recorded as ``rejected``
 in custody with the reason, and logged as an error for the operators.
+
+What the vendor controls never stops the poll: an answer over ``MAX_ANSWER_BYTES`` or one that
+cannot be read is refused unread (left on the server, recorded and logged once for its size and
+mtime), a name that is no answer's is reported once and left alone, and the others are read on.
+Names and the vendor's reasons reach custody and logs masked (queues/partner_names.py).
 """
 
 from __future__ import annotations
@@ -19,18 +24,22 @@ from datetime import UTC, datetime
 from typing import Any, cast
 
 from sqlalchemy import CursorResult, insert, select, update
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from adapters.pgp import Gpg
 from adapters.pgp_errors import PgpError
-from adapters.sftp import SftpClient
+from adapters.sftp import RemoteFile, SftpClient
 from adapters.sftp_connect import endpoint
-from adapters.sftp_errors import RemoteNotFoundError
+from adapters.sftp_errors import RemoteNotFoundError, SftpError
 from adapters.vendor import exchange
 from adapters.vendor.exchange import AnswerError
 from queues.custody import CustodyEvent
+from queues.errors import TransientError
 from queues.handover_log import record
+from queues.partner_names import shown
 from queues.quarantine import AnswerQuarantine
+from queues.redact import mask
 from settings import PartnerConfig
 from store.models import Atena, Handover, Inbox, Transfer
 from store.models.atena import SOFU_OK, SOFU_RETURNED
@@ -41,13 +50,15 @@ RECEIPTED = "receipted"
 CLOSED = "closed"
 REJECTED = "rejected"
 ORDER = {"receipt.json": 0, "rejected.json": 1, "returns.csv": 2, "deletion.json": 3}
+MAX_SIGNATURE_BYTES = 1 << 16
 
 
 @dataclass
 class PollResult:
     applied: dict[str, int] = field(default_factory=dict)
-    rejected: list[str] = field(default_factory=list)
+    rejected: list[str] = field(default_factory=list)  # refused: failed verification, too large, unreadable
     seen_again: int = 0
+    unknown: list[str] = field(default_factory=list)  # names that are no answer's, reported now
 
 
 class AnswerReader:
@@ -64,26 +75,73 @@ class AnswerReader:
         with SftpClient(endpoint(partner)) as client:
             files = {f.name: f for f in client.stable_listing(exchange.OUTBOX, wait=settle)}
             answers = [(m, m.string) for m in map(exchange.ANSWER.fullmatch, files) if m is not None]
+            answer_names = {name for _m, name in answers}
+            for f in files.values():
+                if f.name not in answer_names and f.name.removesuffix(".asc") not in answer_names:
+                    if self._report(partner, f, None, "matches no answer name (<transfer id>.<kind>); left on the "
+                                                      "server"):
+                        result.unknown.append(shown(f.name))
             # A receipt before the deletion certificate that needs it, whatever the names sort as.
             for match, name in sorted(answers, key=lambda a: (ORDER[a[0]["kind"]], a[1])):
                 if f"{name}.asc" not in files:
                     continue  # its signature is not there yet
                 try:
-                    data = client.read_bytes(f"{exchange.OUTBOX}/{name}", exchange.MAX_ANSWER_BYTES)
-                    signature = client.read_bytes(f"{exchange.OUTBOX}/{name}.asc", 1 << 16)
+                    data, signature = self._read(client, files[name], files[f"{name}.asc"])
                 except RemoteNotFoundError:
                     continue  # taken by another poller since the listing
-                outcome = self._one(partner, name, match["tid"], match["kind"], data, signature)
+                except SftpError as exc:  # too large, unreadable: refused unread, the others go on
+                    reason = str(exc).replace(name, shown(name))
+                    if self._report(partner, files[name], match["tid"], f"not read: {reason}; left on the server"):
+                        result.rejected.append(shown(name))
+                    continue
+                try:
+                    outcome = self._one(partner, name, match["tid"], match["kind"], data, signature)
+                except (TransientError, SQLAlchemyError):
+                    raise  # the server or the store: the whole poll is retried
+                except Exception as exc:
+                    log.error("vendor %s: answer %s not applied (%s), left for the next poll", partner.name,
+                              shown(name), type(exc).__name__)
+                    continue
                 if outcome == "seen":
                     result.seen_again += 1
                 elif outcome == REJECTED:
-                    result.rejected.append(name)
+                    result.rejected.append(shown(name))
                 else:
                     result.applied[outcome] = result.applied.get(outcome, 0) + 1
                 for remote in (f"{exchange.OUTBOX}/{name}.asc", f"{exchange.OUTBOX}/{name}"):
                     with contextlib.suppress(RemoteNotFoundError):  # another poller was quicker
                         client.remove(remote)
         return result
+
+    @staticmethod
+    def _read(client: SftpClient, answer: RemoteFile, signature: RemoteFile) -> tuple[bytes, bytes]:
+        """Both files, refused by the listed size before a byte is read (SftpError)."""
+        for f, cap in ((answer, exchange.MAX_ANSWER_BYTES), (signature, MAX_SIGNATURE_BYTES)):
+            if f.size > cap:
+                raise SftpError(f"{f.name}: {f.size} bytes is more than the {cap} allowed")
+        return (client.read_bytes(f"{exchange.OUTBOX}/{answer.name}", exchange.MAX_ANSWER_BYTES),
+                client.read_bytes(f"{exchange.OUTBOX}/{signature.name}", MAX_SIGNATURE_BYTES))
+
+    def _report(self, partner: PartnerConfig, f: RemoteFile, transfer_id: str | None, reason: str) -> bool:
+        """Record and log once a file left unread on the vendor's server: True if said now, False if
+        it was already (the same name, size and mtime); a changed file is judged again."""
+        label = shown(f.name)
+        key = hashlib.sha256(f"unread\0{f.name}\0{f.size}\0{f.mtime}".encode("utf-8", "surrogateescape")).hexdigest()
+        consumer = f"vendor:{partner.name}"
+        detail = mask(f"{exchange.OUTBOX}/{label} ({f.size} bytes): {reason}")[:500]
+        with self.sessions.begin() as s:
+            if s.scalar(select(Inbox.message_id).where(Inbox.consumer == consumer, Inbox.message_id == key)):
+                return False
+            s.execute(insert(Inbox), [{"consumer": consumer, "message_id": key, "processed_at": datetime.now(UTC)}])
+            handover = s.get(Handover, transfer_id) if transfer_id is not None else None
+            if handover is not None and handover.partner == partner.name:
+                handover.problem = detail
+            else:
+                transfer_id = None  # the name is the vendor's: not a transfer of ours to file it under
+            record(s, CustodyEvent(transfer_id=transfer_id, event=REJECTED, actor=self.actor, partner=partner.name,
+                                   detail=detail))
+        log.error("vendor %s: %s", partner.name, detail)
+        return True
 
     def _one(self, partner: PartnerConfig, name: str, transfer_id: str, kind: str, data: bytes,
              signature: bytes) -> str:
@@ -155,7 +213,7 @@ class AnswerReader:
             return "returns"
         rejection = exchange.parse_rejection(data, name)
         transfer.state, transfer.updated_at = REJECTED, now
-        handover.problem = f"vendor rejected the delivery: {rejection.check}: {rejection.reason}"[:2000]
+        handover.problem = mask(f"vendor rejected the delivery: {rejection.check}: {rejection.reason}")[:2000]
         record(s, CustodyEvent(event="rejected", sha256=transfer.sha256, detail=handover.problem[:500], **base))
         log.error("vendor %s rejected transfer %s: %s", partner.name, transfer.id, handover.problem)
         return "vendor-rejected"
@@ -164,12 +222,14 @@ class AnswerReader:
                 reason: str) -> None:
         self.quarantine.keep(partner.name, name, data)  # encrypted, like a payload
         handover = s.get(Handover, transfer_id)
+        label = shown(name)
+        reason = mask(reason.replace(name, label))  # the vendor's words and its name, never raw
         if handover is not None:
-            handover.problem = f"{name}: {reason}"[:2000]
+            handover.problem = f"{label}: {reason}"[:2000]
         record(s, CustodyEvent(transfer_id=transfer_id, event="rejected", actor=self.actor, partner=partner.name,
                                sha256=hashlib.sha256(data).hexdigest(),
-                               detail=f"answer {name} refused: {reason}"[:500]))
-        log.error("vendor %s: answer %s refused: %s", partner.name, name, reason)
+                               detail=f"answer {label} refused: {reason}"[:500]))
+        log.error("vendor %s: answer %s refused: %s", partner.name, label, reason)
 
 
 def _handover(s: Session, transfer_id: str, partner: PartnerConfig) -> tuple[Transfer, Handover]:
