@@ -10,16 +10,13 @@ every command's start measured with ``python -X importtime``.
 from __future__ import annotations
 
 import logging
-import threading
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from sqlalchemy import select, update
-from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
-from queues.errors import PermanentError, TransientError
 from settings import Config, ConfigError, FlowConfig, RouteConfig
 
 if TYPE_CHECKING:
@@ -155,30 +152,17 @@ class Bridge:
             self.publish_pending()
         return taken
 
-    def poll_inbound(self, stop: threading.Event) -> None:
-        """In a worker: take what arrived for every inbound flow, every partner's poll_seconds."""
-        flows = [f for f in self.config.flows.values() if f.direction == "in"]
-        every = min((self.config.partners[f.partner].poll_seconds for f in flows), default=30)
-        while flows and not stop.wait(every):
-            for flow in flows:
-                try:
-                    for name, transfer_id, new in self.receive(flow.name):
-                        log.info("received %s for %s: transfer %s%s", name, flow.name, transfer_id,
-                                 "" if new else " (already received)")
-                except (TransientError, PermanentError, OSError, SQLAlchemyError) as exc:
-                    log.warning("receiving %s: %s", flow.name, exc)
+    def receive_round(self, flow_name: str) -> None:
+        """A worker's round for one inbound flow (a duty of the supervisor, which catches and
+        counts whatever it raises). The partner's file names stay out of the log."""
+        for _name, transfer_id, new in self.receive(flow_name):
+            log.info("received a file for %s: transfer %s%s", flow_name, transfer_id,
+                     "" if new else " (already received)")
 
-    def poll_partners(self, stop: threading.Event) -> None:
-        """In a worker: read the answers of every SFTP partner now and then."""
-        partners = [p for p in self.config.partners.values() if p.sftp is not None]
-        every = min((p.poll_seconds for p in partners), default=30)
-        while partners and not stop.wait(every):
-            for partner in partners:
-                try:
-                    self.answers.poll(partner)
-                    self.flush_custody()
-                except (TransientError, OSError, SQLAlchemyError) as exc:
-                    log.warning("polling %s: %s", partner.name, exc)
+    def answers_round(self, partner_name: str) -> None:
+        """A worker's round for one SFTP partner: read its answers (a duty of the supervisor)."""
+        self.answers.poll(self.config.partners[partner_name])
+        self.flush_custody()
 
     @cached_property
     def custody(self) -> CustodyLog:
@@ -216,21 +200,13 @@ class Bridge:
 
         return handover_log.flush(self.sessions, self.custody)
 
-    def housekeeping(self, stop: threading.Event) -> None:
-        """In a worker: move custody entries left pending by a crash, sign checkpoints."""
-        while not stop.wait(self.config.checkpoint_interval):
-            self._housekeep()
-        self._housekeep()
-
-    def _housekeep(self) -> None:
+    def housekeep(self) -> None:
+        """A worker's round: move custody entries left pending by a crash, sign a checkpoint."""
         from queues.tidy import tidy_files
 
-        try:
-            tidy_files(self)  # orphan temporary payloads, quarantined answers past retention
-            self.flush_custody()
-            self.custody.checkpoint(min_new=1)
-        except SQLAlchemyError as exc:
-            log.warning("housekeeping: %s", type(exc).__name__)
+        tidy_files(self)  # orphan temporary payloads, quarantined answers past retention
+        self.flush_custody()
+        self.custody.checkpoint(min_new=1)
 
     def record_operator_action(self, message: Message, event: str, operator: str, detail: str) -> None:
         """Custody entry for an operator acting on a message (replay, drop). A dropped message's

@@ -9,35 +9,30 @@ list first), and the results of submitted queries. Every ``retention_hours``: qu
 their period deleted everywhere they were kept (the PIA: 一定期間経過後に自動で削除), 提供等記録 past
 theirs. The operator commands do the same on demand; this is what makes it happen unasked.
 
-Each duty is its own try: a 中間サーバー that cannot be reached leaves the provisions and queries
-for the next round (their idempotency keys are stored, so nothing is doubled), and never stops the
-retention run.
+Each duty is its own round under the worker's supervisor (queues/supervisor.py): a 中間サーバー that
+cannot be reached leaves the provisions and queries for the next round (their idempotency keys are
+stored, so nothing is doubled), and never stops the retention run.
 """
 
 from __future__ import annotations
 
 import logging
-import threading
-import time
 from datetime import UTC, datetime, timedelta
 
 from adapters.chukan import provision, retention, shokai, shokai_poll
 from adapters.chukan.connect import client_for
-from adapters.chukan.errors import ChukanError
 from adapters.chukan.fukuhon import answer_items, today
 from adapters.chukan.fukuhon_refresh import InFlight, refresh
 from adapters.chukan.permits import Permits
 from adapters.chukan.provision import WORKER
 from bridge.app import Bridge
-from queues.publisher import PublishError
+from queues.supervisor import Duty
 from settings import ConfigError
 
 log = logging.getLogger(__name__)
-# Their messages name operations, codes and ids, never values: logged whole. Anything else (a
-# database error carries its SQL parameters) is logged by its type alone, and the duty goes on.
-TOLD = (ChukanError, PublishError)
 SETTLE = 5.0  # seconds after start before the first retention run
 BY = WORKER
+LANE = "chukan"
 
 
 def purge(bridge: Bridge, *, by: str, now: datetime, dry_run: bool = False) -> retention.Purge:
@@ -88,36 +83,28 @@ def refresh_fukuhon(bridge: Bridge, by: str) -> None:
         log.info("副本 refresh: %s", ", ".join(f"{op} {n}" for op, n in outcome.counts.items() if n))
 
 
-def run(bridge: Bridge, stop: threading.Event) -> None:
-    """In a worker, until ``stop``: the exchange every poll_seconds, retention every retention_hours
-    (the first a few seconds after start, once the worker has declared the queues it sweeps: a
-    worker down for a while catches up at once). 0 turns a duty off."""
+def duties(bridge: Bridge) -> list[Duty]:
+    """The three rounds as duties of the worker's supervisor, in one lane (one client, one at a
+    time, as before): the exchange every poll_seconds, the 副本 refresh every refresh_seconds,
+    retention every retention_hours (the first a few seconds after start, once the worker has
+    declared the queues it sweeps: a worker down for a while catches up at once). 0 turns a duty
+    off. Whatever a round raises is caught, logged masked and counted by the supervisor; the next
+    round (after a backoff) tries again with a new client."""
     schedule = bridge.config.chukan.schedule
-    if not (schedule.retention_hours or schedule.poll_seconds or schedule.refresh_seconds):
-        return
-    by = BY
-    now = time.monotonic()
-    next_purge = now + SETTLE if schedule.retention_hours else float("inf")
-    next_exchange = now + schedule.poll_seconds if schedule.poll_seconds else float("inf")
-    next_refresh = now + schedule.refresh_seconds if schedule.refresh_seconds else float("inf")
-    while not stop.wait(max(0.0, min(next_purge, next_exchange, next_refresh) - time.monotonic())):
-        if time.monotonic() >= next_refresh:
-            next_refresh = time.monotonic() + schedule.refresh_seconds
-            try:
-                refresh_fukuhon(bridge, by)
-            except Exception as exc:  # the next round tries again
-                log.warning("副本 refresh: %s", exc if isinstance(exc, TOLD) else type(exc).__name__)
-        if time.monotonic() >= next_purge:
-            next_purge = time.monotonic() + schedule.retention_hours * 3600
-            try:
-                done = purge(bridge, by=by, now=datetime.now(UTC))
-                for problem in done.problems:
-                    log.warning("retention: %s", problem)
-            except Exception as exc:  # the next round tries again
-                log.warning("retention: %s", exc if isinstance(exc, TOLD) else type(exc).__name__)
-        if time.monotonic() >= next_exchange:
-            next_exchange = time.monotonic() + schedule.poll_seconds
-            try:
-                exchange(bridge, by, datetime.now(UTC))
-            except Exception as exc:  # the next round tries again
-                log.warning("中間サーバー: %s", exc if isinstance(exc, TOLD) else type(exc).__name__)
+    out = []
+    if schedule.refresh_seconds:
+        out.append(Duty("chukan.refresh", lambda _stop: refresh_fukuhon(bridge, BY),
+                        every=schedule.refresh_seconds, lane=LANE))
+    if schedule.retention_hours:
+        out.append(Duty("chukan.retention", lambda _stop: retention_round(bridge),
+                        every=schedule.retention_hours * 3600, first=SETTLE, lane=LANE))
+    if schedule.poll_seconds:
+        out.append(Duty("chukan.exchange", lambda _stop: exchange(bridge, BY, datetime.now(UTC)),
+                        every=schedule.poll_seconds, lane=LANE))
+    return out
+
+
+def retention_round(bridge: Bridge) -> None:
+    done = purge(bridge, by=BY, now=datetime.now(UTC))
+    for problem in done.problems:
+        log.warning("retention: %s", problem)

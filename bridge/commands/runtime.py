@@ -10,11 +10,13 @@ from typing import Annotated
 
 import typer
 
-from bridge import chukan_duties
 from bridge.context import state
+from bridge.duties import relay_duty, worker_duties
 from bridge.flows import run_flow
 from bridge.output import console, emit, emit_object
+from queues.health import Board
 from queues.outbound import AlreadyRun
+from queues.supervisor import Supervisor
 from queues.worker import Worker
 
 
@@ -39,20 +41,14 @@ def register(app: typer.Typer) -> None:
 
         signal.signal(signal.SIGTERM, shutdown)
         signal.signal(signal.SIGINT, shutdown)
-        threads = [threading.Thread(target=bridge.housekeeping, args=(stop,), name="housekeeping", daemon=True),
-                   threading.Thread(target=bridge.poll_partners, args=(stop,), name="partner-answers", daemon=True),
-                   threading.Thread(target=bridge.poll_inbound, args=(stop,), name="inbound", daemon=True),
-                   threading.Thread(target=chukan_duties.run, args=(bridge, stop), name="chukan", daemon=True)]
-        if relay:
-            threads.append(threading.Thread(target=bridge.relay().run_forever, args=(stop,), name="relay",
-                                            daemon=True))
-        for thread in threads:
-            thread.start()
+        supervisor = Supervisor(worker_duties(bridge, relay), Board(config.var, "worker"))
+        supervisor.start(stop)
         console.print(f"worker consuming {', '.join(r.name for r in chosen)}" + (" (+ relay)" if relay else ""))
-        consumer.run()
-        stop.set()
-        for thread in threads:
-            thread.join(timeout=30)
+        try:
+            consumer.run()
+        finally:
+            stop.set()
+            supervisor.join()
 
     @app.command("relay")
     def relay_command(ctx: typer.Context,
@@ -60,15 +56,16 @@ def register(app: typer.Typer) -> None:
                       ) -> None:
         """Publish pending outbox events (confirmed) until stopped."""
         bridge = state(ctx).bridge
-        relay = bridge.relay()
         if once:
+            relay = bridge.relay()
             console.print(f"published {relay.drain()} event(s)")
             relay.close()
             return
+        # Supervised: whatever ends the relay loop, it is built again (new publisher) after a backoff.
         stop = threading.Event()
         signal.signal(signal.SIGTERM, lambda *_: stop.set())
         signal.signal(signal.SIGINT, lambda *_: stop.set())
-        relay.run_forever(stop)
+        Supervisor([relay_duty(bridge)], Board(bridge.config.var, "relay")).run(stop)
 
     @app.command()
     def receive(ctx: typer.Context, flow: str, json_out: Annotated[bool, typer.Option("--json")] = False) -> None:
