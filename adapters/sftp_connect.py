@@ -50,7 +50,8 @@ class SftpEndpoint:
 def endpoint(partner: PartnerConfig) -> SftpEndpoint:
     if partner.sftp is None:
         raise PermanentError(f"partner {partner.name} has no sftp channel")
-    s = partner.sftp
+    s = partner.require().sftp  # its settings are checked where they are used (ConfigError)
+    assert s is not None
     return SftpEndpoint(host=s.host, port=s.port, username=s.user, key_file=s.key_file, known_hosts=s.known_hosts,
                         root=s.root or "/")
 

@@ -250,8 +250,8 @@ class Bridge:
         try:
             factory = HANDLERS[route.handler]
         except KeyError:
-            raise KeyError(f"route {route.name}: unknown handler {route.handler!r} "
-                           f"(known: {', '.join(sorted(HANDLERS))})") from None
+            raise ConfigError([f"routes.toml: route {route.name}: unknown handler {route.handler!r} "
+                               f"(known: {', '.join(sorted(HANDLERS))})"]) from None
         handler = factory(self, route)
         return Applier(route.name, self.sessions, handler, self.actor, after_commit=self.flush_custody)
 

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
+from typer._click.core import Context
+from typer._click.exceptions import ClickException  # typer carries its own click
+from typer.core import TyperGroup
 
 from bridge import file_modes, logs
 from bridge.commands import (
@@ -25,8 +29,24 @@ from bridge.commands import (
     setup,
 )
 from bridge.context import State
+from bridge.failures import report
 
-app = typer.Typer(help="kaigo-bridge: the 介護保険 integration hub.", no_args_is_help=True,
+
+class Guarded(TyperGroup):
+    """The one place where a command's failure becomes what an operator reads: one line, cause
+    first, an exit code from the README's table (bridge/failures.py), the traceback only with -v.
+    click's own exits (usage errors: 2, typer.Exit) pass through as they are."""
+
+    def invoke(self, ctx: Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except (typer.Exit, typer.Abort, ClickException):
+            raise
+        except (Exception, KeyboardInterrupt) as exc:
+            raise typer.Exit(report(exc, verbose=isinstance(ctx.obj, State) and ctx.obj.verbose)) from None
+
+
+app = typer.Typer(cls=Guarded, help="kaigo-bridge: the 介護保険 integration hub.", no_args_is_help=True,
                   pretty_exceptions_enable=False)
 
 
@@ -34,10 +54,13 @@ app = typer.Typer(help="kaigo-bridge: the 介護保険 integration hub.", no_arg
 def main(ctx: typer.Context,
          config: Annotated[Path | None, typer.Option(help="config folder (default: $KAIGO_CONFIG or ./config)")]
          = None,
-         verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False) -> None:
+         verbose: Annotated[bool, typer.Option("--verbose", "-v", help="debug logs; a traceback with an error")]
+         = False) -> None:
     file_modes.private_process()
     logs.setup(10 if verbose else 20)
-    ctx.obj = State(config)
+    if not verbose:  # pika logs a failed connection at ERROR; the command's own line says it once
+        logging.getLogger("pika").setLevel(logging.CRITICAL)
+    ctx.obj = State(config, verbose)
 
 
 for module in (setup, runtime, ops, dead, quarantine, custody, handovers, fixtures, nenkin, chukan, queries, approvals,

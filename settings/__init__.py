@@ -17,7 +17,7 @@ from typing import Any
 from settings.chukan import ChukanConfig, chukan_config
 from settings.nenkin import NenkinCalendar, nenkin_calendar
 from settings.partners import PartnerConfig, SftpChannel, partners
-from settings.reader import ConfigError, Reader, config_file, each, read_files
+from settings.reader import ConfigError, Reader, config_file, each, read_files, unknown_keys
 from store.identifiers import InvalidIdentifier, validate_hokensha_no
 
 __all__ = ["BrokerConfig", "Config", "ConfigError", "FlowConfig", "NenkinCalendar", "PartnerConfig", "RouteConfig",
@@ -135,7 +135,10 @@ def default_config_dir() -> Path:
     return Path(os.environ.get("KAIGO_CONFIG", "config")).resolve()
 
 
-def load(config_dir: Path | None = None) -> Config:
+def load(config_dir: Path | None = None, strict: bool = False) -> Config:
+    """The configuration, or ConfigError with every problem. ``strict`` (what `config check` judges)
+    adds what a command is not refused for: keys no loader reads, and each partner's channel
+    settings (a command needs those only when it talks to that partner: PartnerConfig.require)."""
     config_dir = (config_dir or default_config_dir()).resolve()
     raw, problems = read_files(config_dir)
     main = raw.get("bridge.toml", {})
@@ -180,6 +183,9 @@ def load(config_dir: Path | None = None) -> Config:
     )
     r.check(config.store_url != config.custody_url, "bridge.toml", "custody.url",
             "must differ from store.url (the custody log is a separate database)")
+    if strict:
+        r.problems.extend(p for partner in partner_map.values() for p in partner.problems)
+        r.problems.extend(unknown_keys(raw))
     if r.problems:
         raise ConfigError(r.problems)
     return config

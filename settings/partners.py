@@ -8,7 +8,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from settings.reader import Reader, each
+from settings.reader import ConfigError, Reader, each
 
 CHANNELS = ("dropdir", "sftp")
 FINGERPRINT = re.compile(r"[0-9A-F]{40}")
@@ -38,6 +38,15 @@ class PartnerConfig:
     deletion_sla: timedelta  # … and without 削除証明書 after this
     poll_seconds: int  # how often a worker reads the partner's answers
     file_mode: int  # permission bits of every file delivered to the partner (drop folder, SFTP)
+    # What is wrong with the channel's settings (an unset environment variable …): only a command
+    # that talks to this partner is refused for it (require), `config check` reports it always.
+    problems: tuple[str, ...] = ()
+
+    def require(self) -> PartnerConfig:
+        """This partner, if its channel's settings are complete; else ConfigError naming them."""
+        if self.problems:
+            raise ConfigError(list(self.problems))
+        return self
 
 
 def partners(r: Reader, raw: dict[str, Any], config_dir: Path) -> dict[str, PartnerConfig]:
@@ -55,15 +64,18 @@ def partners(r: Reader, raw: dict[str, Any], config_dir: Path) -> dict[str, Part
             fingerprint = r.get(t, f, "openpgp_fingerprint", str, where=w).replace(" ", "").upper()
             r.check(bool(FINGERPRINT.fullmatch(fingerprint)), f, f"{w}openpgp_fingerprint",
                     "must be a 40-hex-digit OpenPGP fingerprint")
+        with r.apart() as later:
+            sftp = _sftp(r, t, f, w) if channel == "sftp" else None
         out[name] = PartnerConfig(
             name=name, kind=r.get(t, f, "kind", str, where=w), title=str(t.get("name", name)), channel=channel,
             path=r.path(t, f, "path", where=w) if channel == "dropdir" else None,
-            sftp=_sftp(r, t, f, w) if channel == "sftp" else None,
+            sftp=sftp,
             openpgp_key=key, openpgp_fingerprint=fingerprint,
             receipt_sla=timedelta(hours=r.get(t, f, "receipt_sla_hours", int, 24, where=w)),
             deletion_sla=timedelta(days=r.get(t, f, "deletion_sla_days", int, 30, where=w)),
             poll_seconds=r.get(t, f, "poll_seconds", int, 30, where=w),
             file_mode=r.get(t, f, "file_mode", int, 0o640, where=w),
+            problems=tuple(later),
         )
         r.check(out[name].file_mode & ~0o666 == 0, f, f"{w}file_mode", "must be read/write bits only (e.g. 0o640)")
 

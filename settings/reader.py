@@ -6,7 +6,8 @@ from __future__ import annotations
 import os
 import re
 import tomllib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -20,6 +21,77 @@ class ConfigError(Exception):
     def __init__(self, problems: list[str]) -> None:
         super().__init__("configuration is not valid:\n" + "\n".join(f"  - {p}" for p in problems))
         self.problems = problems
+
+
+class Table(dict[str, Any]):
+    """A parsed TOML table that remembers which of its keys the loader asked for, so that a key
+    nobody reads (a typo, a setting of another version) is reported rather than silently ignored.
+    Whatever way a loader reads it (Reader.get, .get, [], in) counts; iterating it counts every key
+    (a table of names: flows, partners, months)."""
+
+    def __init__(self, items: dict[str, Any]) -> None:
+        super().__init__(items)
+        self.read: set[str] = set()
+        self.iterated = False
+
+    def __getitem__(self, key: str) -> Any:
+        self.read.add(key)
+        return super().__getitem__(key)
+
+    def get(self, key: str, default: Any = None) -> Any:
+        self.read.add(key)
+        return super().get(key, default)
+
+    def __contains__(self, key: object) -> bool:
+        if isinstance(key, str):
+            self.read.add(key)
+        return super().__contains__(key)
+
+    def __iter__(self) -> Iterator[str]:
+        self.iterated = True
+        return super().__iter__()
+
+    def keys(self) -> Any:
+        self.iterated = True
+        return super().keys()
+
+    def items(self) -> Any:
+        self.iterated = True
+        return super().items()
+
+    def values(self) -> Any:
+        self.iterated = True
+        return super().values()
+
+
+def _tracked(node: Any) -> Any:
+    if isinstance(node, dict):
+        return Table({k: _tracked(v) for k, v in dict.items(node)})
+    if isinstance(node, list):
+        return [_tracked(v) for v in node]
+    return node
+
+
+def unknown_keys(raw: dict[str, dict[str, Any]]) -> list[str]:
+    """Every key of the parsed files that the loader never read (call after loading)."""
+    found: list[str] = []
+
+    def walk(file: str, node: Any, path: str) -> None:
+        if isinstance(node, list):
+            for i, item in enumerate(node):
+                walk(file, item, f"{path}[{i}]")
+        if not isinstance(node, Table):
+            return
+        for key, value in dict.items(node):
+            where = f"{path}.{key}" if path else key
+            if node.iterated or key in node.read:
+                walk(file, value, where)
+            else:
+                found.append(f"{file}: {where}: unknown key (kaigo-bridge does not read it: a typo?)")
+
+    for file, table in raw.items():
+        walk(file, table, "")
+    return found
 
 
 class Reader:
@@ -65,6 +137,17 @@ class Reader:
     def path(self, table: dict[str, Any], file: str, key: str, where: str = "") -> Path:
         return Path(self.get(table, file, key, str, where=where))
 
+    @contextmanager
+    def apart(self) -> Iterator[list[str]]:
+        """Problems found inside go to the list given, not to ``problems``: settings that matter only
+        to whoever uses them (one partner's SFTP channel), so that a command that never talks to
+        that partner is not refused for them."""
+        outer, self.problems = self.problems, []
+        try:
+            yield self.problems
+        finally:
+            self.problems = outer
+
     def check(self, ok: bool, file: str, key: str, reason: str) -> None:
         # One problem per key: a value already reported (missing, wrong type) is not judged again.
         if not ok and not any(p.startswith(f"{file}: {key}:") for p in self.problems):
@@ -77,7 +160,7 @@ def read_files(config_dir: Path) -> tuple[dict[str, dict[str, Any]], list[str]]:
     for name in FILES:
         path = config_dir / name
         try:
-            raw[name] = tomllib.loads(path.read_text(encoding="utf-8"))
+            raw[name] = _tracked(tomllib.loads(path.read_text(encoding="utf-8")))
         except FileNotFoundError:
             problems.append(f"{name}: file not found in {config_dir}")
         except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import typer
 
-import settings as config_module
 from bridge import app as wiring
 from bridge import file_modes
-from bridge.context import state
+from bridge.context import checked_config, state
 from bridge.output import console
 from settings import ConfigError
 
@@ -34,8 +33,7 @@ def register(app: typer.Typer) -> None:
     def check(ctx: typer.Context) -> None:
         """Validate every configuration file; report all problems; exit non-zero if any."""
         try:
-            cfg = config_module.load(state(ctx).config_dir)
-            wiring.check_keys(cfg)
+            cfg = checked_config(state(ctx).config_dir)
         except ConfigError as exc:
             typer.echo(str(exc), err=True)
             raise typer.Exit(1) from exc

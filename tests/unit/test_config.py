@@ -134,13 +134,18 @@ def test_sftp_partner_with_environment_references(config_dir: Path, monkeypatch:
     assert partner.openpgp_fingerprint == "0123456789ABCDEF0123456789ABCDEF01234567"
     assert partner.receipt_sla.total_seconds() == 8 * 3600
 
+    # An unset variable refuses only what talks to that partner (require), and `config check` (strict).
     monkeypatch.delenv("TEST_SFTP_PORT")
+    unset = ["partners.toml: partner.vendor-b.port: environment variable TEST_SFTP_PORT is not set",
+             "partners.toml: partner.vendor-b.port: expected int, got str"]
+    cfg = config_module.load(config_dir)
+    assert cfg.partners["vendor-a"].require() is cfg.partners["vendor-a"]
     with pytest.raises(ConfigError) as raised:
-        config_module.load(config_dir)
-    assert raised.value.problems == [
-        "partners.toml: partner.vendor-b.port: environment variable TEST_SFTP_PORT is not set",
-        "partners.toml: partner.vendor-b.port: expected int, got str",
-    ]
+        cfg.partners["vendor-b"].require()
+    assert raised.value.problems == unset
+    with pytest.raises(ConfigError) as raised:
+        config_module.load(config_dir, strict=True)
+    assert raised.value.problems == unset
 
 
 def test_one_partner_is_replaced_and_the_others_stay(config_dir: Path) -> None:
