@@ -184,3 +184,26 @@ def test_a_full_disk_under_the_store_does_not_end_the_relay(
     # Each at least once; a batch confirmed while its marking failed goes out again.
     queued = _queued_ids(rabbit, queue)
     assert set(queued) == set(ids)
+
+
+def test_a_blocked_connection_times_out_and_the_relay_carries_on(
+        store: sessionmaker[Session], keyring: Keyring, rabbit: RabbitNode, broker: tuple[str, str]) -> None:
+    exchange, queue = broker
+    running = Running(Relay(store, lambda: Publisher(rabbit.amqp_url, exchange, blocked_timeout=2)))
+    try:
+        first = _events(store, keyring, 1)
+        _drained(store, running, "a first event sent: the relay connected")
+        rabbit.ctl("set_vm_memory_high_watermark", "0")  # a memory alarm: the broker blocks publishers
+        try:
+            ids = _events(store, keyring, 50)
+            wait_until(lambda: running.relay.failures >= 1 or not running.thread.is_alive(), 60,
+                       "the blocked connection to be given up")
+            assert running.thread.is_alive(), "the relay thread died"
+            # Given up for being blocked, not after the publisher's 30 s wait for confirms.
+            assert "blocked" in (running.relay.last_error or "").lower(), running.relay.last_error
+        finally:
+            rabbit.ctl("set_vm_memory_high_watermark", "0.4")  # the node's default
+        _drained(store, running, "the events sent once the alarm is cleared")
+    finally:
+        running.end()
+    assert set(_queued_ids(rabbit, queue)) == set(first + ids)
