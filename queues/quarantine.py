@@ -163,6 +163,21 @@ class AnswerQuarantine:
             gone.append(answer.id)
         return gone
 
+    def seal_clear_copies(self) -> list[str]:
+        """Answers an earlier version kept in clear (files right in the folder), kept encrypted
+        instead under their original time, the clear file deleted; returns their new ids."""
+        sealed = []
+        for path in sorted(self.root.glob("*")):
+            if not path.is_file() or path.is_symlink() or path.name.startswith("."):
+                continue
+            try:
+                held_at = datetime.strptime(path.name[:15], _STAMP).replace(tzinfo=UTC)
+            except ValueError:
+                held_at = datetime.fromtimestamp(path.stat().st_mtime, UTC)
+            sealed.append(self.keep("clear-copy", path.name, path.read_bytes(), now=held_at))
+            path.unlink()
+        return sealed
+
     def _ref(self, held_id: str) -> str:
         try:
             return self.store.ref_for(held_id)

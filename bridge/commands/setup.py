@@ -8,6 +8,7 @@ from bridge import app as wiring
 from bridge import file_modes
 from bridge.context import checked_config, state
 from bridge.output import console
+from queues.quarantine import AnswerQuarantine
 from settings import ConfigError
 
 
@@ -24,6 +25,10 @@ def register(app: typer.Typer) -> None:
         config = state(ctx).config
         for line in wiring.init(config):
             console.print(f"[green]✓[/] {line}")
+        sealed = AnswerQuarantine.of(config, wiring.Bridge(config).payloads).seal_clear_copies()
+        if sealed:
+            console.print(f"[yellow]![/] {len(sealed)} refused answer(s) an earlier version kept in clear: "
+                          "now encrypted (quarantine answers)")
         repaired = file_modes.repair(config)
         for line in repaired:
             console.print(f"[yellow]![/] mode repaired: {line}")

@@ -87,7 +87,17 @@ def test_init_creates_everything_private_and_repairs_an_older_installation(home:
     (var / "store.db").chmod(0o644)
     home.config.payloads_dir.chmod(0o755)
     (home.config.keys_dir / "ACTIVE").chmod(0o644)
+    # … and an answer it kept in clear in var/quarantine is encrypted now, under its original time.
+    clear = var / "quarantine" / "20260101T090000-vendor-a-01234567-89ab-cdef-0123-456789abcdef.receipt.json"
+    clear.parent.mkdir(exist_ok=True)
+    clear.write_bytes(b'{"transfer_id": "01234567-89ab-cdef-0123-456789abcdef", "plaintext_sha256": "f00d"}')
     out = home.cli("init").stdout
+    assert "1 refused answer(s) an earlier version kept in clear" in out, out
+    assert not clear.exists()
+    assert all(b"01234567-89ab" not in p.read_bytes() for p in (var / "quarantine").rglob("*") if p.is_file())
+    [held] = home.cli_json("quarantine", "answers")
+    assert held["answer"].startswith("20260101T090000-") and held["held_at"] == "2026-01-01 18:00 JST", held
+    assert "01234567-89ab-cdef-0123-456789abcdef" in home.cli("quarantine", "show", held["answer"]).stdout
     for path, was in ((var / "store.db", "0644"), (home.config.payloads_dir, "0755"),
                       (home.config.keys_dir / "ACTIVE", "0644")):
         assert f"{path} was {was}, now" in out.replace("\n", ""), out
