@@ -116,11 +116,10 @@ def judge(facts: Facts) -> dict[str, Any]:
     if facts.broker_error is not None:
         problems.append(Problem(ABNORMAL, f"ブローカー管理 API に接続できません: {facts.broker_error}",
                                 "RabbitMQ が動いているか、KAIGO_RABBIT_API を確認してください"))
+    out["routes"] = [asdict(r) for r in facts.routes or []]  # empty when the broker could not be asked
+    out["dead_letters"] = None if facts.routes is None else sum(r.dead for r in facts.routes)
     if facts.routes is not None:
-        out["routes"] = [asdict(r) for r in facts.routes]
-        dead = [r for r in facts.routes if r.dead]
-        out["dead_letters"] = sum(r.dead for r in facts.routes)
-        for route in dead:
+        for route in (r for r in facts.routes if r.dead):
             problems.append(Problem(TODO, f"{route.route}: デッドレター {route.dead} 件",
                                     f"kaigo-bridge dead list {route.route} で理由を確認し、dead replay か dead drop"))
     if facts.custody_error is not None:

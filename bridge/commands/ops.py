@@ -149,7 +149,7 @@ def _show(report: dict[str, Any], states: list[dict[str, Any]], handovers: dict[
         box = report["outbox"]
         emit([{"送信待ち": box["pending"], "最古": box["oldest"], "経過秒": box["oldest_age_seconds"],
                "拒否あり": box["refused"]}], False, title="送信待ちイベント (outbox)")
-    if "routes" in report:
+    if report["routes"]:
         emit([{"ルート": r["route"], "待機": r["ready"], "処理中": r["unacked"], "再試行待ち": r["retrying"],
                "デッドレター": r["dead"], "コンシューマ": r["consumers"]} for r in report["routes"]], False,
              title="ルート")
