@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import random
 import signal
+import subprocess
 import threading
 import time
 from collections import Counter
@@ -40,7 +41,7 @@ from queues.message import Message
 from queues.supervisor import Duty, Supervisor
 from settings.partners import with_partner
 from store.models import CustodyPending, Outbox, Transfer
-from tests.harness import Home, wait_until, wire_chukan
+from tests.harness import CLI, Home, wait_until, wire_chukan
 
 PEOPLE, SEED, NENDO = 30, 29, 2026
 CHAOS_SECONDS = 8.0
@@ -296,3 +297,27 @@ def test_a_duty_that_keeps_failing_fails_status_check_until_fixed(home: Home) ->
     assert code == 1
     assert {d["state"] for d in report["duties"]} == {"停止"}
     assert any("停止" in p["what"] for p in report["problems"])
+
+
+def test_the_standalone_relay_is_supervised_and_seen_by_status(home: Home) -> None:
+    population.load(home.bridge.sessions, home.bridge.mynumber, PEOPLE, seed=SEED, nendo=NENDO)
+    events = activity.change_shikaku(home.bridge.sessions, home.bridge.keyring, 300, seed=4)
+    log = open(home.root / "relay.log", "wb")
+    relay = subprocess.Popen([*CLI, "relay"], env=home.env, stdout=log, stderr=subprocess.STDOUT, cwd=home.root)
+    home.processes.append(relay)
+
+    def sent() -> int:
+        with home.bridge.read_sessions() as s:
+            return int(s.scalar(select(func.count()).select_from(Outbox).where(Outbox.status == "sent")) or 0)
+
+    wait_until(lambda: sent() == len(events), 60, "every event published by the relay command")
+    wait_until(lambda: any(d["duty"] == "relay" and d["state"] == "正常" and d["last_success"]
+                           for d in status(home)[1]["duties"]), 30, "the relay's heartbeat in status")
+    [process] = {d["process"] for d in status(home)[1]["duties"]}
+    assert process.startswith("relay ") and process.endswith(f":{relay.pid}")
+    assert set(published_ids(home)) == set(events)
+
+    relay.send_signal(signal.SIGTERM)
+    assert relay.wait(timeout=30) == 0
+    log.close()
+    assert health.read_all(home.config.var) == []  # a clean stop claims nothing any more
