@@ -52,6 +52,7 @@ def classify(exc: BaseException) -> Failure:
     from queues.crypto.errors import KeyringError
     from queues.custody.signing import SigningKeyError
     from queues.errors import PermanentError, TransientError
+    from queues.outages import StoreUnavailable
     from queues.publisher import PublishError
 
     if isinstance(exc, KeyboardInterrupt):
@@ -68,6 +69,8 @@ def classify(exc: BaseException) -> Failure:
             return Failure(NOT_INITIALISED, f"not initialised: the database has no schema ({why}); "
                                             "run kaigo-bridge init")
         return Failure(UNAVAILABLE, f"the store is unavailable: {why}")
+    if isinstance(exc, StoreUnavailable):
+        return Failure(UNAVAILABLE, f"the store is unavailable: {_text(exc)}")
     if isinstance(exc, AMQPError | AMQPConnectorException):
         return Failure(UNAVAILABLE, f"the broker (RabbitMQ) is unreachable: {_innermost(exc)}")
     if isinstance(exc, PublishError):
@@ -78,10 +81,8 @@ def classify(exc: BaseException) -> Failure:
         return Failure(REFUSED, f"refused: {_text(exc)}")
     if isinstance(exc, SftpError | TransientTransportError):
         return Failure(UNAVAILABLE, f"SFTP: {_text(exc)}")
-    if isinstance(exc, ChukanFault):
-        return Failure(REFUSED, f"refused by the 中間サーバー: {_text(exc)}")
-    if isinstance(exc, ChukanError):
-        return Failure(UNAVAILABLE, f"the 中間サーバー: {_text(exc)}")
+    if isinstance(exc, ChukanError):  # its message starts with 中間サーバー and the operation
+        return Failure(REFUSED if isinstance(exc, ChukanFault) else UNAVAILABLE, _text(exc))
     if isinstance(exc, KeyringError | SigningKeyError | PermissionError):
         return Failure(REFUSED, f"refused: {_text(exc)}")
     if isinstance(exc, OSError) and exc.errno in _DISK:

@@ -66,10 +66,9 @@ def register(app: typer.Typer) -> None:
         try:
             with client_for(chukan) as client:
                 result = act(bridge.sessions, client, Permits(chukan), chukan, by, answer_items)
-        except ChukanError as exc:  # the list itself could not be fetched: nothing decided
+        except ChukanError:  # the list itself could not be fetched: nothing decided; the CLI says why (exit 3/5)
             bridge.flush_custody()
-            typer.echo(str(exc), err=True)
-            raise typer.Exit(1) from exc
+            raise
         bridge.flush_custody()
         _report(result, what)
 

@@ -22,6 +22,7 @@ from adapters.chukan.shokai_poll import FLOW, poll
 from adapters.chukan.shokai_result import unpack
 from bridge.app import Bridge
 from bridge.context import operator_id, state
+from bridge.failures import NO, UNAVAILABLE
 from bridge.output import console, emit, emit_object
 from queues.publisher import PublishError
 from store.models import Shokai, Shotoku
@@ -74,8 +75,8 @@ def register(app: typer.Typer) -> None:
         if not json_out:
             console.print(f"sent {len(done.sent)}, replayed {len(done.replayed)}, failed {len(done.failed)}, "
                           f"left pending (service unreachable) {len(done.unreachable)}")
-        if done.unreachable:
-            raise typer.Exit(1)
+        if done.unreachable:  # recorded, left pending: `queries poll` sends them once it is back
+            raise typer.Exit(UNAVAILABLE)
 
     @group.command("poll")
     def poll_(ctx: typer.Context, by: ByOpt, json_out: JsonOpt = False) -> None:
@@ -96,7 +97,7 @@ def register(app: typer.Typer) -> None:
                   "unreachable": len(sent.unreachable) + len(polled.unreachable), "published": published}
         emit_object(counts, json_out, title="queries poll (results are applied by a worker)")
         if counts["unreachable"] or isinstance(published, str):
-            raise typer.Exit(1)
+            raise typer.Exit(UNAVAILABLE)
 
     @group.command("list")
     def list_(ctx: typer.Context,
@@ -165,4 +166,4 @@ def register(app: typer.Typer) -> None:
         if done.unreachable or done.failed:
             typer.echo(f"query {shokai_id} not accepted: " + ("the 中間サーバー could not be reached; `queries poll` "
                        "sends it again" if done.unreachable else "failed (see queries show)"), err=True)
-            raise typer.Exit(1)
+            raise typer.Exit(UNAVAILABLE if done.unreachable else NO)

@@ -187,6 +187,6 @@ def test_answers_are_what_the_fukuhon_builder_makes(cli: Cli, chukan_sim: Chukan
 def test_fetch_when_the_service_is_down_says_so(cli: Cli, chukan_sim: ChukanSim, people: list[Person]) -> None:
     chukan_sim.hold_provision(people[0].togo_atena_no, *AUTO)
     chukan_sim.misbehave("ListProvisionRequests", "http503", times=3)
-    down = cli("approvals", "fetch", "--by", "op-a", code=1)
+    down = cli("approvals", "fetch", "--by", "op-a", code=3)  # a service unreachable (README: exit codes)
     assert "ListProvisionRequests: unavailable after 3 attempt(s)" in down.output
     assert "answered 1" in cli("approvals", "fetch", "--by", "op-a").output
