@@ -19,7 +19,9 @@ ENV_REF = re.compile(r"\$\{([A-Z][A-Z0-9_]*)\}")
 
 class ConfigError(Exception):
     def __init__(self, problems: list[str]) -> None:
-        super().__init__("configuration is not valid:\n" + "\n".join(f"  - {p}" for p in problems))
+        # One problem on the same line: what shows only a message's first line (status, a log) still says it.
+        shown = f" {problems[0]}" if len(problems) == 1 else "".join(f"\n  - {p}" for p in problems)
+        super().__init__("configuration is not valid:" + shown)
         self.problems = problems
 
 
