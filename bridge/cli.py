@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import logging
+import sys
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 from typer._click.core import Context
-from typer._click.exceptions import ClickException  # typer carries its own click
+from typer._click.exceptions import ClickException, NoArgsIsHelpError, UsageError  # typer carries its own click
 from typer.core import TyperGroup
 
 from bridge import file_modes, logs
@@ -35,11 +36,17 @@ from bridge.failures import report
 class Guarded(TyperGroup):
     """The one place where a command's failure becomes what an operator reads: one line, cause
     first, an exit code from the README's table (bridge/failures.py), the traceback only with -v.
-    click's own exits (usage errors: 2, typer.Exit) pass through as they are."""
+    A usage error (exit 2) is one line too; typer.Exit and help pass through as they are."""
 
     def invoke(self, ctx: Context) -> Any:
         try:
             return super().invoke(ctx)
+        except NoArgsIsHelpError:
+            raise
+        except UsageError as exc:  # a wrong option or argument: one line too, its help named
+            where = exc.ctx.command_path if exc.ctx is not None else ctx.command_path
+            sys.stderr.write(f"kaigo-bridge: usage: {exc.format_message()} (see {where} --help)\n")
+            raise typer.Exit(exc.exit_code) from None
         except (typer.Exit, typer.Abort, ClickException):
             raise
         except (Exception, KeyboardInterrupt) as exc:

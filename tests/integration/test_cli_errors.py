@@ -91,6 +91,11 @@ CASES: dict[str, Case] = {
     "dead replay/typo": Case(("dead", "replay", "core.change", "--by", "op1"), USAGE, "no route named"),
     "worker/typo": Case(("worker", "--routes", "core.change"), USAGE, "no route named 'core.change'"),
     "transfers show/unknown": Case(("transfers", "show", "nope"), 1, "no transfer nope"),
+    # a wrong command line: one line too, naming the help to read
+    "run/no flow": Case(("run",), USAGE, "kaigo-bridge: usage: Missing argument 'flow'. (see kaigo-bridge run --help)"),
+    "dead list/unknown option": Case(("dead", "list", "core.changes", "--bogus"), USAGE,
+                                     "usage: No such option: --bogus (see kaigo-bridge dead list --help)"),
+    "unknown command": Case(("nosuch",), USAGE, "usage: No such command 'nosuch'."),
     # no installation in the state folder: refused, nothing created
     "transfers list/fresh": Case(("transfers", "list"), NOT_INITIALISED, "not initialised: the store", fresh=True),
     "status/fresh": Case(("status",), NOT_INITIALISED, "run kaigo-bridge init", fresh=True),
