@@ -65,8 +65,9 @@ def main(ctx: typer.Context,
          = False) -> None:
     file_modes.private_process()
     logs.setup(10 if verbose else 20)
-    if not verbose:  # pika logs a failed connection at ERROR; the command's own line says it once
-        logging.getLogger("pika").setLevel(logging.CRITICAL)
+    if not verbose:  # pika logs a failed connection at ERROR, paramiko every connection at INFO: the
+        logging.getLogger("pika").setLevel(logging.CRITICAL)  # command's own line says what matters, once
+        logging.getLogger("paramiko").setLevel(logging.WARNING)
     ctx.obj = State(config, verbose)
 
 

@@ -6,6 +6,7 @@ one line on stderr, the README's exit code, no traceback anywhere; ``-v`` adds t
 from __future__ import annotations
 
 import socket
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -13,9 +14,10 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from bridge.failures import NO, NOT_INITIALISED, OK, UNAVAILABLE, USAGE
+from bridge.failures import NO, NOT_INITIALISED, OK, REFUSED, UNAVAILABLE, USAGE
 from fixtures.activity import change_shikaku
 from fixtures.population import load
+from fixtures.services.sshd import SftpTree
 from settings.partners import with_partner
 from tests.harness import Home
 
@@ -210,3 +212,16 @@ def test_transfers_list_in_a_folder_never_initialised_leaves_it_empty(tmp_path: 
     assert result.stderr.strip() == (f"kaigo-bridge: not initialised: the store {tmp_path / 'var' / 'store.db'} "
                                      "does not exist; run kaigo-bridge init")
     assert sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*")) == before
+
+
+def test_a_host_key_that_is_not_pinned_is_refused(home: Home, sftp_tree: Callable[[str], SftpTree]) -> None:
+    """A real sshd whose host key the partner's known_hosts does not hold: a guard's refusal (5)."""
+    tree = sftp_tree("default")
+    sftp_partner(home, "vendor-a", "print-vendor", "127.0.0.1", str(tree.port))  # known_hosts: empty
+    result = home.cli("vendors", "poll", check=False)
+    assert "Traceback" not in result.stdout + result.stderr
+    assert result.returncode == REFUSED, result.stderr
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1, result.stderr
+    line = lines[0]
+    assert line.startswith("kaigo-bridge: refused: ") and "host key" in line, line
