@@ -56,6 +56,26 @@ def _step(summary: list[tuple[str, str, float]], name: str, work: Callable[[], s
     console.print(f"  [green]✓[/] {result} [dim]({seconds:.1f} s)[/]")
 
 
+def _reject_quarantined(transfer_ids: list[str]) -> str:
+    """What an operator does with a file the judgement refused: reads its report, rejects it with a
+    reason (the stored copy is deleted), and asks the partner for a corrected one."""
+    for transfer_id in transfer_ids:
+        subprocess.run([sys.executable, "-m", "bridge", "quarantine", "reject", transfer_id, "--by", "clerk-1",
+                        "--reason", "給付実績に誤り (unknown 被保険者番号, negative amount): 国保連に再送を依頼"],
+                       check=True)
+    return f"{len(transfer_ids)} file(s) rejected by clerk-1 with a reason; stored copy deleted"
+
+
+def _healthy() -> str:
+    """``status`` as an operator sees it, then ``status --check`` as monitoring runs it: with the worker
+    running and nothing left waiting, every duty is healthy and the check exits 0."""
+    subprocess.run([sys.executable, "-m", "bridge", "status"], check=False)
+    check = subprocess.run([sys.executable, "-m", "bridge", "status", "--check"], capture_output=True, text=True)
+    if check.returncode != 0:
+        raise SystemExit(f"status --check exited {check.returncode}: {(check.stdout + check.stderr).strip()[-800:]}")
+    return "正常: every duty of the running worker healthy, nothing waiting for an operator (exit 0)"
+
+
 def _wait(condition: Callable[[], bool], timeout: float, what: str, worker: subprocess.Popen[bytes]) -> None:
     deadline = time.monotonic() + timeout
     while not condition():
@@ -173,6 +193,8 @@ def main(argv: list[str] | None = None) -> int:
               lambda: demo_kokuho.ido_out(bridge, facts, lambda c, w: _wait(c, 300, w, worker)))
         _step(summary, "国保連 month: 給付実績 in (kokuho.kyufu)",
               lambda: demo_kokuho.kyufu_in(bridge, facts, lambda c, w: _wait(c, 300, w, worker)))
+        _step(summary, "給付実績: the quarantined file rejected by an operator (the 国保連 is asked to resend)",
+              lambda: _reject_quarantined(facts["kyufu"]["held_ids"]))
         _step(summary, "年金特徴 May: Z11 特別徴収対象者 in (nenkin.z11)",
               lambda: demo_nenkin.z11_in(bridge, args.nendo, facts, lambda c, w: _wait(c, 300, w, worker)))
         _step(summary, "年金特徴 May: Z14 April 仮徴収 results in (nenkin.z14)",
@@ -187,6 +209,7 @@ def main(argv: list[str] | None = None) -> int:
               lambda: demo_chukan.refused_query(facts, sim))
         _step(summary, "中間サーバー: provision held (自動応答不可), approved by a second operator",
               lambda: demo_chukan.provision(bridge, sim, facts))
+        _step(summary, "status --check while the worker runs", _healthy)
     finally:
         stop.set()
         robot_thread.join(timeout=30)
@@ -214,7 +237,6 @@ def main(argv: list[str] | None = None) -> int:
 
     _step(summary, "custody verify", verify)
 
-    subprocess.run([sys.executable, "-m", "bridge", "status"], check=True)
     subprocess.run([sys.executable, "-m", "bridge", "handovers"], check=True)
     first = facts["run"]["transfer_ids"][0]
     subprocess.run([sys.executable, "-m", "bridge", "custody", "show", first], check=True)

@@ -83,7 +83,8 @@ def kyufu_in(bridge: Bridge, facts: dict[str, Any], wait: Wait) -> str:
     with bridge.sessions() as s:
         stored = s.scalar(select(func.count()).select_from(KyufuJisseki)) or 0
         held = s.scalars(select(Quarantine).where(Quarantine.transfer_id.in_(ids))).all()
-    facts["kyufu"] = {"records": good.records, "stored": stored, "held": len(held)}
+    facts["kyufu"] = {"records": good.records, "stored": stored, "held": len(held),
+                      "held_ids": [q.transfer_id for q in held]}
     problems = ", ".join(f"{q.file_name}: {q.errors} problem(s)" for q in held)
     return (f"{good.records:,} records ({good.claims:,} 給付実績 of {len(cared):,} people in care, {service}) "
             f"applied, {stored:,} stored; quarantined whole: {problems or 'none'}")
