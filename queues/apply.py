@@ -22,7 +22,7 @@ from queues.crypto import IntegrityError
 from queues.custody import CustodyEvent
 from queues.errors import PermanentError, TransientError
 from queues.handover_log import record
-from queues.message import Message
+from queues.message import Message, new_id
 from queues.outages import StoreUnavailable, is_store_outage
 from queues.redact import mask
 from store.inserts import insert_rows
@@ -127,11 +127,12 @@ class Applier:
     def probe(self) -> None:
         """Write to the store and commit (a row into the inbox and out again in one transaction),
         raising StoreUnavailable if it cannot: whether a held batch can be tried again."""
+        probe = (f"{self.consumer}.probe", new_id())  # its own key: workers probe side by side
         try:
             with self.sessions.begin() as s:
-                insert_rows(s.connection(), _INBOX, ("message_id",), [("probe",)],
-                            same={"consumer": f"{self.consumer}.probe", "processed_at": datetime.now(UTC)})
-                s.execute(delete(_INBOX).where(_INBOX.c.consumer == f"{self.consumer}.probe"))
+                insert_rows(s.connection(), _INBOX, ("consumer", "message_id"), [probe],
+                            same={"processed_at": datetime.now(UTC)})
+                s.execute(delete(_INBOX).where(_INBOX.c.consumer == probe[0], _INBOX.c.message_id == probe[1]))
         except Exception as exc:
             raise StoreUnavailable(str(exc)) from exc
 

@@ -1,6 +1,7 @@
 """The worker's own loops on a real broker: the publisher a route keeps for retries and ``.dead``
-answers heartbeats while it idles (the broker does not close it), and a handshake that never
-finishes does not end the consume loop."""
+answers heartbeats while it idles (the broker does not close it), a handshake that never
+finishes does not end the consume loop, and the circuit breaker does not hold for ever a message
+whose own effect raises a store error while the store answers."""
 
 from __future__ import annotations
 
@@ -10,11 +11,14 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
+import pika
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from fixtures.services import RabbitNode
+from queues import topology
 from queues.apply import Applier, Handler
 from queues.errors import TransientError
 from queues.message import Message, new_id
@@ -111,3 +115,43 @@ def test_a_handshake_that_never_finishes_does_not_end_the_worker(store: sessionm
     finally:
         running.end()
         server.close()
+
+
+class BreaksOne(Handler):
+    """A statement that only one message's effect breaks (its own OperationalError)."""
+
+    def __call__(self, session: Session, message: Message) -> None:
+        if message.kind == "test.breaks":
+            raise OperationalError("UPDATE broken", {}, Exception("no such column: broken"))
+
+
+def test_a_message_whose_own_effect_raises_a_store_error_is_failed_not_held_for_ever(
+        store: sessionmaker[Session], rabbit: RabbitNode, vhost_url: tuple[str, str]) -> None:
+    vhost, url = vhost_url
+    applier = Applier(ROUTE.name, store, BreaksOne(), "worker:test")
+    running = Running(Worker(url, "outage.ex", [ROUTE], {ROUTE.name: applier}))
+    good = [Message(id=new_id(), route=ROUTE.name, kind="test.event", body=b"{}", transfer_id=None)
+            for _ in range(5)]
+    bad = Message(id=new_id(), route=ROUTE.name, kind="test.breaks", body=b"{}", transfer_id=None)
+    try:
+        wait_until(lambda: _connections(rabbit, vhost) == 1, 60, "the worker connected")
+        connection = pika.BlockingConnection(pika.URLParameters(url))
+        with Publisher(url, "outage.ex") as publisher:
+            publisher.publish([*good[:2], bad, *good[2:]])
+        channel = connection.channel()
+
+        def dead() -> int:
+            return int(channel.queue_declare(topology.dead_queue(ROUTE.name), passive=True).method.message_count)
+
+        # The store answers every probe, so after a few held tries the message's error is its own:
+        # its retry budget (one retry) is spent and it is parked.
+        wait_until(lambda: dead() == 1, 120, "the breaking message parked in .dead")
+        with store() as s:
+            applied = set(s.scalars(select(Inbox.message_id).where(Inbox.consumer == ROUTE.name)))
+            probes = s.scalar(select(func.count()).select_from(Inbox).where(Inbox.consumer != ROUTE.name))
+        assert applied == {m.id for m in good}
+        assert probes == 0  # a probe leaves nothing behind
+        assert running.thread.is_alive() and running.worker.failures == 0
+        connection.close()
+    finally:
+        running.end()
