@@ -1,7 +1,8 @@
 """The relay's run_forever outlives what goes wrong around it: the broker killed (SIGKILL) while
-the relay is idle, a handshake that never finishes, the store's disk full. After each, new
-events are drained by the same relay thread, every event reaches the queue, and every row is
-marked sent (a row is marked sent only after its confirm, so nothing is lost on the way)."""
+the relay is idle, a handshake that never finishes, a connection blocked by a memory alarm, the
+store's disk full, the store (PostgreSQL) stopped. After each, new events are drained by the
+same relay thread, every event reaches the queue, and every row is marked sent (a row is marked
+sent only after its confirm, so nothing is lost on the way)."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from pika.adapters.blocking_connection import BlockingChannel
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from fixtures.services import RabbitNode
+from fixtures.services import PostgresServer, RabbitNode
 from queues.crypto import Keyring
 from queues.outbox import enqueue
 from queues.publisher import Publisher
@@ -207,3 +208,25 @@ def test_a_blocked_connection_times_out_and_the_relay_carries_on(
     finally:
         running.end()
     assert set(_queued_ids(rabbit, queue)) == set(first + ids)
+
+
+def test_a_store_that_goes_away_does_not_end_the_relay(
+        pg_store: sessionmaker[Session], postgres: PostgresServer, keyring: Keyring, rabbit: RabbitNode,
+        broker: tuple[str, str]) -> None:
+    exchange, queue = broker
+    running = Running(Relay(pg_store, lambda: Publisher(rabbit.amqp_url, exchange)))
+    try:
+        before = _events(pg_store, keyring, 20)
+        _drained(pg_store, running, "the first events sent")
+        postgres.stop()  # the store unreachable while the relay idles
+        try:
+            wait_until(lambda: running.relay.failures >= 2 or not running.thread.is_alive(), 60,
+                       "the relay to miss the store twice")
+            assert running.thread.is_alive(), "the relay thread died"
+        finally:
+            postgres.start()
+        after = _events(pg_store, keyring, 300)
+        _drained(pg_store, running, "the events made after the store came back sent")
+    finally:
+        running.end()
+    assert sorted(_queued_ids(rabbit, queue)) == sorted(before + after)
