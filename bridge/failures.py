@@ -83,6 +83,8 @@ def classify(exc: BaseException) -> Failure:
         return Failure(UNAVAILABLE, f"SFTP: {_text(exc)}")
     if isinstance(exc, ChukanError):  # its message starts with 中間サーバー and the operation
         return Failure(REFUSED if isinstance(exc, ChukanFault) else UNAVAILABLE, _text(exc))
+    if isinstance(exc, KeyringError) and ("does not exist" in str(exc) or "is missing" in str(exc)):
+        return Failure(NOT_INITIALISED, f"not initialised: {_text(exc)}; run kaigo-bridge init")
     if isinstance(exc, KeyringError | SigningKeyError | PermissionError):
         return Failure(REFUSED, f"refused: {_text(exc)}")
     if isinstance(exc, OSError) and exc.errno in _DISK:

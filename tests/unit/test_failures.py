@@ -86,3 +86,11 @@ def test_a_key_file_others_can_read_is_refused(tmp_path: Path) -> None:
         Keyring.load(tmp_path / "keys")
     failure = classify(raised.value)
     assert failure.code == REFUSED and failure.line.startswith("refused: ")
+
+
+def test_a_missing_key_folder_is_not_initialised(tmp_path: Path) -> None:
+    with pytest.raises(KeyringError) as raised:
+        Keyring.load(tmp_path / "keys")
+    failure = classify(raised.value)
+    assert (failure.code, failure.line) == (
+        NOT_INITIALISED, f"not initialised: key directory {tmp_path / 'keys'} does not exist; run kaigo-bridge init")
