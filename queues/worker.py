@@ -47,7 +47,7 @@ TURN = 0.05
 # Tries of a held batch that fails with a store error although the store answers the probe,
 # before its failures are counted as the messages' own.
 SUSPECT = 3
-# Seconds a connection the broker blocks (resource alarm) may stay blocked before it is closed.
+# Seconds the retry publisher may stay blocked by the broker (resource alarm) before it is closed.
 BLOCKED_TIMEOUT = 60.0
 
 T = TypeVar("T")
@@ -72,7 +72,6 @@ class RouteRunner(threading.Thread):
         self.closing = threading.Event()
         self.error: BaseException | None = None
         self._publisher: Publisher | None = None
-        self.breaker_open = False  # held by a store outage
         self._unmoved = 0  # messages applied since custody was last moved to the log
 
     def on_delivery(self, _ch: Any, method: Any, props: pika.BasicProperties, body: bytes) -> None:
@@ -132,7 +131,6 @@ class RouteRunner(threading.Thread):
                 strikes += 1
 
     def _await_store(self) -> None:
-        self.breaker_open = True
         backoff = Backoff()
         while True:
             backoff.wait(self.closing)
@@ -144,7 +142,6 @@ class RouteRunner(threading.Thread):
             except StoreUnavailable:
                 continue
             log.warning("route %s: store answers again; resuming", self.route.name)
-            self.breaker_open = False
             return
 
     def _move(self) -> None:
@@ -244,7 +241,9 @@ class Worker:
     def _params(self) -> pika.URLParameters:
         params = pika.URLParameters(self.url)
         params.heartbeat = self.heartbeat
-        params.blocked_connection_timeout = BLOCKED_TIMEOUT
+        # No blocked-connection timeout here: this connection only consumes and acks, which a
+        # resource alarm does not block, and giving it up would hand every unacked delivery back
+        # (a delivery counted each time). The retry publisher has one.
         return params
 
     def _session(self) -> None:
