@@ -19,8 +19,10 @@ from queues.supervisor import Duty
 
 if TYPE_CHECKING:
     from queues.relay import Relay
+    from queues.worker import Worker
 
 RELAY = "relay"
+CONSUMER = "consumer"
 
 
 def worker_duties(bridge: Bridge, relay: bool) -> list[Duty]:
@@ -46,6 +48,17 @@ def _answers(bridge: Bridge, partner: str, _stop: threading.Event) -> None:
 
 def _inbound(bridge: Bridge, flow: str, _stop: threading.Event) -> None:
     bridge.receive_round(flow)
+
+
+def consumer_watch(consumer: Worker) -> Duty:
+    """The worker's consumer runs in the main thread (it drains its routes before the last
+    housekeeping round moves their custody entries); it rides out broker outages itself. This
+    duty only watches it, so a consumer that cannot reach the broker shows in status."""
+    return Duty(CONSUMER, _until_stopped, loop=True, probe=lambda: consumer.last_error if consumer.failures else None)
+
+
+def _until_stopped(stop: threading.Event) -> None:
+    stop.wait()
 
 
 def relay_duty(bridge: Bridge) -> Duty:

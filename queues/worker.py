@@ -262,6 +262,9 @@ class Worker:
                 channel.basic_consume(topology.work_queue(route.name), runner.on_delivery)
                 runners.append(runner)
                 runner.start()
+            # Consuming again: the outage it rode out is over (a session lasts until the next one,
+            # so waiting for its end would show a recovered consumer as failing for hours).
+            self.failures, self.last_error = 0, None
             while not self.stopping.is_set():
                 conn.process_data_events(time_limit=TURN)
                 failed = [r for r in runners if r.error is not None]

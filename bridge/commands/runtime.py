@@ -11,7 +11,7 @@ from typing import Annotated
 import typer
 
 from bridge.context import state
-from bridge.duties import relay_duty, worker_duties
+from bridge.duties import consumer_watch, relay_duty, worker_duties
 from bridge.flows import run_flow
 from bridge.output import console, emit, emit_object
 from queues.health import Board
@@ -41,7 +41,7 @@ def register(app: typer.Typer) -> None:
 
         signal.signal(signal.SIGTERM, shutdown)
         signal.signal(signal.SIGINT, shutdown)
-        supervisor = Supervisor(worker_duties(bridge, relay), Board(config.var, "worker"))
+        supervisor = Supervisor([*worker_duties(bridge, relay), consumer_watch(consumer)], Board(config.var, "worker"))
         supervisor.start(stop)
         console.print(f"worker consuming {', '.join(r.name for r in chosen)}" + (" (+ relay)" if relay else ""))
         try:

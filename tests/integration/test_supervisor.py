@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import random
 import signal
+import socket
 import subprocess
 import threading
 import time
@@ -321,3 +322,28 @@ def test_the_standalone_relay_is_supervised_and_seen_by_status(home: Home) -> No
     assert relay.wait(timeout=30) == 0
     log.close()
     assert health.read_all(home.config.var) == []  # a clean stop claims nothing any more
+
+
+def test_a_consumer_that_cannot_reach_the_broker_shows_in_status(home: Home) -> None:
+    """The worker's consumer runs outside the duties' threads; its watch shows it failing."""
+    closed = socket.socket()
+    closed.bind(("127.0.0.1", 0))  # bound, never listening: every connection is refused
+    home.env["KAIGO_AMQP_URL"] = f"amqp://guest:guest@127.0.0.1:{closed.getsockname()[1]}/%2F?connection_attempts=1"
+    home.edit_config("chukan.toml", lambda t: t.replace("poll_seconds = 60", "poll_seconds = 0")
+                     .replace("refresh_seconds = 900", "refresh_seconds = 0"))
+    try:
+        home.start_worker("--no-relay")
+
+        def consumer_failing() -> bool:
+            rows = [d for d in status(home)[1]["duties"] if d["duty"] == "consumer"]
+            return bool(rows) and int(rows[0]["failures"]) >= health.FAILURE_LIMIT
+
+        wait_until(consumer_failing, 90, "the consumer failing past its threshold")
+        code, report = status(home, "--check")
+        assert code == 1
+        row = duty_row(report, "consumer")
+        assert row["state"] == "異常" and row["last_error"]
+        assert any("consumer" in p["what"] and p["next"] for p in report["problems"])
+    finally:
+        home.stop_all()
+        closed.close()

@@ -9,7 +9,6 @@ import socket
 import threading
 import uuid
 from collections.abc import Iterator
-from pathlib import Path
 
 import pika
 import pytest
@@ -97,8 +96,8 @@ def test_the_retry_publisher_answers_heartbeats_while_idle(store: sessionmaker[S
         running.end()
 
 
-def test_a_handshake_that_never_finishes_does_not_end_the_worker(store: sessionmaker[Session], tmp_path: Path
-                                                                ) -> None:
+def test_a_handshake_that_never_finishes_does_not_end_the_worker(store: sessionmaker[Session], rabbit: RabbitNode,
+                                                                vhost_url: tuple[str, str]) -> None:
     server = socket.socket()
     server.bind(("127.0.0.1", 0))
     server.listen(16)
@@ -112,6 +111,12 @@ def test_a_handshake_that_never_finishes_does_not_end_the_worker(store: sessionm
                    "two handshakes to time out")
         assert running.thread.is_alive(), "the consume loop ended"
         assert running.worker.last_error is not None and "Timeout" in running.worker.last_error
+        # The broker answers again (the next session's address): once consuming, the outage is
+        # over for status too, although the session itself goes on.
+        vhost, running.worker.url = vhost_url
+        wait_until(lambda: _connections(rabbit, vhost) == 1, 60, "the worker connected to the broker")
+        wait_until(lambda: running.worker.failures == 0, 30, "the consumer counted as well again")
+        assert running.worker.last_error is None and running.thread.is_alive()
     finally:
         running.end()
         server.close()
