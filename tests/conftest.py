@@ -35,6 +35,19 @@ REPO = Path(__file__).resolve().parent.parent
 # A whole kaigo-bridge installation per test (config, var, vhost, CLI and worker processes).
 pytest_plugins = ["tests.harness"]
 
+
+
+@pytest.fixture(autouse=True)
+def _umask_kept() -> Iterator[None]:
+    """A test that runs the CLI in this process (typer's CliRunner) gets the CLI's umask 077 for
+    the rest of the session, and services started later (PostgreSQL, sshd: other users) could no
+    longer enter what the session creates. Each test leaves the umask as it found it."""
+    before = os.umask(0o022)
+    os.umask(before)
+    yield
+    os.umask(before)
+
+
 # --- real services ---------------------------------------------------------------------------
 
 
