@@ -1,4 +1,5 @@
-"""Outages of the store and the broker: how to tell one, and the backoff every loop rides it out with.
+"""Outages of the store and the broker: how to tell one, and the backoff every loop rides it out with
+(the failure's masked one-line cause for logs and status: queues/health.py ``cause``).
 
 A store outage (unreachable, disk full, read-only, locked past its timeout) is nobody's message's
 fault: a worker that counted it as a message failure would spend every message's retry budget
@@ -15,8 +16,6 @@ import errno
 import threading
 
 from sqlalchemy.exc import DisconnectionError, InterfaceError, OperationalError
-
-from queues.redact import mask
 
 # A full or read-only disk under the store or the payload folder.
 _DISK_ERRNOS = {errno.ENOSPC, errno.EROFS, errno.EDQUOT, errno.EIO}
@@ -38,12 +37,6 @@ def is_store_outage(exc: BaseException) -> bool:
             return True
         seen = seen.__cause__
     return False
-
-
-def cause(exc: BaseException) -> str:
-    """One line naming the failure for a log: its kind first, its text masked and cut."""
-    text = " ".join(str(exc).split())
-    return mask(f"{type(exc).__name__}: {text}" if text else type(exc).__name__)[:300]
 
 
 class Backoff:

@@ -21,8 +21,9 @@ from typing import cast
 from sqlalchemy import Table, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
+from queues.health import cause
 from queues.message import Message
-from queues.outages import Backoff, cause, is_store_outage
+from queues.outages import Backoff, is_store_outage
 from queues.outbox import PENDING, SENT
 from queues.publisher import Publisher, PublishError
 from store.models import Outbox

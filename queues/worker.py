@@ -33,8 +33,9 @@ from pika.exceptions import AMQPError
 
 from queues import topology
 from queues.apply import Applier, Failure
+from queues.health import cause
 from queues.message import Message
-from queues.outages import Backoff, StoreUnavailable, cause, is_store_outage
+from queues.outages import Backoff, StoreUnavailable, is_store_outage
 from queues.publisher import Publisher, PublishError
 from settings import RouteConfig
 

@@ -8,7 +8,8 @@ import sqlite3
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from queues.errors import PermanentError, TransientError
-from queues.outages import StoreUnavailable, cause, is_store_outage
+from queues.health import cause
+from queues.outages import StoreUnavailable, is_store_outage
 
 
 def _wrapped(inner: BaseException, outer: Exception) -> Exception:
