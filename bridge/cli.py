@@ -28,6 +28,7 @@ from bridge.commands import (
     retention,
     runtime,
     setup,
+    vendor_kit,
 )
 from bridge.context import State
 from bridge.failures import report
@@ -72,5 +73,5 @@ def main(ctx: typer.Context,
 
 
 for module in (setup, runtime, ops, dead, quarantine, custody, handovers, fixtures, nenkin, chukan, queries, approvals,
-               records, retention):
+               records, retention, vendor_kit):
     module.register(app)

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import shutil
 from dataclasses import asdict
-from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -13,7 +11,6 @@ from adapters.vendor import register as ledger
 from bridge.context import state
 from bridge.output import console, emit
 
-KIT = Path(ledger.__file__).with_name("VENDOR-KIT.md")
 JsonOpt = Annotated[bool, typer.Option("--json", help="print JSON instead of a table")]
 
 
@@ -50,17 +47,6 @@ def register(app: typer.Typer) -> None:
             raise typer.Exit(1) from exc
         bridge.flush_custody()
         console.print(f"hand-over {transfer_id} confirmed by {by}")
-
-    @app.command("vendor-kit")
-    def vendor_kit(ctx: typer.Context, out: Path) -> None:
-        """Write what a vendor needs: the kit, the ward's public key and fingerprint."""
-        bridge = state(ctx).bridge
-        out.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(KIT, out / KIT.name)
-        (out / "ward-public-key.asc").write_text(bridge.gpg.export_public(bridge.ward_fingerprint), encoding="ascii")
-        (out / "ward-fingerprint.txt").write_text(bridge.ward_fingerprint + "\n", encoding="ascii")
-        console.print(f"vendor kit written to {out}: {KIT.name}, ward-public-key.asc, ward-fingerprint.txt "
-                      f"({bridge.ward_fingerprint})")
 
     vendors_app = typer.Typer(help="Print vendors reached by SFTP.")
     app.add_typer(vendors_app, name="vendors")
