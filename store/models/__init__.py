@@ -10,6 +10,8 @@ it returned (totsugo_kekka).
 情報照会 through the 中間サーバー (shokai) and the income applied for 賦課 (shotoku).
 The 情報提供等記録 (teikyo_kiroku), provision requests seen (chukan_provision) and their approvals
 (chukan_approval). The 副本 the 中間サーバー holds (fukuhon_state).
+Print vendors' answers as judged (vendor_answer), the notices each hand-over carried
+(handover_notice) and those that came back (handover_return).
 """
 
 from store.models.atena import Atena, Shikaku
@@ -27,6 +29,7 @@ from store.models.runtime import ChangeJournal, CustodyPending, Inbox, Outbox, R
 from store.models.shokai import Shokai, Shotoku
 from store.models.tokucho import Shuno, TokuchoIrai, TokuchoKekka, TokuchoTaisho
 from store.models.totsugo import TotsugoKekka
+from store.models.vendor_answer import HandoverNotice, HandoverReturn, VendorAnswer
 
 __all__ = [
     "FUTSUCHO",
@@ -44,6 +47,8 @@ __all__ = [
     "FutanGendogaku",
     "FutanWariai",
     "Handover",
+    "HandoverNotice",
+    "HandoverReturn",
     "Inbox",
     "KokuhoIdo",
     "KokuhoIdoFile",
@@ -65,6 +70,7 @@ __all__ = [
     "TokuchoKekka",
     "TokuchoTaisho",
     "TotsugoKekka",
+    "VendorAnswer",
     "Transfer",
     "UtcDateTime",
     "utcnow",

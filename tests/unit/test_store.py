@@ -32,7 +32,7 @@ TABLES = {
     "futan_gendogaku", "kyufu_jisseki", "kyufu_meisai", "kyufu_shukei", "quarantine", "kokuho_ido",
     "kokuho_ido_file", "totsugo_kekka", "tokucho_taisho", "tokucho_irai", "tokucho_kekka", "shuno",
     "tokucho_tsuchi", "jushochi_tokurei", "teikyo_kiroku", "chukan_provision", "chukan_approval", "fukuhon_state",
-    "shokai", "shotoku", "run_lock",
+    "shokai", "shotoku", "run_lock", "vendor_answer", "handover_notice", "handover_return",
 }  # fmt: skip
 CIPHER = MyNumberCipher(bytes(range(32)), bytes(range(50, 82)))
 
@@ -59,7 +59,7 @@ def person(atena_no: str, number: str | None = None) -> Atena:
 def test_migration_creates_the_tables_and_records_the_revision(url: str) -> None:
     assert schema.current(url) is None
     schema.upgrade(url)
-    assert schema.current(url) == schema.head() == "0019"
+    assert schema.current(url) == schema.head() == "0020"
     assert schema.is_current(url)
     engine = make_engine(url)
     try:
@@ -91,7 +91,7 @@ def test_downgrade_and_upgrade_again(url: str) -> None:
     finally:
         engine.dispose()
     schema.upgrade(url)
-    assert schema.current(url) == "0019"
+    assert schema.current(url) == "0020"
     schema.downgrade(url, "0001")
     assert "batch" not in {c["name"] for c in inspect(make_engine(url)).get_columns("transfer")}
     assert "handover" not in inspect(make_engine(url)).get_table_names()
