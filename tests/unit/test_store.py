@@ -96,7 +96,7 @@ def test_downgrade_and_upgrade_again(url: str) -> None:
     assert "batch" not in {c["name"] for c in inspect(make_engine(url)).get_columns("transfer")}
     assert "handover" not in inspect(make_engine(url)).get_table_names()
     schema.upgrade(url)
-    assert schema.current(url) == "0019"
+    assert schema.current(url) == "0020"
 
 
 def test_constraints_are_named_by_convention(store: sessionmaker[Session]) -> None:
