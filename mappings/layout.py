@@ -176,6 +176,14 @@ class CsvFormat:
 
 
 @dataclass(frozen=True)
+class ReturnsColumns:
+    """A print layout's columns that name a notice when the vendor reports it returned (返戻)."""
+
+    notice_no: int
+    atena_no: int
+
+
+@dataclass(frozen=True)
 class FixedFormat:
     record_separator: str = ""  # "" (one stream of records), "\r\n" or "\n"
 
@@ -203,6 +211,7 @@ class Layout:
     fixed: FixedFormat | None = None
     xml: XmlFormat | None = None
     path: Path | None = None
+    returns: ReturnsColumns | None = None  # print layouts: the [returns] table
 
     @property
     def id(self) -> str:

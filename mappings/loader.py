@@ -32,12 +32,14 @@ from mappings.layout import (
     FixedFormat,
     Layout,
     RecordKind,
+    ReturnsColumns,
     XmlFormat,
     XPath,
 )
 from mappings.validation import structural_problems
 
-_TOP = {"partner", "name", "version", "label", "source", "encoding", "key", "csv", "fixed", "xml", "records"}
+_TOP = {"partner", "name", "version", "label", "source", "encoding", "key", "csv", "fixed", "xml", "records",
+        "returns"}
 _RECORD = {"kind", "length", "element", "fields"}
 _FIELD_OWN = {"name", "label", "converter", "required", "sensitive", "quoted",
               "column", "start", "width", "xpath", "encoding"}
@@ -122,11 +124,28 @@ def _build(data: dict[str, Any], path: Path, problems: list[str]) -> Layout | No
         kind = _kind(rec, i, encoding, fixed_fmt is not None, default_xpath, problems)
         if kind is not None:
             kinds.append(kind)
+    returns = _returns(data["returns"], kinds, problems) if "returns" in data else None
     if problems:
         return None
     return Layout(partner=partner, name=name, version=version, source=source, encoding=encoding,
                   kinds=tuple(kinds), key=tuple(key), label=str(data.get("label", "")),
-                  csv=csv_fmt, fixed=fixed_fmt, xml=xml_fmt, path=path)
+                  csv=csv_fmt, fixed=fixed_fmt, xml=xml_fmt, path=path, returns=returns)
+
+
+def _returns(data: Any, kinds: list[RecordKind], problems: list[str]) -> ReturnsColumns | None:
+    """``[returns]``: which CSV fields are a returned notice's number and its 宛名番号."""
+    if not isinstance(data, dict):
+        problems.append("returns: must be a table")
+        return None
+    _unknown(data, {"notice_no", "atena_no"}, "returns: ", problems)
+    columns = {f.name: f.column.index for k in kinds for f in k.fields if f.column is not None}
+    found = []
+    for key in ("notice_no", "atena_no"):
+        field = data.get(key)
+        if field not in columns:
+            problems.append(f"returns: {key}: the name of a CSV field of this layout, not {field!r}")
+        found.append(columns.get(field, -1))
+    return ReturnsColumns(*found) if -1 not in found else None
 
 
 def _csv(data: Any, problems: list[str]) -> CsvFormat | None:
