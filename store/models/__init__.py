@@ -70,8 +70,8 @@ __all__ = [
     "TokuchoKekka",
     "TokuchoTaisho",
     "TotsugoKekka",
-    "VendorAnswer",
     "Transfer",
     "UtcDateTime",
+    "VendorAnswer",
     "utcnow",
 ]
