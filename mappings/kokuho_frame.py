@@ -11,6 +11,20 @@ A file is one control record ("1"), data records ("2") and one end record ("3"),
 yields the control record, then each data record parsed with the layout chosen by
 (交換情報識別番号, month) in layouts/kokuho/index/exchanges.toml, or a RecordError; frame faults
 (count, sequence, missing/extra records) are RecordErrors too, so one pass reports everything.
+
+Damage (DAMAGE: what adapters/judgement.py reports first and alone, every other finding being a
+follow-on): a finding that the file is not what the 国保連 wrote, so that which line is which
+record can no longer be trusted — no bytes (empty_file); a line not ended by CRLF (line_terminator:
+an LF-only file was converted in transit, a last line without one was cut); no end record
+(end_missing: the file was cut at a line boundary); a line after the end record (after_end); a
+file that does not begin with its control record, or a second one (control_missing,
+control_position: cut at the head, or files run together); a line that is no record of the frame
+(record_type: an empty or split line), or whose レコード番号 is not a number (record_no) or out
+of sequence (record_no_sequence: lines lost, repeated or moved); in the XML form, a document
+that breaks off or is not well-formed (xml_syntax). Not damage: bytes that are not cp932
+(encoding: cp932 trail bytes are never CR, LF, comma or quote, so the lines and columns stand),
+a wrong レコード件数 when the numbering is whole (the control record is wrong, nothing was lost),
+and every rule on a record's fields.
 """
 
 from __future__ import annotations
@@ -35,6 +49,8 @@ ENCODING = "cp932"
 INDEX_PATH = Path(__file__).resolve().parent / "layouts" / "kokuho" / "index" / "exchanges.toml"
 SPOOL_IN_MEMORY = 8 << 20
 COMPUTED = ("record_type", "record_no", "record_count", "file_kanri_no", "blank")
+DAMAGE = frozenset({"empty_file", "line_terminator", "end_missing", "after_end", "control_missing",
+                    "control_position", "record_type", "record_no", "record_no_sequence", "xml_syntax"})
 
 
 class KokuhoFrameError(ValueError):

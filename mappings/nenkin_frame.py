@@ -20,6 +20,15 @@ file_count, record_kind. A block's data records are read a run at a time by thei
 (mappings/fixed_columns, bound to the header's shared fields and 制度コード 0) when that path can
 vouch for every one of them, else one by one; the items are the same either way
 (``by_columns=False``, the reference, in tests/unit/test_nenkin_columns.py and the fuzz target).
+
+Damage (DAMAGE: what adapters/judgement.py reports first and alone): with no separators, a
+record is where its byte offset says, so a byte lost or added anywhere moves every record after
+it — their 区分 and fields then read as garbage, follow-ons of one cause. Damage is: no bytes
+(empty_file); a length that is not 96 + a multiple of 500 (length: found at the end, on the
+last, short piece, whose message gives the (length − 96) mod 500); a ファイル格納件数 other than
+the records there (file_count: whole records lost or added). Not damage: a record of unknown
+区分 in a file of good length (record_kind), block and trailer rules, encoding (the shift codes
+of the ISO-2022-JP form stay inside their field) and every rule on a record's fields.
 """
 
 from __future__ import annotations
@@ -40,6 +49,7 @@ KANRI = FILE_KANRI = 48
 HEAD = KANRI + FILE_KANRI
 RECORD = 500
 KAIGO = "0"  # 特別徴収制度コード of 介護保険; the other 制度 (国保, 後期) have files of their own
+DAMAGE = frozenset({"empty_file", "length", "file_count"})
 SHARED = ("shichoson_code", "gimusha_code", "tsuchi_naiyo_code", "seido_code")
 AMOUNTS = ("kingaku1", "kingaku2", "kingaku3")
 TOTALS = ("gokei_kingaku1", "gokei_kingaku2", "gokei_kingaku3")
@@ -164,11 +174,15 @@ class _Frame:
                 at, self.offset = self.offset, self.offset + len(piece)
                 expected = KANRI if self.no <= 2 else RECORD
                 if len(piece) < expected:
+                    # the cause first: the length; a short piece is only where it shows
                     what = ("管理レコード", "ファイル管理レコード")[self.no - 1] if self.no <= 2 else "record"
-                    modulo = (self.offset - HEAD) % RECORD if self.offset >= HEAD else "-"
+                    cause = (f"(length − 96) mod 500 = {(self.offset - HEAD) % RECORD}, not 0: bytes lost or "
+                             "added, every record after that point is misread" if self.offset >= HEAD
+                             else "shorter than the 96-byte head")
                     yield [RecordError(self.file, self.no, (FieldProblem(
-                        None, "length", f"truncated {what}: {len(piece)} bytes of {expected}; file length "
-                                        f"{self.offset}: (length − 96) mod 500 = {modulo}"),), offset=at)]
+                        None, "length", f"file length {self.offset}: {cause}; the last {what} is {len(piece)} "
+                                        f"bytes of {expected}"),), offset=at,
+                        kind=("kanri", "file_kanri")[self.no - 1] if self.no <= 2 else None)]
                     break
                 lay = kanri if self.no == 1 else file_kanri
                 got = plan(lay, lay.kinds[0]).parse(piece, file=self.file, record_no=self.no, offset=at)

@@ -63,14 +63,14 @@ def _check_claim(v: Verdict, claim: kokuho_kyufu.Claim, ward: str, known: Contai
     if head.kind != "H1":  # a D8/DE standing alone (高額): not stored, only checked
         return
     hiho = head.values["hihokensha_no"]
-    if hiho not in known:
-        v.add(head.record_no, "hihokensha_no", "unknown_hihokensha", "被保険者番号 is not insured by this ward",
-              mask(hiho))
+    if hiho not in known:  # one problem of the claim, on its H1, naming the lines of all its records
+        v.on(head, "hihokensha_no", "unknown_hihokensha", "被保険者番号 is not insured by this ward "
+             "(its 給付実績: the H1 and its rows)", mask(hiho), lines=[r.record_no for r in claim.records])
     for rule in RULES["H1"]:
         rule.check(v, head)
     key = hashlib.blake2b(repr(tuple(_group_key(head))).encode(), digest_size=16).digest()
     if key in keys:
-        v.add(head.record_no, None, "duplicate_kyufu", "the same 給付実績 (key: 識別番号, 提供年月, 事業所, "
+        v.on(head, None, "duplicate_kyufu", "the same 給付実績 (key: 識別番号, 提供年月, 事業所, "
               "被保険者, 整理番号, 作成区分, 審査年月) is earlier in this file")
     keys.add(key)
     shurui: set[str] = set()
@@ -80,7 +80,7 @@ def _check_claim(v: Verdict, claim: kokuho_kyufu.Claim, ward: str, known: Contai
         if rec.kind == "T1":
             s = rec.values.get("service_shurui")
             if s in shurui:
-                v.add(rec.record_no, "service_shurui", "duplicate_shukei", f"a second T1 for サービス種類 {s} "
+                v.on(rec, "service_shurui", "duplicate_shukei", f"a second T1 for サービス種類 {s} "
                       f"in the 給付実績 of record {head.record_no}", s)
             shurui.add(str(s))
 

@@ -54,14 +54,14 @@ def _read(source: Source, file: str, ward: str, known: Container[str],
         hokensha(verdict, item, "sho_hokensha_no", "証記載保険者番号", ward)
         hiho = item.values["hihokensha_no"]
         if hiho not in known:
-            verdict.add(item.record_no, "hihokensha_no", "unknown_hihokensha",
+            verdict.on(item, "hihokensha_no", "unknown_hihokensha",
                         "被保険者番号 is not insured by this ward", mask(hiho))
         for rule in RULES:
             rule.check(verdict, item)
         digest = _digest(item)
         key = bytes.fromhex(digest)[:16]
         if key in seen:
-            verdict.add(item.record_no, None, "duplicate_record", "the same 突合結果 record is earlier in this file")
+            verdict.on(item, None, "duplicate_record", "the same 突合結果 record is earlier in this file")
         seen.add(key)
         verdict.groups += 1
         yield shori_ym, digest, item

@@ -41,7 +41,7 @@ def records(source: Source, file: str, verdict: Verdict) -> Iterator[ParsedRecor
 def control(v: Verdict, rec: ParsedRecord, data_type: str, what: str, ward: str) -> None:
     """The control record: this kind of file (データ種別), addressed to this ward."""
     if rec.values["data_type"] != data_type:
-        v.add(rec.record_no, "data_type", "data_type", f"データ種別 {rec.values['data_type']} is not {what} "
+        v.on(rec, "data_type", "data_type", f"データ種別 {rec.values['data_type']} is not {what} "
               f"({data_type})", str(rec.values["data_type"]))
     hokensha(v, rec, "hokensha_no", "保険者番号", ward)
 
@@ -51,7 +51,7 @@ def hokensha(v: Verdict, rec: ParsedRecord, name: str, label: str, ward: str) ->
     found = hokensha_problem(str(value), ward)
     if found is not None:
         rule, detail = found
-        v.add(rec.record_no, name, rule, f"{label}{detail}", str(value))
+        v.on(rec, name, rule, f"{label}{detail}", str(value))
 
 
 @lru_cache(maxsize=64)
@@ -80,9 +80,9 @@ class Present:
         for name in self.names:
             value = rec.values.get(name)
             if value is None:
-                v.add(rec.record_no, name, "required_for_store", f"{rec.kind}: the store keeps {name}; it is empty")
+                v.on(rec, name, "required_for_store", f"{rec.kind}: the store keeps {name}; it is empty")
             elif self.amount and value < 0:
-                v.add(rec.record_no, name, "not_negative", f"{rec.kind}: {name} is negative", str(value))
+                v.on(rec, name, "not_negative", f"{rec.kind}: {name} is negative", str(value))
 
     def narrow(self) -> dict[str, Narrowing]:
         rule = Narrowing.chars("[0-9]", 1, 18) if self.amount else Narrowing.present()
@@ -134,7 +134,7 @@ class InTable:
     def check(self, v: Verdict, rec: ParsedRecord) -> None:
         value = rec.values.get(self.name)
         if value is not None and value not in code_tables()[self.table]:
-            v.add(rec.record_no, self.name, "code", f"not in code table {self.table}", str(value)[:4])
+            v.on(rec, self.name, "code", f"not in code table {self.table}", str(value)[:4])
 
     def narrow(self) -> dict[str, Narrowing]:
         return {self.name: Narrowing.one_of(code_tables()[self.table], required=False)}
@@ -153,4 +153,4 @@ def narrowing(rules: tuple[Rule, ...]) -> dict[str, Narrowing]:
 
 
 def _shape(v: Verdict, rec: ParsedRecord, name: str, what: str) -> None:
-    v.add(rec.record_no, name, "shape", f"{rec.kind}: {name} must be {what}", str(rec.values[name])[:20])
+    v.on(rec, name, "shape", f"{rec.kind}: {name} must be {what}", str(rec.values[name])[:20])

@@ -75,14 +75,14 @@ def records(source: Source, file: str, ctx: NenkinContext, verdict: Verdict) -> 
             _addressed(verdict, item, ctx, "市町村コード")
             code, made = v["tsuchi_naiyo_code"], v["sakusei_ymd"]
             if code not in allowed:
-                verdict.add(item.record_no, "tsuchi_naiyo_code", "file_kind",
+                verdict.on(item, "tsuchi_naiyo_code", "file_kind",
                             f"通知内容コード {code} is not of a {ctx.kind} file ({', '.join(sorted(allowed))})", code)
             elif code == TENBIKI and (made.month % 2 == 0 or collected_ki(ctx, made) is None):
-                verdict.add(item.record_no, "sakusei_ymd", "month",
+                verdict.on(item, "sakusei_ymd", "month",
                             f"a 天引結果 (22) comes in the odd month after a collection, not month {made.month}",
                             made.isoformat())
             elif code == YEARLY and made.month not in YEARLY_MONTHS:
-                verdict.add(item.record_no, "sakusei_ymd", "month",
+                verdict.on(item, "sakusei_ymd", "month",
                             f"the yearly 対象者 (00) comes in April–June, not month {made.month}", made.isoformat())
         elif item.kind == "data":
             verdict.records += 1
@@ -93,5 +93,5 @@ def records(source: Source, file: str, ctx: NenkinContext, verdict: Verdict) -> 
 def _addressed(verdict: Verdict, rec: ParsedRecord, ctx: NenkinContext, label: str) -> None:
     got = rec.values["shichoson_code"]
     if got != ctx.shichoson_code:
-        verdict.add(rec.record_no, "shichoson_code", "addressee",
+        verdict.on(rec, "shichoson_code", "addressee",
                     f"{label} {got} is not this ward's ({ctx.shichoson_code})", got)

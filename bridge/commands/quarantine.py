@@ -12,6 +12,7 @@ from typing import Annotated
 import typer
 from sqlalchemy import select
 
+from adapters.judgement import where
 from bridge.context import state
 from bridge.output import console, emit
 from queues import handover_log
@@ -45,8 +46,10 @@ def register(app: typer.Typer) -> None:
 
     @quarantine_app.command("show")
     def show(ctx: typer.Context, transfer_id: str, json_out: JsonOpt = False) -> None:
-        """The report: file, レコード番号, field, rule and value (masked where personal); for a
-        refused answer (`quarantine answers`), its content decrypted and masked."""
+        """The report (adapters/judgement.py): a row per problem — its lines (repeats are one row
+        with a count), record kind, レコード番号, field, rule, detail and value (masked where
+        personal); a damaged file's damage alone. For a refused answer (`quarantine answers`), its
+        content decrypted and masked."""
         bridge = state(ctx).bridge
         with bridge.sessions() as s:
             row = s.get(Quarantine, transfer_id)
@@ -63,7 +66,16 @@ def register(app: typer.Typer) -> None:
                 console.print(mask(text), markup=False, highlight=False)
             return
         problems = [json.loads(line) for line in row.report.splitlines() if line]
-        emit(problems, json_out, title=f"{row.file_name}: {row.errors} problem(s), {row.state}")
+        withheld = problems[0].get("withheld") if problems else None
+        title = f"{row.file_name}: {row.errors} problem(s), {row.state}"
+        if withheld:  # adapters/judgement.py: damage is reported first and alone
+            title += f"; the file is damaged: {withheld} follow-on finding(s) not listed"
+        if json_out:
+            emit(problems, True)
+            return
+        emit([{"lines": where(p) or p.get("line"), "kind": p.get("kind"), "record": p.get("record"),
+               "field": p.get("field"), "rule": p.get("rule"), "detail": p.get("detail"), "value": p.get("value")}
+              for p in problems], False, title=title)
 
     @quarantine_app.command("release")
     def release(ctx: typer.Context, transfer_id: str, by: ByOpt, reason: ReasonOpt) -> None:
