@@ -5,8 +5,14 @@ of the 年度 announced (捕捉月 04) and matched. A request is a pending row p
 tokucho_irai; deciding again leaves an existing row as it is, so a run repeated changes nothing.
 Who cannot be asked is listed with the reason, never guessed: 資格 lost, no Z11 match for the
 賦課, more than one matched pension (which one to deduct from is the 年金保険者's choice, not
-ours), or 期別額 a Z12 cannot carry (its 金額2 is the 12月 and the 2月 amount alike:
-LAYOUTS-EVIDENCE §4 [INF]).
+ours), 期別額 a Z12 cannot carry (its 金額2 is the 12月 and the 2月 amount alike:
+LAYOUTS-EVIDENCE §4 [INF]), or special collection stopped within the 年度.
+
+A stop within the 年度 is final for it (adapters/nenkin/stops.py: the rule, its source — DOMAIN.md
+§年金特徴, "A stop within the 年度" [INF] — and its confidence): a person whose 仮徴収 or an
+earlier 期 the 年金保険者 reported stopped (Z14 天引結果 各種区分 other than 00, or a 42 taking our
+資格喪失等の通知) is not asked: 普通徴収 collects the rest of the 年度, and ``nenkin list stopped``
+shows them with what it must collect. Nothing within the 年度 brings them back into the Z12.
 """
 
 from __future__ import annotations
@@ -19,6 +25,7 @@ from typing import Any
 from sqlalchemy import Column, ColumnElement, Integer, Select, Table, case, func, literal, select, true, union_all
 from sqlalchemy.orm import Session
 
+from adapters.nenkin.stops import Stop, person_stops
 from store.inserts import insert_new
 from store.models import Fuka, FukaKibetsu, Shikaku, TokuchoIrai, TokuchoTaisho
 from store.models.fuka import TOKUCHO
@@ -49,6 +56,7 @@ def decide_honcho(session: Session, nendo: int) -> Decided:
     judged, and the 依頼 rows are made by the store itself: one INSERT … SELECT from it."""
     before = _count(session, nendo)
     out = Decided()
+    stopped = person_stops(session, nendo)  # read before the 賦課 stream opens on the connection
     connection = session.connection()
     # In the judged order (by 宛名番号), which the 依頼 keep: the store's later reads of them go by
     # 年度, 期 and 宛名番号, and rows stored in another order made each read jump about the table.
@@ -56,7 +64,7 @@ def decide_honcho(session: Session, nendo: int) -> Decided:
                  *(Column(name, TokuchoIrai.__table__.c[name].type) for name in _ASKED_TEXT),
                  *(Column(f"k{ki}", Integer) for ki in HONCHO_KI)) as asked:
         judged = connection.execute(_judged(nendo).execution_options(yield_per=CHUNK))  # streamed: whole, 130 MB
-        made = fill(connection, asked, _asked(judged, out))
+        made = fill(connection, asked, _asked(judged, out, stopped))
         session.execute(_requests(session, nendo, asked, datetime.now(UTC)))
     out.created = _count(session, nendo) - before
     out.existing = made * len(HONCHO_KI) - out.created
@@ -67,12 +75,14 @@ def decide_honcho(session: Session, nendo: int) -> Decided:
 _ASKED_TEXT = ("atena_no", "hihokensha_no", "gimusha_code", "kiso_nenkin_no", "nenkin_code")
 
 
-def _asked(judged: Iterable[Any], out: Decided) -> Iterator[tuple[Any, ...]]:
+def _asked(judged: Iterable[Any], out: Decided, stopped: dict[str, Stop]) -> Iterator[tuple[Any, ...]]:
     """The scratch rows of the 賦課 asked, in the judged order; the others into ``out.listed``."""
     for seq, (atena_no, hihokensha_no, is_insured, n, gimusha, kiso, nenkin, *amounts) in enumerate(judged):
         found = {ki: amount for ki, amount in zip(HONCHO_KI, amounts, strict=True) if amount is not None}
-        reason = (_refusal(n or 0, found) if is_insured
-                  else "資格 lost: nothing to ask (a Z1A 資格喪失等の通知 tells the 年金保険者)")
+        stop = stopped.get(atena_no)
+        reason = ("資格 lost: nothing to ask (a Z1A 資格喪失等の通知 tells the 年金保険者)" if not is_insured
+                  else f"特別徴収 stopped in the 年度 ({stop.reason}): 普通徴収 for the rest of the 年度"
+                  if stop is not None else _refusal(n or 0, found))
         if reason is not None:
             out.listed.append((atena_no, reason))
         else:

@@ -3,8 +3,11 @@
 - ``unmatched``: Z11 対象者 not matched to one 宛名 (unmatched, ambiguous), with the reason and
   the 宛名 worth a look — matched again now, so a 宛名 corrected since shows as matched no more;
 - ``stopped``: persons whose 依頼 were refused (Z13, or a 追加依頼 refused by its Z14 32) or
-  stopped (Z14 停止, our 資格喪失等): the 期 and the amount that 普通徴収 must now collect, and why
-  (各種区分 of mappings/codes/nenkin.toml); a refused 仮徴収額変更 is ``refused``'s, not this;
+  stopped (Z14 停止, our 資格喪失等), and persons whose 仮徴収 stopped (a Z14 天引結果 of 期1–3 with a
+  各種区分 other than 00: no 依頼 to point at, found from the pension — adapters/nenkin/stops.py,
+  which also keeps them out of the July Z12): the 期 and the amount that 普通徴収 must now collect
+  (from the stopped 期 to 期6: the 依頼's amount, else the 賦課's 期別額), and why (各種区分 of
+  mappings/codes/nenkin.toml); a refused 仮徴収額変更 is ``refused``'s, not this;
 - ``refused``: the Z1A records the 年金保険者 refused (Z14 32/42/62/82 処理結果 other than 00), with
   what follows for the ward [INF];
 - ``unanswered``: results that answer nothing sent: Z13/Z14 天引結果 of 本徴収 without a 依頼 (仮徴収
@@ -24,9 +27,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from adapters.nenkin.match import Person
+from adapters.nenkin.stops import CHUNK, person_stops
 from adapters.nenkin.taisho_load import atena_index
 from mappings.converters import code_tables
-from store.models import TokuchoIrai, TokuchoKekka, TokuchoTaisho
+from store.models import Fuka, FukaKibetsu, TokuchoIrai, TokuchoKekka, TokuchoTaisho
+from store.models.fuka import TOKUCHO
 from store.models.tokucho import IRAI_REJECTED, IRAI_STOPPED, MATCHED, TokuchoTsuchi
 
 ANSWERS = ("32", "42", "62", "82")  # Z14 answers to a Z1A (adapters/nenkin/z1a_kekka.py)
@@ -90,7 +95,37 @@ def stopped(session: Session, nendo: int) -> list[dict[str, Any]]:
         p["futsucho_amount"] += r.irai_amount
         if r.id in why and "reason" not in p:
             p["reason"], p["date"] = why[r.id]
-    return list(people.values())
+    _add_stops(session, nendo, people)
+    return [people[atena] for atena in sorted(people)]
+
+
+def _add_stops(session: Session, nendo: int, people: dict[str, dict[str, Any]]) -> None:
+    """The 期 a stop leaves to 普通徴収 that no stopped 依頼 stands for (仮徴収 has none; a Z12
+    never asks a person stopped before it), at the 賦課's 期別額."""
+    stops = person_stops(session, nendo)
+    hiho: dict[str, str] = {}
+    kibetsu: dict[tuple[str, int], int] = {}
+    atenas = sorted(stops)
+    for i in range(0, len(atenas), CHUNK):
+        for atena, hihokensha_no, ki, amount in session.execute(
+                select(Fuka.atena_no, Fuka.hihokensha_no, FukaKibetsu.ki, FukaKibetsu.amount)
+                .join(FukaKibetsu, FukaKibetsu.fuka_id == Fuka.id)
+                .where(Fuka.nendo == nendo, Fuka.choshu_kubun == TOKUCHO, Fuka.atena_no.in_(atenas[i:i + CHUNK]))):
+            hiho[atena] = hihokensha_no
+            kibetsu[(atena, ki)] = amount
+    for atena, stop in stops.items():
+        p = people[atena]
+        p.setdefault("atena_no", atena)
+        p.setdefault("hihokensha_no", hiho.get(atena))
+        p.setdefault("kiso_nenkin_no", tail(stop.pension[0]))
+        p.setdefault("status", IRAI_STOPPED)
+        for ki in range(stop.ki, 7):
+            if ki not in p["ki"]:
+                p["ki"].append(ki)
+                p["futsucho_amount"] += kibetsu.get((atena, ki), 0)
+        p["ki"].sort()
+        if "reason" not in p:
+            p["reason"], p["date"] = stop.reason, stop.day.isoformat() if stop.day else None
 
 
 def unanswered(session: Session, nendo: int) -> list[dict[str, Any]]:
