@@ -103,7 +103,7 @@ class Bridge:
         from queues.quarantine import AnswerQuarantine
 
         return AnswerReader(self.sessions, self.gpg, AnswerQuarantine.of(self.config, self.payloads), self.actor,
-                            self.close_handover)
+                            self.close_handover, self.ward_fingerprint)
 
     def close_handover(self, transfer: Transfer) -> None:
         """The partner certified deletion: delete what the ward still holds (spool, payload)."""

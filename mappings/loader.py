@@ -144,7 +144,7 @@ def _returns(data: Any, kinds: list[RecordKind], problems: list[str]) -> Returns
         field = data.get(key)
         if field not in columns:
             problems.append(f"returns: {key}: the name of a CSV field of this layout, not {field!r}")
-        found.append(columns.get(field, -1))
+        found.append(columns[field] if isinstance(field, str) and field in columns else -1)
     return ReturnsColumns(*found) if -1 not in found else None
 
 

@@ -1,8 +1,8 @@
 """The print-vendor exchange as data: the manifest the ward writes, and the answers it reads.
 
-The contract (README "Vendor kit"): per transfer the ward puts ``<id>.csv.gpg`` (encrypted to
-the vendor, signed by the ward), ``<id>.manifest.json.asc`` and, last, ``<id>.manifest.json``
-into ``inbox/``; the vendor answers in ``outbox/`` with signed ``<id>.receipt.json`` (受領証),
+The contract (adapters/vendor/HANDOVER.md): per transfer the ward puts ``<id>.csv.gpg``
+(encrypted to the vendor, signed by the ward), ``<id>.manifest.json.asc`` and, last,
+``<id>.manifest.json`` into ``inbox/``; the vendor answers in ``outbox/`` with signed ``<id>.receipt.json`` (受領証),
 ``<id>.returns.csv`` (返戻), ``<id>.deletion.json`` (削除証明書) or ``<id>.rejected.json``.
 """
 
@@ -24,7 +24,12 @@ MAX_ANSWER_BYTES = 20 << 20
 
 
 class AnswerError(ValueError):
-    """A vendor's answer that does not hold: named field, rule broken; never a crash."""
+    """A vendor's answer that does not hold: named field, rule broken; never a crash. ``rule`` is
+    one of HANDOVER.md's refusal rules (``format`` unless said otherwise)."""
+
+    def __init__(self, message: str, rule: str = "format") -> None:
+        super().__init__(message)
+        self.rule = rule
 
 
 def data_name(transfer_id: str) -> str:

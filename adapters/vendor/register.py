@@ -1,4 +1,6 @@
-"""The hand-over register as operators see it: state, overdue answers, the 上長 confirmation."""
+"""The hand-over register as operators see it: state, overdue answers, the problem still open, the
+上長 confirmation; the answers judged (``vendors answers``) and the returned notices of a
+hand-over (``handovers returns``)."""
 
 from __future__ import annotations
 
@@ -8,14 +10,17 @@ from datetime import UTC, datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from adapters.vendor.exchange import RETURN_REASONS
 from queues.custody import CustodyEvent
 from queues.handover_log import record
 from settings import PartnerConfig
-from store.models import Handover, Transfer
+from store.models import Handover, HandoverReturn, Transfer, VendorAnswer
+from store.models.vendor_answer import REFUSED
 
 
 class ConfirmError(Exception):
-    """The confirmation cannot be recorded (unknown transfer, same person, already confirmed)."""
+    """The confirmation cannot be recorded (unknown transfer, same person, already confirmed), or
+    there is no such hand-over to list."""
 
 
 @dataclass(frozen=True)
@@ -67,3 +72,48 @@ def confirm(session: Session, transfer_id: str, operator: str) -> None:
     record(session, CustodyEvent(transfer_id=transfer_id, event="confirmed", actor=f"operator:{operator}",
                                  partner=handover.partner, detail="hand-over record confirmed (上長確認)",
                                  dedup_key=f"{transfer_id}:confirmed"))
+
+
+@dataclass(frozen=True)
+class Answer:
+    id: int
+    partner: str
+    transfer_id: str | None
+    name: str  # masked where it could hold personal data
+    kind: str | None
+    sha256: str | None
+    outcome: str  # accepted / refused
+    duplicate: bool
+    rule: str | None
+    reason: str | None
+    read_at: datetime
+    resolved_at: datetime | None
+
+
+def answers(session: Session, refused_open: bool = False) -> list[Answer]:
+    """Every answer judged, newest first; ``refused_open``: only refusals not made good yet."""
+    query = select(VendorAnswer).order_by(VendorAnswer.id.desc())
+    if refused_open:
+        query = query.where(VendorAnswer.outcome == REFUSED, VendorAnswer.resolved_at.is_(None))
+    return [Answer(a.id, a.partner, a.transfer_id, a.name, a.kind, a.sha256, a.outcome, a.duplicate, a.rule,
+                   a.reason, a.read_at, a.resolved_at) for a in session.scalars(query)]
+
+
+@dataclass(frozen=True)
+class Returned:
+    notice_no: str
+    atena_no: str
+    reason_code: str
+    reason: str  # the code's Japanese label
+    returned_on: str  # YYYY-MM-DD, the vendor's date
+    recorded_at: datetime
+
+
+def returned(session: Session, transfer_id: str) -> list[Returned]:
+    """The notices of a hand-over that came back, in notice order (ConfirmError: no such hand-over)."""
+    if session.get(Handover, transfer_id) is None:
+        raise ConfirmError(f"no hand-over of transfer {transfer_id}")
+    rows = session.scalars(select(HandoverReturn).where(HandoverReturn.transfer_id == transfer_id)
+                           .order_by(HandoverReturn.notice_no))
+    return [Returned(r.notice_no, r.atena_no, r.reason_code, RETURN_REASONS.get(r.reason_code, r.reason_code),
+                     r.returned_on.isoformat(), r.recorded_at) for r in rows]

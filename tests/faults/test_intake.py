@@ -5,6 +5,7 @@ no payload is left behind for what was refused. Real drop folders, real sshd, re
 
 from __future__ import annotations
 
+import json
 import os
 import sqlite3
 import uuid
@@ -183,23 +184,28 @@ def test_an_oversize_answer_and_unknown_names_are_reported_once_and_the_rest_is_
     (tree.outbox / "hello_202612071230.txt").write_bytes(b"a file that is no answer")
     assert robot().run_once().receipted == [transfer_id]  # receipt and deletion certificate, after them
 
-    polled = home.cli_json("vendors", "poll")[0]
+    done = home.cli("vendors", "poll", "--json", check=False)
+    assert done.returncode == 1, done.stderr  # it refused answers: the operator has something to do
+    polled = json.loads(done.stdout)[0]
     assert polled["applied"] == {"receipt": 1, "closed": 1}, polled
-    assert sorted(polled["rejected"]) == sorted([shown(oversize), shown(stamped)]), polled
+    assert sorted(polled["refused"]) == sorted([shown(oversize), shown(stamped)]), polled
     assert polled["unknown"] == [shown("hello_202612071230.txt")], polled
     home.reload()
     with home.bridge.sessions() as s:
         assert s.get(Transfer, transfer_id).state == "closed"  # type: ignore[union-attr]
-        problem = s.get(Handover, transfer_id).problem  # type: ignore[union-attr]
-        assert problem is not None and "more than the" in problem
+        # Closed: the oversize rejection's refusal no longer stands in the way; it stays listed.
+        assert s.get(Handover, transfer_id).problem is None  # type: ignore[union-attr]
+    oversize_refusal = [a for a in home.cli_json("vendors", "answers") if a["name"] == oversize]
+    assert len(oversize_refusal) == 1 and oversize_refusal[0]["rule"] == "too_large", oversize_refusal
+    assert "more than the" in oversize_refusal[0]["reason"] and oversize_refusal[0]["resolved_at"] is not None
     # Read and applied ones are gone; the oversize one and the unknown one stay for the operator.
     assert sorted(p.name for p in tree.outbox.iterdir()) == sorted([oversize, f"{oversize}.asc",
                                                                     "hello_202612071230.txt"])
     assert len(home.bridge.answers.quarantine.held()) == 1  # the bad signature, kept encrypted
 
     again = home.cli_json("vendors", "poll")[0]  # said once, not at every poll
-    assert again["rejected"] == [] and again["unknown"] == [] and again["applied"] == {}, again
-    rejected = custody_details(home, "rejected")
+    assert again["refused"] == [] and again["unknown"] == [] and again["applied"] == {}, again
+    rejected = custody_details(home, "answer_refused")
     assert len(rejected) == 3, rejected  # oversize, unknown name, bad signature: once each
     assert not any("123456789012" in d or "202612071230" in d for d in rejected), rejected
 
@@ -207,4 +213,4 @@ def test_an_oversize_answer_and_unknown_names_are_reported_once_and_the_rest_is_
     (tree.outbox / oversize).unlink()
     (tree.outbox / f"{oversize}.asc").unlink()
     (tree.outbox / f"{uuid.uuid4()}.receipt.json").write_bytes(b"{}")  # unsigned yet: waits
-    assert home.cli_json("vendors", "poll")[0]["rejected"] == []
+    assert home.cli_json("vendors", "poll")[0]["refused"] == []

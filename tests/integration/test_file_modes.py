@@ -5,6 +5,7 @@ at the partner's file_mode; refused answers kept encrypted and deleted after the
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import shutil
 import stat
@@ -149,8 +150,9 @@ def test_a_refused_answer_is_kept_encrypted_then_deleted_after_its_retention(
     assert len(uploaded) == 3 and set(uploaded.values()) == {0o640}, uploaded  # SFTP: the partner's file_mode
 
     robot(deletion=False, wrong_hash=True).run_once()
-    polled = home.cli_json("vendors", "poll")
-    assert polled[0]["rejected"] == [f"{transfer_id}.receipt.json"], polled
+    done = home.cli("vendors", "poll", "--json", check=False)
+    assert done.returncode == 1, done.stderr
+    assert json.loads(done.stdout)[0]["refused"] == [f"{transfer_id}.receipt.json"], done.stdout
     held = home.cli_json("quarantine", "answers")
     assert len(held) == 1 and transfer_id in held[0]["answer"], held
     answer = held[0]["answer"]
@@ -164,7 +166,7 @@ def test_a_refused_answer_is_kept_encrypted_then_deleted_after_its_retention(
     assert transfer_id in home.cli("quarantine", "show", answer).stdout
     out = home.root / "answer.json"
     home.cli("quarantine", "export", answer, "--to", str(out), "--by", "alice")
-    refused = [e for e in home.cli_json("custody", "show", transfer_id) if e["event"] == "rejected"]
+    refused = [e for e in home.cli_json("custody", "show", transfer_id) if e["event"] == "answer_refused"]
     assert hashlib.sha256(out.read_bytes()).hexdigest() == refused[-1]["sha256"]
     assert transfer_id.encode() in out.read_bytes()
 

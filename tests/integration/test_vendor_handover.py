@@ -3,6 +3,7 @@ robot (stock gpg, paramiko): sent → 受領証 → 返戻 → 削除証明書, 
 
 from __future__ import annotations
 
+import json
 import shutil
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -139,12 +140,14 @@ def test_a_receipt_that_does_not_hold_is_rejected_and_recorded(
     behaviour: dict[str, Any] = {"wrong_hash": True} if misbehaviour == "wrong_hash" else \
         {"bad_signature": "foreign_key"}
     robot(deletion=False, **behaviour).run_once()
-    polled = home.cli_json("vendors", "poll")
-    assert polled[0]["rejected"] == [f"{transfer_id}.receipt.json"], polled
+    done = home.cli("vendors", "poll", "--json", check=False)
+    assert done.returncode == 1 and "vendors answers --refused" in done.stderr, done.stderr
+    polled = json.loads(done.stdout)
+    assert polled[0]["refused"] == [f"{transfer_id}.receipt.json"], polled
     with home.bridge.sessions() as s:
         assert s.get(Transfer, transfer_id).state == "sent"  # type: ignore[union-attr]
         assert "receipt.json" in (s.get(Handover, transfer_id).problem or "")  # type: ignore[union-attr]
-    assert chain(home, transfer_id)[-1] == "rejected"
+    assert chain(home, transfer_id)[-1] == "answer_refused"
     assert list((home.config.var / "quarantine").iterdir()), "the refused answer is kept for the operator"
 
 
@@ -170,8 +173,9 @@ def test_deletion_certificate_without_receipt_is_refused(sftp_home: tuple[Home, 
     home, robot = sftp_home
     transfer_id = sent_transfer(home)
     robot(deletion_before_receipt=True, receipt=False).run_once()
-    polled = home.cli_json("vendors", "poll")
-    assert polled[0]["rejected"] == [f"{transfer_id}.deletion.json"], polled
+    done = home.cli("vendors", "poll", "--json", check=False)
+    assert done.returncode == 1, done.stderr
+    assert json.loads(done.stdout)[0]["refused"] == [f"{transfer_id}.deletion.json"], done.stdout
     with home.bridge.sessions() as s:
         assert s.get(Transfer, transfer_id).state == "sent"  # type: ignore[union-attr]
 
