@@ -12,7 +12,7 @@ from typing import Annotated
 import typer
 from sqlalchemy import select
 
-from adapters.judgement import where
+from adapters.judgement import DAMAGE, where
 from bridge.context import state
 from bridge.output import console, emit
 from queues import handover_log
@@ -66,10 +66,10 @@ def register(app: typer.Typer) -> None:
                 console.print(mask(text), markup=False, highlight=False)
             return
         problems = [json.loads(line) for line in row.report.splitlines() if line]
-        withheld = problems[0].get("withheld") if problems else None
         title = f"{row.file_name}: {row.errors} problem(s), {row.state}"
-        if withheld:  # adapters/judgement.py: damage is reported first and alone
-            title += f"; the file is damaged: {withheld} follow-on finding(s) not listed"
+        if problems and problems[0].get("rule") in DAMAGE:  # adapters/judgement.py: damage first and alone
+            title += (f"; the file is damaged, ask its sender to send it again ({problems[0].get('withheld') or 0} "
+                      "follow-on finding(s) not listed)")
         if json_out:
             emit(problems, True)
             return

@@ -117,3 +117,13 @@ def test_a_wrong_count_in_a_whole_file_is_not_damage() -> None:
     assert [(p["line"], p["kind"], p["rule"]) for p in verdict.problems] == [
         (1, "control", "record_count"), (5, "H1", "unknown_hihokensha")]
     assert verdict.withheld == 0
+
+
+def test_a_file_without_its_control_record_is_damage_reported_alone() -> None:
+    data = kyufu(*claim(2, "0000000101"), *claim(5, "0000000102"))
+    headless = data[data.index(b"\r\n") + 2:]  # cut at the head: the first line is the H1 numbered 2
+    verdict = judged(headless)
+    assert [(p["line"], p["kind"], p["field"], p["rule"], p["detail"]) for p in verdict.problems] == [
+        (1, "H1", "record_no", "record_no_sequence", "レコード番号 2: expected 1"),
+        (1, "H1", None, "control_missing", "the first record is not a control record")]
+    assert verdict.withheld == 1  # the unknown person of the second claim
