@@ -1,4 +1,4 @@
-"""The report of a refused 国保連 給付実績 file, row by row: every row names file, line, record
+"""The report of a refused 国保連 給付実績 (and 突合結果) file, row by row: every row names file, line, record
 kind, field and rule; repeats are one row; damage first and alone. The files are typed in by
 column position from LAYOUTS-EVIDENCE.md §0–§1 (0-based here; the columns of
 tests/unit/test_kokuho_golden_inbound.py), not written by the project's simulator."""
@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from adapters.judgement import Verdict, where
 from adapters.kokuho import kyufu_check
+from adapters.kokuho.context import KokuhoContext
+from adapters.kokuho.totsugo_load import TotsugoLoader
 
 WARD = "131128"
 KNOWN = {"0000000101"}  # 0000000102 is insured by no one here
@@ -127,3 +129,20 @@ def test_a_file_without_its_control_record_is_damage_reported_alone() -> None:
         (1, "H1", "record_no", "record_no_sequence", "レコード番号 2: expected 1"),
         (1, "H1", None, "control_missing", "the first record is not a control record")]
     assert verdict.withheld == 1  # the unknown person of the second claim
+
+
+def totsugo(*hihokensha: tuple[str, str]) -> bytes:
+    """A 受給者台帳突合結果 (5331: 82 columns, LAYOUTS-EVIDENCE.md §3): one record per
+    (証記載保険者番号, 被保険者番号)."""
+    data = [line(82, c0="2", c1=str(no), c2="5331", c3="01", c4="1", c5="20261001", c6="2", c7="99", c8=sho,
+                 c9=hiho, c17="12345678", c23="22") for no, (sho, hiho) in enumerate(hihokensha, start=2)]
+    control = f"1,1,0,{len(data)},533,0,{WARD},0,0,1,202611,000001,"
+    return "\r\n".join([control, *data, f"3,{len(data) + 2}", ""]).encode("cp932")
+
+
+def test_totsugo_rows_name_their_line_and_record_kind() -> None:
+    data = totsugo((WARD, "0000000101"), (WARD, "0000000102"), ("131136", "0000000101"))
+    verdict = TotsugoLoader().check(lambda: data, "TOTSUGO.CSV", KokuhoContext(WARD, frozenset(KNOWN)))
+    assert [(p["file"], p["line"], p["kind"], p["field"], p["rule"], p["value"]) for p in verdict.problems] == [
+        ("TOTSUGO.CSV", 3, "data", "hihokensha_no", "unknown_hihokensha", MASKED),
+        ("TOTSUGO.CSV", 4, "data", "sho_hokensha_no", "addressee", "131136")]
