@@ -6,12 +6,13 @@ as text — repeats one row with their count and first lines, damage first and a
 from __future__ import annotations
 
 import subprocess
-from pathlib import Path
 
 from sqlalchemy import func, select
 
 from store.models import KyufuJisseki, TokuchoTaisho
 from tests.harness import CLI, Home, wait_until
+from tests.integration.test_quarantine import hold as old_hold
+from tests.integration.test_quarantine import received as old_received
 from tests.unit.test_report_kokuho import claim, kyufu
 from tests.unit.test_report_nenkin import z11
 
@@ -75,12 +76,10 @@ def test_a_z11_one_byte_short_shows_its_length_alone(home: Home) -> None:
         assert s.scalar(select(func.count()).select_from(TokuchoTaisho)) == 0
 
 
-def test_a_report_kept_before_rows_had_lines_still_shows(home: Home, tmp_path: Path) -> None:
+def test_a_report_kept_before_rows_had_lines_still_shows(home: Home) -> None:
     # tests/integration/test_quarantine.py holds rows of the old shape (no lines, kind, count)
-    from tests.integration.test_quarantine import hold
-    from tests.integration.test_quarantine import received as old_received
     transfer_id = old_received(home)
-    hold(home, transfer_id)
+    old_hold(home, transfer_id)
     text = shown(home, transfer_id)
     assert "KYUFU009: 2 problem(s), held" in text and "damaged" not in text
     assert "2 hihokensha_no unknown 被保険者番号" in text
