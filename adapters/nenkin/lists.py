@@ -5,7 +5,9 @@
 - ``stopped``: persons whose 依頼 were refused (Z13, or a 追加依頼 refused by its Z14 32) or
   stopped (Z14 停止, our 資格喪失等), and persons whose 仮徴収 stopped (a Z14 天引結果 of 期1–3 with a
   各種区分 other than 00: no 依頼 to point at, found from the pension — adapters/nenkin/stops.py,
-  which also keeps them out of the July Z12): the 期 and the amount that 普通徴収 must now collect
+  which also keeps them out of the July Z12; a 42 taking our 資格喪失等の通知 keeps a person out of it
+  too, but is not listed here: a 資格喪失 is settled by the 賦課's 更正, not by 普通徴収 of the 期
+  left [INF]): the 期 and the amount that 普通徴収 must now collect
   (from the stopped 期 to 期6: the 依頼's amount, else the 賦課's 期別額), and why (各種区分 of
   mappings/codes/nenkin.toml); a refused 仮徴収額変更 is ``refused``'s, not this;
 - ``refused``: the Z1A records the 年金保険者 refused (Z14 32/42/62/82 処理結果 other than 00), with
@@ -102,7 +104,7 @@ def stopped(session: Session, nendo: int) -> list[dict[str, Any]]:
 def _add_stops(session: Session, nendo: int, people: dict[str, dict[str, Any]]) -> None:
     """The 期 a stop leaves to 普通徴収 that no stopped 依頼 stands for (仮徴収 has none; a Z12
     never asks a person stopped before it), at the 賦課's 期別額."""
-    stops = person_stops(session, nendo)
+    stops = {atena: stop for atena, stop in person_stops(session, nendo).items() if stop.tenbiki}
     hiho: dict[str, str] = {}
     kibetsu: dict[tuple[str, int], int] = {}
     atenas = sorted(stops)

@@ -53,6 +53,7 @@ class Stop:
     reason: str
     day: dt.date | None
     atena_no: str | None = None  # known from the notice itself (a 42 answers a 41 kept with its 宛名)
+    tenbiki: bool = True  # a 天引結果 stop (22); False: a 42 taking our 資格喪失等の通知
 
 
 def pension_stops(session: Session, nendo: int) -> dict[Pension, Stop]:
@@ -74,7 +75,7 @@ def pension_stops(session: Session, nendo: int) -> dict[Pension, Stop]:
             reason = f"Z14 天引結果 {ki}期: {jiyu} {meanings.get(f'22-{jiyu}', '?')}"
         else:
             reason, day = "Z14 42: 資格喪失等の通知 (Z1A 41) taken, deduction stopped", told or day
-        out[(kiso, code)] = Stop((kiso, code), ki, reason, day, atena)
+        out[(kiso, code)] = Stop((kiso, code), ki, reason, day, atena, naiyo == TENBIKI)
     return out
 
 
