@@ -3,8 +3,10 @@ nenkin list unmatched|stopped|refused|unanswered [--nendo YYYY] [--json]: what a
 look at (adapters/nenkin/lists.py).
 
 Each month of the 年度 (config/nenkin.toml) with its collection (仮徴収/本徴収 and 期) and the
-files it expects, each judged against the store's transfers of the file's flow made (sent or
-received) in that month, in Japan time:
+files it expects, each judged against the store's transfers of the file's flow that are for that
+month — by what the file holds (a Z11's 年度, a Z12's batch, a Z14's 期 …: bridge/commands/
+nenkin_months.py), else by when it was made (sent or received), in Japan time; a file of the month
+made late counts for its month (``made`` says when):
 
 - done: one of them reached its end — outbound ``sent`` (or ``receipted``/``closed``), inbound
   ``applied``; for an entry naming 通知内容コード (``codes``: a Z14 of 天引結果 22 or of answers to
@@ -23,7 +25,7 @@ import json
 import re
 from collections import defaultdict
 from dataclasses import asdict, dataclass
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime
 from typing import Annotated, Any
 
 import typer
@@ -33,19 +35,17 @@ from sqlalchemy.orm import Session
 
 from adapters.nenkin.judge import nendo_of
 from adapters.nenkin.lists import LISTS
+from bridge.commands.nenkin_months import CHUNK, JST, Month, months_for
 from bridge.context import state
 from bridge.output import console
 from settings.nenkin import ANSWER, CHANGES, COLLECTIONS, Expected, NenkinCalendar
 from store.models import TokuchoKekka, Transfer
 
-JST = timezone(timedelta(hours=9))
 FIRST_NENDO = 2000  # 介護保険 began in April 2000
 DONE_STATES = {"out": ("sent", "receipted", "closed"), "in": ("applied",)}
 DONE, PENDING, OVERDUE, NONE = "done", "pending", "overdue", "none"
 STYLE = {DONE: "green", PENDING: "cyan", OVERDUE: "bold red", NONE: "dim"}
 NENDO_RE = re.compile(r"[0-9]{4}")
-
-Month = tuple[int, int]  # (year, month)
 
 
 class CalendarError(ValueError):
@@ -61,7 +61,7 @@ class FileStatus:
     when: str
     due: str  # ISO date
     status: str
-    transfers: list[dict[str, str]]  # {"id", "state"} of the month's transfers of the flow (of the entry)
+    transfers: list[dict[str, str]]  # {"id", "state", "made"} of the month's transfers of the flow (of the entry)
     note: str
     codes: list[str]  # the 通知内容コード that make the entry ([]: any file of the kind)
 
@@ -101,30 +101,29 @@ def _previous(month: Month) -> Month:
 
 
 def _transfers(session: Session, cal: NenkinCalendar, nendo: int) -> dict[tuple[str, str, Month], list[Transfer]]:
-    """The transfers of the calendar's flows by (flow, direction, month in Japan), from the March
-    before the 年度 (April's answers look back to it) to its end."""
-    rows = session.scalars(select(Transfer).where(Transfer.flow.in_(cal.flows),
-                                                  Transfer.created_at >= _start(nendo, 3),
-                                                  Transfer.created_at < _start(nendo + 1, 4))
-                           .order_by(Transfer.created_at, Transfer.id))
+    """The transfers of the calendar's flows by (flow, direction, month), each under the month it is
+    for (bridge/commands/nenkin_months.py: by what it holds, else when it was made, in Japan time),
+    from the March before the 年度 (April's answers look back to it) on: a file of the 年度 made late
+    is still its month's."""
+    rows = list(session.scalars(select(Transfer).where(Transfer.flow.in_(cal.flows),
+                                                       Transfer.created_at >= _start(nendo, 3))
+                                .order_by(Transfer.created_at, Transfer.id)))
+    month = months_for(session, cal, rows)
     out: dict[tuple[str, str, Month], list[Transfer]] = defaultdict(list)
     for t in rows:
-        local = t.created_at.astimezone(JST)
-        out[(t.flow, t.direction, (local.year, local.month))].append(t)
+        out[(t.flow, t.direction, month[t.id])].append(t)
     return out
 
 
-def _codes_of(session: Session, cal: NenkinCalendar, nendo: int) -> dict[str, set[str]]:
-    """通知内容コード of the result records each transfer of the 年度's span applied, by its id:
-    how the entries of one file that name ``codes`` are told apart."""
-    coded = {cal.files[e.file].flow for m in cal.months for e in m.expect if e.codes}
-    rows = session.execute(select(TokuchoKekka.transfer_id, TokuchoKekka.tsuchi_naiyo_code).distinct()
-                           .join(Transfer, Transfer.id == TokuchoKekka.transfer_id)
-                           .where(Transfer.flow.in_(coded), Transfer.created_at >= _start(nendo, 3),
-                                  Transfer.created_at < _start(nendo + 1, 4)))
+def _codes_of(session: Session, cal: NenkinCalendar, ids: list[str]) -> dict[str, set[str]]:
+    """通知内容コード of the result records each of the transfers ``ids`` applied: how the entries
+    of one file that name ``codes`` are told apart."""
     out: dict[str, set[str]] = defaultdict(set)
-    for transfer_id, code in rows:
-        out[transfer_id].add(code)
+    for i in range(0, len(ids), CHUNK):
+        for transfer_id, code in session.execute(
+                select(TokuchoKekka.transfer_id, TokuchoKekka.tsuchi_naiyo_code).distinct()
+                .where(TokuchoKekka.transfer_id.in_(ids[i:i + CHUNK]))):
+            out[transfer_id].add(code)
     return out
 
 
@@ -145,7 +144,8 @@ def judge(expected: Expected, due: date, month_start: date, as_of: date, stuck: 
 def calendar_status(session: Session, cal: NenkinCalendar, nendo: int, as_of: date) -> dict[str, Any]:
     """The whole year as plain data (the JSON of the command)."""
     by_key = _transfers(session, cal, nendo)
-    codes_of = _codes_of(session, cal, nendo)
+    coded = {cal.files[e.file].flow for m in cal.months for e in m.expect if e.codes}
+    codes_of = _codes_of(session, cal, [t.id for (flow, _d, _m), ts in by_key.items() if flow in coded for t in ts])
 
     def done_in(kind: str, month: Month) -> bool:
         f = cal.files[kind]
@@ -174,7 +174,9 @@ def calendar_status(session: Session, cal: NenkinCalendar, nendo: int, as_of: da
             counts[status] += 1
             files.append(FileStatus(file=e.file, title=f.title, flow=f.flow, direction=f.direction, when=e.when,
                                     due=m.due(nendo, e).isoformat(), status=status,
-                                    transfers=[{"id": t.id, "state": t.state} for t in transfers], note=e.note,
+                                    transfers=[{"id": t.id, "state": t.state,
+                                                "made": t.created_at.astimezone(JST).date().isoformat()}
+                                               for t in transfers], note=e.note,
                                     codes=list(e.codes)))
         months.append({"month": f"{key[0]}-{key[1]:02d}", "collection": m.collection,
                        "collection_title": COLLECTIONS.get(m.collection or ""), "ki": m.ki,
@@ -200,7 +202,9 @@ def render(report: dict[str, Any]) -> Table:
             if f is None:
                 table.add_row(*first, *[""] * 8)
                 continue
-            transfers = ", ".join(f"{t['id']} {t['state']}" for t in f["transfers"])
+            transfers = ", ".join(f"{t['id']} {t['state']}" + ("" if t["made"].startswith(m["month"])
+                                                               else f" (made {t['made']})")
+                                  for t in f["transfers"])
             kind = f"{f['file']} ({'/'.join(f['codes'])})" if f["codes"] else f["file"]
             table.add_row(*first, kind, f["title"], f["flow"], f["direction"], f["due"],
                           f"[{STYLE[f['status']]}]{f['status']}[/]", transfers, f["note"])

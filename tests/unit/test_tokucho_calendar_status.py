@@ -33,12 +33,13 @@ def add(store: sessionmaker[Session], tid: str, flow: str, direction: str, state
                        key_id="k", payload_ref=tid, state=state, created_at=at, updated_at=at))
 
 
-def results(store: sessionmaker[Session], tid: str, *codes: str) -> None:
-    """A result record (tokucho_kekka) of each 通知内容コード, as applying transfer ``tid`` leaves."""
+def results(store: sessionmaker[Session], tid: str, *codes: str, ki: int = 1) -> None:
+    """A result record (tokucho_kekka) of each 通知内容コード, as applying transfer ``tid`` leaves;
+    ``ki``: the 期 a 天引結果 (22) reports, which says the month it is for (the one after ``ki``'s)."""
     with store.begin() as s:
         person = zlib.crc32(tid.encode()) % 10**6  # synthetic 基礎年金番号, distinct per transfer
         for i, code in enumerate(codes):
-            s.add(TokuchoKekka(nendo=2026, ki=1, kiso_nenkin_no=f"{person:06d}{i:04d}", nenkin_code="1150",
+            s.add(TokuchoKekka(nendo=2026, ki=ki, kiso_nenkin_no=f"{person:06d}{i:04d}", nenkin_code="1150",
                                file_kind="Z14", tsuchi_naiyo_code=code, shori_kekka="00", transfer_id=tid))
 
 
@@ -69,10 +70,10 @@ def test_done_pending_overdue_and_none(store: sessionmaker[Session], cal: Nenkin
     add(store, "z14-may", "nenkin.z14", "in", "quarantined", datetime(2026, 5, 12, tzinfo=JST))
     add(store, "z12", "nenkin.z12", "out", "sent", datetime(2026, 7, 15, tzinfo=JST))
     add(store, "z14-jul", "nenkin.z14", "in", "applied", datetime(2026, 7, 16, tzinfo=JST))
-    results(store, "z14-jul", "22", "22")
+    results(store, "z14-jul", "22", "22", ki=2)
     add(store, "z1a-sep", "nenkin.z1a", "out", "held", datetime(2026, 9, 3, tzinfo=JST))
     add(store, "z14-jan", "nenkin.z14", "in", "applied", datetime(2027, 1, 15, tzinfo=JST))
-    results(store, "z14-jan", "22")
+    results(store, "z14-jan", "22", ki=5)
     # Not the calendar's: another flow, and a transfer of a calendar flow the other way.
     add(store, "print", "print.hokenryo", "out", "sent", datetime(2026, 5, 1, tzinfo=JST))
     add(store, "odd", "nenkin.z11", "out", "sent", datetime(2026, 5, 2, tzinfo=JST))
@@ -104,7 +105,7 @@ def test_done_pending_overdue_and_none(store: sessionmaker[Session], cal: Nenkin
 def test_a_z1a_is_answered_by_its_own_z14(store: sessionmaker[Session], cal: NenkinCalendar) -> None:
     add(store, "z1a-aug", "nenkin.z1a", "out", "sent", datetime(2026, 8, 7, tzinfo=JST))
     add(store, "z14-sep", "nenkin.z14", "in", "applied", datetime(2026, 9, 14, tzinfo=JST))
-    results(store, "z14-sep", "22", "22", "22")
+    results(store, "z14-sep", "22", "22", "22", ki=3)
     got = statuses(store, cal, date(2026, 9, 15))
     assert got["2026-09 Z14 22"] == ("done", ["z14-sep applied"])
     assert got[f"2026-09 Z14 {ANS}"] == ("pending", [])  # a Z14 came, but of 天引結果
@@ -150,7 +151,7 @@ def test_months_are_taken_in_japan_time(store: sessionmaker[Session], cal: Nenki
     add(store, "z11-late", "nenkin.z11", "in", "applied", datetime(2026, 5, 31, 15, 30, tzinfo=UTC))
     # 2026-06-30 15:30 UTC is 1 July in Japan: July's 天引結果.
     add(store, "z14", "nenkin.z14", "in", "applied", datetime(2026, 6, 30, 15, 30, tzinfo=UTC))
-    results(store, "z14", "22")
+    results(store, "z14", "22", ki=2)
     got = statuses(store, cal, date(2026, 7, 25))
     assert got["2026-05 Z11"] == ("overdue", [])
     assert got["2026-07 Z14 22"] == ("done", ["z14 applied"])
