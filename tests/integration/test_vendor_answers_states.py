@@ -10,7 +10,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from fixtures.services.sshd import SftpTree
 from fixtures.vendor import VendorRobot
@@ -164,7 +164,7 @@ def test_an_answer_read_again_after_a_stop_is_applied_once_and_acknowledged_with
     # A poll stopped after its store commit, before the acknowledgement and the removal: the
     # judgement is not done and the answer is still on the server.
     with home.bridge.sessions.begin() as s:
-        s.execute(VendorAnswer.__table__.update().values(done_at=None))
+        s.execute(update(VendorAnswer).values(done_at=None))
     (tree.inbox / f"{name}.ack.json").unlink()
     (tree.inbox / f"{name}.ack.json.asc").unlink()
     vendor.put(name, receipt, signature)
