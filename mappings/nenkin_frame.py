@@ -25,7 +25,8 @@ Damage (DAMAGE: what adapters/judgement.py reports first and alone): with no sep
 record is where its byte offset says, so a byte lost or added anywhere moves every record after
 it — their 区分 and fields then read as garbage, follow-ons of one cause. Damage is: no bytes
 (empty_file); a length that is not 96 + a multiple of 500 (length: found at the end, on the
-last, short piece, whose message gives the (length − 96) mod 500); a ファイル格納件数 other than
+last, short piece, whose message gives the (length − 96) mod 500 and the first record found
+wrong, where the loss most likely is); a ファイル格納件数 other than
 the records there (file_count: whole records lost or added). Not damage: a record of unknown
 区分 in a file of good length (record_kind), block and trailer rules, encoding (the shift codes
 of the ISO-2022-JP form stay inside their field) and every rule on a record's fields.
@@ -157,6 +158,7 @@ class _Frame:
         self.declared: int | None = None
         self.block: _InBlock | None = None
         self.prev_city: bytes | None = None
+        self.first_wrong: int | None = None  # the first record found wrong: where a byte lost may lie
 
     def parse(self, source: Source) -> Iterator[ParsedRecord | RecordError]:
         # the items come a piece at a time as lists, walked in C by chain (a generator step each
@@ -179,9 +181,10 @@ class _Frame:
                     cause = (f"(length − 96) mod 500 = {(self.offset - HEAD) % RECORD}, not 0: bytes lost or "
                              "added, every record after that point is misread" if self.offset >= HEAD
                              else "shorter than the 96-byte head")
+                    wrong = f"; the first record found wrong is record {self.first_wrong}" if self.first_wrong else ""
                     yield [RecordError(self.file, self.no, (FieldProblem(
                         None, "length", f"file length {self.offset}: {cause}; the last {what} is {len(piece)} "
-                                        f"bytes of {expected}"),), offset=at,
+                                        f"bytes of {expected}{wrong}"),), offset=at,
                         kind=("kanri", "file_kanri")[self.no - 1] if self.no <= 2 else None)]
                     break
                 lay = kanri if self.no == 1 else file_kanri
@@ -215,12 +218,18 @@ class _Frame:
                     block.sums = [a + b for a, b in zip(block.sums, sums, strict=True)]
                     i = end
                     continue
-                out += map(self._record, [piece[j * RECORD:(j + 1) * RECORD] for j in range(i, end)])
+                out += map(self._checked, [piece[j * RECORD:(j + 1) * RECORD] for j in range(i, end)])
                 i = end
                 continue
-            out.append(self._record(piece[i * RECORD:(i + 1) * RECORD]))
+            out.append(self._checked(piece[i * RECORD:(i + 1) * RECORD]))
             i += 1
         return out
+
+    def _checked(self, rec: bytes) -> ParsedRecord | RecordError:
+        got = self._record(rec)
+        if self.first_wrong is None and isinstance(got, RecordError):
+            self.first_wrong = got.record_no
+        return got
 
     def _record(self, rec: bytes) -> ParsedRecord | RecordError:
         """One 500-byte record on the full path, with the frame's rules."""

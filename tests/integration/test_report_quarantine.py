@@ -64,7 +64,8 @@ def test_a_z11_one_byte_short_shows_its_length_alone(home: Home) -> None:
     assert {k: v for k, v in row.items() if k != "withheld"} == {
         "file": "Z1100101.DTA", "line": 44, "kind": "file", "record": 44, "field": None, "rule": "length",
         "detail": "file length 21095: (length − 96) mod 500 = 499, not 0: bytes lost or added, every record "
-                  "after that point is misread; the last record is 499 bytes of 500",
+                  "after that point is misread; the last record is 499 bytes of 500; the first record found "
+                  "wrong is record 23",
         "value": None, "count": 1, "lines": [44]}
     assert row["withheld"] >= 20  # the records after the cut, each misread
     assert [q["errors"] for q in home.cli_json("quarantine", "list")] == [1]

@@ -52,7 +52,8 @@ def test_one_record_a_byte_short_reports_the_length_first_and_alone() -> None:
     assert verdict.problems == [{
         "file": "Z1100001.DTA", "line": 44, "kind": "file", "record": 44, "field": None, "rule": "length",
         "detail": "file length 21095: (length − 96) mod 500 = 499, not 0: bytes lost or added, every record "
-                  "after that point is misread; the last record is 499 bytes of 500",
+                  "after that point is misread; the last record is 499 bytes of 500; the first record found "
+                  "wrong is record 23",
         "value": None, "count": 1, "lines": [44], "withheld": verdict.withheld}]
 
 
