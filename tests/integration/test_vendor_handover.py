@@ -225,26 +225,6 @@ def test_unknown_host_key_is_refused_and_parked_with_the_reason(
     assert list(tree.inbox.iterdir()) == []
 
 
-def test_vendor_kit_gives_the_ward_key_a_stock_gpg_imports(home: Home, tmp_path: Path) -> None:
-    import subprocess
-
-    home.cli("vendor-kit", str(tmp_path / "kit"))
-    kit = tmp_path / "kit"
-    assert (kit / "VENDOR-KIT.md").read_text(encoding="utf-8").startswith("# kaigo-bridge vendor kit")
-    fingerprint = (kit / "ward-fingerprint.txt").read_text(encoding="ascii").strip()
-    assert fingerprint == home.bridge.ward_fingerprint
-    gnupg = short_home()
-    try:
-        subprocess.run(["gpg", "--homedir", str(gnupg), "--batch", "--import", str(kit / "ward-public-key.asc")],
-                       check=True, capture_output=True)
-        listing = subprocess.run(["gpg", "--homedir", str(gnupg), "--batch", "--with-colons", "--fingerprint"],
-                                 check=True, capture_output=True, text=True).stdout
-        assert f"fpr:::::::::{fingerprint}:" in listing
-    finally:
-        stop_agent(gnupg)
-        shutil.rmtree(gnupg, ignore_errors=True)
-
-
 def test_vendor_connection_dropped_mid_file_then_completes(sftp_home: tuple[Home, Callable[..., VendorRobot]],
                                                             tree: SftpTree) -> None:
     home, robot = sftp_home
