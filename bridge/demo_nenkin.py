@@ -2,8 +2,10 @@
 
 Run while a worker is up (``bridge/demo.py``), for the demo's 年度: the 経由機関 drops the May
 Z11 (the 4月1日 対象者, a few of them deliberately unlike any 宛名) and the May Z14 (the April
-仮徴収 results), which ``receive`` takes and the worker loads — 対象者 matched, deductions made
-収納; then the July ``nenkin.z12`` run asks for the 本徴収 and the worker delivers its files.
+仮徴収 results, about 1% of them 停止), which ``receive`` takes and the worker loads — 対象者
+matched, deductions made 収納, the stopped listed by ``nenkin list stopped``; then the July
+``nenkin.z12`` run asks for the 本徴収 of all but the stopped (adapters/nenkin/stops.py: a stop
+within the 年度 is final for it) and the worker delivers its files.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from typing import Any
 
 from sqlalchemy import func, select
 
+from adapters.nenkin.lists import stopped
 from bridge.app import Bridge
 from bridge.flows import run_flow
 from fixtures.nenkin import dta, keiyu, taisho
@@ -64,12 +67,16 @@ def z14_kari_in(bridge: Bridge, nendo: int, facts: dict[str, Any], wait: Wait) -
     _receive(bridge, "Z14", keiyu.Keiyu(nendo, seed=7, stop_rate=0.01).tenbiki(requests, 1), wait)
     with bridge.sessions() as s:
         count, total = s.execute(select(func.count(), func.sum(Shuno.amount)).where(Shuno.ki == 1)).one()
-    return f"April 仮徴収 results of {len(requests):,} pensions: {count:,} 収納, {total or 0:,} yen"
+        stops = len(stopped(s, nendo))
+    return (f"April 仮徴収 results of {len(requests):,} pensions: {count:,} 収納, {total or 0:,} yen; "
+            f"{stops} persons stopped: 普通徴収 for the rest of the 年度 (`kaigo-bridge nenkin list stopped`)")
 
 
 def z12_out(bridge: Bridge, nendo: int, wait: Wait) -> str:
     result = run_flow(bridge, "nenkin.z12", nendo=nendo, progress=False)
     ids: list[str] = result["transfer_ids"]
     wait(lambda: all(_state(bridge, t) == "sent" for t in ids), "Z12 file(s) delivered")
+    left = sum("特別徴収 stopped in the 年度" in x["reason"] for x in result["listed"])
     return (f"{result['records']:,} 本徴収 依頼 in {len(ids)} Z12 file(s) (one per 特別徴収義務者), delivered; "
-            f"{result['held']} held; 賦課 not asked (listed with the reason): {len(result['listed'])}")
+            f"{result['held']} held; 賦課 not asked (listed with the reason): {len(result['listed'])}, "
+            f"{left} of them stopped in 仮徴収")
