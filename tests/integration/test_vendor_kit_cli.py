@@ -169,3 +169,13 @@ def test_a_kit_needs_the_vendors_key_pinned_and_its_host_key(home: Home, sshd: S
     assert (f"partner.vendor-a.known_hosts: {elsewhere} pins no host key for "
             f"[127.0.0.1]:{sshd.tree('vendor-a').port}") in refused.stderr
     assert not (tmp_path / "kit").exists()
+
+
+def test_no_kit_before_the_vendors_key_is_pinned(home: Home, sshd: SshdServer, tmp_path: Path) -> None:
+    sftp_vendor(home, sshd, "vendor-a")
+    home.edit_config("partners.toml", lambda t: "\n".join(
+        line for line in t.splitlines() if not line.startswith(("openpgp_key", "openpgp_fingerprint"))) + "\n")
+    refused = home.cli("vendor-kit", str(tmp_path / "kit"), "--partner", "vendor-a", check=False)
+    assert refused.returncode == 2 and len(refused.stderr.splitlines()) == 1, refused.stderr
+    assert "partner.vendor-a.openpgp_fingerprint: not set; pin the vendor's OpenPGP key" in refused.stderr
+    assert not (tmp_path / "kit").exists()

@@ -5,6 +5,7 @@ between — until the hand-over is closed. Nothing of the vendor's side is Pytho
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 import shutil
@@ -17,7 +18,7 @@ import pytest
 from fixtures.population import load
 from fixtures.services import SshdServer
 from fixtures.services.sshd import SftpTree
-from fixtures.vendor import create_key_pair
+from fixtures.vendor import Gpg, create_key_pair
 from fixtures.vendor.keys import short_home, stop_agent
 from settings.partners import with_partner
 from store.models import Handover, Transfer
@@ -217,3 +218,33 @@ def test_the_kit_rejects_a_damaged_delivery_and_the_ward_takes_the_rejection(
 def state(home: Home, transfer_id: str) -> str:
     with home.bridge.sessions() as s:
         return s.get(Transfer, transfer_id).state  # type: ignore[union-attr]
+
+
+def test_the_kit_does_not_believe_an_acknowledgement_the_ward_did_not_sign(
+        kit_home: Home, sshd: SshdServer, tree: SftpTree, vendor_gnupg: Path, tmp_path: Path) -> None:
+    home = kit_home
+    transfer_id = send_transfer(home, people=100)
+    kit = tmp_path / "kit"
+    home.cli("vendor-kit", str(kit), "--partner", "vendor-a")
+    steps = kit_steps(kit)
+    steps_dir = tmp_path / "steps"
+    steps_dir.mkdir()
+    shell = KitShell(steps_dir, shell_env(tmp_path, kit, sshd, vendor_gnupg), tmp_path)
+    for no in (1, 2, 3, 4, 5):
+        shell.run(no, steps[no - 1])
+    # Before the ward reads the receipt, someone who can write the inbox (not the ward) says it
+    # was accepted — right name and hash, signed by another key (the vendor's own, here).
+    receipt = tree.outbox / f"{transfer_id}.receipt.json"
+    sent = hashlib.sha256(receipt.read_bytes()).hexdigest()
+    forged = (f'{{"answer":"{transfer_id}.receipt.json","answer_sha256":"{sent}",'
+              f'"outcome":"accepted","rule":null,"resend":false,"handover_state":"receipted"}}').encode()
+    name = f"{transfer_id}.receipt.json.ack.json"
+    signer = Gpg(vendor_gnupg)
+    (tree.inbox / f"{name}.asc").write_bytes(signer.sign_detached(forged, signer.secret_fingerprints()[0]))
+    (tree.inbox / name).write_bytes(forged)
+    with pytest.raises(AssertionError, match="ended the shell"):
+        shell.run(6, steps[5])
+    assert f"{transfer_id}.receipt.json.ack.json: not signed by the ward key" in shell.stderr.read_text(
+        encoding="utf-8")
+    assert (tmp_path / "vendor-work" / f"{transfer_id}.csv").exists(), "no deletion on a forged word"
+    assert state(home, transfer_id) == "sent"
