@@ -27,6 +27,7 @@ from settings import ConfigError, FlowConfig, PartnerConfig
 TEMPLATE = Path(__file__).with_name("VENDOR-KIT.md")
 PLACEHOLDER = re.compile(r"@@([A-Z_]+)@@")
 CHARSET_NAMES = {"jis_x0208": "JIS X 0208", "ascii": "ASCII", "halfwidth_kana": "ASCII and half-width kana"}
+UNQUOTED = ("digits", "number", "amount", "date", "code", "constant")  # never a comma or a quote
 TEMPLATE_NOTE = re.compile(r"\A<!--.*?-->\n", re.S)  # the note to maintainers atop the template
 
 
@@ -66,6 +67,7 @@ def build(partner: PartnerConfig, flows: Iterable[FlowConfig], ward_fingerprint:
         "DELETION_SLA_DAYS": str(partner.deletion_sla.days),
         "RETURN_REASONS": ", ".join(f"`{code}` {label}" for code, label in RETURN_REASONS.items()),
         "LAYOUTS": "\n".join(layout_section(f, _layout(f)) for f in sorted(sent, key=lambda f: f.name)),
+        "RETURNS_CASES": "\n".join(sorted({returns_case(_layout(f)) for f in sent} - {""})),
     }
     text = fill(TEMPLATE_NOTE.sub("", TEMPLATE.read_text(encoding="utf-8")), values)
     return Kit(partner.name, {
@@ -103,6 +105,26 @@ def _layout(flow: FlowConfig) -> Layout:
     return layouts.get(partner, name, flow.layout_version)
 
 
+def manifest_layout(layout: Layout) -> str:
+    """The layout as a manifest names it (the flow's ``layout``, queues/outbound.py)."""
+    return f"{layout.partner}/{layout.name}"
+
+
+def returns_case(layout: Layout) -> str:
+    """The kit's shell ``case`` line giving a layout's 返戻 columns (numbered from 1), or "" when it
+    takes none. The kit's ``returned`` splits a line at commas, which finds a column only when no
+    field before it can hold a comma or a quote: refused here, never shipped wrong."""
+    if layout.returns is None:
+        return ""
+    last = max(layout.returns.notice_no, layout.returns.atena_no)
+    for f in layout.kind().fields:
+        if f.column is not None and f.column.index <= last and f.converter.name not in UNQUOTED:
+            raise ValueError(f"{layout.id}: column {f.column.index + 1} ({f.name}) before the returns columns "
+                             "may be quoted; the kit's returned helper cannot split it")
+    columns = f"{layout.returns.notice_no + 1} {layout.returns.atena_no + 1}"
+    return f'    {manifest_layout(layout)}:{layout.version}) echo "{columns}" ;;'
+
+
 def layout_section(flow: FlowConfig, layout: Layout) -> str:
     """One print file's description: how it is framed, and each column with its rule."""
     fmt = layout.csv
@@ -118,7 +140,7 @@ def layout_section(flow: FlowConfig, layout: Layout) -> str:
     lines = [
         f"### {layout.label} — `{layout.name}` version {layout.version} ({flow.description})",
         "",
-        f"Manifest `layout` = `{layout.name}`, `layout_version` = `{layout.version}`, `encoding` = "
+        f"Manifest `layout` = `{manifest_layout(layout)}`, `layout_version` = `{layout.version}`, `encoding` = "
         f"`{layout.encoding}`. One record per line, every line ending in CRLF (`\\r\\n`, the last one too), "
         f"{'a header line first' if fmt.header else 'no header line'}, "
         f"{'a BOM' if fmt.bom else 'no BOM'}, fields separated by `{fmt.delimiter}`, "

@@ -106,6 +106,9 @@ def test_a_kit_carries_the_partners_real_settings(home: Home, sshd: SshdServer, 
                     "### 介護保険被保険者証 印刷データ (UTF-8) — `hihokenshasho` version 1"):
         assert heading in text
     assert "hokenryo-kettei-utf8" not in text, "a layout of no flow to vendor-a"
+    assert "Manifest `layout` = `vendor/hokenryo-kettei`, `layout_version` = `1`, `encoding` = `cp932`." in text
+    assert '    vendor/hihokenshasho:1) echo "1 3" ;;\n    vendor/hokenryo-kettei:1) echo "1 3" ;;\n' \
+           '    vendor/nintei-kekka:1) echo "1 3" ;;\n' in text
     assert "no header line, no BOM" in text and "every line ending in CRLF" in text
     assert "| 1 | 通知書番号 | `notice_no` | digits (ASCII 0-9) | exactly 10 | yes | leading zeros kept |" in text
     assert "| 6 | 送付先住所 | `address` | text | at most 160 bytes in cp932 | yes |" in text

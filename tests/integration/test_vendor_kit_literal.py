@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from sqlalchemy import func, select
 
 from fixtures.population import load
 from fixtures.services import SshdServer
@@ -21,7 +22,7 @@ from fixtures.services.sshd import SftpTree
 from fixtures.vendor import Gpg, create_key_pair
 from fixtures.vendor.keys import short_home, stop_agent
 from settings.partners import with_partner
-from store.models import Handover, Transfer
+from store.models import Atena, Handover, Transfer
 from tests.harness import Home, wait_until
 
 TREE = "vendor-a"
@@ -35,8 +36,10 @@ STEPS = [
     "# 4. Check it: the manifest's signature, then the data against the manifest",
     "# 5. The receipt (受領証), then the delivery removed from the inbox",
     "# 6. Read the acknowledgement of the receipt: it must say accepted",
-    "# 7. Destroy your copies, then the deletion certificate (削除証明書)",
-    "# 8. Read the acknowledgement of the deletion certificate: accepted, the hand-over closed",
+    "# 7. Send the 返戻 list, if mail came back (lines added with: returned LINE REASON)",
+    "# 8. Destroy your copies, then the deletion certificate (削除証明書)",
+    "# 9. Read the acknowledgements of the returns (if sent) and of the deletion certificate: the hand-over "
+    "closed",
 ]
 
 
@@ -157,19 +160,25 @@ def test_the_kit_followed_literally_closes_the_handover(kit_home: Home, sshd: Ss
             assert s.get(Transfer, transfer_id).state == "receipted"  # type: ignore[union-attr]
         assert shell.run(6, steps[5]) == [f"{transfer_id}.receipt.json: accepted rule=null resend=false "
                                           "state=receipted"]
+        # Two notices came back: the vendor names them by their lines, with the kit's helper.
+        shell.run(70, "returned 1 01\nreturned 2 03\n")
         shell.run(7, steps[6])
+        shell.run(8, steps[7])
         home.cli("vendors", "poll")
-        assert shell.run(8, steps[7]) == [f"{transfer_id}.deletion.json: accepted rule=null resend=false "
-                                          "state=closed"]
+        assert shell.run(9, steps[8]) == [
+            f"{transfer_id}.returns.csv: accepted rule=null resend=false state=receipted",
+            f"{transfer_id}.deletion.json: accepted rule=null resend=false state=closed"]
     finally:
         shell.close()
 
     with home.bridge.sessions() as s:
         transfer, handover = s.get(Transfer, transfer_id), s.get(Handover, transfer_id)
         assert transfer is not None and handover is not None
-        assert transfer.state == "closed" and handover.deleted_at is not None
+        assert transfer.state == "closed" and handover.deleted_at is not None and handover.returns == 2
+        returned = s.scalar(select(func.count()).select_from(Atena).where(Atena.sofu_status == "returned"))
+        assert returned == 2
     events = [e["event"] for e in home.cli_json("custody", "show", transfer_id)]
-    assert events[-3:] == ["receipt", "deleted", "purged"], events
+    assert events[-4:] == ["receipt", "returns", "deleted", "purged"], events
     assert [p.name for p in tree.inbox.iterdir()] == [], "acknowledgements read and removed"
     assert [p.name for p in tree.outbox.iterdir()] == []
     work = tmp_path / "vendor-work"
