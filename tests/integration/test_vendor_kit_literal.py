@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from fixtures.population import load
 from fixtures.services import SshdServer
@@ -175,8 +175,10 @@ def test_the_kit_followed_literally_closes_the_handover(kit_home: Home, sshd: Ss
         transfer, handover = s.get(Transfer, transfer_id), s.get(Handover, transfer_id)
         assert transfer is not None and handover is not None
         assert transfer.state == "closed" and handover.deleted_at is not None and handover.returns == 2
-        returned = s.scalar(select(func.count()).select_from(Atena).where(Atena.sofu_status == "returned"))
-        assert returned == 2
+        returned = set(s.scalars(select(Atena.atena_no).where(Atena.sofu_status == "returned")))
+    listed = (tmp_path / "vendor-work" / f"{transfer_id}.returns.csv").read_text(encoding="utf-8").splitlines()
+    assert listed[0] == "notice_no,atena_no,reason_code,returned_on" and len(listed) == 3
+    assert returned == {line.split(",")[1] for line in listed[1:]}, "exactly the two the vendor named"
     events = [e["event"] for e in home.cli_json("custody", "show", transfer_id)]
     assert events[-4:] == ["receipt", "returns", "deleted", "purged"], events
     assert [p.name for p in tree.inbox.iterdir()] == [], "acknowledgements read and removed"
