@@ -77,7 +77,7 @@ def write(s: Session, gpg: Gpg, ward_fingerprint: str, partner: PartnerConfig, a
         handover = None  # the vendor named another partner's transfer: nothing of it is touched
     if j.outcome == REFUSED:
         if handover is not None:
-            handover.problem = f"{label}: {j.rule}: {reason}"[:2000]
+            handover.problem = problem(j.kind, j.rule, label, reason)
         record(s, CustodyEvent(transfer_id=handover.transfer_id if handover else None, event=ANSWER_REFUSED,
                                actor=actor, partner=partner.name, sha256=j.answer_sha256,
                                detail=f"answer {label} refused ({j.rule}): {reason}"[:500]))
@@ -98,7 +98,13 @@ def _resolve(s: Session, handover: Handover, kind: str | None, state: str | None
     still = s.scalars(select(VendorAnswer).where(
         VendorAnswer.transfer_id == handover.transfer_id, VendorAnswer.outcome == REFUSED,
         VendorAnswer.resolved_at.is_(None)).order_by(VendorAnswer.id.desc()).limit(1)).first()
-    handover.problem = f"{still.name}: {still.rule}: {still.reason}"[:2000] if still else None
+    handover.problem = problem(still.kind, still.rule, still.name, still.reason) if still else None
+
+
+def problem(kind: str | None, rule: str | None, label: str, reason: str | None) -> str:
+    """A refusal as the register shows it: what was refused and the rule first (the transfer is
+    the row's), then the reason without the file name it starts with."""
+    return f"{kind or 'file'} refused ({rule}): {(reason or '').removeprefix(f'{label}: ')}"[:2000]
 
 
 def done(s: Session, answer_id: int) -> None:

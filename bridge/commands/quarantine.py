@@ -20,7 +20,7 @@ from queues import quarantine as decisions
 from queues.custody import CustodyEvent
 from queues.quarantine import AnswerQuarantine
 from queues.redact import mask
-from store.models import Quarantine, Transfer
+from store.models import Quarantine, Transfer, VendorAnswer
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="print JSON instead of a table")]
 ByOpt = Annotated[str, typer.Option("--by", help="operator id (recorded in the custody log)")]
@@ -33,7 +33,8 @@ def register(app: typer.Typer) -> None:
     app.add_typer(quarantine_app, name="quarantine")
 
     @quarantine_app.command("list")
-    def list_(ctx: typer.Context, all_: Annotated[bool, typer.Option("--all", help="also decided ones")] = False,
+    def list_(ctx: typer.Context, all_: Annotated[bool, typer.Option(
+                  "--all", help="also decided ones, and the vendors' refused answers kept here")] = False,
               json_out: JsonOpt = False) -> None:
         bridge = state(ctx).bridge
         query = select(Quarantine).order_by(Quarantine.held_at.desc())
@@ -42,6 +43,12 @@ def register(app: typer.Typer) -> None:
         with bridge.sessions() as s:
             rows = [{"transfer": q.transfer_id, "flow": q.flow, "file": q.file_name, "held_at": q.held_at,
                      "errors": q.errors, "state": q.state, "decided_by": q.decided_by} for q in s.scalars(query)]
+            if all_:  # refused vendor answers whose copy is still kept (id: for quarantine show/export)
+                kept = {a.id for a in AnswerQuarantine.of(bridge.config, bridge.payloads).held()}
+                rows += [{"transfer": a.quarantine_id, "flow": f"answer of {a.partner}", "file": a.name,
+                          "held_at": a.read_at, "errors": 1, "state": f"refused ({a.rule})", "decided_by": None}
+                         for a in s.scalars(select(VendorAnswer).where(VendorAnswer.quarantine_id.is_not(None))
+                                            .order_by(VendorAnswer.id.desc())) if a.quarantine_id in kept]
         emit(rows, json_out, title="quarantine")
 
     @quarantine_app.command("show")

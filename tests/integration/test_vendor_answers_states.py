@@ -98,7 +98,8 @@ def test_an_early_deletion_certificate_sent_again_unchanged_after_the_receipt_cl
     assert (ack["outcome"], ack["rule"], ack["resend"], ack["handover_state"]) == ("refused", "state", True, "sent")
     assert "receipt" in ack["reason"]
     problem = home.cli_json("handovers")[0]["problem"]
-    assert problem is not None and name in problem and "state" in problem
+    assert problem == ("deletion refused (state): a deletion certificate before the receipt; resend it after the "
+                       "receipt is acknowledged"), problem
     assert [(a["kind"], a["outcome"], a["rule"]) for a in home.cli_json("vendors", "answers", "--refused")] == [
         ("deletion", "refused", "state")]
 

@@ -146,7 +146,7 @@ def test_a_receipt_that_does_not_hold_is_rejected_and_recorded(
     assert polled[0]["refused"] == [f"{transfer_id}.receipt.json"], polled
     with home.bridge.sessions() as s:
         assert s.get(Transfer, transfer_id).state == "sent"  # type: ignore[union-attr]
-        assert "receipt.json" in (s.get(Handover, transfer_id).problem or "")  # type: ignore[union-attr]
+        assert "receipt refused" in (s.get(Handover, transfer_id).problem or "")  # type: ignore[union-attr]
     assert chain(home, transfer_id)[-1] == "answer_refused"
     assert list((home.config.var / "quarantine").iterdir()), "the refused answer is kept for the operator"
 
