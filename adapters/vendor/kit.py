@@ -65,6 +65,7 @@ def build(partner: PartnerConfig, flows: Iterable[FlowConfig], ward_fingerprint:
         "MAX_ANSWER_MIB": str(MAX_ANSWER_BYTES >> 20), "MAX_ANSWER_BYTES": str(MAX_ANSWER_BYTES),
         "RECEIPT_SLA_HOURS": str(int(partner.receipt_sla.total_seconds() // 3600)),
         "DELETION_SLA_DAYS": str(partner.deletion_sla.days),
+        "POLL_SECONDS": str(partner.poll_seconds),
         "RETURN_REASONS": ", ".join(f"`{code}` {label}" for code, label in RETURN_REASONS.items()),
         "LAYOUTS": "\n".join(layout_section(f, _layout(f)) for f in sorted(sent, key=lambda f: f.name)),
         "RETURNS_CASES": "\n".join(sorted({returns_case(_layout(f)) for f in sent} - {""})),
