@@ -13,6 +13,8 @@ A stop within the 年度 is final for it (adapters/nenkin/stops.py: the rule, it
 earlier 期 the 年金保険者 reported stopped (Z14 天引結果 各種区分 other than 00, or a 42 taking our
 資格喪失等の通知) is not asked: 普通徴収 collects the rest of the 年度, and ``nenkin list stopped``
 shows them with what it must collect. Nothing within the 年度 brings them back into the Z12.
+A 依頼 decided before the stop and never sent (its file held, or the run cut short) is withdrawn
+when the 年度 is decided again (``Decided.withdrawn``): it was never told to anyone.
 """
 
 from __future__ import annotations
@@ -20,9 +22,23 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Column, ColumnElement, Integer, Select, Table, case, func, literal, select, true, union_all
+from sqlalchemy import (
+    Column,
+    ColumnElement,
+    Integer,
+    Select,
+    Table,
+    case,
+    delete,
+    func,
+    literal,
+    select,
+    true,
+    union_all,
+)
+from sqlalchemy.engine import CursorResult
 from sqlalchemy.orm import Session
 
 from adapters.nenkin.stops import Stop, person_stops
@@ -44,6 +60,7 @@ class Decided:
 
     created: int = 0
     existing: int = 0
+    withdrawn: int = 0  # pending 依頼 of persons stopped since they were decided
     listed: list[tuple[str, str]] = field(default_factory=list)
 
 
@@ -57,6 +74,8 @@ def decide_honcho(session: Session, nendo: int) -> Decided:
     before = _count(session, nendo)
     out = Decided()
     stopped = person_stops(session, nendo)  # read before the 賦課 stream opens on the connection
+    out.withdrawn = _withdraw(session, nendo, sorted(stopped))
+    before -= out.withdrawn
     connection = session.connection()
     # In the judged order (by 宛名番号), which the 依頼 keep: the store's later reads of them go by
     # 年度, 期 and 宛名番号, and rows stored in another order made each read jump about the table.
@@ -140,6 +159,17 @@ def _refusal(pensions: int, kibetsu: dict[int, int]) -> str | None:
     if kibetsu[5] != kibetsu[6]:
         return "期5 and 期6 differ: a Z12 carries one amount for 12月 and 2月"
     return None
+
+
+def _withdraw(session: Session, nendo: int, atena_nos: list[str]) -> int:
+    """Delete the pending 本徴収 依頼 of ``atena_nos``: never sent, nothing answers them."""
+    gone = 0
+    for i in range(0, len(atena_nos), CHUNK):
+        done = session.execute(delete(TokuchoIrai).where(
+            TokuchoIrai.nendo == nendo, TokuchoIrai.ki.in_(HONCHO_KI), TokuchoIrai.status == IRAI_PENDING,
+            TokuchoIrai.atena_no.in_(atena_nos[i:i + CHUNK])))
+        gone += cast(CursorResult[Any], done).rowcount
+    return gone
 
 
 def _count(session: Session, nendo: int) -> int:

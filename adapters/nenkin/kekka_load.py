@@ -33,6 +33,7 @@ from store.models import Atena, Fuka, Shuno, TokuchoIrai, TokuchoKekka, TokuchoT
 from store.models.tokucho import (
     IRAI_ACCEPTED,
     IRAI_DEDUCTED,
+    IRAI_PENDING,
     IRAI_REJECTED,
     IRAI_STOPPED,
     MATCHED,
@@ -156,7 +157,11 @@ def _flush(session: Session, model: Any, rows: list[dict[str, Any]], at: int = B
 
 
 def _set_status(session: Session, state: str, ids: Iterable[int]) -> None:
+    # A 依頼 still pending (decided, its file not made or held) was never sent: a stop leaves it
+    # pending — the store allows past-pending only with the file it went in — and the next Z12
+    # run withdraws it (irai.py: a stop within the 年度 is final for it).
+    unsent = (TokuchoIrai.status != IRAI_PENDING,) if state == IRAI_STOPPED else ()
     ordered = sorted(ids)
     for i in range(0, len(ordered), BATCH):
-        session.execute(update(TokuchoIrai).where(TokuchoIrai.id.in_(ordered[i:i + BATCH]))
+        session.execute(update(TokuchoIrai).where(TokuchoIrai.id.in_(ordered[i:i + BATCH]), *unsent)
                         .values(status=state, updated_at=dt.datetime.now(dt.UTC)))

@@ -103,6 +103,7 @@ def after(hub: FlowContext, run: Z12Run) -> dict[str, Any]:
     """Record what was sent; the run's summary: decided, listed, left out, files (no 基礎年金番号)."""
     marked = record_sent(hub.sessions, hub.payloads)
     return {"edition": run.edition, "decided": run.decided.created, "already_decided": run.decided.existing,
+            "withdrawn": run.decided.withdrawn,
             "listed": [{"atena_no": a, "reason": why} for a, why in run.decided.listed],
             "left_out": [{"atena_no": a, "reason": why} for a, why in run.left_out],
             "files": [_file(hub, f) for f in run.files], "irai_sent": marked}

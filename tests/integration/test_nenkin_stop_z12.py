@@ -15,10 +15,11 @@ from __future__ import annotations
 from datetime import date
 from pathlib import Path
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
+from adapters.nenkin.irai import decide_honcho
 from fixtures.nenkin import taisho
-from store.models import Fuka, FukaKibetsu
+from store.models import Fuka, FukaKibetsu, TokuchoIrai, TokuchoKekka
 from store.models.fuka import TOKUCHO
 from tests.harness import Home, wait_until
 from tests.integration.test_nenkin_load import settled, share
@@ -135,3 +136,37 @@ def test_a_stop_in_april_leaves_the_person_out_of_the_july_z12_and_lists_them(ho
     assert asked == carried - {stopped.person.kiso_nenkin_no}
     # Still listed after the run, with what 普通徴収 must collect.
     assert home.cli_json("nenkin", "list", "stopped", "--nendo", str(NENDO)) == listed
+
+
+def test_a_stop_after_the_decision_withdraws_the_unsent_irai(home: Home) -> None:
+    """依頼 decided (a run cut short, or its file held) and a stop coming before they went out: the
+    Z14 loads whole, the pending 依頼 stay unsent, and the next run withdraws them."""
+    people = announce(home)
+    stopped, kept = [p for a, p in sorted(people.items()) if p.person.gimusha_code == "001"
+                     and (k := kibetsu(home, a)) and k[5] == k[6]][:2]
+    with home.bridge.sessions.begin() as s:
+        decided = decide_honcho(s, NENDO)
+    assert decided.created > 0 and decided.withdrawn == 0
+    home.start_worker("--routes", "nenkin.load,nenkin.deliver")
+    drop_z14(home, "Z1400105.DTA", z14(b"001", date(NENDO, 5, 12), [
+        (stopped, b"02", 0, date(NENDO, 4, 15)),
+        (kept, b"00", kibetsu(home, kept.atena_no)[1], None),
+    ]))
+    with home.bridge.read_sessions() as s:
+        kekka = {(k.kiso_nenkin_no, k.ki): (k.teishi_jiyu, k.tenbiki_amount) for k in s.scalars(select(TokuchoKekka))}
+        pending = {(i.atena_no, i.status) for i in s.scalars(select(TokuchoIrai).where(TokuchoIrai.atena_no.in_(
+            (stopped.atena_no, kept.atena_no))))}
+    assert kekka == {(stopped.person.kiso_nenkin_no, 1): ("02", 0),
+                     (kept.person.kiso_nenkin_no, 1): (None, kibetsu(home, kept.atena_no)[1])}
+    assert pending == {(stopped.atena_no, "pending"), (kept.atena_no, "pending")}
+
+    run = home.cli_json("run", "nenkin.z12", "--nendo", str(NENDO))
+    assert run["withdrawn"] == 3 and run["decided"] == 0
+    asked = z12_pensions(home, run["transfers"])
+    assert stopped.person.kiso_nenkin_no not in asked and kept.person.kiso_nenkin_no in asked
+    assert run["records"] == decided.created // 3 - 1
+    with home.bridge.read_sessions() as s:
+        left = s.scalar(select(func.count()).select_from(TokuchoIrai).where(TokuchoIrai.atena_no == stopped.atena_no))
+    assert left == 0
+    assert [x["atena_no"] for x in home.cli_json("nenkin", "list", "stopped", "--nendo", str(NENDO))] == [
+        stopped.atena_no]
