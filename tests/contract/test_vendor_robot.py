@@ -392,3 +392,63 @@ def test_destroy_overwrites_before_unlinking(tmp_path: Path) -> None:
     assert destroy(path)
     assert not path.exists() and witness.read_bytes() == bytes(120_000)
     assert not destroy(path)
+
+
+# --- the ward's acknowledgements (adapters/vendor/HANDOVER.md), written here by hand -----------
+
+UUID = "3f2c9a10-5b7e-4d21-9c3a-0e8f6d4b2a17"
+
+
+def acknowledge(tree: SftpTree, signer: KeyPair, answer: str, sha: str, outcome: str, state: str,
+                rule: str | None = None, resend: bool = False) -> None:
+    body = json.dumps({"answer": answer, "answer_sha256": sha, "transfer_id": UUID, "kind": answer.split(".")[1],
+                       "outcome": outcome, "duplicate": False, "rule": rule, "reason": None if rule is None else "x",
+                       "resend": resend, "handover_state": state, "acknowledged_at": "2026-04-01T09:31:00+09:00",
+                       "ward_key_fingerprint": signer.fingerprint}, separators=(",", ":")).encode()
+    signature = gpg(signer.home, "--local-user", signer.fingerprint, "--armor", "--detach-sign", data=body).stdout
+    assert signature.startswith(b"-----BEGIN PGP SIGNATURE-----")
+    (tree.inbox / f"{answer}.ack.json.asc").write_bytes(signature)
+    (tree.inbox / f"{answer}.ack.json").write_bytes(body)
+
+
+def sha_of(tree: SftpTree, name: str) -> str:
+    return hashlib.sha256((tree.outbox / name).read_bytes()).hexdigest()
+
+
+def test_an_acknowledgement_is_believed_only_for_the_bytes_sent_and_the_ward_key(sshd, tree, keys,
+                                                                                 make_robot) -> None:
+    robot = make_robot(deletion=False)
+    upload(sshd, tree, build(keys, UUID).files())
+    robot.run_once()
+    receipt = f"{UUID}.receipt.json"
+    acknowledge(tree, keys.ward, receipt, hashlib.sha256(b"other bytes").hexdigest(), "accepted", "receipted")
+    assert robot.run_once().acks == []
+    acknowledge(tree, keys.rogue, receipt, sha_of(tree, receipt), "accepted", "receipted")
+    assert robot.run_once().acks == []
+    assert [e["reason"].split(" ")[0] for e in events(robot, "ack_refused")] == ["answer_sha256", "not"]
+    acknowledge(tree, keys.ward, receipt, sha_of(tree, receipt), "accepted", "receipted")
+    seen = robot.run_once().acks
+    assert [(a.answer, a.outcome, a.handover_state) for a in seen] == [(receipt, "accepted", "receipted")]
+    assert listing(tree.inbox) == set()
+
+
+def test_an_answer_refused_for_its_turn_is_resent_unchanged_after_the_receipt(sshd, tree, keys,
+                                                                               make_robot) -> None:
+    robot = make_robot(early_deletion=True)
+    upload(sshd, tree, build(keys, UUID).files())
+    first = robot.run_once()
+    deletion = f"{UUID}.deletion.json"
+    assert first.deletion_certified == [UUID] and first.receipted == []
+    sent = {name: (tree.outbox / name).read_bytes() for name in (deletion, f"{deletion}.asc")}
+    for name in sent:
+        (tree.outbox / name).unlink()  # the ward took it …
+    acknowledge(tree, keys.ward, deletion, hashlib.sha256(sent[deletion]).hexdigest(), "refused", "sent",
+                rule="state", resend=True)  # … and refused it for its turn
+    second = robot.run_once()
+    assert second.receipted == [UUID] and second.resent == []  # the receipt first, the certificate waits
+    receipt = f"{UUID}.receipt.json"
+    acknowledge(tree, keys.ward, receipt, sha_of(tree, receipt), "accepted", "receipted")
+    third = robot.run_once()
+    assert third.resent == [deletion]
+    assert {name: (tree.outbox / name).read_bytes() for name in sent} == sent, "the same bytes and signature"
+    assert [e["file"] for e in events(robot, "answer_resent")] == [deletion]
