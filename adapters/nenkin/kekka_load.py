@@ -5,7 +5,9 @@ LAYOUTS-EVIDENCE.md §4; the 処理結果 and 各種区分 meanings are mappings
   anything else refuses them (the person pays those 期 by 普通徴収).
 - Z14 (22) reports the 期 collected the month before the file: 各種区分 00 正常 — 金額1 was
   deducted and becomes one 収納; any other (失権, 差止, 不足, 他制度) — nothing was deducted and
-  the 依頼 of this and every later 期 stop: the person pays the rest of the 年度 by 普通徴収.
+  the 依頼 of this and every later 期 stop: the person pays the rest of the 年度 by 普通徴収
+  (a stop within the 年度 is final for it: adapters/nenkin/stops.py, the rule and its source; a
+  仮徴収 stop, which has no 依頼 to stop, keeps the person out of the July Z12 there).
 - Z14 (32, 42, 62, 82) answers a Z1A: applied by adapters/nenkin/z1a_kekka.py.
 
 Each result is one tokucho_kekka row per 期 (unique per notice, so a file applied twice changes
