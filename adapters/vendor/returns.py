@@ -12,6 +12,7 @@ transfer get their 送付先 marked returned, and each returned notice is kept o
 from __future__ import annotations
 
 import csv
+import io
 from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
 from typing import Any, cast
@@ -29,7 +30,12 @@ _BATCH = 500  # bound parameters per look-up (SQLite allows 999 in old builds)
 
 
 class Carried:
-    """The (notice number, 宛名番号) pairs of a print file, read as its bytes stream past."""
+    """The (notice number, 宛名番号) pairs of a print file, read as its bytes stream past.
+
+    On the print run's path (bench print_run.200k), beside gpg's compression: lines are split on
+    the encoded bytes (a delimiter or line feed byte is never part of a cp932 or UTF-8
+    character) and only the two fields are decoded; a block holding the quote character is
+    parsed with the csv module instead (≈ 0.5 s for 200,000 lines either way)."""
 
     def __init__(self, layout: Layout) -> None:
         fmt, columns = layout.csv, layout.returns
@@ -38,6 +44,7 @@ class Carried:
         self.delimiter = fmt.delimiter if fmt else ","
         self.quote = fmt.quotechar if fmt else '"'
         self.notice_col, self.atena_col = (columns.notice_no, columns.atena_no) if columns else (0, 0)
+        self.last = max(self.notice_col, self.atena_col)
         self.pairs: dict[str, str] = {}
 
     def tap(self, chunks: Iterable[bytes]) -> Iterator[bytes]:
@@ -45,22 +52,25 @@ class Carried:
         for chunk in chunks:
             yield chunk
             if self.active:
-                head, _, rest = (rest + chunk).rpartition(b"\n")  # LF is never inside a cp932/UTF-8 character
+                head, _, rest = (rest + chunk).rpartition(b"\n")
                 self._lines(head)
         if self.active:
             self._lines(rest)
 
     def _lines(self, data: bytes) -> None:
-        if not data:
+        enc, last, n, a, pairs = self.encoding, self.last, self.notice_col, self.atena_col, self.pairs
+        if self.quote.encode() in data:  # a quoted field somewhere: parse the block properly
+            rows = csv.reader(io.StringIO(data.decode(enc), newline=""), delimiter=self.delimiter,
+                              quotechar=self.quote)
+            for row in rows:
+                if len(row) > last:
+                    pairs.setdefault(row[n], row[a])
             return
-        last = max(self.notice_col, self.atena_col)
-        for line in data.decode(self.encoding).split("\n"):
-            line = line.removesuffix("\r")
-            parts = line.split(self.delimiter, last + 1)
-            if any(self.quote in p for p in parts[:last + 1]):  # a quoted field before ours: parse it properly
-                parts = next(csv.reader([line], delimiter=self.delimiter, quotechar=self.quote), [])
-            if len(parts) > last:
-                self.pairs.setdefault(parts[self.notice_col], parts[self.atena_col])
+        delimiter = self.delimiter.encode()
+        for line in data.split(b"\n"):
+            fields = line.split(delimiter, last + 1)
+            if len(fields) > last:
+                pairs.setdefault(fields[n].decode(enc), fields[a].rstrip(b"\r").decode(enc))
 
     def store(self, session: Session, transfer_id: str) -> None:
         if self.pairs:
