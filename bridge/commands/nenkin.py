@@ -242,8 +242,7 @@ def register(app: typer.Typer) -> None:
     @nenkin_app.command("list")
     def list_(ctx: typer.Context,
               what: Annotated[str, typer.Argument(help="unmatched (Z11 対象者 not matched to one 宛名), stopped "
-                                                       "(依頼 refused or stopped, 仮徴収 stopped: "
-                                                       "普通徴収 to collect), refused "
+                                                       "(依頼 refused or stopped: 普通徴収 to collect), refused "
                                                        "(Z1A records the 年金保険者 refused, Z14 32/42/62/82), "
                                                        "unanswered (results answering nothing sent)")],
               nendo: Annotated[str | None, typer.Option(help="the 年度 (YYYY; default: this one)")] = None,
