@@ -88,15 +88,16 @@ def write(s: Session, gpg: Gpg, ward_fingerprint: str, partner: PartnerConfig, a
 
 
 def _resolve(s: Session, handover: Handover, kind: str | None, state: str | None, now: datetime) -> None:
-    made_good = (VendorAnswer.transfer_id == handover.transfer_id) & (VendorAnswer.outcome == REFUSED) & \
-        VendorAnswer.resolved_at.is_(None)
+    made_good = (VendorAnswer.partner == handover.partner) & (VendorAnswer.transfer_id == handover.transfer_id) & \
+        (VendorAnswer.outcome == REFUSED) & VendorAnswer.resolved_at.is_(None)
     if state not in states.TERMINAL:
         made_good &= VendorAnswer.kind == kind
     s.execute(update(VendorAnswer).where(made_good).values(resolved_at=now))
     if state == states.REJECTED:
         return  # the problem is the vendor's rejection, set when it was applied
     still = s.scalars(select(VendorAnswer).where(
-        VendorAnswer.transfer_id == handover.transfer_id, VendorAnswer.outcome == REFUSED,
+        VendorAnswer.partner == handover.partner, VendorAnswer.transfer_id == handover.transfer_id,
+        VendorAnswer.outcome == REFUSED,
         VendorAnswer.resolved_at.is_(None)).order_by(VendorAnswer.id.desc()).limit(1)).first()
     handover.problem = problem(still.kind, still.rule, still.name, still.reason) if still else None
 

@@ -9,6 +9,7 @@ its "seen" mark (keyed by name and content), so the same answer read twice is ap
 from __future__ import annotations
 
 import hashlib
+import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -26,6 +27,7 @@ from queues.redact import mask
 from settings import PartnerConfig
 from store.models import Handover, Inbox, Transfer
 
+log = logging.getLogger(__name__)
 KIND = {"receipt.json": "receipt", "returns.csv": "returns", "deletion.json": "deletion",
         "rejected.json": "rejected"}
 VENDOR_REJECTED = "vendor_rejected"  # custody: the vendor refused our delivery
@@ -148,4 +150,5 @@ def _apply(s: Session, partner: PartnerConfig, actor: str, kind: str, data: byte
         return "returns"
     handover.problem = mask(f"vendor rejected the delivery: {parsed.check}: {parsed.reason}")[:2000]
     record(s, CustodyEvent(event=VENDOR_REJECTED, sha256=transfer.sha256, detail=handover.problem[:500], **base))
+    log.error("vendor %s rejected transfer %s: %s", partner.name, transfer.id, handover.problem)
     return "vendor-rejected"

@@ -185,3 +185,32 @@ def test_an_answer_read_again_after_a_stop_is_applied_once_and_acknowledged_with
     assert chain(home, transfer_id).count("receipt") == 1
     with home.bridge.sessions() as s:
         assert s.scalar(select(func.count()).select_from(VendorAnswer)) == 2
+
+
+def test_a_rejection_while_sent_ends_the_handover_and_nothing_reopens_it(
+        sftp_home: tuple[Home, Callable[..., VendorRobot]], tree: SftpTree, vendor_home: Path) -> None:  # noqa: F811
+    home, _robot = sftp_home
+    transfer_id = sent_transfer(home)
+    vendor = Vendor(home, tree, vendor_home)
+    rejection = json.dumps({"transfer_id": transfer_id, "check": "record_count", "reason": "337 lines, 336 expected",
+                            "rejected_at": "2026-12-08T11:00:00+09:00"}).encode()
+    name = f"{transfer_id}.rejected.json"
+    vendor.put(name, rejection)
+    code, polled, _ = poll(home)
+    assert code == 0 and polled["applied"] == {"vendor-rejected": 1}, polled  # taken: the vendor's word
+    assert state(home, transfer_id) == "rejected"
+    assert chain(home, transfer_id)[-1] == "vendor_rejected"
+    assert home.cli_json("handovers")[0]["problem"] == (
+        "vendor rejected the delivery: record_count: 337 lines, 336 expected")
+    ack = vendor.ack(name)
+    assert (ack["outcome"], ack["kind"], ack["duplicate"], ack["handover_state"]) == (
+        "accepted", "rejected", False, "rejected")
+
+    vendor.put(f"{transfer_id}.receipt.json", vendor.receipt(transfer_id))
+    vendor.put(name, rejection)
+    code, polled, _ = poll(home)
+    assert code == 1 and polled["refused"] == [f"{transfer_id}.receipt.json"] and polled["duplicate"] == 1, polled
+    ack = vendor.ack(f"{transfer_id}.receipt.json")
+    assert (ack["rule"], ack["resend"], ack["handover_state"]) == ("state", False, "rejected")
+    assert state(home, transfer_id) == "rejected"
+    assert chain(home, transfer_id).count("vendor_rejected") == 1
