@@ -119,3 +119,33 @@ def test_files_left_unread_and_names_of_no_answer_are_acknowledged_once(
     assert code == 0 and polled["refused"] == [] and polled["unknown"] == [], polled
     assert vendor.acks() == []
     assert len(home.cli_json("vendors", "answers")) == 2
+
+
+def test_an_answer_the_server_will_not_let_us_read_is_refused_unread_once_and_the_rest_is_read(
+        sftp_home: tuple[Home, Callable[..., VendorRobot]], tree: SftpTree, vendor_home: Path) -> None:  # noqa: F811
+    home, _robot = sftp_home
+    transfer_id = sent_transfer(home)
+    vendor = Vendor(home, tree, vendor_home)
+    locked = f"{transfer_id}.deletion.json"
+    vendor.put(locked, vendor.deletion(transfer_id))
+    (tree.outbox / locked).chmod(0)  # the SFTP account may list it, not open it
+    vendor.put(f"{transfer_id}.receipt.json", vendor.receipt(transfer_id))
+
+    code, polled, _ = poll(home)
+    assert code == 1 and polled["refused"] == [locked] and polled["applied"] == {"receipt": 1}, polled
+    ack = vendor.ack(locked)
+    assert (ack["rule"], ack["answer_sha256"], ack["outcome"], ack["handover_state"]) == (
+        "unreadable", None, "refused", "receipted")
+    assert sorted(p.name for p in tree.outbox.iterdir()) == [locked, f"{locked}.asc"]  # left there
+    assert [(a["kind"], a["outcome"], a["rule"]) for a in home.cli_json("vendors", "answers")] == [
+        ("deletion", "refused", "unreadable"), ("receipt", "accepted", None)]
+
+    code, polled, _ = poll(home)  # unchanged: refused once
+    assert code == 0 and polled["refused"] == [], polled
+    assert len(home.cli_json("vendors", "answers")) == 2
+    (tree.outbox / locked).chmod(0o644)  # the vendor fixes it: a changed file (mtime) is judged again
+    vendor.put(locked, vendor.deletion(transfer_id))
+    code, polled, _ = poll(home)
+    assert code == 0 and polled["applied"] == {"closed": 1}, polled
+    assert state(home, transfer_id) == "closed"
+    assert home.cli_json("vendors", "answers", "--refused") == []
