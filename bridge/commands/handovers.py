@@ -45,7 +45,7 @@ def register(app: typer.Typer) -> None:
         if overdue:
             rows = [r for r in rows if r["overdue"]]
         if not json_out:
-            rows = [{**r, "transfer_id": r["transfer_id"][:8], "problem": _short(r["problem"]),
+            rows = [{**r, "problem": _short(r["problem"]),
                      **{k: _jst(r[k]) for k in ("sent_at", "receipt_at", "deleted_at")}} for r in rows]
         emit(rows, json_out, title="hand-overs",
              columns=["transfer_id", "partner", "flow", "records", "state", "sent_at", "receipt_at", "deleted_at",
@@ -80,7 +80,7 @@ def register(app: typer.Typer) -> None:
             return
         emit([{"通知書番号": r["notice_no"], "宛名番号": r["atena_no"], "返戻理由": r["reason"],
                "返戻日": r["returned_on"], "記録": _jst(r["recorded_at"])} for r in rows],
-             False, title=f"返戻 {transfer_id[:8]}: {len(rows)} 件")
+             False, title=f"返戻 {transfer_id}: {len(rows)} 件")
 
     vendors_app = typer.Typer(help="Print vendors reached by SFTP.")
     app.add_typer(vendors_app, name="vendors")
@@ -113,7 +113,7 @@ def register(app: typer.Typer) -> None:
         if json_out:
             emit(rows, True)
             return
-        emit([{"読取": _jst(r["read_at"]), "partner": r["partner"], "transfer": (r["transfer_id"] or "")[:8],
+        emit([{"読取": _jst(r["read_at"]), "partner": r["partner"], "transfer": r["transfer_id"],
                "answer": r["name"], "kind": r["kind"],
                "結果": _OUTCOME[r["outcome"]] + (" (重複)" if r["duplicate"] else ""),
                "rule": r["rule"], "reason": _short(r["reason"]), "解決": _jst(r["resolved_at"])} for r in rows],
