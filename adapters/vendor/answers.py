@@ -58,6 +58,7 @@ class PollResult:
     refused: list[str] = field(default_factory=list)  # judged and refused now (names as shown)
     duplicate: int = 0  # taken again, already applied
     unknown: list[str] = field(default_factory=list)  # names that are no answer's, refused now (rule name)
+    rules: list[str] = field(default_factory=list)  # the rule of each refusal above, for the operator's line
 
 
 class AnswerReader:
@@ -82,6 +83,7 @@ class AnswerReader:
                                     "matches no answer name (<transfer id>.<kind>, the id lower-case); left on the "
                                     "server"):
                         result.unknown.append(shown(f.name))
+                        result.rules.append("name")
             # A receipt before the deletion certificate that needs it, whatever the names sort as.
             for match, name in sorted(answers, key=lambda a: (ORDER[a[0]["kind"]], a[1])):
                 if f"{name}.asc" not in files:
@@ -96,6 +98,7 @@ class AnswerReader:
                     reason = f"not read: {str(exc).replace(name, shown(name))}; left on the server"
                     if self._unread(client, partner, files[name], tid, kind, rule, reason):
                         result.refused.append(shown(name))
+                        result.rules.append(rule)
                     continue
                 try:
                     logged, verdict = self._judged(partner, name, tid, match["kind"], data, signature)
@@ -113,6 +116,7 @@ class AnswerReader:
                     continue  # a judgement of an earlier poll, completed now: counted then
                 if not verdict.accepted:
                     result.refused.append(shown(name))
+                    result.rules.append(verdict.rule or "")
                 elif verdict.duplicate:
                     result.duplicate += 1
                 elif verdict.applied is not None:

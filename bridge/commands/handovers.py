@@ -96,9 +96,10 @@ def register(app: typer.Typer) -> None:
             rows.append({"partner": partner.name, **asdict(result)})
         bridge.flush_custody()
         emit(rows, json_out, title="answers read", columns=["partner", "applied", "refused", "duplicate", "unknown"])
-        refused = sum(len(r["refused"]) + len(r["unknown"]) for r in rows)
-        if refused:
-            typer.echo(f"kaigo-bridge: 要対応: {refused} answer(s) refused and acknowledged to the vendor; "
+        rules = [rule for r in rows for rule in r["rules"]]
+        if rules:
+            why = ", ".join(f"{rules.count(rule)} {rule}" for rule in sorted(set(rules)))
+            typer.echo(f"kaigo-bridge: 要対応: {len(rules)} answer(s) refused ({why}) and acknowledged to the vendor; "
                        "kaigo-bridge vendors answers --refused says why", err=True)
             raise typer.Exit(NO)
 
