@@ -5,6 +5,7 @@ signed acknowledgement the ward leaves in the vendor's inbox/ read back with sto
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 from collections.abc import Callable
 from pathlib import Path
@@ -12,9 +13,11 @@ from typing import Any
 
 from sqlalchemy import func, select, update
 
+from fixtures.services import SshdServer
 from fixtures.services.sshd import SftpTree
 from fixtures.vendor import VendorRobot
 from fixtures.vendor.gpgcli import Gpg as StockGpg
+from fixtures.vendor.keys import create_key_pair, import_public, short_home, stop_agent
 from store.models import Handover, Transfer, VendorAnswer
 from tests.harness import Home
 from tests.integration.test_vendor_handover import (  # noqa: F401 (fixtures)
@@ -214,3 +217,44 @@ def test_a_rejection_while_sent_ends_the_handover_and_nothing_reopens_it(
     assert (ack["rule"], ack["resend"], ack["handover_state"]) == ("state", False, "rejected")
     assert state(home, transfer_id) == "rejected"
     assert chain(home, transfer_id).count("vendor_rejected") == 1
+
+
+def test_a_vendor_naming_another_vendors_transfer_is_refused_and_touches_nothing_of_it(
+        sftp_home: tuple[Home, Callable[..., VendorRobot]], tree: SftpTree, vendor_home: Path,  # noqa: F811
+        sshd: SshdServer, sftp_tree: Callable[[str], SftpTree]) -> None:
+    home, _robot = sftp_home
+    transfer_id = sent_transfer(home)  # vendor-a's
+    other_tree, other_home = sftp_tree("vendor-b"), short_home()
+    try:
+        other = create_key_pair(other_home, "vendor-b <print@vendor-b.invalid>")
+        import_public(other_home, home.bridge.gpg.export_public(home.bridge.ward_fingerprint).encode())
+        (home.config_dir / "vendor-b.asc").write_text(other.public_armored.decode(), encoding="ascii")
+        home.edit_config("partners.toml", lambda t: t + f"""
+[partner.vendor-b]
+kind = "print-vendor"
+name = "委託印刷事業者B (synthetic)"
+channel = "sftp"
+host = "127.0.0.1"
+port = {other_tree.port}
+user = "{sshd.username}"
+key_file = "{sshd.client_key}"
+known_hosts = "{sshd.known_hosts}"
+openpgp_key = "vendor-b.asc"
+openpgp_fingerprint = "{other.fingerprint}"
+""")
+        receipt = Vendor(home, tree, vendor_home).receipt(transfer_id)  # a true copy of vendor-a's receipt
+        name = f"{transfer_id}.receipt.json"
+        (other_tree.outbox / f"{name}.asc").write_bytes(StockGpg(other_home).sign_detached(receipt, other.fingerprint))
+        (other_tree.outbox / name).write_bytes(receipt)
+        done = home.cli("vendors", "poll", "--json", check=False)
+        polled = {r["partner"]: r for r in json.loads(done.stdout)}
+        assert done.returncode == 1 and polled["vendor-b"]["refused"] == [name], polled
+        assert polled["vendor-a"]["refused"] == [] and polled["vendor-a"]["applied"] == {}, polled
+        ack = json.loads((other_tree.inbox / f"{name}.ack.json").read_bytes())
+        assert (ack["rule"], ack["handover_state"], ack["transfer_id"]) == ("transfer_unknown", None, transfer_id)
+    finally:
+        stop_agent(other_home)
+        shutil.rmtree(other_home, ignore_errors=True)
+    assert state(home, transfer_id) == "sent"
+    assert home.cli_json("handovers")[0]["problem"] is None
+    assert "answer_refused" not in chain(home, transfer_id)  # vendor-a's chain is vendor-a's
