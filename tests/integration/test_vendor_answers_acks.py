@@ -51,8 +51,9 @@ def test_a_refused_and_an_accepted_answer_each_get_a_signed_acknowledgement_and_
 
     code, polled, err = poll(home)
     assert code == 1 and polled["refused"] == [name], polled
-    assert err.strip().splitlines()[-1] == ("kaigo-bridge: 要対応: 1 answer(s) refused (1 signature) and acknowledged to the vendor; "
-                           "kaigo-bridge vendors answers --refused says why"), err
+    assert err.strip().splitlines()[-1] == (
+        "kaigo-bridge: 要対応: 1 answer(s) refused (1 signature) and acknowledged to the vendor; "
+        "kaigo-bridge vendors answers --refused says why"), err
     raw = (tree.inbox / f"{name}.ack.json").read_bytes()
     ack = vendor.ack(name)  # stock gpg: VALIDSIG by the ward fingerprint
     assert set(ack) == KEYS and raw == canonical(ack)

@@ -26,6 +26,6 @@ def test_pairs_whatever_the_chunks_and_with_a_quoted_field_after_them() -> None:
 
 
 def test_a_quoted_field_before_ours_is_parsed_as_csv() -> None:
-    data = '"26,9",2026,000000000000109,x\r\n2600000008,2026,000000000000108,y'.encode()
+    data = b'"26,9",2026,000000000000109,x\r\n2600000008,2026,000000000000108,y'
     assert carried(data, 10, "hokenryo-kettei-utf8") == {"26,9": "000000000000109",
                                                            "2600000008": "000000000000108"}
