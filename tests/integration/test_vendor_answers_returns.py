@@ -125,3 +125,35 @@ def test_returns_naming_another_transfers_notice_or_an_unknown_one_are_refused_w
     assert home.cli_json("vendors", "answers", "--refused") == []  # made good by the list taken
     unknown = home.cli("handovers", "returns", "nope", check=False)
     assert unknown.returncode == 1 and unknown.stderr.strip() == "no hand-over of transfer nope", unknown.stderr
+
+
+def test_a_delivery_retried_after_its_file_was_spooled_still_records_every_notice_it_carries(
+        sftp_home: tuple[Home, Callable[..., VendorRobot]], tree: SftpTree, vendor_home: Path,  # noqa: F811
+        tmp_path: Path) -> None:
+    """The worker stopped between encrypting (the spool) and recording the hand-over: the retry
+    reuses the spooled file, so the notices are read back from the stored payload instead."""
+    home, _robot = sftp_home
+    load(home.bridge.sessions, home.bridge.mynumber, people=200, seed=171, nendo=2026)
+    transfer_id = home.cli_json("run", "print.hokenryo", "--nendo", "2026", "--by", "alice")["transfer_ids"][0]
+    partner = home.config.partners["vendor-a"]
+    with home.bridge.sessions() as s:
+        transfer = s.get(Transfer, transfer_id)
+        assert transfer is not None
+        first = home.bridge.vendor_handover.upload(transfer, partner)  # encrypted now, then "stopped"
+        again = home.bridge.vendor_handover.upload(transfer, partner)
+    assert first.carried is not None and again.carried is None and again.already
+    with home.bridge.sessions.begin() as s:
+        transfer = s.get(Transfer, transfer_id)
+        assert transfer is not None
+        home.bridge.vendor_handover.record_sent(s, transfer, partner, "alice", again)
+        count = transfer.record_count
+    sent = carried(tree, vendor_home, tmp_path, transfer_id, "cp932")
+    assert len(sent) == count and count > 0
+    vendor = Vendor(home, tree, vendor_home)
+    vendor.put(f"{transfer_id}.receipt.json", vendor.receipt(transfer_id))
+    rows = sorted(sent.items())
+    lines = "".join(f"{n},{a},01,2026-12-10\r\n" for n, a in (rows[0], rows[-1]))
+    vendor.put(f"{transfer_id}.returns.csv", (HEADER + lines).encode())
+    code, polled, _ = poll(home)
+    assert code == 0 and polled["applied"] == {"receipt": 1, "returns": 1}, polled
+    assert returned_count(home) == 2
