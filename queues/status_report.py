@@ -6,7 +6,7 @@ Three levels, and ``status --check``'s exit code follows the worst:
 - 異常 (exit 1): the bridge itself is not working — a duty failing past its threshold, a process
   that stopped, the outbox not draining, the broker or the store unreachable.
 - 要対応 (exit 3): it works, but something waits for an operator — dead letters, quarantined
-  files, overdue hand-overs.
+  files, overdue hand-overs, vendors' answers refused and not made good.
 - 注意 (exit 0): worth a look, resolves by itself — transfers in a retry queue, no worker running.
 """
 
@@ -58,6 +58,7 @@ class Facts:
     quarantined: int = 0
     receipt_overdue: int = 0
     deletion_overdue: int = 0
+    refused_answers: int = 0  # vendors' answers the ward refused, not made good nor settled
 
 
 def duty_rows(facts: Facts) -> tuple[list[dict[str, Any]], list[Problem]]:
@@ -138,6 +139,10 @@ def judge(facts: Facts) -> dict[str, Any]:
         problems.append(Problem(TODO, f"期限超過の引渡し {overdue} 件 (受領 {facts.receipt_overdue}、"
                                 f"消去 {facts.deletion_overdue})",
                                 "kaigo-bridge handovers --overdue で相手先を確認し、督促"))
+    if facts.refused_answers:
+        problems.append(Problem(TODO, f"委託先の回答を拒否 {facts.refused_answers} 件 (未解決)",
+                                "kaigo-bridge vendors answers --refused で理由を確認; 委託先には受領確認で通知済み、"
+                                "再送で解決しないものは対処後 vendors settle ID"))
     problems.sort(key=lambda p: ORDER.index(p.level))
     worst = problems[0].level if problems else None
     out["health"] = {ABNORMAL: "異常", TODO: "要対応"}.get(worst or "", "正常")

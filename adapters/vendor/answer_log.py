@@ -2,8 +2,9 @@
 the hand-over: the problem an operator sees, cleared once made good.
 
 A refusal is kept open (``resolved_at`` empty) until the hand-over takes an answer of the same
-kind or reaches a terminal state; the hand-over's ``problem`` is then the latest refusal still
-open, or nothing. Each row carries the acknowledgement made for it (adapters/vendor/acks.py).
+kind or reaches a terminal state, or an operator settles it (``vendors settle``); the
+hand-over's ``problem`` is then the latest refusal still open, or nothing. Each row carries the
+acknowledgement made for it (adapters/vendor/acks.py).
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from store.models.vendor_answer import ACCEPTED, REFUSED
 
 log = logging.getLogger(__name__)
 ANSWER_REFUSED = "answer_refused"  # custody: the ward refused a vendor's answer
+ANSWER_SETTLED = "answer_settled"  # custody: an operator closed a refusal by hand
 
 
 @dataclass(frozen=True)
@@ -95,11 +97,48 @@ def _resolve(s: Session, handover: Handover, kind: str | None, state: str | None
     s.execute(update(VendorAnswer).where(made_good).values(resolved_at=now))
     if state == states.REJECTED:
         return  # the problem is the vendor's rejection, set when it was applied
+    _show_open(s, handover)
+
+
+def _show_open(s: Session, handover: Handover) -> None:
+    """The hand-over's problem: its latest refusal still open, or nothing."""
     still = s.scalars(select(VendorAnswer).where(
         VendorAnswer.partner == handover.partner, VendorAnswer.transfer_id == handover.transfer_id,
         VendorAnswer.outcome == REFUSED,
         VendorAnswer.resolved_at.is_(None)).order_by(VendorAnswer.id.desc()).limit(1)).first()
     handover.problem = problem(still.kind, still.rule, still.name, still.reason) if still else None
+
+
+class SettleError(Exception):
+    """The refusal cannot be settled: unknown, an answer that was taken, already settled or made good."""
+
+
+def settle(s: Session, answer_id: int, operator: str, note: str) -> VendorAnswer:
+    """An operator closes by hand a refusal no later answer can make good (a name that is no
+    answer's, a transfer we never sent, a hand-over the vendor rejected) or one dealt with
+    outside the exchange; who and why go to the row and to custody (``answer_settled``)."""
+    row = s.get(VendorAnswer, answer_id)
+    if row is None:
+        raise SettleError(f"no vendor answer {answer_id} (kaigo-bridge vendors answers --refused lists them)")
+    if row.outcome != REFUSED:
+        raise SettleError(f"vendor answer {answer_id} was taken, not refused: nothing to settle")
+    if row.resolved_at is not None:
+        by = f"settled by {row.resolved_by}" if row.resolved_by else "made good by a later answer"
+        raise SettleError(f"vendor answer {answer_id} is already closed ({by})")
+    note = mask(note.strip())[:1000]
+    if not note:
+        raise SettleError("say why the refusal is settled (--note)")
+    row.resolved_at, row.resolved_by, row.resolution = datetime.now(UTC), operator, note
+    handover = s.get(Handover, row.transfer_id) if row.transfer_id else None
+    if handover is not None and handover.partner == row.partner:
+        _show_open(s, handover)
+    else:
+        handover = None
+    record(s, CustodyEvent(transfer_id=handover.transfer_id if handover else None, event=ANSWER_SETTLED,
+                           actor=f"operator:{operator}", partner=row.partner, sha256=row.sha256,
+                           detail=f"refusal of answer {row.name} ({row.rule}) settled: {note}"[:500],
+                           dedup_key=f"answer:{row.id}:settled"))
+    return row
 
 
 def problem(kind: str | None, rule: str | None, label: str, reason: str | None) -> str:
@@ -119,4 +158,5 @@ def _logged(row: VendorAnswer) -> Logged:
     return Logged(row.id, row.ack, row.ack_signature, row.outcome == REFUSED, closes)
 
 
-__all__ = ["ACCEPTED", "ANSWER_REFUSED", "REFUSED", "Logged", "done", "pending", "read_key", "unread_key", "write"]
+__all__ = ["ACCEPTED", "ANSWER_REFUSED", "ANSWER_SETTLED", "REFUSED", "Logged", "SettleError", "done", "pending",
+           "read_key", "settle", "unread_key", "write"]

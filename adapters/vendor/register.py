@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from adapters.vendor.exchange import RETURN_REASONS
@@ -88,6 +88,8 @@ class Answer:
     reason: str | None
     read_at: datetime
     resolved_at: datetime | None
+    resolved_by: str | None  # the operator who settled the refusal by hand
+    resolution: str | None
 
 
 def answers(session: Session, refused_open: bool = False) -> list[Answer]:
@@ -96,7 +98,13 @@ def answers(session: Session, refused_open: bool = False) -> list[Answer]:
     if refused_open:
         query = query.where(VendorAnswer.outcome == REFUSED, VendorAnswer.resolved_at.is_(None))
     return [Answer(a.id, a.partner, a.transfer_id, a.name, a.kind, a.sha256, a.outcome, a.duplicate, a.rule,
-                   a.reason, a.read_at, a.resolved_at) for a in session.scalars(query)]
+                   a.reason, a.read_at, a.resolved_at, a.resolved_by, a.resolution) for a in session.scalars(query)]
+
+
+def open_refusals(session: Session) -> int:
+    """Refused answers neither made good by a later answer nor settled by an operator."""
+    return session.scalar(select(func.count()).select_from(VendorAnswer).where(
+        VendorAnswer.outcome == REFUSED, VendorAnswer.resolved_at.is_(None))) or 0
 
 
 @dataclass(frozen=True)

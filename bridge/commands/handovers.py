@@ -1,5 +1,5 @@
 """handovers [--overdue] | handovers confirm ID --by OPERATOR | handovers returns ID |
-vendors poll | vendors answers [--refused]."""
+vendors poll | vendors answers [--refused] | vendors settle ID --by OPERATOR --note TEXT."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from typing import Annotated, Any
 
 import typer
 
+from adapters.vendor import answer_log
 from adapters.vendor import register as ledger
 from bridge.context import state
 from bridge.failures import NO
@@ -114,11 +115,28 @@ def register(app: typer.Typer) -> None:
         if json_out:
             emit(rows, True)
             return
-        emit([{"読取": _jst(r["read_at"]), "partner": r["partner"], "transfer": r["transfer_id"],
+        emit([{"id": r["id"], "読取": _jst(r["read_at"]), "partner": r["partner"], "transfer": r["transfer_id"],
                "answer": r["name"], "kind": r["kind"],
                "結果": _OUTCOME[r["outcome"]] + (" (重複)" if r["duplicate"] else ""),
-               "rule": r["rule"], "reason": _short(r["reason"]), "解決": _jst(r["resolved_at"])} for r in rows],
-             False, title="vendor answers")
+               "rule": r["rule"], "reason": _short(r["reason"]),
+               "解決": (_jst(r["resolved_at"]) or "") + (f" ({r['resolved_by']})" if r["resolved_by"] else "")}
+              for r in rows], False, title="vendor answers")
+
+    @vendors_app.command("settle")
+    def settle(ctx: typer.Context, answer_id: Annotated[int, typer.Argument(help="the id in vendors answers")],
+               by: Annotated[str, typer.Option("--by", help="the operator settling it")],
+               note: Annotated[str, typer.Option("--note", help="why: what was done about it")]) -> None:
+        """Close by hand a refused answer no later answer can make good (a stray file, a transfer we
+        never sent), once dealt with; recorded in custody (answer_settled)."""
+        bridge = state(ctx).bridge
+        try:
+            with bridge.sessions.begin() as s:
+                answer_log.settle(s, answer_id, by, note)
+        except answer_log.SettleError as exc:
+            typer.echo(f"kaigo-bridge: {exc}", err=True)
+            raise typer.Exit(NO) from exc
+        bridge.flush_custody()
+        console.print(f"回答 {answer_id} の拒否を解決済みにしました ({by})。kaigo-bridge status で残りを確認できます")
 
 
 _OUTCOME = {"accepted": "受理", "refused": "拒否"}

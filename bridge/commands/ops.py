@@ -116,6 +116,7 @@ def _gather(bridge: Bridge) -> tuple[dict[str, Any], list[dict[str, Any]], dict[
             entries = ledger.entries(s, config.partners)
             facts.quarantined = s.scalar(select(func.count()).select_from(Quarantine)
                                          .where(Quarantine.state == "held")) or 0
+            facts.refused_answers = ledger.open_refusals(s)
         handovers = {"open": sum(1 for e in entries if e.deleted_at is None),
                      "receipt_overdue": sum(1 for e in entries if e.overdue == "receipt"),
                      "deletion_overdue": sum(1 for e in entries if e.overdue == "deletion"),

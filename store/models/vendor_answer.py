@@ -38,6 +38,8 @@ class VendorAnswer(Base):
     quarantine_id: Mapped[str | None] = mapped_column(String(255))  # the refused copy in var/quarantine
     read_at: Mapped[datetime]
     resolved_at: Mapped[datetime | None]  # a refusal made good: the answer taken later, or closed
+    resolved_by: Mapped[str | None] = mapped_column(String(128))  # the operator who settled it by hand
+    resolution: Mapped[str | None] = mapped_column(Text)  # why, in the operator's words (masked)
     ack: Mapped[str | None] = mapped_column(Text)  # the acknowledgement's canonical JSON
     ack_signature: Mapped[str | None] = mapped_column(Text)
     done_at: Mapped[datetime | None]  # acknowledged and, when read, removed from the vendor's server
