@@ -44,7 +44,10 @@ from store.models.tokucho import (
 
 HONCHO_KI = (4, 5, 6)
 ACCEPTED = "00"  # Z13 処理結果: 受付 [INF]
-NORMAL = "00"  # Z14 各種区分 22-00 正常 [CODE: the check tool's table]
+# Z14 各種区分 meaning the 期 was deducted [CODE: the check tool's table]: 22-00 正常 and 22-10
+# 正常（75歳以上で国保特別徴収中） — both say 正常; the second only adds why the pension is also
+# deducted for another scheme. Taking 22-10 as a stop would bill by 普通徴収 what was deducted.
+DEDUCTED = frozenset({"00", "10"})
 BATCH = 5000
 Pension = tuple[str, str]  # (基礎年金番号, 年金コード)
 
@@ -117,7 +120,7 @@ def apply_kekka(session: Session, transfer_id: str, source: Source, file: str, c
         assert ki is not None  # the judgement refused a 天引結果 of a month that collects nothing
         found = requests.irai.get((pension, ki))
         counts["unanswered"] += found is None
-        deducted = v["kakushu_kubun"] == NORMAL
+        deducted = v["kakushu_kubun"] in DEDUCTED
         kekka.append({**base, "ki": ki, "irai_id": found and found[0],
                       "tenbiki_amount": v["kingaku1"] if deducted else 0,
                       "teishi_jiyu": None if deducted else v["kakushu_kubun"],

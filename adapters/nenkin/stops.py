@@ -16,8 +16,9 @@ says "unless a new 対象者 notice brings them back" without naming one): the �
 specification should confirm this.
 
 A stop is, for a pension of the 年度:
-- a Z14 天引結果 (22) whose 各種区分 is not 00 正常 — 仮徴収 (期1–3, no 依頼 to point at: the
-  仮徴収 continues last year's) or 本徴収 alike (``teishi_jiyu`` of tokucho_kekka);
+- a Z14 天引結果 (22) whose 各種区分 is not a 正常 one (00, 10: kekka_load.DEDUCTED) — 仮徴収
+  (期1–3, no 依頼 to point at: the 仮徴収 continues last year's) or 本徴収 alike
+  (``teishi_jiyu`` of tokucho_kekka);
 - a Z14 42 with 処理結果 00: the 年金保険者 took our Z1A 資格喪失等の通知 (41) and stops deducting.
 The person is found from the pension, never guessed: the 依頼 or the 41 notice that named it, the
 Z11 対象者 of the 年度 (or the one before, whose 仮徴収 this continues) matched to a 宛名, or the

@@ -97,7 +97,7 @@ def test_a_stop_in_april_leaves_the_person_out_of_the_july_z12_and_lists_them(ho
     # Three pensioners of 義務者 001 whose 賦課 a Z12 can carry (期5 = 期6).
     plain = [p for a, p in sorted(people.items()) if p.person.gimusha_code == "001"
              and (k := kibetsu(home, a)) and k[5] == k[6]]
-    stopped, kept, last_year = plain[:3]
+    stopped, kept, last_year, kept_10 = plain[:4]
     home.start_worker("--routes", "nenkin.load,nenkin.deliver")
 
     # 期6 of 2025 (February), reported in March 2026: a stop of the 年度 before.
@@ -106,6 +106,8 @@ def test_a_stop_in_april_leaves_the_person_out_of_the_july_z12_and_lists_them(ho
     drop_z14(home, "Z1400105.DTA", z14(b"001", date(NENDO, 5, 12), [
         (stopped, b"01", 0, date(NENDO, 4, 20)),
         (kept, b"00", kibetsu(home, kept.atena_no)[1], None),
+        # 22-10 正常（75歳以上で国保特別徴収中）: deducted too, not a stop
+        (kept_10, b"10", kibetsu(home, kept_10.atena_no)[1], None),
     ]))
 
     listed = home.cli_json("nenkin", "list", "stopped", "--nendo", str(NENDO))
@@ -126,10 +128,10 @@ def test_a_stop_in_april_leaves_the_person_out_of_the_july_z12_and_lists_them(ho
     reasons = {x["atena_no"]: x["reason"] for x in run["listed"]}
     assert reasons[stopped.atena_no] == ("特別徴収 stopped in the 年度 (Z14 天引結果 1期: 01 失権): "
                                          "普通徴収 for the rest of the 年度")
-    assert kept.atena_no not in reasons and last_year.atena_no not in reasons
+    assert kept.atena_no not in reasons and last_year.atena_no not in reasons and kept_10.atena_no not in reasons
     asked = z12_pensions(home, run["transfers"])
     assert stopped.person.kiso_nenkin_no not in asked
-    assert {kept.person.kiso_nenkin_no, last_year.person.kiso_nenkin_no} <= asked
+    assert {kept.person.kiso_nenkin_no, last_year.person.kiso_nenkin_no, kept_10.person.kiso_nenkin_no} <= asked
     # Everyone else announced and carried is asked: the stop took out one person, no more.
     carried = {p.person.kiso_nenkin_no for a, p in people.items()
                if (k := kibetsu(home, a)) and k[5] == k[6] and len(k) >= 6}
