@@ -1,0 +1,1 @@
+"""The bridge's staff: operator accounts, roles, sessions, and the access log of what they did."""
