@@ -14,6 +14,7 @@ from typer.core import TyperGroup
 
 from bridge import file_modes, logs
 from bridge.commands import (
+    access,
     approvals,
     chukan,
     custody,
@@ -73,5 +74,5 @@ def main(ctx: typer.Context,
 
 
 for module in (setup, runtime, ops, dead, quarantine, custody, handovers, fixtures, nenkin, chukan, queries, approvals,
-               records, retention, vendor_kit):
+               records, retention, vendor_kit, access):
     module.register(app)

@@ -39,7 +39,8 @@ def private_paths(config: Config) -> list[Path]:
     """What the bridge keeps under ``var``: the stores, keys, payloads, GnuPG home, spool and
     quarantine. Nothing else there is walked: the partners' drop folders are the exchange with a
     partner, and a development ``var/`` also holds the services' own data (var/services)."""
-    return [config.var, *_sqlite_files(config.store_url), *_sqlite_files(config.custody_url), config.keys_dir,
+    return [config.var, *_sqlite_files(config.store_url), *_sqlite_files(config.custody_url),
+            *_sqlite_files(config.access_url), config.keys_dir,
             config.payloads_dir, config.custody_signing_key.parent, config.openpgp_home, config.spool_dir,
             config.var / "quarantine"]
 

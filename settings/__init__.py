@@ -102,6 +102,7 @@ class Config:
     store_url: str
     custody_url: str
     custody_signing_key: Path
+    access_url: str  # the access log (who logged in, what they read or changed): its own database
     checkpoint_interval: int
     hokensha_no: str  # the ward's own 保険者番号, in every exchange with the 国保連
     shichoson_code: str  # 市町村コード (5 digits), in every 年金特徴 file
@@ -165,6 +166,7 @@ def load(config_dir: Path | None = None, strict: bool = False) -> Config:
         store_url=r.get(main, "bridge.toml", "store.url", str),
         custody_url=r.get(main, "bridge.toml", "custody.url", str),
         custody_signing_key=r.path(main, "bridge.toml", "custody.signing_key"),
+        access_url=r.get(main, "bridge.toml", "access.url", str, f"sqlite:///{r.var}/access.db"),
         checkpoint_interval=r.get(main, "bridge.toml", "custody.checkpoint_interval", int, 5),
         hokensha_no=_hokensha_no(r, main),
         shichoson_code=_shichoson_code(r, main),
@@ -183,6 +185,8 @@ def load(config_dir: Path | None = None, strict: bool = False) -> Config:
     )
     r.check(config.store_url != config.custody_url, "bridge.toml", "custody.url",
             "must differ from store.url (the custody log is a separate database)")
+    r.check(config.access_url not in (config.store_url, config.custody_url), "bridge.toml", "access.url",
+            "must differ from store.url and custody.url (the access log is a separate database)")
     if strict:
         r.problems.extend(p for partner in partner_map.values() for p in partner.problems)
         r.problems.extend(unknown_keys(raw))

@@ -38,6 +38,7 @@ from adapters.nenkin.lists import LISTS
 from bridge.commands.nenkin_months import CHUNK, JST, Month, months_for
 from bridge.context import state
 from bridge.output import console
+from bridge.staff.access_log import record_view
 from settings.nenkin import ANSWER, CHANGES, COLLECTIONS, Expected, NenkinCalendar
 from store.models import TokuchoKekka, Transfer
 
@@ -260,6 +261,7 @@ def register(app: typer.Typer) -> None:
         bridge = state(ctx).bridge
         with bridge.read_sessions() as s:
             rows = make(s, year)
+        record_view(bridge.config, f"nenkin list {what}", f"nenkin {what} {year}", rows)
         if json_out:
             print(json.dumps(rows, ensure_ascii=False))
             return

@@ -14,6 +14,7 @@ from adapters.vendor import register as ledger
 from bridge.app import Bridge
 from bridge.context import state
 from bridge.output import console, emit, emit_object
+from bridge.staff.access_log import record_view
 from queues import health
 from queues.outbound import characters_ref
 from queues.status import outbox_backlog, retrying, route_status, vhost_of
@@ -72,7 +73,9 @@ def register(app: typer.Typer) -> None:
     @transfers_app.command("show")
     def show(ctx: typer.Context, transfer_id: str, json_out: JsonOpt = False) -> None:
         """One transfer: layout, hash, key id, last error (its custody chain: custody show)."""
-        transfer = _transfer(state(ctx).bridge, transfer_id)
+        bridge = state(ctx).bridge
+        transfer = _transfer(bridge, transfer_id)
+        record_view(bridge.config, "transfers show", transfer.id, transfer.record_count)
         row = _row(transfer) | {"layout": f"{transfer.layout} v{transfer.layout_version}",
                                 "sha256": transfer.sha256, "size": transfer.size, "key_id": transfer.key_id,
                                 "last_error": transfer.last_error}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +15,7 @@ from sqlalchemy.exc import IntegrityError as DBIntegrityError
 from store.engine import make_engine, read_only
 from store.inserts import insert_rows
 
-from .entry import CustodyEvent, Entry, entry_hash, now_text, parse_time
+from .entry import TIME_FORMAT, CustodyEvent, Entry, entry_hash, now_text, parse_time
 from .schema import GENESIS, checkpoints, entries, head, metadata
 from .signing import (
     checkpoint_message,
@@ -89,11 +89,12 @@ class CustodyLog:
         self.engine.dispose()
 
     # ---- appending ----------------------------------------------------------------------
-    def append(self, events: Sequence[CustodyEvent]) -> list[int]:
+    def append(self, events: Sequence[CustodyEvent], when: datetime | None = None) -> list[int]:
         """Append events in one transaction; return their seqs in order.
 
         An event whose dedup_key is already in the log (or earlier in this batch) is not appended
         again; its existing seq is returned, so a redelivered message does not double the log.
+        ``when`` (default: now) is for an import or a test's seeded history; the chain does not order time.
         """
         events = list(events)
         if not events:
@@ -101,7 +102,8 @@ class CustodyLog:
         with self.engine.begin() as conn:
             seq, prev = self._lock_head(conn)
             known = self._existing_dedup(conn, {e.dedup_key for e in events if e.dedup_key})
-            at = now_text()  # taken under the lock, so time follows seq on one clock
+            # taken under the lock, so time follows seq on one clock
+            at = now_text() if when is None else when.astimezone(UTC).strftime(TIME_FORMAT)
             rows: list[tuple[Any, ...]] = []
             seqs: list[int] = []
             for event in events:
