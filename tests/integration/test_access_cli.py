@@ -77,7 +77,7 @@ def test_verify_names_the_first_edited_row(home: Home) -> None:
     seeded(home)
     home.cli("access", "checkpoint")
     intact = home.cli_json("access", "verify")
-    assert (intact["ok"], intact["entries"], intact["checkpoints"]) == (True, 126, 1)
+    assert (intact["ok"], intact["entries"], intact["checkpoints"]) == (True, 226, 1)
     with sqlite3.connect(access_db(home)) as db:  # clerk-a's 100-row read becomes 10 rows
         assert db.execute("UPDATE custody_entries SET record_count = 10 WHERE seq = 17").rowcount == 1
     result = home.cli("access", "verify", check=False)

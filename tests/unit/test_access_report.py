@@ -58,6 +58,10 @@ def seed(log: AccessLog) -> None:
     r("logout", "clerk-c", "logout", at=at(8, 22, 30))
     # --- Saturday: office hours, but a weekend -------------------------------------------------
     r("viewed", "clerk-a", "transfers show", record="t-4", count=2, at=at(12, 10, 0))
+    # --- Monday again (recorded last: the chain's order is not the time's) -------------------
+    for i in range(100):  # 100 persons one by one, 40 s apart: 66 minutes, at most 91 within an hour
+        r("viewed", "clerk-e", "atena show", subject=f"1311200001{i:05d}", record=f"a-{i}", count=1,
+          at=at(7, 15, 0) + timedelta(seconds=40 * i))
 
 
 @pytest.fixture
@@ -80,7 +84,7 @@ def flags(access: AccessLog, first: str, last: str) -> list[tuple[str, str, str,
 def test_a_normal_day_flags_nothing(access: AccessLog) -> None:
     result = access_report.report(access, date(2026, 12, 7), date(2026, 12, 7))
     assert result["flags"] == []
-    assert result["events"] == 11  # the 08:30 JST Tuesday read (Monday 23:30 UTC) is Tuesday's
+    assert result["events"] == 111  # the 08:30 JST Tuesday read (Monday 23:30 UTC) is Tuesday's
     clerk_a = next(o for o in result["operators"] if o["actor"] == "clerk-a")
     assert clerk_a["sessions"] == [{"login": "2026-12-07 09:00:00", "logout": "2026-12-07 18:59:59"}]
     assert clerk_a["counts"] == {"login": 1, "login_failed": 1, "logout": 1, "viewed": 4}
