@@ -9,6 +9,7 @@ import getpass
 import json
 import re
 import sqlite3
+import stat
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -30,6 +31,17 @@ def seeded(home: Home) -> None:
     log = AccessLog.of(home.config)
     seed(log)
     log.dispose()
+
+
+def test_init_makes_the_access_log_and_keeps_it_its_users_only(home: Home) -> None:
+    db = access_db(home)
+    db.chmod(0o644)  # the harness's init ran in this process (umask 022), like an older installation
+    out = home.cli("init").stdout.replace("\n", "").replace(" ", "")  # the terminal's wrapping undone
+    assert f"{db}was0644,now0600" in out and "accesslogschemaready" in out, out
+    db.unlink()  # an installation from before the access log
+    home.cli("init")
+    assert stat.S_IMODE(db.stat().st_mode) == 0o600
+    assert home.cli_json("access", "verify")["entries"] == 0
 
 
 def test_report_json_and_text_in_jst(home: Home) -> None:
