@@ -88,6 +88,8 @@ class AccessLog:
                detail: str | None = None, at: datetime | None = None) -> int:
         """Append one event; its seq. ``subject``: the person(s) shown, by 宛名番号 or 被保険者番号
         (at most MAX_SUBJECTS); ``at`` only for an import or a test's seeded history."""
+        if at is not None and at.tzinfo is None:
+            raise AccessLogError("access event: at must carry its time zone (a naive time is no time)")
         if kind not in KINDS:
             raise AccessLogError(f"access event: kind {kind!r} is not one of {', '.join(KINDS)}")
         if outcome not in OUTCOMES:
@@ -139,18 +141,24 @@ def _event(e: Entry) -> AccessEvent:
                        outcome=body.get("outcome", "ok"), detail=body.get("detail"))
 
 
-def record_view(config: Config, command: str, record: str, rows: Sequence[dict[str, Any]] | int | None) -> None:
-    """A command is about to show personal data: ``viewed`` with the record, how many rows and, for a
-    list short enough, the persons in it (by 宛名番号, else 被保険者番号). Recorded before the
-    screen, so what cannot be logged is not shown."""
+def record(config: Config, kind: str, actor: str, command: str, **fields: Any) -> int:
+    """One event in the installation's access log (AccessLog.record's fields), opened and closed
+    around it: the one call a command makes."""
+    access = AccessLog.of(config)
+    try:
+        return access.record(kind, actor, command, **fields)
+    finally:
+        access.dispose()
+
+
+def record_view(config: Config, command: str, shown: str, rows: Sequence[dict[str, Any]] | int | None) -> None:
+    """A command is about to show personal data: ``viewed`` with the record ``shown``, how many rows
+    and, for a list short enough, the persons in it (by 宛名番号, else 被保険者番号). Recorded before
+    the screen, so what cannot be logged is not shown."""
     if rows is None or isinstance(rows, int):  # a record of rows not listed (None: how many not known)
         count, persons = rows, []
     else:
         count = len(rows)
         persons = [] if count > MAX_SUBJECTS else \
             [p for row in rows if (p := row.get("atena_no") or row.get("hihokensha_no"))]
-    access = AccessLog.of(config)
-    try:
-        access.record("viewed", os_actor(), command, subject=persons, record=record, count=count)
-    finally:
-        access.dispose()
+    record(config, "viewed", os_actor(), command, subject=persons, record=shown, count=count)

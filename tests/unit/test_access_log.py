@@ -49,6 +49,7 @@ def test_an_event_maps_onto_the_custody_columns(access: AccessLog) -> None:
     ({"subject": ["0000012345", "1234-5678-9018"]}, "access event: subject 2 is not a 宛名番号 or 被保険者番号 "
                                                     "(1-15 letters or digits, never 12 digits: a 個人番号 is never "
                                                     "logged)"),
+    ({"at": datetime(2026, 12, 8, 9, 0)}, "access event: at must carry its time zone (a naive time is no time)"),
     ({"subject": [f"{i:010d}" for i in range(100)]}, "access event: 100 subjects, at most 99 (record a longer "
                                                      "list by its count)"),
 ])
