@@ -288,7 +288,6 @@ def check_keys(config: Config) -> None:
 def init(config: Config) -> list[str]:
     """Create what a fresh installation needs; idempotent. Returns what was done."""
     from adapters.pgp import Gpg
-    from bridge.staff.access_log import AccessLog
     from queues.crypto import Keyring
     from queues.custody import CustodyLog
     from store import schema
@@ -320,7 +319,7 @@ def init(config: Config) -> list[str]:
     bridge = Bridge(config)
     bridge.custody.create_schema()
     done.append("custody log schema ready")
-    access = AccessLog.of(config)
+    access = CustodyLog(config.access_url)  # the access log's chain (bridge/staff/access_log.py)
     access.create_schema()
     access.dispose()
     done.append("access log schema ready")
